@@ -1,0 +1,40 @@
+from django.contrib import admin
+
+from .models import Complaint, Excuse, Interaction, Task
+
+
+@admin.register(Interaction)
+class InteractionAdmin(admin.ModelAdmin):
+    list_display = ("occurred_at", "customer", "channel", "direction", "outcome", "minutes_spent", "user", "next_action_on")
+    list_filter = ("channel", "direction", "outcome", "occurred_at")
+    search_fields = ("customer__name", "customer__account_number", "notes")
+    date_hierarchy = "occurred_at"
+    list_select_related = ("customer", "user")
+    raw_id_fields = ("customer", "contact", "user", "agreement")
+
+
+@admin.register(Excuse)
+class ExcuseAdmin(admin.ModelAdmin):
+    list_display = ("given_on", "customer", "category", "words")
+    list_filter = ("category", "given_on")
+    search_fields = ("customer__name", "customer__account_number", "words")
+    list_select_related = ("customer",)
+    raw_id_fields = ("customer", "interaction", "invoices")
+
+
+@admin.register(Complaint)
+class ComplaintAdmin(admin.ModelAdmin):
+    list_display = ("opened_on", "customer", "category", "resolved_on", "outcome")
+    list_filter = ("category", "outcome", "opened_on")
+    search_fields = ("customer__name", "customer__account_number", "description")
+    list_select_related = ("customer",)
+    raw_id_fields = ("customer", "interaction", "invoices", "resolved_by")
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ("due_on", "customer", "kind", "reason", "assigned_to", "status")
+    list_filter = ("status", "kind", "due_on")
+    search_fields = ("customer__name", "customer__account_number", "reason")
+    list_select_related = ("customer", "assigned_to")
+    raw_id_fields = ("customer", "assigned_to")

@@ -1,0 +1,137 @@
+"""Everything said with a customer: interactions, excuses, complaints, and the tasks they leave."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from agreements.models import Agreement
+from customers.models import Contact, Customer
+from invoices.models import Invoice
+
+from .choices import (
+    ComplaintCategory,
+    ComplaintOutcome,
+    Direction,
+    ExcuseCategory,
+    InteractionChannel,
+    Outcome,
+    TaskKind,
+    TaskStatus,
+)
+
+
+class Interaction(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
+    contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="interactions"
+    )
+    occurred_at = models.DateTimeField()
+    channel = models.CharField(max_length=10, choices=InteractionChannel.choices, default=InteractionChannel.PHONE)
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.OUTBOUND)
+    outcome = models.CharField(max_length=15, choices=Outcome.choices)
+    minutes_spent = models.PositiveIntegerField(default=0)
+    notes = models.TextField(blank=True)
+    next_action_on = models.DateField(null=True, blank=True)
+    agreement = models.OneToOneField(
+        Agreement,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="interaction",
+        help_text="The agreement made in this interaction.",
+    )
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [models.Index(fields=["customer", "occurred_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(minutes_spent__lte=24 * 60),
+                name="interaction_minutes_within_a_day",
+                violation_error_message="Minutes spent cannot exceed a day.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.occurred_at:%Y-%m-%d}: {self.get_outcome_display()}"
+
+
+class Excuse(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="excuses")
+    interaction = models.ForeignKey(
+        Interaction, on_delete=models.SET_NULL, null=True, blank=True, related_name="excuses"
+    )
+    category = models.CharField(max_length=30, choices=ExcuseCategory.choices)
+    words = models.TextField(blank=True, help_text="What the customer said, in their words.")
+    given_on = models.DateField()
+    invoices = models.ManyToManyField(Invoice, related_name="excuses", blank=True)
+
+    class Meta:
+        ordering = ["-given_on", "-id"]
+        indexes = [models.Index(fields=["customer", "category", "given_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} ({self.given_on})"
+
+
+class Complaint(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="complaints")
+    interaction = models.ForeignKey(
+        Interaction, on_delete=models.SET_NULL, null=True, blank=True, related_name="complaints"
+    )
+    category = models.CharField(max_length=20, choices=ComplaintCategory.choices)
+    description = models.TextField()
+    opened_on = models.DateField()
+    resolved_on = models.DateField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=ComplaintOutcome.choices, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    invoices = models.ManyToManyField(Invoice, related_name="complaints", blank=True)
+
+    class Meta:
+        ordering = ["-opened_on", "-id"]
+        indexes = [models.Index(fields=["customer", "resolved_on"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(resolved_on__isnull=True) | Q(resolved_on__gte=F("opened_on")),
+                name="complaint_resolved_not_before_opened",
+                violation_error_message="A complaint cannot be resolved before it was opened.",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_on__isnull=True, outcome="")
+                | (Q(resolved_on__isnull=False) & ~Q(outcome="")),
+                name="complaint_outcome_with_resolution",
+                violation_error_message="A resolved complaint needs an outcome, and only a resolved one.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} opened {self.opened_on}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_on is None
+
+
+class Task(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tasks")
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks"
+    )
+    kind = models.CharField(max_length=20, choices=TaskKind.choices, default=TaskKind.CALL)
+    reason = models.CharField(max_length=300, help_text="Why, in words a collector reads at a glance.")
+    due_on = models.DateField()
+    status = models.CharField(max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    # Set by automated writers (dunning run, agreement checks) so a retry cannot create a twin.
+    dedupe_key = models.CharField(max_length=120, unique=True, null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [models.Index(fields=["status", "due_on"]), models.Index(fields=["customer", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.customer.name} by {self.due_on}"

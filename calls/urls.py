@@ -1,0 +1,4 @@
+"""Browser URLs of the calls app."""
+
+app_name = "calls"
+urlpatterns: list = []

@@ -1,0 +1,27 @@
+"""Top-level URLs: the browser UI of each app, the admin, and the /api/v1/ API."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("health/", views.health, name="health"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("creditdesk.api")),
+    path("", include("calls.urls")),
+    path("dunning/", include("dunning.urls")),
+    path("reports/", include("reports.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,90 @@
+"""Customers, the people we speak to there, and the segments that group them."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from .choices import Channel, Currency
+from .fields import CurrencyField, MoneyField, known_currency_constraint
+
+
+class Segment(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    # A customer whose average lateness passes this is proposed for prepayment only (dunning run).
+    lateness_threshold_days = models.PositiveIntegerField(
+        default=30, help_text="Average days late past which customers are proposed for prepayment only."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(models.Model):
+    account_number = models.CharField(max_length=40, unique=True, help_text="The ERP's key for the account.")
+    name = models.CharField(max_length=200, db_index=True)
+    segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="customers", null=True, blank=True)
+    currency = CurrencyField(default=Currency.EUR)
+    payment_terms_days = models.PositiveIntegerField(default=30)
+    credit_limit = MoneyField(default=0)
+    preferred_channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    collector = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="portfolio",
+        help_text="The collector whose portfolio holds this customer.",
+    )
+    credit_hold = models.BooleanField(default=False)
+    prepayment_only = models.BooleanField(default=False)
+    dunning_paused_until = models.DateField(null=True, blank=True)
+    email = models.EmailField(blank=True, help_text="Accounts-payable mailbox for reminders.")
+    phone = models.CharField(max_length=40, blank=True)
+    address_line = models.CharField(max_length=200, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 country code.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(credit_limit__gte=0),
+                name="customer_credit_limit_not_negative",
+                violation_error_message="The credit limit cannot be negative.",
+            ),
+            known_currency_constraint("customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.account_number})"
+
+
+class Contact(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=200)
+    role = models.CharField(max_length=100, blank=True, help_text="e.g. Accounts payable, CFO")
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    is_primary = models.BooleanField(default=False)
+    verified_at = models.DateTimeField(null=True, blank=True, help_text="When the details were last confirmed.")
+
+    class Meta:
+        ordering = ["-is_primary", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(is_primary=True),
+                name="contact_one_primary_per_customer",
+                violation_error_message="A customer has only one primary contact.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.customer.account_number})"

@@ -1,0 +1,108 @@
+"""Dunning policies, their escalation steps, and the reminders a run creates.
+
+A reminder is unique per (customer, step, run_on): any re-run, retry or concurrent run of the same
+day is a no-op at the database.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+from customers.fields import MoneyField
+from customers.models import Customer, Segment
+from invoices.models import Invoice
+
+from .choices import DeliveryStatus, StepAction, StepChannel, Tone
+
+
+class Policy(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    segment = models.OneToOneField(
+        Segment, on_delete=models.CASCADE, null=True, blank=True, related_name="dunning_policy"
+    )
+    is_default = models.BooleanField(default=False, help_text="Used for customers whose segment has no policy.")
+    business_days_only = models.BooleanField(
+        default=False, help_text="A step falling on a weekend is sent on the next business day."
+    )
+
+    class Meta:
+        verbose_name_plural = "policies"
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=Q(is_default=True),
+                name="policy_single_default",
+                violation_error_message="There is already a default policy.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Step(models.Model):
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="steps")
+    offset_days = models.IntegerField(help_text="Days from the due date: -3 is three days before.")
+    channel = models.CharField(max_length=10, choices=StepChannel.choices)
+    tone = models.CharField(max_length=10, choices=Tone.choices)
+    action = models.CharField(max_length=20, choices=StepAction.choices, blank=True, default=StepAction.NONE)
+    subject_template = models.CharField(max_length=200)
+    body_template = models.TextField(help_text="Django template: customer, contact, invoices, totals.")
+
+    class Meta:
+        ordering = ["policy", "offset_days"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "offset_days"],
+                name="step_offset_unique_per_policy",
+                violation_error_message="This policy already has a step at that offset.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        sign = "+" if self.offset_days >= 0 else ""
+        return f"{self.policy}: {sign}{self.offset_days} days ({self.get_channel_display()})"
+
+
+class Reminder(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="reminders")
+    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="reminders")
+    run_on = models.DateField()
+    channel = models.CharField(max_length=10, choices=StepChannel.choices)
+    tone = models.CharField(max_length=10, choices=Tone.choices)
+    invoices = models.ManyToManyField(Invoice, through="ReminderInvoice", related_name="reminders")
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    letter_pdf = models.FileField(upload_to="letters/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-run_on", "-id"]
+        indexes = [models.Index(fields=["status", "run_on"]), models.Index(fields=["customer", "run_on"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "step", "run_on"],
+                name="reminder_once_per_customer_step_day",
+                violation_error_message="This reminder was already created for that day.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer.account_number} {self.step} on {self.run_on}"
+
+
+class ReminderInvoice(models.Model):
+    """An invoice listed on a reminder, with its open amount as it stood that day."""
+
+    reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="lines")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="reminder_lines")
+    open_amount = MoneyField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["reminder", "invoice"], name="reminder_invoice_once"),
+        ]

@@ -1,0 +1,4 @@
+"""Browser URLs of the dunning app."""
+
+app_name = "dunning"
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Browser URLs of the reports app."""
+
+app_name = "reports"
+urlpatterns: list = []

@@ -1,0 +1,182 @@
+"""factory-boy factories for every model, shared by all tests."""
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from agreements.models import Agreement, Instalment
+from calls.models import Complaint, Excuse, Interaction, Task
+from customers.access import Role
+from customers.models import Contact, Customer, Segment
+from dunning.models import Policy, Reminder, Step
+from invoices.models import Invoice, Payment
+
+TODAY = dt.date(2026, 11, 23)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    password = factory.django.Password("pass-word-123")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=Role(extracted).label))
+
+
+class SegmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Segment
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Segment {n}")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    account_number = factory.Sequence(lambda n: f"C{n:06d}")
+    name = factory.Faker("company")
+    segment = factory.SubFactory(SegmentFactory)
+    currency = "EUR"
+    payment_terms_days = 30
+    credit_limit = Decimal("10000.00")
+    email = factory.LazyAttribute(lambda c: f"ap@{c.account_number.lower()}.example")
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    customer = factory.SubFactory(CustomerFactory)
+    name = factory.Faker("name")
+    role = "Accounts payable"
+    email = factory.Faker("email")
+    phone = "+31 20 123 4567"
+    is_primary = True
+
+
+class InvoiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Invoice
+
+    number = factory.Sequence(lambda n: f"INV-{n:07d}")
+    customer = factory.SubFactory(CustomerFactory)
+    issue_date = factory.LazyAttribute(lambda i: i.due_date - dt.timedelta(days=30))
+    due_date = TODAY
+    amount = Decimal("1000.00")
+    currency = factory.LazyAttribute(lambda i: i.customer.currency)
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Payment
+
+    customer = factory.SubFactory(CustomerFactory)
+    reference = factory.Sequence(lambda n: f"PAY-{n:07d}")
+    received_on = TODAY
+    amount = Decimal("1000.00")
+    currency = factory.LazyAttribute(lambda p: p.customer.currency)
+
+
+class AgreementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Agreement
+
+    customer = factory.SubFactory(CustomerFactory)
+    kind = "promise"
+    currency = factory.LazyAttribute(lambda a: a.customer.currency)
+    total_amount = Decimal("1000.00")
+    made_on = TODAY
+
+
+class InstalmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Instalment
+
+    agreement = factory.SubFactory(AgreementFactory)
+    sequence = factory.Sequence(lambda n: n + 1)
+    due_date = TODAY + dt.timedelta(days=7)
+    amount = Decimal("1000.00")
+
+
+class InteractionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Interaction
+
+    customer = factory.SubFactory(CustomerFactory)
+    occurred_at = factory.LazyFunction(timezone.now)
+    channel = "phone"
+    outcome = "reached"
+    minutes_spent = 5
+
+
+class ExcuseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Excuse
+
+    customer = factory.SubFactory(CustomerFactory)
+    category = "invoice_not_received"
+    words = "We never got that invoice."
+    given_on = TODAY
+
+
+class ComplaintFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Complaint
+
+    customer = factory.SubFactory(CustomerFactory)
+    category = "quality"
+    description = "Goods arrived damaged."
+    opened_on = TODAY
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Task
+
+    customer = factory.SubFactory(CustomerFactory)
+    kind = "call"
+    reason = "Call about overdue invoices"
+    due_on = TODAY
+
+
+class PolicyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Policy
+
+    name = factory.Sequence(lambda n: f"Policy {n}")
+
+
+class StepFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Step
+
+    policy = factory.SubFactory(PolicyFactory)
+    offset_days = 3
+    channel = "email"
+    tone = "polite"
+    subject_template = "Reminder: {{ invoices|length }} invoice(s) overdue"
+    body_template = "Dear {{ contact_name }}, please pay."
+
+
+class ReminderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Reminder
+
+    customer = factory.SubFactory(CustomerFactory)
+    step = factory.SubFactory(StepFactory)
+    run_on = TODAY
+    channel = factory.LazyAttribute(lambda r: r.step.channel)
+    tone = factory.LazyAttribute(lambda r: r.step.tone)
