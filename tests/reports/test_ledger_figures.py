@@ -1,4 +1,4 @@
-"""The ledger figures against a small ledger whose aging, DSO, countback DSO, ADD and CEI are worked by hand."""
+"""Ledger figures on a small ledger whose aging, DSO, countback DSO, ADD and CEI are worked by hand."""
 
 import datetime as dt
 from decimal import Decimal
