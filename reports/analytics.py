@@ -110,6 +110,7 @@ class EffortAgainstValue:
         default_factory=list
     )  # customers %, effort %, revenue %
     costly: list[EffortRow] = field(default_factory=list)
+    rows: list[EffortRow] = field(default_factory=list, repr=False)  # every customer, most effort first
 
 
 def effort_against_value(
@@ -177,7 +178,9 @@ def _effort_summary(currency: str, rows: list[EffortRow]) -> EffortAgainstValue:
     costly = sorted(
         (row for row in rows if row.costs_more_than_it_brings), key=lambda row: row.brings - row.cost
     )
-    return EffortAgainstValue(currency, len(rows), total_minutes, total_revenue, top_share, pareto, costly)
+    return EffortAgainstValue(
+        currency, len(rows), total_minutes, total_revenue, top_share, pareto, costly, rows
+    )
 
 
 @dataclass

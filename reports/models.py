@@ -80,3 +80,9 @@ class WorthItSettings(models.Model):
     def current(cls) -> "WorthItSettings":
         """The saved settings, or the defaults (unsaved) when nobody changed them yet. One query."""
         return cls.objects.filter(singleton=True).first() or cls()
+
+
+# The fields a credit manager edits, in the order the form shows them.
+SETTING_FIELDS = [
+    f.name for f in WorthItSettings._meta.local_fields if f.name not in {"id", "singleton", "updated_at"}
+]
