@@ -398,6 +398,15 @@ def _punctuality_component(customer, weights, value_weight_total) -> WorthItComp
     return WorthItComponent("punctuality", label, days_late, weights.punctuality_weight, points, detail)
 
 
+def value_points(weights: WorthItSettings) -> dict[str, Decimal]:
+    """The most points revenue and punctuality can each earn with these weights."""
+    total = weights.revenue_weight + weights.punctuality_weight
+    return {
+        "revenue": _points(_value_points(weights.revenue_weight, total)),
+        "punctuality": _points(_value_points(weights.punctuality_weight, total)),
+    }
+
+
 def _value_points(weight: Decimal, total: Decimal) -> Decimal:
     return HUNDRED * weight / total if total else Decimal("0")
 
