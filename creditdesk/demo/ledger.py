@@ -83,7 +83,18 @@ class Rows:
 class Bill:
     """An invoice while it is being generated: its dates, cents, and the parts paid (date, cents, run)."""
 
-    __slots__ = ("number", "issue", "due", "cents", "parts", "status", "busy", "paused", "closed_on", "invoice")
+    __slots__ = (
+        "number",
+        "issue",
+        "due",
+        "cents",
+        "parts",
+        "status",
+        "busy",
+        "paused",
+        "closed_on",
+        "invoice",
+    )
 
     def __init__(self, number: str, issue: date, due: date, cents: int):
         self.number, self.issue, self.due, self.cents = number, issue, due, cents
@@ -132,7 +143,7 @@ class Account:
         self.behaviour = BEHAVIOURS[self.kind]
         self.account_number = f"{100001 + index}"
         # How much harder than its kind's average this account is to collect from (a long tail).
-        self.difficulty = 1.0 if self.kind == Kind.PUNCTUAL else min(self.rng.lognormvariate(0, 0.8), 6.0)
+        self.difficulty = 1.0 if self.kind == Kind.PUNCTUAL else min(self.rng.lognormvariate(0, 1.0), 8.0)
         self.bills: list[Bill] = []
         self.agreements: list[tuple[Agreement, list[Bill], list[Instalment]]] = []
         self.interactions: list[Interaction] = []
@@ -210,7 +221,9 @@ class Account:
         self.contacts = []
         for position in range(rng.choice((1, 1, 2, 2, 3))):
             given, family = rng.choice(names.GIVEN_NAMES), rng.choice(names.FAMILY_NAMES)
-            mailbox = "".join(ch for ch in f"{given}.{family}".lower() if ch.isascii() and (ch.isalnum() or ch == "."))
+            mailbox = "".join(
+                ch for ch in f"{given}.{family}".lower() if ch.isascii() and (ch.isalnum() or ch == ".")
+            )
             # Most details were confirmed this year; some long ago, some never: those need checking.
             freshness = rng.random()
             if freshness < 0.6:
@@ -242,7 +255,9 @@ class Account:
         issued = sorted(self.today - timedelta(days=rng.randint(1, HISTORY_DAYS)) for _ in range(count))
         for number, issue in enumerate(issued, start=1):
             cents = max(2500, round(typical * rng.lognormvariate(0, 0.6) * 100))
-            self.bills.append(Bill(f"INV-{self.account_number}-{number:04d}", issue, issue + timedelta(terms), cents))
+            self.bills.append(
+                Bill(f"INV-{self.account_number}-{number:04d}", issue, issue + timedelta(terms), cents)
+            )
 
     def decide_payments(self) -> None:
         """When each invoice would be paid (even after `today`; those parts are dropped later)."""
@@ -257,7 +272,9 @@ class Account:
             if self.pay_run:
                 paid_on += timedelta(days=(THURSDAY - paid_on.weekday()) % 7)
             if rng.random() < behaviour.partial:
-                first_on = bill.issue + timedelta(days=rng.randint(7, max(8, (paid_on - bill.issue).days - 1)))
+                first_on = bill.issue + timedelta(
+                    days=rng.randint(7, max(8, (paid_on - bill.issue).days - 1))
+                )
                 if first_on < paid_on:
                     first = round(bill.cents * rng.uniform(0.3, 0.7))
                     bill.parts = [(first_on, first, ""), (paid_on, bill.cents - first, "")]
@@ -277,7 +294,9 @@ class Account:
         if self.kind == Kind.DISPUTER and recent:
             chosen.append(rng.choice(recent))  # a disputer always has one complaint still open
         for position, bill in enumerate(sorted(chosen, key=lambda b: b.issue)):
-            self.complain(bill, keep_open=self.kind == Kind.DISPUTER and position == len(chosen) - 1 and recent)
+            self.complain(
+                bill, keep_open=self.kind == Kind.DISPUTER and position == len(chosen) - 1 and recent
+            )
 
     def complain(self, bill: Bill, keep_open: bool) -> None:
         rng, today = self.rng, self.today
@@ -353,7 +372,9 @@ class Account:
             paid_on = due_on - timedelta(days=rng.randint(0, 3))
             instalment.state, instalment.settled_on = InstalmentState.PAID, paid_on
             self.spread(covered, owed, paid_on, cents, run=f"plan-{agreement_key(agreement)}-{sequence}")
-        if agreement.state == AgreementState.ACTIVE and all(i.state == InstalmentState.PAID for i in agreement.seed_instalments):
+        if agreement.state == AgreementState.ACTIVE and all(
+            i.state == InstalmentState.PAID for i in agreement.seed_instalments
+        ):
             self.close(agreement, AgreementState.KEPT, max(i.settled_on for i in agreement.seed_instalments))
         end = agreement.closed_on or today + timedelta(days=1)
         for bill in covered:
@@ -435,9 +456,12 @@ class Account:
         if made_on > today:
             return False
         promised = today + timedelta(days=rng.randint(1, 14))
-        agreement = self.promise(bill, made_on, promised)
-        bill.parts = [part for part in bill.parts if part[0] <= made_on]  # what they pay next is not known yet
-        self.task(TaskKind.FOLLOW_UP_PROMISE, promised + timedelta(days=1), f"Check payment promised for {promised}")
+        self.promise(bill, made_on, promised)
+        # What they pay after the promise is not known yet: the promise is still running.
+        bill.parts = [part for part in bill.parts if part[0] <= made_on]
+        self.task(
+            TaskKind.FOLLOW_UP_PROMISE, promised + timedelta(days=1), f"Check payment promised for {promised}"
+        )
         return True
 
     def promise(self, bill: Bill, made_on: date, promised: date) -> Agreement:
@@ -461,7 +485,7 @@ class Account:
         words = "a payment plan" if kind == AgreementKind.PLAN else "to pay"
         self.interact(
             made_on, Outcome.PROMISE, self.rng.randint(8, 25), agreement=agreement,
-            notes=f"Agreed {words} {money(cents)} {self.customer.currency} for {', '.join(b.number for b in covered)}.",
+            notes=f"Agreed {words} {money(cents)} {self.customer.currency} for {numbers(covered)}.",
         )  # fmt: skip
         return agreement
 
@@ -489,12 +513,12 @@ class Account:
     # -- the collector's effort ------------------------------------------------------------------
 
     def make_chase_history(self) -> None:
-        """Weekly, while invoices are overdue, the collector may chase: calls, emails, now and then a visit."""
+        """Weekly, while invoices are overdue, the collector may chase: calls, emails, sometimes a visit."""
         rng, today = self.rng, self.today
         chased = [b for b in self.bills if b.status != InvoiceStatus.DISPUTED]
         starts = sorted(b.due + timedelta(days=1) for b in chased)
         ends = sorted(max(b.overdue_end(today), b.due + timedelta(days=1)) for b in chased)
-        chance = min(self.behaviour.chase * (0.6 + 0.4 * self.difficulty), 0.95)
+        chance = min(self.behaviour.chase * (0.4 + 0.6 * self.difficulty), 0.95)
         day = today - timedelta(days=HISTORY_DAYS)
         while day < today:
             contact_day = min(day + timedelta(days=rng.randint(0, 4)), today - timedelta(days=1))
@@ -521,7 +545,9 @@ class Account:
         elif answer < 0.28:
             self.interact(day, Outcome.NO_ANSWER, rng.randint(1, 2))
         elif answer < 0.43:
-            self.interact(day, Outcome.VOICEMAIL, rng.randint(2, 3), notes="Left a message asking to call back.")
+            self.interact(
+                day, Outcome.VOICEMAIL, rng.randint(2, 3), notes="Left a message asking to call back."
+            )
         elif rng.random() < behaviour.refusal:
             self.interact(day, Outcome.REFUSED, round(rng.randint(8, 20) * effort),
                           notes="Refuses to pay until their own issues are sorted.")  # fmt: skip
@@ -529,7 +555,7 @@ class Account:
             self.excuse(day, round(rng.randint(5, 15) * effort))
         else:
             self.interact(day, Outcome.REACHED, round(rng.randint(4, 12) * effort),
-                          notes=f"Discussed {overdue} overdue invoice(s); payment being prepared.")  # fmt: skip
+                          notes=f"Discussed {overdue} overdue invoice(s); payment prepared.")  # fmt: skip
 
     def excuse(self, day: date, minutes: int) -> None:
         rng = self.rng
@@ -542,7 +568,9 @@ class Account:
         words = rng.choice(names.EXCUSE_WORDS[category])
         interaction = self.interact(day, Outcome.EXCUSE, min(minutes, 240), notes=words)
         overdue = [b for b in self.bills if b.due < day < b.overdue_end(self.today)][:3]
-        excuse = Excuse(customer=self.customer, interaction=interaction, category=category, words=words, given_on=day)
+        excuse = Excuse(
+            customer=self.customer, interaction=interaction, category=category, words=words, given_on=day
+        )
         self.excuses.append((excuse, overdue))
 
     def interact(self, day: date, outcome: str, minutes: int, **fields) -> Interaction:
@@ -561,7 +589,9 @@ class Account:
 
     def moment(self, day: date) -> datetime:
         """A time in office hours on `day`, in the project's time zone."""
-        return datetime.combine(day, time(self.rng.randint(8, 17), self.rng.randrange(0, 60, 5)), tzinfo=self.world.tz)
+        return datetime.combine(
+            day, time(self.rng.randint(8, 17), self.rng.randrange(0, 60, 5)), tzinfo=self.world.tz
+        )
 
     # -- where the account stands today ------------------------------------------------------------
 
@@ -661,14 +691,17 @@ class Account:
             )
             rows.payments.append(payment)
             rows.allocations.extend(
-                Allocation(payment=payment, invoice=bill.invoice, amount=money(cents)) for bill, cents in merged.values()
+                Allocation(payment=payment, invoice=bill.invoice, amount=money(cents))
+                for bill, cents in merged.values()
             )
 
     def emit_reminders(self, rows: Rows) -> None:
         """Reminders sent before `today` at each dunning step, one per (step, day) listing its invoices."""
         segment = self.profile.name
         steps = self.world.steps.get(segment) or self.world.steps.get(None) or []
-        business_days = self.world.business_days_only.get(segment if segment in self.world.steps else None, False)
+        business_days = self.world.business_days_only.get(
+            segment if segment in self.world.steps else None, False
+        )
         lines: dict[tuple[Step, date], list[tuple[Invoice, int]]] = {}
         for bill in self.bills:
             for step in steps:
@@ -682,7 +715,9 @@ class Account:
                 open_cents = bill.cents - bill.paid_by(run_on)
                 if open_cents > 0:
                     lines.setdefault((step, run_on), []).append((bill.invoice, open_cents))
-        for (step, run_on), invoices in sorted(lines.items(), key=lambda item: (item[0][1], item[0][0].offset_days)):
+        for (step, run_on), invoices in sorted(
+            lines.items(), key=lambda item: (item[0][1], item[0][0].offset_days)
+        ):
             reminder = Reminder(
                 customer=self.customer,
                 step=step,
@@ -707,6 +742,10 @@ def reminder_subject(step: Step, count: int) -> str:
     return f"{step.get_tone_display()} reminder: {count} invoice(s) {when}"
 
 
+def numbers(bills: list[Bill]) -> str:
+    return ", ".join(bill.number for bill in bills)
+
+
 def agreement_key(agreement: Agreement) -> str:
     return f"{agreement.made_on:%Y%m%d}"
 
@@ -719,7 +758,8 @@ def postal_code(rng: random.Random, country: str) -> str:
     if country == "NL":
         return f"{rng.randint(1000, 9999)} {chr(65 + rng.randrange(26))}{chr(65 + rng.randrange(26))}"
     if country == "GB":
-        return f"{chr(65 + rng.randrange(26))}{chr(65 + rng.randrange(26))}{rng.randint(1, 20)} {rng.randint(1, 9)}AB"
+        area = f"{chr(65 + rng.randrange(26))}{chr(65 + rng.randrange(26))}{rng.randint(1, 20)}"
+        return f"{area} {rng.randint(1, 9)}AB"
     if country == "IE":
         return f"D{rng.randint(1, 24):02d}"
     if country in ("BE",):

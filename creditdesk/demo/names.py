@@ -5,7 +5,12 @@ Kept in code (not Faker) so the same seed gives the same names whatever library 
 
 # (country, currency, legal forms, cities with postal-code pattern, phone prefix)
 COUNTRIES = {
-    "NL": ("EUR", ("B.V.", "N.V.", "V.O.F."), ("Amsterdam", "Rotterdam", "Utrecht", "Eindhoven", "Groningen"), "+31"),
+    "NL": (
+        "EUR",
+        ("B.V.", "N.V.", "V.O.F."),
+        ("Amsterdam", "Rotterdam", "Utrecht", "Eindhoven", "Groningen"),
+        "+31",
+    ),
     "DE": ("EUR", ("GmbH", "AG", "KG"), ("Berlin", "Hamburg", "Köln", "München", "Leipzig"), "+49"),
     "FR": ("EUR", ("SAS", "SARL", "SA"), ("Paris", "Lyon", "Lille", "Nantes", "Toulouse"), "+33"),
     "BE": ("EUR", ("BV", "NV", "SRL"), ("Antwerpen", "Gent", "Bruxelles", "Liège"), "+32"),
@@ -51,9 +56,15 @@ CONTACT_ROLES = ("Accounts payable", "Financial controller", "CFO", "Office mana
 
 # What an excuse-maker says, per excuse category (calls.choices.ExcuseCategory values).
 EXCUSE_WORDS = {
-    "invoice_not_received": ("We never received that invoice.", "Can you send it again? It is not in our system."),
+    "invoice_not_received": (
+        "We never received that invoice.",
+        "Can you send it again? It is not in our system.",
+    ),
     "moved_offices": ("We moved offices; the post went to the old address.",),
-    "person_away": ("The person who approves payments is on holiday.", "Our controller is off sick this week."),
+    "person_away": (
+        "The person who approves payments is on holiday.",
+        "Our controller is off sick this week.",
+    ),
     "invoice_unclear": ("The invoice does not show our purchase order number.",),
     "total_higher": ("The total is higher than the quote we agreed.",),
     "charge_not_recognised": ("We do not recognise the delivery charge on this one.",),

@@ -111,7 +111,10 @@ def ensure_segments() -> dict[str, Segment]:
     for profile in SEGMENTS:
         segment, _ = Segment.objects.get_or_create(
             name=profile.name,
-            defaults={"description": profile.description, "lateness_threshold_days": profile.lateness_threshold_days},
+            defaults={
+                "description": profile.description,
+                "lateness_threshold_days": profile.lateness_threshold_days,
+            },
         )
         segments[profile.name] = segment
     return segments
@@ -152,7 +155,11 @@ def write_rows(rows: Rows, counts: Counter) -> None:
         (Complaint.invoices.through, "complaint", rows.complaint_invoices),
     )
     for through, owner, pairs in links:
-        insert(through, [through(**{f"{owner}_id": left.pk, "invoice_id": right.pk}) for left, right in pairs], counts)
+        insert(
+            through,
+            [through(**{f"{owner}_id": left.pk, "invoice_id": right.pk}) for left, right in pairs],
+            counts,
+        )
 
 
 def insert(model, objects: list, counts: Counter) -> None:

@@ -5,22 +5,26 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from customers.models import Customer
 from creditdesk.demo.writer import DEMO_PASSWORD, DEMO_USERS, seed_demo
+from customers.models import Customer
 
 
 class Command(BaseCommand):
-    help = "Create the demo users and N demo customers with 18 months of invoices, payments and collection history."
+    help = "Create the demo users and N demo customers with 18 months of invoices, payments and collections."
 
     def add_arguments(self, parser):
         parser.add_argument("--customers", type=int, default=500, help="How many customers (default 500).")
-        parser.add_argument("--seed", type=int, default=2026, help="Random seed: the same seed gives the same data.")
+        parser.add_argument(
+            "--seed", type=int, default=2026, help="Random seed: the same seed gives the same data."
+        )
         parser.add_argument(
             "--today", type=date.fromisoformat, default=None,
             help="The day the history ends, YYYY-MM-DD (default: today).",
         )  # fmt: skip
         parser.add_argument(
-            "--if-empty", action="store_true", help="Do nothing when customers already exist (for `make run`)."
+            "--if-empty",
+            action="store_true",
+            help="Do nothing when customers already exist (for `make run`).",
         )
 
     def handle(self, *args, customers, seed, today, if_empty, **options):
