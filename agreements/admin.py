@@ -10,7 +10,17 @@ class InstalmentInline(admin.TabularInline):
 
 @admin.register(Agreement)
 class AgreementAdmin(admin.ModelAdmin):
-    list_display = ("id", "customer", "kind", "state", "total_amount", "currency", "made_on", "closed_on", "made_by")
+    list_display = (
+        "id",
+        "customer",
+        "kind",
+        "state",
+        "total_amount",
+        "currency",
+        "made_on",
+        "closed_on",
+        "made_by",
+    )
     list_filter = ("kind", "state", "currency", "made_on")
     search_fields = ("customer__name", "customer__account_number", "notes")
     date_hierarchy = "made_on"

@@ -46,7 +46,7 @@ class Agreement(models.Model):
                 condition=Q(state=AgreementState.ACTIVE, closed_on__isnull=True)
                 | (~Q(state=AgreementState.ACTIVE) & Q(closed_on__isnull=False)),
                 name="agreement_closed_on_matches_state",
-                violation_error_message="A closed agreement needs the date it closed; an active one has none.",
+                violation_error_message="A closed agreement needs its closing date; an active one has none.",
             ),
             known_currency_constraint("agreement"),
         ]

@@ -5,7 +5,16 @@ from .models import Complaint, Excuse, Interaction, Task
 
 @admin.register(Interaction)
 class InteractionAdmin(admin.ModelAdmin):
-    list_display = ("occurred_at", "customer", "channel", "direction", "outcome", "minutes_spent", "user", "next_action_on")
+    list_display = (
+        "occurred_at",
+        "customer",
+        "channel",
+        "direction",
+        "outcome",
+        "minutes_spent",
+        "user",
+        "next_action_on",
+    )
     list_filter = ("channel", "direction", "outcome", "occurred_at")
     search_fields = ("customer__name", "customer__account_number", "notes")
     date_hierarchy = "occurred_at"

@@ -24,10 +24,16 @@ class Interaction(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
     contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="interactions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="interactions",
     )
     occurred_at = models.DateTimeField()
-    channel = models.CharField(max_length=10, choices=InteractionChannel.choices, default=InteractionChannel.PHONE)
+    channel = models.CharField(
+        max_length=10, choices=InteractionChannel.choices, default=InteractionChannel.PHONE
+    )
     direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.OUTBOUND)
     outcome = models.CharField(max_length=15, choices=Outcome.choices)
     minutes_spent = models.PositiveIntegerField(default=0)

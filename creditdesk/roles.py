@@ -52,7 +52,9 @@ def sync_roles(apps=global_apps) -> None:
     }
     all_permissions = {
         f"{p.content_type.app_label}.{p.codename}": p
-        for p in Permission.objects.filter(content_type__app_label__in=DOMAIN_APPS).select_related("content_type")
+        for p in Permission.objects.filter(content_type__app_label__in=DOMAIN_APPS).select_related(
+            "content_type"
+        )
     }
     for role in Role:
         group, _ = Group.objects.get_or_create(name=role.label)
@@ -70,7 +72,11 @@ ROLE_LINKS = {
         ("Worklist", "calls:worklist", "Who to contact today, why, and through which channel."),
         ("Customers", "calls:customer-list", "Accounts, credit holds and prepayment only."),
         ("Complaints", "calls:complaint-list", "Disputes to resolve: upheld or rejected."),
-        ("Dunning policies", "admin:dunning_policy_changelist", "Escalation steps and templates per segment."),
+        (
+            "Dunning policies",
+            "admin:dunning_policy_changelist",
+            "Escalation steps and templates per segment.",
+        ),
         ("Reports", "reports:dashboard", "DSO, aging, worth-it and effort against value."),
         ("Admin", "admin:index", "Segments, users and every record."),
     ],

@@ -26,7 +26,9 @@ class Segment(models.Model):
 class Customer(models.Model):
     account_number = models.CharField(max_length=40, unique=True, help_text="The ERP's key for the account.")
     name = models.CharField(max_length=200, db_index=True)
-    segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="customers", null=True, blank=True)
+    segment = models.ForeignKey(
+        Segment, on_delete=models.PROTECT, related_name="customers", null=True, blank=True
+    )
     currency = CurrencyField(default=Currency.EUR)
     payment_terms_days = models.PositiveIntegerField(default=30)
     credit_limit = MoneyField(default=0)
@@ -73,7 +75,9 @@ class Contact(models.Model):
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     is_primary = models.BooleanField(default=False)
-    verified_at = models.DateTimeField(null=True, blank=True, help_text="When the details were last confirmed.")
+    verified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the details were last confirmed."
+    )
 
     class Meta:
         ordering = ["-is_primary", "name"]

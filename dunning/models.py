@@ -19,7 +19,9 @@ class Policy(models.Model):
     segment = models.OneToOneField(
         Segment, on_delete=models.CASCADE, null=True, blank=True, related_name="dunning_policy"
     )
-    is_default = models.BooleanField(default=False, help_text="Used for customers whose segment has no policy.")
+    is_default = models.BooleanField(
+        default=False, help_text="Used for customers whose segment has no policy."
+    )
     business_days_only = models.BooleanField(
         default=False, help_text="A step falling on a weekend is sent on the next business day."
     )
@@ -106,3 +108,6 @@ class ReminderInvoice(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["reminder", "invoice"], name="reminder_invoice_once"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id} on reminder {self.reminder_id}: {self.open_amount}"

@@ -16,7 +16,16 @@ class AllocationInline(admin.TabularInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
-    list_display = ("number", "customer", "issue_date", "due_date", "amount", "allocated_amount", "currency", "status")
+    list_display = (
+        "number",
+        "customer",
+        "issue_date",
+        "due_date",
+        "amount",
+        "allocated_amount",
+        "currency",
+        "status",
+    )
     list_filter = ("status", "currency", "due_date", "customer__segment")
     search_fields = ("number", "customer__name", "customer__account_number")
     date_hierarchy = "due_date"

@@ -65,9 +65,11 @@ def with_balances(queryset: QuerySet[Invoice] | None = None, as_of: date | None 
 def open_invoices(queryset: QuerySet[Invoice] | None = None) -> QuerySet[Invoice]:
     """Invoices with money still owed and no decided status that stops the chase (uses the stored sum)."""
     queryset = Invoice.objects.all() if queryset is None else queryset
-    return queryset.filter(status__in=(InvoiceStatus.OPEN, InvoiceStatus.DISPUTED)).annotate(
-        open_amount=ExpressionWrapper(F("amount") - F("allocated_amount"), output_field=MONEY)
-    ).filter(open_amount__gt=0)
+    return (
+        queryset.filter(status__in=(InvoiceStatus.OPEN, InvoiceStatus.DISPUTED))
+        .annotate(open_amount=ExpressionWrapper(F("amount") - F("allocated_amount"), output_field=MONEY))
+        .filter(open_amount__gt=0)
+    )
 
 
 def days_overdue(invoice: Invoice, today: date) -> int:

@@ -44,8 +44,12 @@ def upsert_invoice(
         created = invoice is None
         if created:
             invoice = Invoice(number=number)
-        elif invoice.allocated_amount and (currency != invoice.currency or invoice.customer_id != customer.pk):
-            raise ValidationError({"currency": "An invoice with payments allocated keeps its customer and currency."})
+        elif invoice.allocated_amount and (
+            currency != invoice.currency or invoice.customer_id != customer.pk
+        ):
+            raise ValidationError(
+                {"currency": "An invoice with payments allocated keeps its customer and currency."}
+            )
         invoice.customer = customer
         invoice.issue_date = issue_date
         invoice.due_date = due_date
@@ -86,7 +90,9 @@ def record_payment(
         for index, request in enumerate(allocations):
             invoice = invoices.get(request.invoice_number)
             if invoice is None:
-                raise ValidationError({f"allocations[{index}].invoice": f"No invoice numbered {request.invoice_number}."})
+                raise ValidationError(
+                    {f"allocations[{index}].invoice": f"No invoice numbered {request.invoice_number}."}
+                )
             try:
                 allocate(payment=payment, invoice=invoice, amount=request.amount)
             except ValidationError as error:
@@ -105,9 +111,8 @@ def allocate(*, payment: Payment, invoice: Invoice, amount: Decimal) -> Allocati
     if payment.customer_id != invoice.customer_id:
         raise ValidationError({"invoice": f"Invoice {invoice.number} belongs to another customer."})
     if payment.currency != invoice.currency:
-        raise ValidationError(
-            {"invoice": f"Invoice {invoice.number} is in {invoice.currency}, the payment in {payment.currency}."}
-        )
+        message = f"Invoice {invoice.number} is in {invoice.currency}, the payment in {payment.currency}."
+        raise ValidationError({"invoice": message})
     try:
         with transaction.atomic():
             allocation = Allocation.objects.create(payment=payment, invoice=invoice, amount=amount)
@@ -140,7 +145,9 @@ def status_for_balance(amount: Decimal, allocated: Decimal) -> str:
     return InvoiceStatus.PAID if allocated >= amount else InvoiceStatus.OPEN
 
 
-def over_allocation_message(payment: Payment, invoice: Invoice, amount: Decimal, error: IntegrityError) -> str:
+def over_allocation_message(
+    payment: Payment, invoice: Invoice, amount: Decimal, error: IntegrityError
+) -> str:
     text = str(error)
     if "allocation_once_per_payment_and_invoice" in text or "UNIQUE" in text.upper():
         return f"Payment {payment.reference} is already allocated to invoice {invoice.number}."

@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='agreement',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('closed_on__isnull', True), ('state', 'active')), models.Q(models.Q(('state', 'active'), _negated=True), ('closed_on__isnull', False)), _connector='OR'), name='agreement_closed_on_matches_state', violation_error_message='A closed agreement needs the date it closed; an active one has none.'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('closed_on__isnull', True), ('state', 'active')), models.Q(models.Q(('state', 'active'), _negated=True), ('closed_on__isnull', False)), _connector='OR'), name='agreement_closed_on_matches_state', violation_error_message='A closed agreement needs its closing date; an active one has none.'),
         ),
         migrations.AddConstraint(
             model_name='agreement',

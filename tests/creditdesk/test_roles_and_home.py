@@ -10,19 +10,37 @@ pytestmark = pytest.mark.django_db
 
 
 def test_migration_creates_the_four_roles():
-    assert set(Group.objects.values_list("name", flat=True)) >= {"Credit manager", "Collector", "Finance lead", "Integrator"}
+    assert set(Group.objects.values_list("name", flat=True)) >= {
+        "Credit manager",
+        "Collector",
+        "Finance lead",
+        "Integrator",
+    }
 
 
 @pytest.mark.parametrize(
     ("role", "allowed", "refused"),
     [
-        ("credit_manager", ["customers.change_customer", "calls.delete_complaint", "dunning.change_policy"], []),
-        ("collector", ["calls.add_interaction", "agreements.add_agreement", "customers.view_customer"],
-         ["invoices.add_invoice", "dunning.change_policy", "customers.change_customer"]),
-        ("finance_lead", ["invoices.view_invoice", "calls.view_interaction"],
-         ["calls.add_interaction", "invoices.change_invoice"]),
-        ("integrator", ["invoices.add_invoice", "invoices.add_payment", "customers.change_customer"],
-         ["calls.add_interaction", "dunning.change_policy"]),
+        (
+            "credit_manager",
+            ["customers.change_customer", "calls.delete_complaint", "dunning.change_policy"],
+            [],
+        ),
+        (
+            "collector",
+            ["calls.add_interaction", "agreements.add_agreement", "customers.view_customer"],
+            ["invoices.add_invoice", "dunning.change_policy", "customers.change_customer"],
+        ),
+        (
+            "finance_lead",
+            ["invoices.view_invoice", "calls.view_interaction"],
+            ["calls.add_interaction", "invoices.change_invoice"],
+        ),
+        (
+            "integrator",
+            ["invoices.add_invoice", "invoices.add_payment", "customers.change_customer"],
+            ["calls.add_interaction", "dunning.change_policy"],
+        ),
     ],
 )
 def test_each_role_holds_its_permissions(role, allowed, refused):

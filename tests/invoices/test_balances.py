@@ -20,10 +20,16 @@ def balance(invoice, as_of=None):
 
 def test_open_amount_is_amount_less_allocations():
     invoice = InvoiceFactory(amount=Decimal("1000.00"))
-    allocate(payment=PaymentFactory(customer=invoice.customer, amount=Decimal("300.00")), invoice=invoice,
-             amount=Decimal("300.00"))
-    allocate(payment=PaymentFactory(customer=invoice.customer, amount=Decimal("500.00")), invoice=invoice,
-             amount=Decimal("250.10"))
+    allocate(
+        payment=PaymentFactory(customer=invoice.customer, amount=Decimal("300.00")),
+        invoice=invoice,
+        amount=Decimal("300.00"),
+    )
+    allocate(
+        payment=PaymentFactory(customer=invoice.customer, amount=Decimal("500.00")),
+        invoice=invoice,
+        amount=Decimal("250.10"),
+    )
     row = balance(invoice)
     assert row.paid == Decimal("550.10")
     assert row.open_amount == Decimal("449.90")
@@ -88,8 +94,15 @@ def test_payment_with_one_bad_allocation_writes_nothing():
     small = InvoiceFactory(customer=customer, amount=Decimal("10.00"))
     with pytest.raises(ValidationError) as error:
         record_payment(
-            customer=customer, reference="BANK-1", received_on=TODAY, amount=Decimal("200.00"), currency="EUR",
-            allocations=[AllocationRequest(good.number, Decimal("100.00")), AllocationRequest(small.number, Decimal("50.00"))],
+            customer=customer,
+            reference="BANK-1",
+            received_on=TODAY,
+            amount=Decimal("200.00"),
+            currency="EUR",
+            allocations=[
+                AllocationRequest(good.number, Decimal("100.00")),
+                AllocationRequest(small.number, Decimal("50.00")),
+            ],
         )
     assert "allocations[1]" in error.value.message_dict
     assert not Payment.objects.exists()
@@ -99,8 +112,14 @@ def test_payment_with_one_bad_allocation_writes_nothing():
 def test_recording_the_same_payment_twice_writes_it_once():
     customer = CustomerFactory()
     invoice = InvoiceFactory(customer=customer, amount=Decimal("100.00"))
-    kwargs = dict(customer=customer, reference="BANK-9", received_on=TODAY, amount=Decimal("100.00"), currency="EUR",
-                  allocations=[AllocationRequest(invoice.number, Decimal("100.00"))])
+    kwargs = dict(
+        customer=customer,
+        reference="BANK-9",
+        received_on=TODAY,
+        amount=Decimal("100.00"),
+        currency="EUR",
+        allocations=[AllocationRequest(invoice.number, Decimal("100.00"))],
+    )
     first, created = record_payment(**kwargs)
     again, created_again = record_payment(**kwargs)
     assert created and not created_again and first.pk == again.pk
@@ -109,14 +128,32 @@ def test_recording_the_same_payment_twice_writes_it_once():
 
 def test_upsert_invoice_updates_in_place_and_validates():
     customer = CustomerFactory()
-    invoice, created = upsert_invoice(number="ERP-1", customer=customer, issue_date=TODAY, due_date=TODAY,
-                                      amount=Decimal("10.00"), currency="EUR")
-    same, created_again = upsert_invoice(number="ERP-1", customer=customer, issue_date=TODAY,
-                                         due_date=TODAY + dt.timedelta(days=30), amount=Decimal("12.00"), currency="EUR")
+    invoice, created = upsert_invoice(
+        number="ERP-1",
+        customer=customer,
+        issue_date=TODAY,
+        due_date=TODAY,
+        amount=Decimal("10.00"),
+        currency="EUR",
+    )
+    same, created_again = upsert_invoice(
+        number="ERP-1",
+        customer=customer,
+        issue_date=TODAY,
+        due_date=TODAY + dt.timedelta(days=30),
+        amount=Decimal("12.00"),
+        currency="EUR",
+    )
     assert created and not created_again and same.pk == invoice.pk
     assert Invoice.objects.get(number="ERP-1").amount == Decimal("12.00")
     with pytest.raises(ValidationError) as error:
-        upsert_invoice(number="ERP-2", customer=customer, issue_date=TODAY, due_date=TODAY - dt.timedelta(days=1),
-                       amount=Decimal("-1"), currency="EUR")
+        upsert_invoice(
+            number="ERP-2",
+            customer=customer,
+            issue_date=TODAY,
+            due_date=TODAY - dt.timedelta(days=1),
+            amount=Decimal("-1"),
+            currency="EUR",
+        )
     assert "amount" in str(error.value) or "__all__" in error.value.message_dict
     assert not Invoice.objects.filter(number="ERP-2").exists()

@@ -33,7 +33,9 @@ def assert_refused(build, message: str) -> None:
 
 def test_account_numbers_are_unique():
     CustomerFactory(account_number="A-1")
-    assert_refused(lambda: CustomerFactory.build(account_number="A-1", segment=None), "Account number already exists")
+    assert_refused(
+        lambda: CustomerFactory.build(account_number="A-1", segment=None), "Account number already exists"
+    )
 
 
 def test_invoice_numbers_are_unique():
@@ -56,7 +58,9 @@ def test_payment_amount_must_be_positive():
 def test_due_date_cannot_precede_issue_date():
     customer = CustomerFactory()
     assert_refused(
-        lambda: InvoiceFactory.build(customer=customer, issue_date=TODAY, due_date=TODAY - dt.timedelta(days=1)),
+        lambda: InvoiceFactory.build(
+            customer=customer, issue_date=TODAY, due_date=TODAY - dt.timedelta(days=1)
+        ),
         "due date cannot be before the issue date",
     )
 
@@ -91,7 +95,9 @@ def test_one_reminder_per_customer_step_and_day():
     step = StepFactory()
     reminder = ReminderFactory(step=step)
     assert_refused(
-        lambda: Reminder(customer=reminder.customer, step=step, run_on=reminder.run_on, channel="email", tone="polite"),
+        lambda: Reminder(
+            customer=reminder.customer, step=step, run_on=reminder.run_on, channel="email", tone="polite"
+        ),
         "already created for that day",
     )
     ReminderFactory(customer=reminder.customer, step=step, run_on=reminder.run_on + dt.timedelta(days=1))

@@ -1,0 +1,258 @@
+"""Writes for collectors: logging a call with everything that came of it, complaints and tasks.
+
+The browser form, the API and the dunning run all call these, so a call logged anywhere has the
+same effects.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from agreements.choices import AgreementKind
+from agreements.services import InstalmentTerms, create_agreement
+from customers.models import Contact, Customer
+from invoices.choices import InvoiceStatus
+from invoices.models import Invoice
+from invoices.services import set_invoice_status
+
+from .choices import ComplaintOutcome, InteractionChannel, Outcome, TaskKind, TaskStatus
+from .models import Complaint, Excuse, Interaction, Task
+
+
+@dataclass(frozen=True)
+class ExcuseInput:
+    category: str
+    words: str = ""
+
+
+@dataclass(frozen=True)
+class ComplaintInput:
+    category: str
+    description: str
+
+
+@dataclass(frozen=True)
+class CallLog:
+    """Everything one call produced, as a collector enters it in one form."""
+
+    outcome: str
+    minutes_spent: int = 0
+    notes: str = ""
+    channel: str = InteractionChannel.PHONE
+    direction: str = "outbound"
+    contact: Contact | None = None
+    occurred_at: datetime | None = None
+    next_action_on: date | None = None
+    promise: InstalmentTerms | None = None
+    plan: Sequence[InstalmentTerms] = ()
+    excuse: ExcuseInput | None = None
+    complaint: ComplaintInput | None = None
+    invoices: Sequence[Invoice] = field(default_factory=tuple)
+
+
+def log_call(*, customer: Customer, user, call: CallLog, today: date) -> Interaction:
+    """Record a call and what came of it, all or nothing.
+
+    A promise or a plan becomes an Agreement made in this interaction; an excuse and a complaint are
+    recorded against the chosen invoices (a complaint disputes them, which pauses their reminders).
+    The customer's open call tasks due by today are done, and a next action date becomes a task.
+    """
+    validate_call(customer=customer, call=call, today=today)
+    with transaction.atomic():
+        agreement = None
+        if call.promise or call.plan:
+            kind = AgreementKind.PROMISE if call.promise else AgreementKind.PLAN
+            agreement = create_agreement(
+                customer=customer,
+                kind=kind,
+                instalments=[call.promise] if call.promise else list(call.plan),
+                invoices=call.invoices,
+                made_on=today,
+                made_by=user,
+            )
+        interaction = Interaction(
+            customer=customer,
+            contact=call.contact,
+            user=user,
+            occurred_at=call.occurred_at or timezone.now(),
+            channel=call.channel,
+            direction=call.direction,
+            outcome=call.outcome,
+            minutes_spent=call.minutes_spent,
+            notes=call.notes,
+            next_action_on=call.next_action_on,
+            agreement=agreement,
+        )
+        interaction.full_clean()
+        interaction.save()
+        if call.excuse:
+            record_excuse(
+                customer=customer,
+                excuse=call.excuse,
+                invoices=call.invoices,
+                today=today,
+                interaction=interaction,
+            )
+        if call.complaint:
+            open_complaint(
+                customer=customer,
+                complaint=call.complaint,
+                invoices=call.invoices,
+                today=today,
+                interaction=interaction,
+            )
+        complete_tasks_handled_by_call(customer=customer, today=today)
+        if call.next_action_on:
+            create_task(
+                customer=customer,
+                kind=TaskKind.FOLLOW_UP_PROMISE if agreement else TaskKind.CALL,
+                reason=f"Follow up the call of {today:%d %b}"
+                + (f": {call.notes[:120]}" if call.notes else ""),
+                due_on=call.next_action_on,
+                assigned_to=customer.collector or user,
+            )
+        return interaction
+
+
+def validate_call(*, customer: Customer, call: CallLog, today: date) -> None:
+    errors: dict[str, list[str]] = {}
+    if call.outcome not in Outcome.values:
+        errors.setdefault("outcome", []).append(f"Unknown outcome {call.outcome!r}.")
+    if call.minutes_spent is None or call.minutes_spent < 0 or call.minutes_spent > 24 * 60:
+        errors.setdefault("minutes_spent", []).append("Minutes spent must be between 0 and 1440.")
+    if call.promise and call.plan:
+        errors.setdefault("plan", []).append("Record either a promise or a payment plan, not both.")
+    if call.contact and call.contact.customer_id != customer.pk:
+        errors.setdefault("contact", []).append("This contact belongs to another customer.")
+    if call.next_action_on and call.next_action_on < today:
+        errors.setdefault("next_action_on", []).append("The next action cannot be in the past.")
+    if call.complaint and not call.invoices:
+        errors.setdefault("invoices", []).append("Choose the invoices the complaint is about.")
+    if any(invoice.customer_id != customer.pk for invoice in call.invoices):
+        errors.setdefault("invoices", []).append("Every invoice must belong to this customer.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def record_excuse(
+    *, customer: Customer, excuse: ExcuseInput, invoices=(), today: date, interaction=None
+) -> Excuse:
+    record = Excuse(
+        customer=customer,
+        interaction=interaction,
+        category=excuse.category,
+        words=excuse.words,
+        given_on=today,
+    )
+    record.full_clean()
+    record.save()
+    record.invoices.set(invoices)
+    return record
+
+
+def open_complaint(
+    *, customer: Customer, complaint: ComplaintInput, invoices, today: date, interaction=None
+) -> Complaint:
+    """Open a dispute about invoices; they are marked disputed, which pauses their reminders."""
+    record = Complaint(
+        customer=customer,
+        interaction=interaction,
+        category=complaint.category,
+        description=complaint.description,
+        opened_on=today,
+    )
+    record.full_clean()
+    with transaction.atomic():
+        record.save()
+        record.invoices.set(invoices)
+        Invoice.objects.filter(pk__in=[i.pk for i in invoices], status=InvoiceStatus.OPEN).update(
+            status=InvoiceStatus.DISPUTED
+        )
+    return record
+
+
+def resolve_complaint(
+    *, complaint: Complaint, outcome: str, user, today: date, cancel_invoices: bool = False
+) -> Complaint:
+    """Close a complaint as upheld or rejected; its invoices leave the disputed state.
+
+    Rejected: the invoices are owed again and the chase resumes. Upheld: the invoices are cancelled
+    when `cancel_invoices` is set (the customer was right), else reopened for a corrected amount.
+    """
+    if not complaint.is_open:
+        raise ValidationError({"outcome": "This complaint is already resolved."})
+    if outcome not in ComplaintOutcome.values:
+        raise ValidationError({"outcome": "Choose upheld or rejected."})
+    if today < complaint.opened_on:
+        raise ValidationError({"resolved_on": "A complaint cannot be resolved before it was opened."})
+    with transaction.atomic():
+        complaint.outcome = outcome
+        complaint.resolved_on = today
+        complaint.resolved_by = user
+        complaint.save(update_fields=["outcome", "resolved_on", "resolved_by"])
+        still_disputed = set(
+            Complaint.objects.filter(
+                resolved_on__isnull=True, invoices__in=complaint.invoices.all()
+            ).values_list("invoices", flat=True)
+        )
+        for invoice in complaint.invoices.select_for_update():
+            if invoice.status != InvoiceStatus.DISPUTED or invoice.pk in still_disputed:
+                continue
+            cancel = outcome == ComplaintOutcome.UPHELD and cancel_invoices
+            set_invoice_status(
+                invoice=invoice, status=InvoiceStatus.CANCELLED if cancel else InvoiceStatus.OPEN
+            )
+    return complaint
+
+
+def create_task(
+    *,
+    customer: Customer,
+    kind: str,
+    reason: str,
+    due_on: date,
+    assigned_to=None,
+    dedupe_key: str | None = None,
+) -> Task:
+    """Create a task; with a `dedupe_key` a repeated call returns the first task instead of a twin."""
+    if dedupe_key:
+        existing = Task.objects.filter(dedupe_key=dedupe_key).first()
+        if existing:
+            return existing
+    task = Task(
+        customer=customer,
+        kind=kind,
+        reason=reason[:300],
+        due_on=due_on,
+        assigned_to=assigned_to or customer.collector,
+        dedupe_key=dedupe_key,
+    )
+    try:
+        with transaction.atomic():
+            task.save()
+    except IntegrityError:
+        if not dedupe_key:
+            raise
+        return Task.objects.get(dedupe_key=dedupe_key)  # a concurrent run created it first
+    return task
+
+
+def complete_task(*, task: Task, status: str = TaskStatus.DONE) -> Task:
+    task.status = status
+    task.done_at = timezone.now()
+    task.save(update_fields=["status", "done_at"])
+    return task
+
+
+def complete_tasks_handled_by_call(*, customer: Customer, today: date) -> int:
+    """A logged call handles the customer's open call and follow-up tasks due by today."""
+    return Task.objects.filter(
+        customer=customer,
+        status=TaskStatus.OPEN,
+        due_on__lte=today,
+        kind__in=(TaskKind.CALL, TaskKind.FOLLOW_UP_PROMISE, TaskKind.BROKEN_AGREEMENT),
+    ).update(status=TaskStatus.DONE, done_at=timezone.now())
