@@ -128,6 +128,7 @@ def check_agreements(*, today: date, customer_ids: Sequence[int] | None = None) 
     agreements = list(
         Agreement.objects.filter(state=AgreementState.ACTIVE, made_on__lte=today)
         .filter(**({"customer_id__in": customer_ids} if customer_ids is not None else {}))
+        .select_related("customer")
         .prefetch_related("instalments")
     )
     if not agreements:
