@@ -105,11 +105,17 @@ def send_email(reminder: Reminder) -> None:
         body=reminder.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[recipient],
-        headers={"X-CreditDesk-Reminder": str(reminder.pk)},
+        # A stable Message-ID: should a crash make us send it twice, mail clients show it once.
+        headers={"X-CreditDesk-Reminder": str(reminder.pk), "Message-ID": message_id(reminder)},
     )
     if reminder.letter_pdf:
         message.attach(f"reminder-{reminder.pk}.pdf", reminder.letter_pdf.read(), "application/pdf")
     message.send(fail_silently=False)
+
+
+def message_id(reminder: Reminder) -> str:
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "creditdesk.invalid"
+    return f"<reminder-{reminder.pk}-{reminder.run_on:%Y%m%d}@{domain}>"
 
 
 def email_address(customer) -> str:
