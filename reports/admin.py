@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import WorthItSettings
+from .models import RevenueScaleSnapshot, WorthItSettings
 
 
 @admin.register(WorthItSettings)
@@ -11,4 +11,19 @@ class WorthItSettingsAdmin(admin.ModelAdmin):
         return super().has_add_permission(request) and not WorthItSettings.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RevenueScaleSnapshot)
+class RevenueScaleSnapshotAdmin(admin.ModelAdmin):
+    """Read-only: the snapshots are rebuilt by the worth-it score itself."""
+
+    list_display = ("currency", "window_end", "fingerprint", "computed_at")
+    list_filter = ("currency", "window_end")
+    search_fields = ("currency",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -6,6 +6,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from customers.fields import CurrencyField
+
 
 def WeightField(default: str, help_text: str) -> models.DecimalField:  # noqa: N802
     return models.DecimalField(
@@ -86,3 +88,29 @@ class WorthItSettings(models.Model):
 SETTING_FIELDS = [
     f.name for f in WorthItSettings._meta.local_fields if f.name not in {"id", "singleton", "updated_at"}
 ]
+
+
+class RevenueScaleSnapshot(models.Model):
+    """The sorted 12-month revenues of every paying customer of a currency, kept to rank revenue cheaply.
+
+    A worth-it page of 50 customers needs every customer's revenue in the currency (for percentiles);
+    that is a scan of a year of payments, so it is kept here per (currency, window end) and recomputed
+    when an allocation is added (the largest allocation id is the fingerprint). A payment whose date is
+    edited afterwards is picked up the next day, when the window end changes.
+    """
+
+    currency = CurrencyField()
+    window_end = models.DateField()
+    fingerprint = models.CharField(max_length=64)
+    revenues = models.JSONField(
+        default=list, help_text="Sorted revenues (decimal strings) of paying customers."
+    )
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "window_end"], name="revenue_scale_once_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} revenues to {self.window_end}"

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, F, IntegerField, Max, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from agreements.choices import AgreementState
@@ -35,7 +35,7 @@ from invoices.models import Allocation
 from invoices.selectors import MONEY, ZERO
 
 from .expressions import DaysBetween
-from .models import WorthItSettings
+from .models import RevenueScaleSnapshot, WorthItSettings
 
 WINDOW_DAYS = 365
 HUNDRED = Decimal("100")
@@ -89,9 +89,9 @@ def window_start(today: date) -> date:
 def worth_it_scores(customer_ids: Iterable[int], *, today: date) -> dict[int, WorthIt]:
     """The worth-it score of each customer, keyed by id; ids of unknown customers are left out.
 
-    Four queries whatever the number of ids: the settings, the customers with their inputs,
-    the revenue of every customer in the same currencies (for percentiles), and the customer count
-    per currency.
+    A constant number of queries whatever the number of ids: the settings, the customers with their
+    inputs, the revenue scale of their currencies (kept in `RevenueScaleSnapshot`, rebuilt when new
+    allocations arrived: two to four queries) and the customer count per currency.
     """
     ids = list(customer_ids)
     if not ids:
@@ -115,7 +115,7 @@ def worth_it_ranking(
     """Customers ranked by worth-it score (best first, or worst first), with their scores.
 
     `customers` narrows the ledger (e.g. a collector's portfolio); the filters narrow it further.
-    Constant query count: the same four queries as `worth_it_scores`.
+    Constant query count: the same queries as `worth_it_scores`.
     """
     queryset = Customer.objects.all() if customers is None else customers
     if currency:
@@ -192,8 +192,48 @@ class RevenueScale:
 
     @classmethod
     def for_currencies(cls, currencies: set[str], *, today: date) -> RevenueScale:
+        """The scale of each currency: from the kept snapshot when no allocation arrived since, else rebuilt.
+
+        At most four queries (fingerprint, snapshots, rebuild and save), plus one for customer counts.
+        """
         if not currencies:
             return cls({}, {})
+        fingerprint = str(Allocation.objects.aggregate(last=Max("pk"))["last"] or 0)
+        kept = {
+            snapshot.currency: [Decimal(value) for value in snapshot.revenues]
+            for snapshot in RevenueScaleSnapshot.objects.filter(
+                currency__in=currencies, window_end=today, fingerprint=fingerprint
+            )
+        }
+        stale = currencies - set(kept)
+        if stale:
+            rebuilt = cls._revenues(stale, today=today)
+            RevenueScaleSnapshot.objects.bulk_create(
+                [
+                    RevenueScaleSnapshot(
+                        currency=currency,
+                        window_end=today,
+                        fingerprint=fingerprint,
+                        revenues=[str(value) for value in rebuilt.get(currency, [])],
+                    )
+                    for currency in sorted(stale)
+                ],
+                update_conflicts=True,
+                unique_fields=["currency", "window_end"],
+                update_fields=["fingerprint", "revenues", "computed_at"],
+            )
+            kept.update(rebuilt)
+        counts = dict(
+            Customer.objects.filter(currency__in=currencies)
+            .order_by()
+            .values_list("currency")
+            .annotate(n=Count("pk"))
+        )
+        return cls(kept, counts)
+
+    @staticmethod
+    def _revenues(currencies: set[str], *, today: date) -> dict[str, list[Decimal]]:
+        """Sorted revenues paid in the window by each paying customer of these currencies. One query."""
         start = window_start(today)
         paid = (
             Allocation.objects.filter(
@@ -211,13 +251,7 @@ class RevenueScale:
             revenues[row["payment__currency"]].append(row["total"])
         for values in revenues.values():
             values.sort()
-        counts = dict(
-            Customer.objects.filter(currency__in=currencies)
-            .order_by()
-            .values_list("currency")
-            .annotate(n=Count("pk"))
-        )
-        return cls(dict(revenues), counts)
+        return dict(revenues)
 
     def percentile(self, currency: str, revenue: Decimal) -> Decimal:
         """Share (0-1) of the currency's customers who paid no more than `revenue`; 0 for no revenue."""

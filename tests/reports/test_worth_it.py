@@ -137,18 +137,32 @@ def test_a_page_of_fifty_customers_costs_the_same_queries_as_one(ledger, django_
         paid_invoice(customer, "100.00", due_days_ago=50, paid_days_ago=45)
         InteractionFactory(customer=customer, occurred_at=at(3))
 
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(7):  # first call of the day rebuilds the revenue scale
+        first = worth_it_scores([many[0].pk], today=TODAY)
+    with django_assert_max_num_queries(5):
         one = worth_it_scores([many[0].pk], today=TODAY)
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         page = worth_it_scores([c.pk for c in many], today=TODAY)
 
-    assert len(one) == 1 and len(page) == 50
+    assert len(first) == len(one) == 1 and len(page) == 50
+    assert first == one
 
 
 def test_ranking_puts_the_best_first_and_filters_by_currency(ledger, django_assert_max_num_queries):
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(7):
         ranking = worth_it_ranking(today=TODAY, currency="EUR")
 
     assert [customer.name for customer, _ in ranking] == ["Punctual NV", "Demanding BV", "Silent GmbH"]
     worst = worth_it_ranking(today=TODAY, lowest_first=True, limit=1)
     assert [customer.name for customer, _ in worst] == ["Silent GmbH"]
+
+
+def test_new_payments_rebuild_the_revenue_scale(ledger):
+    punctual = ledger["punctual"]
+    before = worth_it_scores([punctual.pk], today=TODAY)[punctual.pk]
+    assert components_of(before)["revenue"][2] == Decimal("40.0")  # 2 of 3 EUR customers paid no more
+
+    paid_invoice(ledger["silent"], "700.00", due_days_ago=10, paid_days_ago=10)
+    after = worth_it_scores([punctual.pk], today=TODAY)[punctual.pk]
+
+    assert components_of(after)["revenue"][2] == Decimal("20.0")  # now 1 of 3 paid no more than 500
