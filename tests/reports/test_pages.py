@@ -70,7 +70,7 @@ def test_dashboard_query_count_does_not_grow_with_the_ledger(
         customer = CustomerFactory()
         InvoiceFactory.create_batch(3, customer=customer, due_date=TODAY - dt.timedelta(days=40))
         InteractionFactory(customer=customer)
-    with django_assert_max_num_queries(24):
+    with django_assert_max_num_queries(19):
         assert client.get(f"/reports/{AS_OF}").status_code == 200
 
 
@@ -81,7 +81,7 @@ def test_worth_it_ranking_page_lists_scores_with_their_components(
         InvoiceFactory(customer=CustomerFactory(name=f"Customer {index:02d}"))
     client.force_login(finance_lead)
 
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(20):
         page = client.get(f"/reports/worth-it/{AS_OF}").content.decode()
 
     assert 'data-testid="worth-it-ranking"' in page
