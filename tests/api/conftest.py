@@ -8,6 +8,12 @@ from creditdesk.tokens import issue_token
 
 
 @pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """Users are made in every test; a slow password hash would be most of the run time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def fresh_throttles():
     """Throttle counters live in the cache; a test starts with none, so a long run never hits them."""
     cache.clear()
