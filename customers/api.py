@@ -116,6 +116,10 @@ class CustomerUpsertSerializer(CustomerSerializer):
 
     class Meta(CustomerSerializer.Meta):
         read_only_fields = [*CustomerSerializer.Meta.read_only_fields, "account_number"]
+        extra_kwargs = {
+            **CustomerSerializer.Meta.extra_kwargs,
+            "name": {"required": False, "help_text": "The company's name; required to create the account."},
+        }
 
 
 class CreditControlSerializer(serializers.Serializer):

@@ -47,12 +47,11 @@ def upsert_invoice(
         created = invoice is None
         if created:
             invoice = Invoice(number=number)
-        elif invoice.allocated_amount and (
-            currency != invoice.currency or invoice.customer_id != customer.pk
-        ):
-            raise ValidationError(
-                {"currency": "An invoice with payments allocated keeps its customer and currency."}
-            )
+        else:
+            data = InvoiceData(number, customer.account_number, issue_date, due_date, amount, currency)
+            errors = invoice_change_errors(invoice, data, customer.pk) if amount is not None else {}
+            if errors:
+                raise ValidationError(errors)
         invoice.customer = customer
         invoice.issue_date = issue_date
         invoice.due_date = due_date
