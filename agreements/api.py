@@ -49,6 +49,7 @@ class AgreementSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
         extra_kwargs = {
+            "id": {"help_text": "CreditDesk's id."},
             "kind": {"help_text": "promise (one date) or plan (several)."},
             "state": {"help_text": "active, kept, broken or cancelled."},
             "currency": {"help_text": "ISO 4217 code of the invoices it covers."},

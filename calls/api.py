@@ -62,6 +62,7 @@ class InteractionSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
         extra_kwargs = {
+            "id": {"help_text": "CreditDesk's id."},
             "occurred_at": {"help_text": "When it happened."},
             "channel": {"help_text": "phone, email, letter, sms or visit."},
             "direction": {"help_text": "outbound (we reached out) or inbound."},
@@ -147,6 +148,7 @@ class ExcuseSerializer(serializers.ModelSerializer):
         fields = ["id", "customer", "customer_id", "interaction", "category", "words", "given_on", "invoices"]
         read_only_fields = fields
         extra_kwargs = {
+            "id": {"help_text": "CreditDesk's id."},
             "interaction": {"help_text": "The interaction it was given in."},
             "category": {"help_text": "The kind of reason."},
             "words": {"help_text": "What the customer said."},
@@ -194,6 +196,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
         extra_kwargs = {
+            "id": {"help_text": "CreditDesk's id."},
             "interaction": {"help_text": "The interaction it was raised in."},
             "category": {"help_text": "What the dispute is about."},
             "description": {"help_text": "The customer's complaint."},
@@ -251,6 +254,8 @@ class TaskSerializer(serializers.ModelSerializer):
                   "created_at", "done_at"]  # fmt: skip
         read_only_fields = fields
         extra_kwargs = {
+            "id": {"help_text": "CreditDesk's id."},
+            "created_at": {"help_text": "When it was created."},
             "kind": {"help_text": "What to do."},
             "reason": {"help_text": "Why, at a glance."},
             "due_on": {"help_text": "By when."},

@@ -171,7 +171,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "customers.pagination.DocumentedPageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "creditdesk.api_support.CreditDeskAutoSchema",
     "EXCEPTION_HANDLER": "creditdesk.api_support.handle_api_exception",

@@ -51,6 +51,7 @@ class SegmentSerializer(serializers.ModelSerializer):
         model = Segment
         fields = ["id", "name", "description", "lateness_threshold_days"]
         extra_kwargs = {
+            "id": {"help_text": "CreditDesk's id."},
             "name": {"help_text": "Unique name, e.g. Key accounts."},
             "description": {"help_text": "What the customers in it have in common."},
         }
@@ -231,7 +232,9 @@ class ContactSerializer(serializers.ModelSerializer):
         model = Contact
         fields = ["id", "customer", "name", "role", "email", "phone", "is_primary", "verified_at", "verified"]
         read_only_fields = ["verified_at"]
+        validators = []  # a new primary contact demotes the old one (services.save_contact)
         extra_kwargs = {
+            "id": {"help_text": "CreditDesk's id."},
             "name": {"help_text": "The person's name."},
             "email": {"help_text": "Their email address."},
             "phone": {"help_text": "Their phone number."},

@@ -17,6 +17,7 @@ class StepSerializer(serializers.ModelSerializer):
         model = Step
         fields = ["id", "offset_days", "channel", "tone", "action", "subject_template"]
         extra_kwargs = {
+            "id": {"help_text": "CreditDesk's id."},
             "channel": {"help_text": "email, letter, call_task or sms."},
             "tone": {"help_text": "How firm the words are."},
             "action": {"help_text": "What else happens at this step (call task, credit hold, agency)."},
@@ -33,7 +34,7 @@ class PolicySerializer(serializers.ModelSerializer):
     class Meta:
         model = Policy
         fields = ["id", "name", "segment", "is_default", "business_days_only", "steps"]
-        extra_kwargs = {"name": {"help_text": "The policy's name."}}
+        extra_kwargs = {"id": {"help_text": "CreditDesk's id."}, "name": {"help_text": "The policy's name."}}
 
 
 class ReminderLineSerializer(serializers.ModelSerializer):
@@ -62,6 +63,8 @@ class ReminderSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
         extra_kwargs = {
+            "id": {"help_text": "CreditDesk's id."},
+            "created_at": {"help_text": "When it was created."},
             "run_on": {"help_text": "The day of the dunning run that created it."},
             "subject": {"help_text": "Subject as sent."},
             "status": {"help_text": "pending, sent or failed."},

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from customers.api import CustomerByAccountField, PortfolioScopedMixin
 from customers.choices import Currency
+from customers.pagination import document_page
 
 from . import services
 from .choices import InvoiceStatus
@@ -32,6 +33,9 @@ class LedgerCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
     ordering = "id"
+
+    def get_paginated_response_schema(self, schema):
+        return document_page(super().get_paginated_response_schema(schema))
 
 
 class InvoiceSerializer(serializers.ModelSerializer):
@@ -94,7 +98,13 @@ class InvoiceItemSerializer(serializers.Serializer):
     due_date = serializers.DateField(help_text="YYYY-MM-DD, not before the issue date.")
     amount = serializers.DecimalField(**MONEY, help_text="Positive, two decimals.")
     currency = serializers.CharField(max_length=3, help_text="ISO 4217 code, e.g. EUR.")
-    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+    description = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=300,
+        help_text="Free text, at most 300 characters.",
+    )
 
     def to_data(self) -> InvoiceData:
         data = dict(self.validated_data)
@@ -138,7 +148,7 @@ class BulkItemErrorSerializer(serializers.Serializer):
 
 class BulkErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="How many items failed; nothing was written.")
-    errors = BulkItemErrorSerializer(many=True)
+    errors = BulkItemErrorSerializer(many=True, help_text="Every failing item, in request order.")
 
 
 class InvoiceStatusSerializer(serializers.Serializer):
@@ -322,7 +332,12 @@ class PaymentItemSerializer(serializers.Serializer):
     received_on = serializers.DateField(help_text="YYYY-MM-DD.")
     amount = serializers.DecimalField(**MONEY, help_text="Positive, two decimals.")
     currency = serializers.CharField(max_length=3, help_text="ISO 4217 code, e.g. EUR.")
-    allocations = AllocationItemSerializer(many=True, required=False, default=list)
+    allocations = AllocationItemSerializer(
+        many=True,
+        required=False,
+        default=list,
+        help_text="Invoices it pays; leave out to record it unallocated.",
+    )
 
     def to_data(self) -> PaymentData:
         data = dict(self.validated_data)

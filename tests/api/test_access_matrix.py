@@ -19,24 +19,69 @@ def payload(world):
         "customer_upsert": {"name": "Nieuw BV", "currency": "EUR"},
         "segment": {"name": "Public sector"},
         "contact": {"customer": account, "name": "Anna de Vries", "email": "anna@example.com"},
-        "invoice": {"number": "NEW-INV", "customer": account, "issue_date": "2026-11-01",
-                    "due_date": "2026-12-01", "amount": "100.00", "currency": "EUR"},
-        "invoice_upsert": {"customer": account, "issue_date": "2026-11-01", "due_date": "2026-12-01",
-                           "amount": "100.00", "currency": "EUR"},
-        "invoice_bulk": {"invoices": [{"number": "BULK-1", "customer": account, "issue_date": "2026-11-01",
-                                       "due_date": "2026-12-01", "amount": "100.00", "currency": "EUR"}]},
-        "payment": {"customer": account, "reference": "PAY-NEW", "received_on": TODAY.isoformat(),
-                    "amount": "10.00", "currency": "EUR", "allocations": [{"invoice": invoice, "amount": "10.00"}]},
-        "payment_bulk": {"payments": [{"customer": account, "reference": "PAY-BULK", "received_on": "2026-11-20",
-                                       "amount": "10.00", "currency": "EUR"}]},
-        "agreement": {"customer": account, "kind": "promise", "invoices": [invoice],
-                      "instalments": [{"due_date": LATER, "amount": "500.00"}]},
+        "invoice": {
+            "number": "NEW-INV",
+            "customer": account,
+            "issue_date": "2026-11-01",
+            "due_date": "2026-12-01",
+            "amount": "100.00",
+            "currency": "EUR",
+        },
+        "invoice_upsert": {
+            "customer": account,
+            "issue_date": "2026-11-01",
+            "due_date": "2026-12-01",
+            "amount": "100.00",
+            "currency": "EUR",
+        },
+        "invoice_bulk": {
+            "invoices": [
+                {
+                    "number": "BULK-1",
+                    "customer": account,
+                    "issue_date": "2026-11-01",
+                    "due_date": "2026-12-01",
+                    "amount": "100.00",
+                    "currency": "EUR",
+                }
+            ]
+        },
+        "payment": {
+            "customer": account,
+            "reference": "PAY-NEW",
+            "received_on": TODAY.isoformat(),
+            "amount": "10.00",
+            "currency": "EUR",
+            "allocations": [{"invoice": invoice, "amount": "10.00"}],
+        },
+        "payment_bulk": {
+            "payments": [
+                {
+                    "customer": account,
+                    "reference": "PAY-BULK",
+                    "received_on": "2026-11-20",
+                    "amount": "10.00",
+                    "currency": "EUR",
+                }
+            ]
+        },
+        "agreement": {
+            "customer": account,
+            "kind": "promise",
+            "invoices": [invoice],
+            "instalments": [{"due_date": LATER, "amount": "500.00"}],
+        },
         "interaction": {"customer": account, "outcome": "no_answer", "minutes_spent": 2},
         "excuse": {"customer": account, "category": "person_away", "invoices": [invoice]},
-        "complaint": {"customer": account, "category": "pricing", "description": "Too much", "invoices": [invoice]},
+        "complaint": {
+            "customer": account,
+            "category": "pricing",
+            "description": "Too much",
+            "invoices": [invoice],
+        },
         "task": {"customer": account, "reason": "Call back", "due_on": LATER},
         "credit_control": {"credit_hold": True},
-    }  # fmt: skip
+    }
 
 
 # (method, path, body, {role: expected status}); roles left out get 403, anonymous always 401.

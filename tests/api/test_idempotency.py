@@ -12,8 +12,18 @@ from tests.api.conftest import client_for
 from tests.conftest import need_service
 from tests.factories import CustomerFactory, InvoiceFactory, UserFactory
 
-BULK = {"invoices": [{"number": "K-1", "customer": "ACC-1", "issue_date": "2026-11-01", "due_date": "2026-12-01",
-                      "amount": "10.00", "currency": "EUR"}]}  # fmt: skip
+BULK = {
+    "invoices": [
+        {
+            "number": "K-1",
+            "customer": "ACC-1",
+            "issue_date": "2026-11-01",
+            "due_date": "2026-12-01",
+            "amount": "10.00",
+            "currency": "EUR",
+        }
+    ]
+}
 
 
 @pytest.fixture
@@ -24,8 +34,14 @@ def customer(db):
 @pytest.mark.django_db
 def test_a_replay_returns_the_first_answer_and_writes_nothing(as_integrator, customer):
     InvoiceFactory(number="F-1", customer=customer, amount=Decimal("100.00"))
-    body = {"customer": "ACC-1", "reference": "BANK-1", "received_on": "2026-11-20", "amount": "60.00",
-            "currency": "EUR", "allocations": [{"invoice": "F-1", "amount": "60.00"}]}  # fmt: skip
+    body = {
+        "customer": "ACC-1",
+        "reference": "BANK-1",
+        "received_on": "2026-11-20",
+        "amount": "60.00",
+        "currency": "EUR",
+        "allocations": [{"invoice": "F-1", "amount": "60.00"}],
+    }
     first = as_integrator.post("/api/v1/payments/", body, format="json", HTTP_IDEMPOTENCY_KEY="sync-42")
     Payment.objects.all().delete()  # even if the data changed since, the retry must not write again
     Allocation.objects.all().delete()
@@ -71,8 +87,13 @@ def test_concurrent_replays_write_once(integrator):
     need_service(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
     CustomerFactory(account_number="ACC-1")
     InvoiceFactory(number="F-1", customer__account_number="ACC-0", amount=Decimal("100.00"))
-    body = {"customer": "ACC-1", "reference": "BANK-C", "received_on": "2026-11-20", "amount": "60.00",
-            "currency": "EUR"}  # fmt: skip
+    body = {
+        "customer": "ACC-1",
+        "reference": "BANK-C",
+        "received_on": "2026-11-20",
+        "amount": "60.00",
+        "currency": "EUR",
+    }
     barrier, answers = threading.Barrier(4), []
 
     def send():

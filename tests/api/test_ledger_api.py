@@ -13,8 +13,14 @@ pytestmark = pytest.mark.django_db
 
 
 def invoice_body(account="ACC-1", **changes):
-    body = {"customer": account, "issue_date": "2026-11-01", "due_date": "2026-12-01", "amount": "1250.00",
-            "currency": "EUR", "description": "Pallets"}  # fmt: skip
+    body = {
+        "customer": account,
+        "issue_date": "2026-11-01",
+        "due_date": "2026-12-01",
+        "amount": "1250.00",
+        "currency": "EUR",
+        "description": "Pallets",
+    }
     return {**body, **changes}
 
 
@@ -54,9 +60,10 @@ def test_a_customer_sync_cannot_undo_a_credit_hold(as_integrator, as_manager):
 def test_credit_control_assigns_a_collector_by_username(as_manager, collector):
     customer = CustomerFactory()
     response = as_manager.patch(
-        f"/api/v1/customers/{customer.pk}/credit-control/", {"collector": "col", "dunning_paused_until": "2026-12-24"},
+        f"/api/v1/customers/{customer.pk}/credit-control/",
+        {"collector": "col", "dunning_paused_until": "2026-12-24"},
         format="json",
-    )  # fmt: skip
+    )
     assert response.status_code == 200
     assert response.json()["collector"] == "col" and response.json()["dunning_paused_until"] == "2026-12-24"
 
@@ -97,8 +104,14 @@ def test_a_bad_invoice_is_a_400_naming_the_field_and_nothing_is_written(
 
 def test_an_invoice_cannot_drop_below_what_is_paid(as_integrator, as_manager, customer):
     as_integrator.put("/api/v1/invoices/by-number/F-9/", invoice_body(amount="100.00"), format="json")
-    payment = {"customer": "ACC-1", "reference": "P-9", "received_on": "2026-11-20", "amount": "80.00",
-               "currency": "EUR", "allocations": [{"invoice": "F-9", "amount": "80.00"}]}  # fmt: skip
+    payment = {
+        "customer": "ACC-1",
+        "reference": "P-9",
+        "received_on": "2026-11-20",
+        "amount": "80.00",
+        "currency": "EUR",
+        "allocations": [{"invoice": "F-9", "amount": "80.00"}],
+    }
     assert as_integrator.post("/api/v1/payments/", payment, format="json").status_code == 201
     response = as_integrator.put(
         "/api/v1/invoices/by-number/F-9/", invoice_body(amount="50.00"), format="json"
@@ -145,8 +158,14 @@ def test_bulk_refuses_more_than_5000_items_and_duplicates(as_integrator, custome
 
 def test_payment_with_allocations_pays_the_invoice_and_a_resend_returns_it(as_integrator, customer):
     InvoiceFactory(number="F-1", customer=customer, amount=Decimal("300.00"))
-    body = {"customer": "ACC-1", "reference": "BANK-1", "received_on": "2026-11-20", "amount": "300.00",
-            "currency": "EUR", "allocations": [{"invoice": "F-1", "amount": "300.00"}]}  # fmt: skip
+    body = {
+        "customer": "ACC-1",
+        "reference": "BANK-1",
+        "received_on": "2026-11-20",
+        "amount": "300.00",
+        "currency": "EUR",
+        "allocations": [{"invoice": "F-1", "amount": "300.00"}],
+    }
     first = as_integrator.post("/api/v1/payments/", body, format="json")
     assert first.status_code == 201 and first.json()["allocations"] == [
         {"invoice": "F-1", "amount": "300.00"}
@@ -159,8 +178,14 @@ def test_payment_with_allocations_pays_the_invoice_and_a_resend_returns_it(as_in
 
 def test_allocation_over_the_open_amount_is_refused_whole(as_integrator, customer):
     InvoiceFactory(number="F-2", customer=customer, amount=Decimal("100.00"))
-    body = {"customer": "ACC-1", "reference": "BANK-2", "received_on": "2026-11-20", "amount": "500.00",
-            "currency": "EUR", "allocations": [{"invoice": "F-2", "amount": "150.00"}]}  # fmt: skip
+    body = {
+        "customer": "ACC-1",
+        "reference": "BANK-2",
+        "received_on": "2026-11-20",
+        "amount": "500.00",
+        "currency": "EUR",
+        "allocations": [{"invoice": "F-2", "amount": "150.00"}],
+    }
     response = as_integrator.post("/api/v1/payments/", body, format="json")
     assert response.status_code == 400
     assert "exceeds the open amount of invoice F-2" in response.json()["allocations[0]"][0]
@@ -169,8 +194,13 @@ def test_allocation_over_the_open_amount_is_refused_whole(as_integrator, custome
 
 def test_bulk_payments_allocate_and_refuse_paying_an_invoice_twice(as_integrator, customer):
     InvoiceFactory(number="F-3", customer=customer, amount=Decimal("100.00"))
-    pay = {"customer": "ACC-1", "received_on": "2026-11-20", "amount": "100.00", "currency": "EUR",
-           "allocations": [{"invoice": "F-3", "amount": "100.00"}]}  # fmt: skip
+    pay = {
+        "customer": "ACC-1",
+        "received_on": "2026-11-20",
+        "amount": "100.00",
+        "currency": "EUR",
+        "allocations": [{"invoice": "F-3", "amount": "100.00"}],
+    }
     twice = [{**pay, "reference": "A"}, {**pay, "reference": "B"}]
     refused = as_integrator.post("/api/v1/payments/bulk/", {"payments": twice}, format="json")
     assert refused.status_code == 400

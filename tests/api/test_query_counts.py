@@ -53,9 +53,19 @@ def make_rows(kind: str, count: int, collector) -> None:
 # Queries per page, whatever its length: 4 to authenticate and scope (token, the user's and the
 # groups' permissions, the role), then count (not with cursor pages), rows, and one per prefetch.
 PAGES = {
-    "customers": 6, "contacts": 6, "segments": 5, "invoices": 5, "payments": 7, "agreements": 8,
-    "interactions": 6, "excuses": 7, "complaints": 7, "tasks": 6, "reminders": 8, "dunning-policies": 6,
-}  # fmt: skip
+    "customers": 6,
+    "contacts": 6,
+    "segments": 5,
+    "invoices": 5,
+    "payments": 7,
+    "agreements": 8,
+    "interactions": 6,
+    "excuses": 7,
+    "complaints": 7,
+    "tasks": 6,
+    "reminders": 8,
+    "dunning-policies": 6,
+}
 
 
 @pytest.mark.parametrize("kind", sorted(PAGES))
