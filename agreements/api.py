@@ -34,7 +34,7 @@ class AgreementSerializer(serializers.ModelSerializer):
     )
     customer_id = serializers.IntegerField(help_text="CreditDesk's id of the customer.")
     made_by = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, help_text="Who recorded it."
+        allow_null=True, slug_field="username", read_only=True, help_text="Who recorded it."
     )
     invoices = serializers.SlugRelatedField(
         slug_field="number", many=True, read_only=True, help_text="Numbers of the invoices it covers."

@@ -50,9 +50,15 @@ def invoice_numbers_field(help_text: str):
 class InteractionSerializer(serializers.ModelSerializer):
     customer = serializers.CharField(source="customer.account_number", **CUSTOMER_READ)
     customer_id = serializers.IntegerField(help_text="CreditDesk's id of the customer.")
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True, help_text="Who logged it.")
-    contact = serializers.PrimaryKeyRelatedField(read_only=True, help_text="Contact id spoken to.")
-    agreement = serializers.PrimaryKeyRelatedField(read_only=True, help_text="Agreement made in it, if any.")
+    user = serializers.SlugRelatedField(
+        allow_null=True, slug_field="username", read_only=True, help_text="Who logged it."
+    )
+    contact = serializers.PrimaryKeyRelatedField(
+        allow_null=True, read_only=True, help_text="Contact id spoken to."
+    )
+    agreement = serializers.PrimaryKeyRelatedField(
+        allow_null=True, read_only=True, help_text="Agreement made in it, if any."
+    )
 
     class Meta:
         model = Interaction
@@ -181,8 +187,14 @@ class ExcuseWriteSerializer(serializers.Serializer):
 class ComplaintSerializer(serializers.ModelSerializer):
     customer = serializers.CharField(source="customer.account_number", **CUSTOMER_READ)
     customer_id = serializers.IntegerField(help_text="CreditDesk's id of the customer.")
+    outcome = serializers.ChoiceField(
+        choices=ComplaintOutcome.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="upheld or rejected; empty while open.",
+    )
     resolved_by = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, help_text="Who resolved it."
+        allow_null=True, slug_field="username", read_only=True, help_text="Who resolved it."
     )
     invoices = serializers.SlugRelatedField(
         slug_field="number", many=True, read_only=True, help_text="Disputed."
@@ -202,7 +214,6 @@ class ComplaintSerializer(serializers.ModelSerializer):
             "description": {"help_text": "The customer's complaint."},
             "opened_on": {"help_text": "The day it was opened."},
             "resolved_on": {"help_text": "The day it was resolved; null while open."},
-            "outcome": {"help_text": "upheld or rejected; empty while open."},
         }
 
 
@@ -245,7 +256,7 @@ class TaskSerializer(serializers.ModelSerializer):
     customer = serializers.CharField(source="customer.account_number", **CUSTOMER_READ)
     customer_id = serializers.IntegerField(help_text="CreditDesk's id of the customer.")
     assigned_to = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, help_text="Who it is for."
+        allow_null=True, slug_field="username", read_only=True, help_text="Who it is for."
     )
 
     class Meta:

@@ -183,6 +183,8 @@ class CreditDeskAutoSchema(AutoSchema):
         }
         if "{" in self.path:
             errors["404"] = "Not found, or not in your portfolio."
+        elif self._is_list_view():
+            errors["404"] = "No such page (page number past the end, or a stale cursor)."
         if self.method in ("POST", "PUT", "PATCH"):
             errors["409"] = "Conflicts with data written at the same time; fetch and retry."
         if self.method == "POST":

@@ -69,6 +69,7 @@ class CustomerSerializer(serializers.ModelSerializer):
         help_text="Segment name; it must exist (create it under /segments/).",
     )
     collector = serializers.SlugRelatedField(
+        allow_null=True,
         slug_field="username",
         read_only=True,
         help_text="Username of the collector (set by a credit manager).",

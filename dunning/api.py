@@ -27,7 +27,7 @@ class StepSerializer(serializers.ModelSerializer):
 
 class PolicySerializer(serializers.ModelSerializer):
     segment = serializers.SlugRelatedField(
-        slug_field="name", read_only=True, help_text="The segment it serves."
+        allow_null=True, slug_field="name", read_only=True, help_text="The segment it serves."
     )
     steps = StepSerializer(many=True, read_only=True, help_text="The escalation ladder, by offset.")
 

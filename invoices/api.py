@@ -147,8 +147,13 @@ class BulkItemErrorSerializer(serializers.Serializer):
 
 
 class BulkErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="How many items failed; nothing was written.")
-    errors = BulkItemErrorSerializer(many=True, help_text="Every failing item, in request order.")
+    detail = serializers.CharField(required=False, help_text="How many items failed; nothing was written.")
+    errors = BulkItemErrorSerializer(
+        many=True,
+        required=False,
+        help_text="Every failing item, in request order. (A malformed envelope is "
+        "answered like any other 400: messages per field, e.g. `invoices`.)",
+    )
 
 
 class InvoiceStatusSerializer(serializers.Serializer):

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from django.db import transaction
 
+from customers.choices import CURRENCY_CODES
+
 from . import services
 from .services import AllocationRequest, BulkResult, InvoiceData, PaymentData
 
@@ -176,7 +178,7 @@ def parse_invoice_row(row_number: int, row: dict, errors: list[RowError]) -> Inv
         "issue_date": parse_date(row, "issue_date", row_number, found),
         "due_date": parse_date(row, "due_date", row_number, found),
         "amount": parse_amount(row, "amount", row_number, found),
-        "currency": text(row, "currency", row_number, found).upper(),
+        "currency": parse_currency(row, row_number, found),
         "description": (row.get("description") or "").strip(),
     }
     errors.extend(found)
@@ -192,7 +194,7 @@ def payment_from_group(group: list[tuple[int, dict, tuple]], errors: list[RowErr
         "reference": text(first, "reference", first_row, found),
         "received_on": parse_date(first, "received_on", first_row, found),
         "amount": parse_amount(first, "amount", first_row, found),
-        "currency": text(first, "currency", first_row, found).upper(),
+        "currency": parse_currency(first, first_row, found),
     }
     allocations, rows = [], []
     for row_number, row, _ in group:
@@ -240,6 +242,13 @@ def text(row: dict, column: str, row_number: int, errors: list[RowError]) -> str
     value = (row.get(column) or "").strip()
     if not value:
         errors.append(RowError(row_number, column, "Required."))
+    return value
+
+
+def parse_currency(row: dict, row_number: int, errors: list[RowError]) -> str:
+    value = text(row, "currency", row_number, errors).upper()
+    if value and value not in CURRENCY_CODES:
+        errors.append(RowError(row_number, "currency", f"Unknown currency {value!r}: use an ISO 4217 code."))
     return value
 
 
