@@ -95,9 +95,9 @@ class IdempotentPostMixin:
     def idempotent(self, handler):
         def run_once(request, *args, **kwargs):
             key = request.headers[IDEMPOTENCY_HEADER].strip()
-            if not key or len(key) > 255:
+            if not key or len(key) > 255 or not key.isprintable():
                 return Response(
-                    {IDEMPOTENCY_HEADER: ["Give a key of 1 to 255 characters, e.g. a UUID."]},
+                    {IDEMPOTENCY_HEADER: ["Give a key of 1 to 255 printable characters, e.g. a UUID."]},
                     status=status.HTTP_400_BAD_REQUEST,
                 )
             fingerprint = request_fingerprint(request)

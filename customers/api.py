@@ -189,7 +189,7 @@ class CustomerViewSet(
         request=CustomerUpsertSerializer,
         responses={200: CustomerSerializer, 201: CustomerSerializer},
     )
-    @action(detail=False, methods=["get", "put"], url_path=r"by-account/(?P<account_number>[^/]+)")
+    @action(detail=False, methods=["get", "put"], url_path=r"by-account/(?P<account_number>[^/\x00]+)")
     def by_account(self, request, account_number: str):
         if request.method == "GET":
             customer = get_object_or_404(self.get_queryset(), account_number=account_number)

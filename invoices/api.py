@@ -176,7 +176,7 @@ def run_bulk(items: list, item_serializer, key_field: str, check, write) -> Resp
             shaped.append((index, serializer.to_data()))
         else:
             key = item.get(key_field, "") if isinstance(item, dict) else ""
-            errors.append({"index": index, "key": str(key)[:60], "errors": serializer.errors})
+            errors.append({"index": index, "key": str(key)[:60], "errors": flat_errors(serializer.errors)})
     try:
         if errors:
             raise BulkValidationError(check([data for _, data in shaped]))
@@ -187,6 +187,22 @@ def run_bulk(items: list, item_serializer, key_field: str, check, write) -> Resp
         detail = f"{len(errors)} of {len(items)} item(s) are invalid; nothing was written."
         return Response({"detail": detail, "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
     return Response(BulkResultSerializer(result).data, status=status.HTTP_200_OK)
+
+
+def flat_errors(errors, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors as one level, named like the services name them: "allocations[0].amount"."""
+    if isinstance(errors, list) and not any(isinstance(e, dict | list) for e in errors):
+        return {prefix or "non_field_errors": [str(e) for e in errors]}
+    pairs = errors.items() if isinstance(errors, dict) else enumerate(errors)
+    flat: dict[str, list[str]] = {}
+    for key, value in pairs:
+        if str(key).isdigit():
+            name = f"{prefix}[{key}]"
+        else:
+            name = f"{prefix}.{key}" if prefix else str(key)
+        if value:
+            flat.update(flat_errors(value, name))
+    return flat
 
 
 def check_invoices(items: list[InvoiceData]) -> list[dict]:
@@ -235,7 +251,7 @@ class InvoiceViewSet(
         request=InvoiceUpsertSerializer,
         responses={200: InvoiceSerializer, 201: InvoiceSerializer},
     )
-    @action(detail=False, methods=["get", "put"], url_path=r"by-number/(?P<number>[^/]+)")
+    @action(detail=False, methods=["get", "put"], url_path=r"by-number/(?P<number>[^/\x00]+)")
     def by_number(self, request, number: str):
         if request.method == "GET":
             invoice = get_object_or_404(self.get_queryset(), number=number)
