@@ -193,7 +193,8 @@ class CreditDeskAutoSchema(AutoSchema):
             if code not in responses:
                 response = self._get_response_for_code(ErrorSerializer, code, direction=direction)
                 responses[code] = {**response, "description": description}
-        if self.method in ("POST", "PUT", "PATCH") or self._is_list_view():
+        takes_input = self.method in ("POST", "PUT", "PATCH") or self._is_list_view()
+        if takes_input or self.get_override_parameters():
             if "400" not in responses:
                 response = self._get_response_for_code(VALIDATION_ERROR_SCHEMA, "400", direction=direction)
                 responses["400"] = {**response, "description": "Invalid input or filter: messages per field."}
