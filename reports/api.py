@@ -16,7 +16,7 @@ from customers.choices import Currency
 from customers.models import Segment
 
 from . import analytics
-from .ledger import AGING_BUCKETS, DEFAULT_PERIOD_MONTHS, DEFINITIONS, LedgerScope, ledger_trend
+from .ledger import BUCKET_KEYS, DEFAULT_PERIOD_MONTHS, DEFINITIONS, LedgerScope, ledger_trend
 from .worth_it import worth_it_ranking
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
@@ -52,7 +52,8 @@ class ReportQuerySerializer(serializers.Serializer):
 AgingSerializer = type(
     "AgingSerializer",
     (serializers.Serializer,),
-    {key: serializers.DecimalField(**MONEY) for key, *_ in AGING_BUCKETS},
+    # Trend points before the as-of day carry only "current" and "overdue".
+    {key: serializers.DecimalField(required=False, **MONEY) for key in [*BUCKET_KEYS, "overdue"]},
 )
 
 

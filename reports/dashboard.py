@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.contrib.auth import get_user_model
@@ -17,8 +17,7 @@ from .ledger import (
     DEFINITIONS,
     LedgerFigures,
     LedgerScope,
-    ledger_figures,
-    ledger_trend,
+    ledger_breakdown,
 )
 
 
@@ -51,15 +50,11 @@ def build_dashboard(
     """Every figure of the dashboard for the day and the part of the ledger asked for."""
     filters = {"currency": currency, "segment_id": segment_id, "collector_id": collector_id}
     scope = LedgerScope(customers=customers, **filters)
-    trend = ledger_trend(as_of, scope=scope, period_months=period_months)
-    by_segment = _labelled(
-        ledger_figures(as_of, scope=replace(scope, group_by="segment"), period_months=period_months),
-        Segment, lambda segment: segment.name, "No segment",
-    )  # fmt: skip
+    trend, by_segment, by_collector = ledger_breakdown(as_of, scope=scope, period_months=period_months)
+    by_segment = _labelled(by_segment, Segment, lambda segment: segment.name, "No segment")
     by_collector = _labelled(
-        ledger_figures(as_of, scope=replace(scope, group_by="collector"), period_months=period_months),
-        get_user_model(), lambda user: user.get_full_name() or user.username, "Nobody assigned",
-    )  # fmt: skip
+        by_collector, get_user_model(), lambda user: user.get_full_name() or user.username, "Nobody assigned"
+    )
     effort = {
         row.currency: row
         for row in analytics.effort_against_value(today=as_of, customers=customers, **filters)

@@ -14,7 +14,7 @@ FIGURE_COLUMNS = [
 def _figure_row(figures) -> list:
     values = figures.as_dict()
     values.update(values.pop("aging"))
-    return ["" if values[column] is None else values[column] for column in FIGURE_COLUMNS]
+    return ["" if values.get(column) is None else values[column] for column in FIGURE_COLUMNS]
 
 
 def write_figures(writer, *, as_of, period_months, currency=None, segment_id=None, collector_id=None) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -67,14 +67,20 @@ class LedgerScope:
     segment_id: int | None = None
     collector_id: int | None = None
     customers: QuerySet[Customer] | None = None
-    group_by: str | None = None  # None, "segment" or "collector"
+    group_by: str | None = None  # None, "segment", "collector" or "segment_and_collector"
 
-    def group_field(self, prefix: str = "") -> str | None:
-        if self.group_by == "segment":
-            return f"{prefix}customer__segment_id"
-        if self.group_by == "collector":
-            return f"{prefix}customer__collector_id"
-        return None
+    def group_fields(self, prefix: str = "") -> list[str]:
+        segment, collector = f"{prefix}customer__segment_id", f"{prefix}customer__collector_id"
+        return {
+            "segment": [segment],
+            "collector": [collector],
+            "segment_and_collector": [segment, collector],
+        }.get(self.group_by or "", [])
+
+    def group_key(self, row: dict, prefix: str = ""):
+        """The group of a result row: None, one id, or (segment id, collector id)."""
+        values = tuple(row[name] for name in self.group_fields(prefix))
+        return None if not values else values[0] if len(values) == 1 else values
 
     def filter(self, queryset: QuerySet, prefix: str = "") -> QuerySet:
         """Receivable invoices in scope; `prefix` leads to the invoice ("invoice__" from allocations)."""
@@ -99,7 +105,7 @@ class LedgerFigures:
     as_of: date
     period_start: date
     period_days: int
-    aging: dict[str, Decimal]
+    aging: dict[str, Decimal]  # every bucket on the as-of day; earlier trend points: current and overdue
     opening_receivables: Decimal
     credit_sales: Decimal
     countback_dso: Decimal | None
@@ -190,16 +196,64 @@ def ledger_trend(
     Three queries in all: invoice and allocation totals for every day needed, and monthly credit sales.
     """
     scope = scope or LedgerScope()
+    positions, sales = _read_ledger(as_of, scope, period_months, points)
+    return _build_trend(trend_days(as_of, points), positions, sales, period_months)
+
+
+def ledger_breakdown(
+    as_of: date,
+    *,
+    scope: LedgerScope | None = None,
+    period_months: int = DEFAULT_PERIOD_MONTHS,
+    points: int = 12,
+) -> tuple[dict[date, list[LedgerFigures]], list[LedgerFigures], list[LedgerFigures]]:
+    """The trend of the scope, and its figures on `as_of` per segment and per collector, in three queries.
+
+    The ledger is read once grouped by (currency, segment, collector); since every amount is a sum, the
+    whole ledger, the segments and the collectors are added up from those groups.
+    """
+    scope = replace(scope or LedgerScope(), group_by="segment_and_collector")
+    positions, sales = _read_ledger(as_of, scope, period_months, points)
     days = trend_days(as_of, points)
-    openings = {day: period_start(day, period_months) - timedelta(days=1) for day in days}
-    positions = receivable_positions(sorted(set(days) | set(openings.values())), scope=scope)
+    trend = _build_trend(days, *_roll_up(positions, sales, lambda group: None), period_months)
+    by_segment = _build_trend([as_of], *_roll_up(positions, sales, lambda group: group[0]), period_months)
+    by_collector = _build_trend([as_of], *_roll_up(positions, sales, lambda group: group[1]), period_months)
+    return trend, by_segment[as_of], by_collector[as_of]
+
+
+def _read_ledger(as_of: date, scope: LedgerScope, period_months: int, points: int):
+    days = trend_days(as_of, points)
+    openings = {period_start(day, period_months) - timedelta(days=1) for day in days}
+    positions = receivable_positions(sorted(set(days) | openings), scope=scope, aged_days={as_of})
     sales = monthly_credit_sales(as_of, scope=scope, months=COUNTBACK_MONTHS + points + period_months)
+    return positions, sales
+
+
+def _roll_up(positions, sales, regroup):
+    """Positions and sales added up by (currency, regroup(group))."""
+    rolled_positions: dict[tuple, dict[date, dict[str, Decimal]]] = defaultdict(dict)
+    for (currency, group), by_day in positions.items():
+        target = rolled_positions[(currency, regroup(group))]
+        for day, buckets in by_day.items():
+            into = target.setdefault(day, {})
+            for bucket, amount in buckets.items():
+                into[bucket] = into.get(bucket, Decimal("0.00")) + amount
+    rolled_sales: dict[tuple, dict[date, Decimal]] = defaultdict(dict)
+    for (currency, group), by_month in sales.items():
+        target = rolled_sales[(currency, regroup(group))]
+        for month, amount in by_month.items():
+            target[month] = target.get(month, Decimal("0.00")) + amount
+    return dict(rolled_positions), dict(rolled_sales)
+
+
+def _build_trend(days, positions, sales, period_months) -> dict[date, list[LedgerFigures]]:
     keys = sorted(set(positions) | set(sales), key=lambda key: (key[0], key[1] is not None, key[1] or 0))
     trend: dict[date, list[LedgerFigures]] = {}
     for day in days:
         start = period_start(day, period_months)
+        opening_day = start - timedelta(days=1)
         trend[day] = [
-            _figures_for(key, day, start, positions.get(key, {}), sales.get(key, {}), openings[day])
+            _figures_for(key, day, start, positions.get(key, {}), sales.get(key, {}), opening_day)
             for key in keys
         ]
     return trend
@@ -234,13 +288,21 @@ def _figures_for(key, day, start, positions, sales, opening_day) -> LedgerFigure
 
 
 def receivable_positions(
-    days: list[date], *, scope: LedgerScope
+    days: list[date], *, scope: LedgerScope, aged_days: set[date] | None = None
 ) -> dict[tuple, dict[date, dict[str, Decimal]]]:
-    """Open amounts by aging bucket on each day, keyed by (currency, group id) then day. Two queries."""
-    invoiced = _bucket_sums(scope.filter(Invoice.objects.all()), days, scope, prefix="", paid_by=None)
+    """Open amounts on each day, keyed by (currency, group id) then day. Two queries.
+
+    Days in `aged_days` (default: all) are split into every aging bucket; the others only into
+    "current" (not yet due) and "overdue", which is all a trend point needs, and much cheaper.
+    """
+    aged_days = set(days) if aged_days is None else aged_days
+    invoiced = _bucket_sums(
+        scope.filter(Invoice.objects.all()), days, aged_days, scope, prefix="", paid_by=None
+    )
     paid = _bucket_sums(
         scope.filter(Allocation.objects.all(), prefix="invoice__"),
         days,
+        aged_days,
         scope,
         prefix="invoice__",
         paid_by=True,
@@ -249,30 +311,35 @@ def receivable_positions(
     for key, columns in invoiced.items():
         less = paid.get(key, {})
         for index, day in enumerate(days):
+            buckets = BUCKET_KEYS if day in aged_days else ("current", "overdue")
             positions[key][day] = {
                 bucket: columns[f"d{index}_{bucket}"] - less.get(f"d{index}_{bucket}", Decimal("0.00"))
-                for bucket in BUCKET_KEYS
+                for bucket in buckets
             }
     return dict(positions)
 
 
-def _bucket_sums(queryset, days, scope, *, prefix, paid_by) -> dict[tuple, dict[str, Decimal]]:
+def _bucket_sums(queryset, days, aged_days, scope, *, prefix, paid_by) -> dict[tuple, dict[str, Decimal]]:
     columns = {}
     for index, day in enumerate(days):
         counted = Q(**{f"{prefix}issue_date__lte": day})
         if paid_by:
             counted &= Q(payment__received_on__lte=day)
-        for bucket, condition in _bucket_conditions(day, prefix).items():
+        if day in aged_days:
+            conditions = _bucket_conditions(day, prefix)
+        else:
+            due = f"{prefix}due_date"
+            conditions = {"current": Q(**{f"{due}__gte": day}), "overdue": Q(**{f"{due}__lt": day})}
+        for bucket, condition in conditions.items():
             columns[f"d{index}_{bucket}"] = Sum(
                 Case(When(counted & condition, then=F("amount")), default=ZERO, output_field=MONEY)
             )
-    group_field = scope.group_field(prefix)
-    key_fields = [f"{prefix}currency"] + ([group_field] if group_field else [])
+    key_fields = [f"{prefix}currency", *scope.group_fields(prefix)]
     earliest_issue = Q(**{f"{prefix}issue_date__lte": max(days)})
     rows = queryset.filter(earliest_issue).order_by().values(*key_fields).annotate(**columns)
     result = {}
     for row in rows:
-        key = (row[f"{prefix}currency"], row[group_field] if group_field else None)
+        key = (row[f"{prefix}currency"], scope.group_key(row, prefix))
         result[key] = {name: row[name] or Decimal("0.00") for name in columns}
     return result
 
@@ -293,8 +360,7 @@ def _bucket_conditions(day: date, prefix: str) -> dict[str, Q]:
 def monthly_credit_sales(as_of: date, *, scope: LedgerScope, months: int) -> dict[tuple, dict[date, Decimal]]:
     """Credit sales per calendar month (keyed by its first day) up to `as_of`, by (currency, group)."""
     first = add_months(as_of.replace(day=1), -(months - 1))
-    group_field = scope.group_field()
-    key_fields = ["currency"] + ([group_field] if group_field else [])
+    key_fields = ["currency", *scope.group_fields()]
     rows = (
         scope.filter(Invoice.objects.filter(issue_date__gte=first, issue_date__lte=as_of))
         .order_by()
@@ -305,7 +371,7 @@ def monthly_credit_sales(as_of: date, *, scope: LedgerScope, months: int) -> dic
     sales: dict[tuple, dict[date, Decimal]] = defaultdict(dict)
     for row in rows:
         month = row["month"].date() if hasattr(row["month"], "date") else row["month"]
-        sales[(row["currency"], row[group_field] if group_field else None)][month] = row["total"]
+        sales[(row["currency"], scope.group_key(row))][month] = row["total"]
     return dict(sales)
 
 

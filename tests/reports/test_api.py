@@ -60,6 +60,12 @@ def test_bad_query_parameters_are_reported_per_field(client):
 def test_trend_endpoint_gives_twelve_points(client, ledger):  # noqa: F811
     body = token_client(client, "finance_lead").get(f"/api/v1/reports/trend/?as_of={TODAY}").json()
     assert len(body["results"]) == 12 and body["results"][-1]["as_of"] == TODAY.isoformat()
+    september = next(p for p in body["results"] if p["as_of"] == "2026-09-30")
+    eur = next(f for f in september["figures"] if f["currency"] == "EUR")
+    assert eur["aging"] == {"current": "3000.00", "overdue": "1100.00"} and eur["dso"] == "49.6"
+    assert set(body["results"][-1]["figures"][0]["aging"]) == {
+        "current", "days_1_30", "days_31_60", "days_61_90", "over_90",
+    }  # fmt: skip
 
 
 def test_worth_it_endpoint_pages_and_pins_its_query_count(client, django_assert_max_num_queries):

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from invoices.services import allocate
+from reports.ledger import ledger_breakdown
 from reports.selectors import LedgerScope, ledger_figures, ledger_trend
 from tests.factories import (
     TODAY,
@@ -160,3 +161,17 @@ def test_trend_gives_twelve_month_ends_in_three_queries(ledger, django_assert_ma
 
 def test_empty_ledger_has_no_figures(db):
     assert ledger_figures(TODAY) == []
+
+
+def test_breakdown_adds_segments_and_collectors_up_from_one_read(ledger, django_assert_max_num_queries):
+    with django_assert_max_num_queries(3):
+        trend, by_segment, by_collector = ledger_breakdown(TODAY)
+
+    whole = {f.currency: f for f in trend[TODAY]}
+    assert whole["EUR"].as_dict() == by_currency(ledger_figures(TODAY))["EUR"].as_dict()
+    segments = sorted(f.receivables for f in by_segment if f.currency == "EUR")
+    assert segments == [Decimal("1100.00"), Decimal("5500.00")]
+    collectors = {f.group_id: f for f in by_collector if f.currency == "EUR"}
+    assert collectors[ledger["collector"].pk].receivables == Decimal("5500.00")
+    assert collectors[ledger["collector"].pk].dso == Decimal("77.0")  # 5500 / 6000 x 84
+    assert collectors[None].receivables == Decimal("1100.00")
