@@ -218,3 +218,23 @@ LOGGING = {
 
 # Tests: when set, a test that needs PostgreSQL, Redis, a worker or a browser fails instead of skipping.
 CREDITDESK_REQUIRE_SERVICES = env_flag("CREDITDESK_REQUIRE_SERVICES")
+
+# Dunning: the daily run (Celery beat), batches, delivery retries, SMS backend, letter sender.
+from celery.schedules import crontab  # noqa: E402
+
+DUNNING_BATCH_SIZE = int(os.environ.get("DUNNING_BATCH_SIZE", "500"))
+DUNNING_DELIVERY_MAX_RETRIES = int(os.environ.get("DUNNING_DELIVERY_MAX_RETRIES", "5"))
+DUNNING_RETRY_BACKOFF_MAX = int(os.environ.get("DUNNING_RETRY_BACKOFF_MAX", "3600"))  # seconds
+DUNNING_SENDING_TIMEOUT = int(os.environ.get("DUNNING_SENDING_TIMEOUT", "900"))  # a claim older is stale
+DUNNING_SMS_BACKEND = os.environ.get("DUNNING_SMS_BACKEND", "dunning.delivery.LoggingSmsBackend")
+DUNNING_SENDER = os.environ.get("DUNNING_SENDER", "Credit department, CreditDesk")
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "dunning-daily-run": {
+            "task": "dunning.tasks.run_dunning",
+            "schedule": crontab(hour=int(os.environ.get("DUNNING_RUN_HOUR", "6")), minute=0),
+        },
+        "dunning-deliver-pending": {"task": "dunning.tasks.deliver_pending", "schedule": 600.0},
+    }
+)
