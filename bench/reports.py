@@ -135,30 +135,30 @@ GROUP BY o.currency
 
 
 # The same buckets the way the report computes them: invoiced minus allocated, each a flat conditional sum.
+# {d} is the as-of day and {start} the first day of the DSO period (date literals, see _flat_floor_sql).
 FLAT_FLOOR_SQL = """
-WITH day AS (SELECT %(as_of)s::date AS d, %(period_start)s::date AS start),
-invoiced AS (
+WITH invoiced AS (
     SELECT currency,
-           SUM(CASE WHEN due_date >= d THEN amount ELSE 0 END) AS b0,
-           SUM(CASE WHEN due_date BETWEEN d - 30 AND d - 1 THEN amount ELSE 0 END) AS b1,
-           SUM(CASE WHEN due_date BETWEEN d - 60 AND d - 31 THEN amount ELSE 0 END) AS b2,
-           SUM(CASE WHEN due_date BETWEEN d - 90 AND d - 61 THEN amount ELSE 0 END) AS b3,
-           SUM(CASE WHEN due_date <= d - 91 THEN amount ELSE 0 END) AS b4,
-           SUM(CASE WHEN issue_date >= start THEN amount ELSE 0 END) AS sales
-    FROM invoices_invoice, day
-    WHERE issue_date <= d AND status NOT IN ('written_off', 'cancelled')
+           SUM(CASE WHEN due_date >= {d} THEN amount ELSE 0 END) AS b0,
+           SUM(CASE WHEN due_date BETWEEN {d} - 30 AND {d} - 1 THEN amount ELSE 0 END) AS b1,
+           SUM(CASE WHEN due_date BETWEEN {d} - 60 AND {d} - 31 THEN amount ELSE 0 END) AS b2,
+           SUM(CASE WHEN due_date BETWEEN {d} - 90 AND {d} - 61 THEN amount ELSE 0 END) AS b3,
+           SUM(CASE WHEN due_date <= {d} - 91 THEN amount ELSE 0 END) AS b4,
+           SUM(CASE WHEN issue_date >= {start} THEN amount ELSE 0 END) AS sales
+    FROM invoices_invoice
+    WHERE issue_date <= {d} AND status NOT IN ('written_off', 'cancelled')
     GROUP BY currency
 ), allocated AS (
     SELECT i.currency,
-           SUM(CASE WHEN i.due_date >= d THEN a.amount ELSE 0 END) AS b0,
-           SUM(CASE WHEN i.due_date BETWEEN d - 30 AND d - 1 THEN a.amount ELSE 0 END) AS b1,
-           SUM(CASE WHEN i.due_date BETWEEN d - 60 AND d - 31 THEN a.amount ELSE 0 END) AS b2,
-           SUM(CASE WHEN i.due_date BETWEEN d - 90 AND d - 61 THEN a.amount ELSE 0 END) AS b3,
-           SUM(CASE WHEN i.due_date <= d - 91 THEN a.amount ELSE 0 END) AS b4
-    FROM day, invoices_allocation a
+           SUM(CASE WHEN i.due_date >= {d} THEN a.amount ELSE 0 END) AS b0,
+           SUM(CASE WHEN i.due_date BETWEEN {d} - 30 AND {d} - 1 THEN a.amount ELSE 0 END) AS b1,
+           SUM(CASE WHEN i.due_date BETWEEN {d} - 60 AND {d} - 31 THEN a.amount ELSE 0 END) AS b2,
+           SUM(CASE WHEN i.due_date BETWEEN {d} - 90 AND {d} - 61 THEN a.amount ELSE 0 END) AS b3,
+           SUM(CASE WHEN i.due_date <= {d} - 91 THEN a.amount ELSE 0 END) AS b4
+    FROM invoices_allocation a
     JOIN invoices_invoice i ON i.id = a.invoice_id
     JOIN invoices_payment p ON p.id = a.payment_id
-    WHERE i.issue_date <= d AND i.status NOT IN ('written_off', 'cancelled') AND p.received_on <= d
+    WHERE i.issue_date <= {d} AND i.status NOT IN ('written_off', 'cancelled') AND p.received_on <= {d}
     GROUP BY i.currency
 )
 SELECT v.currency, v.b0 - COALESCE(a.b0, 0), v.b1 - COALESCE(a.b1, 0), v.b2 - COALESCE(a.b2, 0),
@@ -167,12 +167,20 @@ FROM invoiced v LEFT JOIN allocated a ON a.currency = v.currency
 """
 
 
+def _flat_floor_sql(as_of: date, start: date) -> str:
+    """FLAT_FLOOR_SQL with the two days written in as literals, as the ORM's query has them."""
+    return FLAT_FLOOR_SQL.format(d=f"DATE '{as_of.isoformat()}'", start=f"DATE '{start.isoformat()}'")
+
+
 def _floor(as_of: date, connection, sql: str = FLOOR_SQL) -> dict:
     from reports.ledger import BUCKET_KEYS, period_start
 
     start = period_start(as_of, 3)
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"as_of": as_of, "period_start": start})
+        if sql is FLAT_FLOOR_SQL:
+            cursor.execute(_flat_floor_sql(as_of, start))
+        else:
+            cursor.execute(sql, {"as_of": as_of, "period_start": start})
         rows = cursor.fetchall()
     return {
         row[0]: {
