@@ -3,9 +3,11 @@
 Mounted by `creditdesk/api.py` under `reports/`. Every amount is a decimal string in the row's currency.
 """
 
+from django.contrib.auth import get_user_model
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.urls import path
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -16,7 +18,15 @@ from customers.choices import Currency
 from customers.models import Segment
 
 from . import analytics
-from .ledger import BUCKET_KEYS, DEFAULT_PERIOD_MONTHS, DEFINITIONS, LedgerScope, ledger_trend
+from .ledger import (
+    BUCKET_KEYS,
+    DEFAULT_PERIOD_MONTHS,
+    DEFINITIONS,
+    EARLIEST_AS_OF,
+    LATEST_AS_OF,
+    LedgerScope,
+    ledger_trend,
+)
 from .worth_it import worth_it_ranking
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
@@ -31,10 +41,21 @@ class IsFinanceReader(permissions.BasePermission):
 
 
 class ReportQuerySerializer(serializers.Serializer):
-    as_of = serializers.DateField(required=False, help_text="The day to rebuild (default today).")
+    as_of = serializers.DateField(
+        required=False,
+        help_text="The day to rebuild (default today), from 2000-01-01 to 2099-12-31.",
+        validators=[
+            MinValueValidator(EARLIEST_AS_OF, "Pick a day in 2000 or later."),
+            MaxValueValidator(LATEST_AS_OF, "Pick a day before 2100."),
+        ],
+    )
     currency = serializers.ChoiceField(choices=Currency.choices, required=False)
     segment = serializers.PrimaryKeyRelatedField(queryset=Segment.objects.all(), required=False)
-    collector = serializers.IntegerField(required=False, min_value=1, help_text="User id of the collector.")
+    collector = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(groups__name=Role.COLLECTOR.label),
+        required=False,
+        help_text="User id of a collector.",
+    )
     period_months = serializers.IntegerField(
         required=False, min_value=1, max_value=12, default=DEFAULT_PERIOD_MONTHS
     )
@@ -45,7 +66,7 @@ class ReportQuerySerializer(serializers.Serializer):
         return {
             "currency": data.get("currency"),
             "segment_id": data["segment"].pk if data.get("segment") else None,
-            "collector_id": data.get("collector"),
+            "collector_id": data["collector"].pk if data.get("collector") else None,
         }
 
 
@@ -111,6 +132,13 @@ class WorthItRowSerializer(serializers.Serializer):
     currency = serializers.CharField()
     score = serializers.IntegerField(min_value=0, max_value=100)
     components = ComponentSerializer(many=True)
+
+
+class WorthItPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = WorthItRowSerializer(many=True)
 
 
 class EffortRowSerializer(serializers.Serializer):
@@ -188,7 +216,17 @@ class WorthItPagination(PageNumberPagination):
 
 class WorthItView(ReportView):
     @extend_schema(
-        parameters=[ReportQuerySerializer], responses=WorthItRowSerializer(many=True), tags=["reports"]
+        parameters=[
+            ReportQuerySerializer,
+            OpenApiParameter("page", int, description="Page number, from 1."),
+            OpenApiParameter("page_size", int, description="Rows per page (default 50, at most 500)."),
+        ],
+        responses={
+            200: WorthItPageSerializer,
+            400: OpenApiResponse(description="A filter is not valid: the message names the field."),
+            404: OpenApiResponse(description="There is no such page."),
+        },
+        tags=["reports"],
     )
     def get(self, request):
         """Customers ranked by worth-it score, best first, with every component, its weight and points."""

@@ -2,18 +2,28 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from customers.access import Role
 from customers.choices import Currency
 from customers.models import Segment
 
+from .ledger import EARLIEST_AS_OF, LATEST_AS_OF
 from .models import SETTING_FIELDS, WorthItSettings
 
 
 class ReportFilterForm(forms.Form):
     """Which day and which part of the ledger: blank filters mean the whole ledger."""
 
-    as_of = forms.DateField(required=False, label="As of", widget=forms.DateInput(attrs={"type": "date"}))
+    as_of = forms.DateField(
+        required=False,
+        label="As of",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[
+            MinValueValidator(EARLIEST_AS_OF, "Pick a day in 2000 or later."),
+            MaxValueValidator(LATEST_AS_OF, "Pick a day before 2100."),
+        ],
+    )
     currency = forms.ChoiceField(required=False, choices=[("", "All currencies"), *Currency.choices])
     segment = forms.ModelChoiceField(
         required=False, queryset=Segment.objects.all(), empty_label="All segments"

@@ -38,6 +38,10 @@ AGING_BUCKETS = (
 )
 BUCKET_KEYS = tuple(key for key, *_ in AGING_BUCKETS)
 COUNTBACK_MONTHS = 24
+# The days a report can be asked for: wide enough for any ledger, narrow enough that walking back
+# four years of months (trend, countback) stays within the calendar.
+EARLIEST_AS_OF = date(2000, 1, 1)
+LATEST_AS_OF = date(2099, 12, 31)
 DEFAULT_PERIOD_MONTHS = 3
 CENT = Decimal("0.01")
 TENTH = Decimal("0.1")

@@ -99,3 +99,28 @@ def test_reports_endpoints_are_in_the_openapi_schema(client):
     schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").content.decode()
     for endpoint in ENDPOINTS:
         assert f"/api/v1/reports/{endpoint}/" in schema
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "1999-12-31", "2100-01-01", "9999-12-31"])
+def test_days_outside_the_reportable_range_are_refused_with_400(client, as_of):
+    api = token_client(client, "finance_lead")
+    for endpoint in ENDPOINTS:
+        response = api.get(f"/api/v1/reports/{endpoint}/?as_of={as_of}")
+        assert response.status_code == 400, endpoint
+        assert "as_of" in response.json()
+
+
+@pytest.mark.parametrize("as_of", ["2000-01-01", "2099-12-31"])
+def test_the_first_and_last_reportable_days_answer(client, ledger, as_of):  # noqa: F811
+    api = token_client(client, "credit_manager")
+    for endpoint in ENDPOINTS:
+        for extra in ["", "&group_by=segment", "&group_by=collector&period_months=12", "&currency=USD"]:
+            assert api.get(f"/api/v1/reports/{endpoint}/?as_of={as_of}{extra}").status_code == 200, endpoint
+
+
+def test_an_unknown_or_huge_collector_id_is_refused_with_400(client, ledger):  # noqa: F811
+    api = token_client(client, "finance_lead")
+    for collector in ["9223372036854775808", "999999", str(ledger["segment"].pk) + "x"]:
+        response = api.get(f"/api/v1/reports/effort/?collector={collector}")
+        assert response.status_code == 400 and "collector" in response.json()
+    assert api.get(f"/api/v1/reports/effort/?collector={ledger['collector'].pk}").status_code == 200

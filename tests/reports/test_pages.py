@@ -58,8 +58,8 @@ def test_dashboard_filters_by_segment_and_rebuilds_a_past_day(client, credit_man
 
 def test_dashboard_reports_a_bad_date_by_field(client, finance_lead):
     client.force_login(finance_lead)
-    page = client.get("/reports/?as_of=2026-13-45").content.decode()
-    assert "Enter a valid date" in page
+    assert "Enter a valid date" in client.get("/reports/?as_of=2026-13-45").content.decode()
+    assert "Pick a day in 2000 or later." in client.get("/reports/?as_of=0001-01-01").content.decode()
 
 
 def test_dashboard_query_count_does_not_grow_with_the_ledger(
