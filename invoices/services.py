@@ -299,10 +299,40 @@ def write_invoice_batch(plan: InvoiceBatchPlan) -> BulkResult:
     """Write a checked batch: one INSERT and one UPDATE per thousand invoices."""
     with transaction.atomic():
         Invoice.objects.bulk_create(plan.to_create, batch_size=1000)
-        Invoice.objects.bulk_update(
-            plan.to_update, [*INVOICE_SYNC_FIELDS, "status", "updated_at"], batch_size=1000
-        )
+        update_invoices(plan.to_update)
     return BulkResult(created=len(plan.to_create), updated=len(plan.to_update), unchanged=plan.unchanged)
+
+
+UPDATE_FROM_VALUES = """
+    UPDATE {table} AS invoice SET customer_id = v.customer_id, issue_date = v.issue_date,
+        due_date = v.due_date, amount = v.amount, currency = v.currency, description = v.description,
+        status = v.status, updated_at = v.updated_at
+    FROM (VALUES %s) AS v(id, customer_id, issue_date, due_date, amount, currency, description, status,
+                          updated_at)
+    WHERE invoice.id = v.id
+"""
+UPDATE_ROW = "(%s::bigint, %s::bigint, %s::date, %s::date, %s::numeric, %s, %s, %s, %s::timestamptz)"
+
+
+def update_invoices(invoices: list[Invoice]) -> None:
+    """Write changed invoices. On PostgreSQL one UPDATE ... FROM (VALUES ...) per thousand rows:
+    Django's bulk_update builds a CASE per column over every row, which is many times slower."""
+    if not invoices:
+        return
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        Invoice.objects.bulk_update(invoices, [*INVOICE_SYNC_FIELDS, "status", "updated_at"], batch_size=1000)
+        return
+    from psycopg2.extras import execute_values
+
+    rows = [
+        (i.pk, i.customer_id, i.issue_date, i.due_date, i.amount, i.currency, i.description, i.status,
+         i.updated_at)
+        for i in invoices
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        sql = UPDATE_FROM_VALUES.format(table=Invoice._meta.db_table)
+        execute_values(cursor.cursor, sql, rows, template=UPDATE_ROW, page_size=1000)
 
 
 def invoice_item_errors(item: InvoiceData, customers: dict, seen_numbers: set[str]) -> dict[str, list[str]]:
