@@ -4,6 +4,8 @@ Each function runs in one transaction and either writes everything or nothing. V
 are raised as django.core.exceptions.ValidationError with a message per field.
 """
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -221,7 +223,7 @@ class BulkValidationError(Exception):
 
 @dataclass
 class InvoiceBatchPlan:
-    to_create: list[Invoice]
+    to_create: list[tuple]  # NEW_INVOICE_COLUMNS, in order: cheaper than model instances by the million
     to_update: list[Invoice]
     unchanged: int
     errors: list[dict]
@@ -279,9 +281,8 @@ def check_invoice_batch(
             "description": item.description,
         }
         if invoice is None:
-            status = InvoiceStatus.OPEN
             plan.to_create.append(
-                Invoice(number=item.number, status=status, created_at=now, updated_at=now, **values)
+                (item.number, *values.values(), Decimal("0.00"), InvoiceStatus.OPEN, now, now)
             )
         elif all(getattr(invoice, name) == value for name, value in values.items()):
             plan.unchanged += 1
@@ -296,11 +297,37 @@ def check_invoice_batch(
 
 
 def write_invoice_batch(plan: InvoiceBatchPlan) -> BulkResult:
-    """Write a checked batch: one INSERT and one UPDATE per thousand invoices."""
+    """Write a checked batch: new invoices in one COPY (PostgreSQL) or bulk INSERTs, changed ones in bulk."""
     with transaction.atomic():
-        Invoice.objects.bulk_create(plan.to_create, batch_size=1000)
+        insert_invoices(plan.to_create)
         update_invoices(plan.to_update)
     return BulkResult(created=len(plan.to_create), updated=len(plan.to_update), unchanged=plan.unchanged)
+
+
+NEW_INVOICE_COLUMNS = (
+    "number", *INVOICE_SYNC_FIELDS, "allocated_amount", "status", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def insert_invoices(rows: list[tuple]) -> None:
+    """Insert new invoices. On PostgreSQL a COPY per batch, the fastest way in; the table's constraints
+    still check every row (a bad one fails the whole transaction)."""
+    if not rows:
+        return
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        Invoice.objects.bulk_create(
+            (Invoice(**dict(zip(NEW_INVOICE_COLUMNS, row, strict=True))) for row in rows), batch_size=1000
+        )
+        return
+    buffer = io.StringIO()
+    csv.writer(buffer, quoting=csv.QUOTE_ALL).writerows(rows)  # quoted: "" is an empty text, not NULL
+    buffer.seek(0)
+    columns = ", ".join(Invoice._meta.get_field(name).column for name in NEW_INVOICE_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(
+            f"COPY {Invoice._meta.db_table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer
+        )
 
 
 UPDATE_FROM_VALUES = """
