@@ -554,13 +554,35 @@ def write_payment_batch(plan: PaymentBatchPlan) -> BulkResult:
 
 
 def add_to_invoices(allocations: list[Allocation]) -> None:
-    """Raise the invoices' allocated sums by the new allocations, and mark fully paid ones paid."""
+    """Raise the invoices' allocated sums by the new allocations, and mark fully paid open ones paid.
+
+    One UPDATE that adds in the database (not a read-modify-write), so the CHECK on the invoice
+    refuses an over-allocation even if another writer got in between.
+    """
     added: dict[int, Decimal] = {}
     for allocation in allocations:
         added[allocation.invoice_id] = added.get(allocation.invoice_id, Decimal("0")) + allocation.amount
-    invoices = list(Invoice.objects.select_for_update().filter(pk__in=added).order_by("pk"))
-    for invoice in invoices:
-        invoice.allocated_amount += added[invoice.pk]
-        if invoice.status == InvoiceStatus.OPEN and invoice.allocated_amount >= invoice.amount:
-            invoice.status = InvoiceStatus.PAID
-    Invoice.objects.bulk_update(invoices, ["allocated_amount", "status"], batch_size=1000)
+    if not added:
+        return
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        from psycopg2.extras import execute_values
+
+        with connection.cursor() as cursor:
+            sql = ADD_ALLOCATED.format(table=Invoice._meta.db_table)
+            execute_values(cursor.cursor, sql, sorted(added.items()), template="(%s::bigint, %s::numeric)")
+        return
+    for invoice_id, amount in sorted(added.items()):
+        Invoice.objects.filter(pk=invoice_id).update(allocated_amount=F("allocated_amount") + amount)
+    Invoice.objects.filter(pk__in=added, status=InvoiceStatus.OPEN, allocated_amount__gte=F("amount")).update(
+        status=InvoiceStatus.PAID
+    )
+
+
+ADD_ALLOCATED = """
+    UPDATE {table} AS invoice SET allocated_amount = invoice.allocated_amount + v.added,
+        status = CASE WHEN invoice.status = 'open' AND invoice.allocated_amount + v.added >= invoice.amount
+                      THEN 'paid' ELSE invoice.status END
+    FROM (VALUES %s) AS v(id, added)
+    WHERE invoice.id = v.id
+"""
