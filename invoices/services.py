@@ -7,8 +7,9 @@ are raised as django.core.exceptions.ValidationError with a message per field.
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -221,10 +222,25 @@ class BulkValidationError(Exception):
         self.errors = errors
 
 
+class StoredInvoice(NamedTuple):
+    """The columns of a stored invoice that a sync compares and writes (lighter than a model instance)."""
+
+    id: int
+    customer_id: int
+    issue_date: date
+    due_date: date
+    amount: Decimal
+    currency: str
+    description: str
+    allocated_amount: Decimal
+    status: str
+    updated_at: datetime
+
+
 @dataclass
 class InvoiceBatchPlan:
     to_create: list[tuple]  # NEW_INVOICE_COLUMNS, in order: cheaper than model instances by the million
-    to_update: list[Invoice]
+    to_update: list[tuple[StoredInvoice, StoredInvoice]]  # (as read, as it will be)
     unchanged: int
     errors: list[dict]
 
@@ -247,8 +263,9 @@ def check_invoice_batch(
 ) -> InvoiceBatchPlan:
     """Validate a batch against itself, `seen_numbers` (earlier batches) and the database; write nothing.
 
-    Existing invoices are locked (SELECT ... FOR UPDATE) when called inside a transaction, so what
-    was checked is what gets written.
+    Existing invoices are read without locks (locking a million rows on a re-import costs a write
+    each); the UPDATE instead only applies where the invoice's payments and status are still what
+    was checked, and a batch that finds one changed fails whole (see `update_invoices`).
     """
     customers = {
         number: (pk, currency)
@@ -256,10 +273,11 @@ def check_invoice_batch(
             account_number__in={item.account_number for item in items}
         ).values_list("account_number", "pk", "currency")
     }
-    existing_query = Invoice.objects.filter(number__in={item.number for item in items}).order_by("pk")
-    if transaction.get_connection().in_atomic_block:
-        existing_query = existing_query.select_for_update()
-    existing = {invoice.number: invoice for invoice in existing_query}
+    existing_query = Invoice.objects.filter(number__in={item.number for item in items})
+    existing = {
+        row[0]: StoredInvoice(*row[1:])
+        for row in existing_query.values_list("number", *StoredInvoice._fields)
+    }
     plan = InvoiceBatchPlan(to_create=[], to_update=[], unchanged=0, errors=[])
     now = timezone.now()
     for offset, item in enumerate(items):
@@ -287,12 +305,10 @@ def check_invoice_batch(
         elif all(getattr(invoice, name) == value for name, value in values.items()):
             plan.unchanged += 1
         else:
-            for name, value in values.items():
-                setattr(invoice, name, value)
-            if invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.PAID):
-                invoice.status = status_for_balance(invoice.amount, invoice.allocated_amount)
-            invoice.updated_at = now
-            plan.to_update.append(invoice)
+            status = invoice.status
+            if status in (InvoiceStatus.OPEN, InvoiceStatus.PAID):
+                status = status_for_balance(item.amount, invoice.allocated_amount)
+            plan.to_update.append((invoice, invoice._replace(**values, status=status, updated_at=now)))
     return plan
 
 
@@ -335,31 +351,41 @@ UPDATE_FROM_VALUES = """
         due_date = v.due_date, amount = v.amount, currency = v.currency, description = v.description,
         status = v.status, updated_at = v.updated_at
     FROM (VALUES %s) AS v(id, customer_id, issue_date, due_date, amount, currency, description, status,
-                          updated_at)
-    WHERE invoice.id = v.id
+                          updated_at, read_allocated, read_status)
+    WHERE invoice.id = v.id AND invoice.allocated_amount = v.read_allocated AND invoice.status = v.read_status
 """
-UPDATE_ROW = "(%s::bigint, %s::bigint, %s::date, %s::date, %s::numeric, %s, %s, %s, %s::timestamptz)"
+UPDATE_ROW = (
+    "(%s::bigint, %s::bigint, %s::date, %s::date, %s::numeric, %s, %s, %s, %s::timestamptz, %s::numeric, %s)"
+)
 
 
-def update_invoices(invoices: list[Invoice]) -> None:
-    """Write changed invoices. On PostgreSQL one UPDATE ... FROM (VALUES ...) per thousand rows:
-    Django's bulk_update builds a CASE per column over every row, which is many times slower."""
-    if not invoices:
+def update_invoices(changes: list[tuple[StoredInvoice, StoredInvoice]]) -> None:
+    """Write changed invoices, each only if its payments and status are still as read.
+
+    On PostgreSQL one UPDATE ... FROM (VALUES ...) per batch (Django's bulk_update builds a CASE per
+    column over every row, many times slower). An invoice paid or disputed since it was read is not
+    overwritten: the batch fails with an IntegrityError (a 409 in the API) and nothing is written.
+    """
+    if not changes:
         return
     connection = transaction.get_connection()
     if connection.vendor != "postgresql":
-        Invoice.objects.bulk_update(invoices, [*INVOICE_SYNC_FIELDS, "status", "updated_at"], batch_size=1000)
+        fields = [*INVOICE_SYNC_FIELDS, "status", "updated_at"]
+        changed = [Invoice(id=new.id, **{name: getattr(new, name) for name in fields}) for _, new in changes]
+        Invoice.objects.bulk_update(changed, fields, batch_size=1000)
         return
     from psycopg2.extras import execute_values
 
     rows = [
-        (i.pk, i.customer_id, i.issue_date, i.due_date, i.amount, i.currency, i.description, i.status,
-         i.updated_at)
-        for i in invoices
+        (new.id, new.customer_id, new.issue_date, new.due_date, new.amount, new.currency, new.description,
+         new.status, new.updated_at, old.allocated_amount, old.status)
+        for old, new in changes
     ]  # fmt: skip
     with connection.cursor() as cursor:
         sql = UPDATE_FROM_VALUES.format(table=Invoice._meta.db_table)
-        execute_values(cursor.cursor, sql, rows, template=UPDATE_ROW, page_size=1000)
+        execute_values(cursor.cursor, sql, rows, template=UPDATE_ROW, page_size=len(rows))
+        if cursor.cursor.rowcount != len(rows):
+            raise IntegrityError("invoices were paid or their status changed while the sync checked them")
 
 
 def invoice_item_errors(item: InvoiceData, customers: dict, seen_numbers: set[str]) -> dict[str, list[str]]:
