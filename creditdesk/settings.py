@@ -171,9 +171,10 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "customers.pagination.DocumentedPageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "creditdesk.api_support.CreditDeskAutoSchema",
+    "EXCEPTION_HANDLER": "creditdesk.api_support.handle_api_exception",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.UserRateThrottle",
         "rest_framework.throttling.AnonRateThrottle",
@@ -181,6 +182,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("API_THROTTLE_USER", "6000/min"),
         "anon": os.environ.get("API_THROTTLE_ANON", "60/min"),
+        "bulk": os.environ.get("API_THROTTLE_BULK", "120/min"),
     },
 }
 
@@ -193,6 +195,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AgreementKindEnum": "agreements.choices.AgreementKind",
+        "TaskKindEnum": "calls.choices.TaskKind",
+        "ExcuseCategoryEnum": "calls.choices.ExcuseCategory",
+        "ComplaintCategoryEnum": "calls.choices.ComplaintCategory",
+        "InteractionOutcomeEnum": "calls.choices.Outcome",
+        "ComplaintOutcomeEnum": "calls.choices.ComplaintOutcome",
+        "InteractionChannelEnum": "calls.choices.InteractionChannel",
+        "CustomerChannelEnum": "customers.choices.Channel",
+        "StepChannelEnum": "dunning.choices.StepChannel",
+    },
 }
 
 LOGGING = {
@@ -205,3 +218,23 @@ LOGGING = {
 
 # Tests: when set, a test that needs PostgreSQL, Redis, a worker or a browser fails instead of skipping.
 CREDITDESK_REQUIRE_SERVICES = env_flag("CREDITDESK_REQUIRE_SERVICES")
+
+# Dunning: the daily run (Celery beat), batches, delivery retries, SMS backend, letter sender.
+from celery.schedules import crontab  # noqa: E402
+
+DUNNING_BATCH_SIZE = int(os.environ.get("DUNNING_BATCH_SIZE", "500"))
+DUNNING_DELIVERY_MAX_RETRIES = int(os.environ.get("DUNNING_DELIVERY_MAX_RETRIES", "5"))
+DUNNING_RETRY_BACKOFF_MAX = int(os.environ.get("DUNNING_RETRY_BACKOFF_MAX", "3600"))  # seconds
+DUNNING_SENDING_TIMEOUT = int(os.environ.get("DUNNING_SENDING_TIMEOUT", "900"))  # a claim older is stale
+DUNNING_SMS_BACKEND = os.environ.get("DUNNING_SMS_BACKEND", "dunning.delivery.LoggingSmsBackend")
+DUNNING_SENDER = os.environ.get("DUNNING_SENDER", "Credit department, CreditDesk")
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "dunning-daily-run": {
+            "task": "dunning.tasks.run_dunning",
+            "schedule": crontab(hour=int(os.environ.get("DUNNING_RUN_HOUR", "6")), minute=0),
+        },
+        "dunning-deliver-pending": {"task": "dunning.tasks.deliver_pending", "schedule": 600.0},
+    }
+)

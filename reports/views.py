@@ -23,7 +23,7 @@ from .forms import ReportFilterForm, WorthItSettingsForm
 from .ledger import DEFAULT_PERIOD_MONTHS
 from .models import SETTING_FIELDS, WorthItSettings
 from .services import update_worth_it_settings
-from .worth_it import EFFORT_COMPONENTS, worth_it_ranking
+from .worth_it import EFFORT_COMPONENTS, value_points, worth_it_ranking
 
 READERS = {Role.FINANCE_LEAD, Role.CREDIT_MANAGER}
 RANKING_PAGE_SIZE = 50
@@ -104,7 +104,11 @@ def worth_it(request):
             "page": page,
             "as_of": filters["as_of"],
             "lowest_first": lowest_first,
-            "effort_components": EFFORT_COMPONENTS,
+            "effort_headers": [
+                (label, getattr(settings, f"{prefix}_weight"), getattr(settings, f"{prefix}_cap"))
+                for _, label, prefix in EFFORT_COMPONENTS
+            ],
+            "value_points": value_points(settings),
             "settings_form": settings_form,
             "can_edit": can_edit,
             "query": query.urlencode(),

