@@ -238,3 +238,5 @@ CELERY_BEAT_SCHEDULE.update(
         "dunning-deliver-pending": {"task": "dunning.tasks.deliver_pending", "schedule": 600.0},
     }
 )
+# WeasyPrint narrates every layout step at INFO; keep the worker log for what matters.
+LOGGING["loggers"].update({"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}})
