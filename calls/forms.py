@@ -28,17 +28,28 @@ def collectors():
 
 
 class WorklistFilterForm(forms.Form):
-    segment = forms.ModelChoiceField(queryset=Segment.objects.all(), required=False, empty_label="All segments")
+    segment = forms.ModelChoiceField(
+        queryset=Segment.objects.all(), required=False, empty_label="All segments"
+    )
     collector = forms.ModelChoiceField(queryset=collectors(), required=False, empty_label="All collectors")
     unassigned = forms.BooleanField(required=False, label="Unassigned only")
     min_amount = forms.DecimalField(
-        required=False, min_value=0, decimal_places=2, label="Overdue at least", help_text="In the customer's currency."
+        required=False,
+        min_value=0,
+        decimal_places=2,
+        label="Overdue at least",
+        help_text="In the customer's currency.",
     )
     min_days_overdue = forms.IntegerField(required=False, min_value=0, label="Days overdue at least")
     reason = forms.ChoiceField(required=False, choices=[("", "Any reason"), *Reason.CHOICES])
     sort = forms.ChoiceField(
         required=False,
-        choices=[("priority", "Priority"), ("amount", "Amount overdue"), ("days", "Days late"), ("name", "Name")],
+        choices=[
+            ("priority", "Priority"),
+            ("amount", "Amount overdue"),
+            ("days", "Days late"),
+            ("name", "Name"),
+        ],
     )
 
     def __init__(self, *args, can_see_all: bool = True, **kwargs):
@@ -49,7 +60,9 @@ class WorklistFilterForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    customers = forms.ModelMultipleChoiceField(queryset=Customer.objects.all(), widget=forms.MultipleHiddenInput)
+    customers = forms.ModelMultipleChoiceField(
+        queryset=Customer.objects.all(), widget=forms.MultipleHiddenInput
+    )
     collector = forms.ModelChoiceField(queryset=collectors(), required=False)
 
 
@@ -57,7 +70,9 @@ class LogCallForm(forms.Form):
     """Everything one call produced. Sections for promise, plan, excuse and complaint are filled
     as the outcome needs; the form turns them into a calls.services.CallLog."""
 
-    contact = forms.ModelChoiceField(queryset=Contact.objects.none(), required=False, empty_label="(nobody named)")
+    contact = forms.ModelChoiceField(
+        queryset=Contact.objects.none(), required=False, empty_label="(nobody named)"
+    )
     channel = forms.ChoiceField(choices=InteractionChannel.choices, initial=InteractionChannel.PHONE)
     outcome = forms.ChoiceField(choices=[("", "Choose…"), *Outcome.choices])
     minutes_spent = forms.IntegerField(min_value=0, max_value=24 * 60, initial=5, label="Minutes")
@@ -74,8 +89,12 @@ class LogCallForm(forms.Form):
         label="Agreement",
         widget=forms.RadioSelect,
     )
-    promise_amount = forms.DecimalField(required=False, min_value=Decimal("0.01"), decimal_places=2, label="Amount")
-    promise_date = forms.DateField(required=False, label="Pay by", widget=forms.DateInput(attrs={"type": "date"}))
+    promise_amount = forms.DecimalField(
+        required=False, min_value=Decimal("0.01"), decimal_places=2, label="Amount"
+    )
+    promise_date = forms.DateField(
+        required=False, label="Pay by", widget=forms.DateInput(attrs={"type": "date"})
+    )
     excuse_category = forms.ChoiceField(
         choices=[("", "No excuse"), *ExcuseCategory.choices], required=False, label="Excuse"
     )
@@ -104,10 +123,15 @@ class LogCallForm(forms.Form):
         ]
         for number in range(1, PLAN_ROWS + 1):
             self.fields[f"plan_{number}_date"] = forms.DateField(
-                required=False, label=f"Instalment {number} date", widget=forms.DateInput(attrs={"type": "date"})
+                required=False,
+                label=f"Instalment {number} date",
+                widget=forms.DateInput(attrs={"type": "date"}),
             )
             self.fields[f"plan_{number}_amount"] = forms.DecimalField(
-                required=False, min_value=Decimal("0.01"), decimal_places=2, label=f"Instalment {number} amount"
+                required=False,
+                min_value=Decimal("0.01"),
+                decimal_places=2,
+                label=f"Instalment {number} amount",
             )
 
     def plan_rows(self):
@@ -201,5 +225,7 @@ class ContactForm(forms.ModelForm):
 class ResolveComplaintForm(forms.Form):
     outcome = forms.ChoiceField(choices=ComplaintOutcome.choices)
     cancel_invoices = forms.BooleanField(
-        required=False, label="Cancel the invoices (upheld only)", help_text="The customer was right: nothing is owed."
+        required=False,
+        label="Cancel the invoices (upheld only)",
+        help_text="The customer was right: nothing is owed.",
     )

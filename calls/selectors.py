@@ -29,7 +29,6 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
-    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -103,7 +102,10 @@ def worklist(*, user, today: date) -> QuerySet[Customer]:
 def with_worklist_facts(customers: QuerySet[Customer], *, today: date) -> QuerySet[Customer]:
     """Annotate each customer with the reasons it needs action today and its priority (all in SQL)."""
     overdue = Invoice.objects.filter(
-        customer=OuterRef("pk"), status=InvoiceStatus.OPEN, due_date__lt=today, allocated_amount__lt=F("amount")
+        customer=OuterRef("pk"),
+        status=InvoiceStatus.OPEN,
+        due_date__lt=today,
+        allocated_amount__lt=F("amount"),
     )
     last_contact = Interaction.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at")
     spoken_since_break = Interaction.objects.filter(
@@ -123,7 +125,9 @@ def with_worklist_facts(customers: QuerySet[Customer], *, today: date) -> QueryS
     )
     active_agreement = Agreement.objects.filter(customer=OuterRef("pk"), state=AgreementState.ACTIVE)
     not_contacted_today = Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=start_of(today))
-    quiet = Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=start_of(today - timedelta(days=QUIET_DAYS)))
+    quiet = Q(last_contact_at__isnull=True) | Q(
+        last_contact_at__lt=start_of(today - timedelta(days=QUIET_DAYS))
+    )
     paused = Q(dunning_paused_until__gte=today)
     return (
         customers.annotate(
@@ -389,7 +393,9 @@ class CurrencyPosition:
     open_amount: Decimal = Decimal("0.00")
     overdue_amount: Decimal = Decimal("0.00")
     disputed_amount: Decimal = Decimal("0.00")
-    buckets: dict[str, Decimal] = field(default_factory=lambda: {key: Decimal("0.00") for key, _ in AGING_BUCKETS})
+    buckets: dict[str, Decimal] = field(
+        default_factory=lambda: {key: Decimal("0.00") for key, _ in AGING_BUCKETS}
+    )
 
 
 def open_invoices_of(customer: Customer, *, today: date, limit: int = 200) -> list[Invoice]:
@@ -419,7 +425,9 @@ def position_of(customer: Customer, *, today: date) -> list[CurrencyPosition]:
     )
 
     def total(condition: Q | None = None):
-        return Coalesce(Sum(open_part, filter=condition, output_field=MONEY), Value(Decimal("0.00")), output_field=MONEY)
+        return Coalesce(
+            Sum(open_part, filter=condition, output_field=MONEY), Value(Decimal("0.00")), output_field=MONEY
+        )
 
     undisputed = Q(status=InvoiceStatus.OPEN)
     rows = (
@@ -430,8 +438,12 @@ def position_of(customer: Customer, *, today: date) -> list[CurrencyPosition]:
             disputed_amount=total(Q(status=InvoiceStatus.DISPUTED)),
             b_current=total(Q(due_date__gte=today)),
             b_1_30=total(Q(due_date__lt=today, due_date__gte=today - timedelta(days=30))),
-            b_31_60=total(Q(due_date__lt=today - timedelta(days=30), due_date__gte=today - timedelta(days=60))),
-            b_61_90=total(Q(due_date__lt=today - timedelta(days=60), due_date__gte=today - timedelta(days=90))),
+            b_31_60=total(
+                Q(due_date__lt=today - timedelta(days=30), due_date__gte=today - timedelta(days=60))
+            ),
+            b_61_90=total(
+                Q(due_date__lt=today - timedelta(days=60), due_date__gte=today - timedelta(days=90))
+            ),
             b_90=total(Q(due_date__lt=today - timedelta(days=90))),
         )
         .order_by("currency")
@@ -479,11 +491,11 @@ def repeated_excuses(customer: Customer, *, today: date) -> list[str]:
         .order_by("-times", "category")
     )
     labels = dict(ExcuseCategory.choices)
-    return [
-        f"{ORDINALS.get(row['times'], str(row['times']) + 'th')} '{labels.get(row['category'], row['category'])}' "
-        "in 6 months"
-        for row in rows
-    ]
+    flags = []
+    for row in rows:
+        ordinal = ORDINALS.get(row["times"], f"{row['times']}th")
+        flags.append(f"{ordinal} '{labels.get(row['category'], row['category'])}' in 6 months")
+    return flags
 
 
 @dataclass
@@ -518,7 +530,9 @@ def timeline(customer: Customer, *, limit: int = 60) -> list[TimelineEntry]:
         entries.append(interaction_entry(interaction))
     for excuse in Excuse.objects.filter(customer=customer, interaction__isnull=True)[:limit]:
         entries.append(
-            TimelineEntry(excuse.given_on, None, "excuse", f"Excuse: {excuse.get_category_display()}", [excuse.words])
+            TimelineEntry(
+                excuse.given_on, None, "excuse", f"Excuse: {excuse.get_category_display()}", [excuse.words]
+            )
         )
     for complaint in Complaint.objects.filter(customer=customer).prefetch_related("invoices")[:limit]:
         entries.extend(complaint_entries(complaint))
@@ -539,7 +553,9 @@ def timeline(customer: Customer, *, limit: int = 60) -> list[TimelineEntry]:
     return merge_timeline(entries, [], limit=limit)
 
 
-def merge_timeline(entries: list[TimelineEntry], more: list[TimelineEntry], *, limit: int) -> list[TimelineEntry]:
+def merge_timeline(
+    entries: list[TimelineEntry], more: list[TimelineEntry], *, limit: int
+) -> list[TimelineEntry]:
     return sorted(entries + more, key=lambda entry: entry.sort_key, reverse=True)[:limit]
 
 
@@ -561,14 +577,23 @@ def interaction_entry(interaction: Interaction) -> TimelineEntry:
             f"({agreement.get_state_display().lower()})"
         )
     for excuse in interaction.excuses.all():
-        lines.append(f"Excuse: {excuse.get_category_display()}" + (f" — “{excuse.words}”" if excuse.words else ""))
+        lines.append(
+            f"Excuse: {excuse.get_category_display()}" + (f" — “{excuse.words}”" if excuse.words else "")
+        )
     for complaint in interaction.complaints.all():
         lines.append(f"Complaint opened: {complaint.get_category_display()} — {complaint.description}")
     if interaction.next_action_on:
         lines.append(f"Next action on {interaction.next_action_on:%-d %b %Y}")
-    tone = "good" if interaction.agreement else ("warn" if interaction.outcome in ("refused", "dispute") else "")
+    tone = (
+        "good" if interaction.agreement else ("warn" if interaction.outcome in ("refused", "dispute") else "")
+    )
     return TimelineEntry(
-        timezone.localtime(interaction.occurred_at).date(), interaction.occurred_at, "call", title, lines, tone
+        timezone.localtime(interaction.occurred_at).date(),
+        interaction.occurred_at,
+        "call",
+        title,
+        lines,
+        tone,
     )
 
 
@@ -606,7 +631,10 @@ def agreement_entries(agreement: Agreement) -> list[TimelineEntry]:
     if not made_in_call:
         entries.append(
             TimelineEntry(
-                agreement.made_on, agreement.created_at, "agreement", f"{agreement.get_kind_display()} made: {money}"
+                agreement.made_on,
+                agreement.created_at,
+                "agreement",
+                f"{agreement.get_kind_display()} made: {money}",
             )
         )
     if agreement.closed_on:

@@ -280,7 +280,11 @@ def statement_pdf(request, pk: int):
 def contact_row(request, pk: int, contact_pk: int):
     customer = customer_for(request, pk)
     contact = get_object_or_404(Contact, pk=contact_pk, customer=customer)
-    return render(request, "calls/_contact_row.html", {"customer": customer, "contact": contact, "can_write": can_write(request.user)})
+    return render(
+        request,
+        "calls/_contact_row.html",
+        {"customer": customer, "contact": contact, "can_write": can_write(request.user)},
+    )
 
 
 @roles(*WRITERS)
@@ -301,11 +305,19 @@ def contact_edit(request, pk: int, contact_pk: int | None = None):
         else:
             if not request.headers.get("HX-Request"):
                 return redirect("calls:customer-detail", pk=customer.pk)
-            response = render(request, "calls/_contacts.html", {
-                "customer": customer, "contacts": list(selectors.contacts_of(customer)), "can_write": True,
-            })
+            response = render(
+                request,
+                "calls/_contacts.html",
+                {
+                    "customer": customer,
+                    "contacts": list(selectors.contacts_of(customer)),
+                    "can_write": True,
+                },
+            )
             return response
-    response = render(request, "calls/_contact_form.html", {"customer": customer, "contact": contact, "form": form})
+    response = render(
+        request, "calls/_contact_form.html", {"customer": customer, "contact": contact, "form": form}
+    )
     if request.method == "POST":  # errors: swap the form row itself, not the whole list
         response["HX-Retarget"] = f"#contact-{contact.pk if contact else 'new'}"
         response["HX-Reswap"] = "outerHTML"
@@ -344,7 +356,9 @@ def invoice_list(request):
     queryset = scope_to_portfolio(Invoice.objects.select_related("customer"), request.user)
     cls = filterset_class("invoices.filters", "InvoiceFilter", Invoice, ["status", "currency"])
     filterset = make_filterset(cls, request, queryset, today)
-    invoices = filterset.qs.annotate(open_amount=F("amount") - F("allocated_amount")).order_by("due_date", "number")
+    invoices = filterset.qs.annotate(open_amount=F("amount") - F("allocated_amount")).order_by(
+        "due_date", "number"
+    )
     page = Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page"))
     for invoice in page.object_list:
         invoice.days_overdue = max((today - invoice.due_date).days, 0) if invoice.open_amount > 0 else 0
@@ -374,11 +388,17 @@ def complaint_list(request):
     )
     cls = filterset_class("calls.filters", "ComplaintFilter", Complaint, ["category", "outcome"])
     filterset = make_filterset(cls, request, queryset, today)
-    page = Paginator(filterset.qs.order_by(F("resolved_on").desc(nulls_first=True), "-opened_on", "-pk"), PAGE_SIZE)
+    page = Paginator(
+        filterset.qs.order_by(F("resolved_on").desc(nulls_first=True), "-opened_on", "-pk"), PAGE_SIZE
+    )
     page = page.get_page(request.GET.get("page"))
     can_resolve = role_of(request.user) == Role.CREDIT_MANAGER
     return render_list(
-        request, "calls/complaint_list.html", filterset, page, can_resolve=can_resolve,
+        request,
+        "calls/complaint_list.html",
+        filterset,
+        page,
+        can_resolve=can_resolve,
         resolve_form=ResolveComplaintForm(),
     )
 

@@ -18,7 +18,9 @@ def overdue_customer(collector=None, *, days_late=45, amount="2800.00", invoices
     customer = CustomerFactory(collector=collector, **fields)
     ContactFactory(customer=customer, name=f"AP of {customer.name}"[:200])
     for _ in range(invoices):
-        InvoiceFactory(customer=customer, due_date=TODAY - dt.timedelta(days=days_late), amount=Decimal(amount))
+        InvoiceFactory(
+            customer=customer, due_date=TODAY - dt.timedelta(days=days_late), amount=Decimal(amount)
+        )
     return customer
 
 
@@ -32,5 +34,7 @@ def broken_promise_customer(collector=None, *, amount="1200.00", broken_days_ago
         state="broken",
         closed_on=broken_on,
     )
-    InstalmentFactory(agreement=agreement, due_date=broken_on - dt.timedelta(days=3), amount=Decimal(amount), state="missed")
+    InstalmentFactory(
+        agreement=agreement, due_date=broken_on - dt.timedelta(days=3), amount=Decimal(amount), state="missed"
+    )
     return customer

@@ -39,7 +39,9 @@ def test_broken_promise_comes_first_with_the_reason_in_words(collector):
 
 def test_overdue_reason_counts_invoices_30_days_late_with_amount_per_currency(collector):
     customer = overdue_customer(collector, days_late=40, amount="2800.00", invoices=3)
-    InvoiceFactory(customer=customer, currency="USD", amount=Decimal("500.00"), due_date=TODAY - dt.timedelta(days=35))
+    InvoiceFactory(
+        customer=customer, currency="USD", amount=Decimal("500.00"), due_date=TODAY - dt.timedelta(days=35)
+    )
     [row] = rows_for(collector)
     assert row.reasons == ["4 invoices 30+ days overdue, 8,400.00 EUR, 500.00 USD"]
     assert [str(money) for money in row.overdue] == ["8,400.00 EUR", "500.00 USD"]
@@ -110,7 +112,9 @@ def test_promise_falling_due_today_asks_for_a_check_until_someone_calls(collecto
 def test_the_third_excuse_of_a_kind_in_six_months_is_flagged():
     customer = CustomerFactory()
     for days_ago in (5, 60, 150):
-        ExcuseFactory(customer=customer, category="invoice_not_received", given_on=TODAY - dt.timedelta(days=days_ago))
+        ExcuseFactory(
+            customer=customer, category="invoice_not_received", given_on=TODAY - dt.timedelta(days=days_ago)
+        )
     ExcuseFactory(customer=customer, category="invoice_not_received", given_on=TODAY - dt.timedelta(days=300))
     ExcuseFactory(customer=customer, category="cash_flow")
     assert repeated_excuses(customer, today=TODAY) == ["third 'Invoice not received' in 6 months"]
