@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: install
+	mkdir -p $${CREDITDESK_VAR_DIR:-var}
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
 	bin/serve

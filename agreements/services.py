@@ -6,16 +6,16 @@ the dunning run and is added beside these functions.)
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from customers.models import Customer
-from invoices.models import Invoice
+from invoices.models import Allocation, Invoice, Payment
 
-from .choices import AgreementKind, AgreementState
+from .choices import AgreementKind, AgreementState, InstalmentState
 from .models import Agreement, Instalment
 
 
@@ -102,3 +102,140 @@ def cancel_agreement(*, agreement: Agreement, today: date) -> Agreement:
     agreement.closed_on = today
     agreement.save(update_fields=["state", "closed_on"])
     return agreement
+
+
+# --- The daily check (run by the dunning run) --------------------------------------------------
+
+
+@dataclass
+class AgreementCheck:
+    """What the daily check changed: agreements broken (with the missed instalment) and kept."""
+
+    broken: list[tuple[Agreement, Instalment]]
+    kept: list[Agreement]
+
+
+def check_agreements(*, today: date, customer_ids: Sequence[int] | None = None) -> AgreementCheck:
+    """Settle the instalments of active agreements as of `today`; break or keep the agreements.
+
+    Payments count toward an agreement from the day it was made: allocations to the invoices it
+    covers, or, for an agreement covering no invoice, the customer's payments in its currency.
+    Instalments are paid in order, each when the running total reaches it (settled on the day of the
+    payment that got there). One unpaid `grace_days` after its date is missed, which breaks the
+    agreement; one whose instalments are all paid is kept. Constant queries per call, and running it
+    twice on a day changes nothing the second time.
+    """
+    agreements = list(
+        Agreement.objects.filter(state=AgreementState.ACTIVE, made_on__lte=today)
+        .filter(**({"customer_id__in": customer_ids} if customer_ids is not None else {}))
+        .select_related("customer")
+        .prefetch_related("instalments")
+    )
+    if not agreements:
+        return AgreementCheck(broken=[], kept=[])
+    receipts = payments_toward(agreements, today)
+    result = AgreementCheck(broken=[], kept=[])
+    with transaction.atomic():
+        changed_instalments: list[Instalment] = []
+        changed_agreements: list[Agreement] = []
+        for agreement in agreements:
+            outcome = settle_instalments(agreement, receipts.get(agreement.pk, []), today)
+            changed_instalments += outcome.changed
+            if outcome.missed is not None:
+                close_agreement(
+                    agreement, AgreementState.BROKEN, today, broken_note(agreement, outcome.missed)
+                )
+                result.broken.append((agreement, outcome.missed))
+                changed_agreements.append(agreement)
+            elif all(instalment.state == InstalmentState.PAID for instalment in agreement.instalments.all()):
+                close_agreement(
+                    agreement, AgreementState.KEPT, today, f"{today}: kept, every instalment paid."
+                )
+                result.kept.append(agreement)
+                changed_agreements.append(agreement)
+        Instalment.objects.bulk_update(changed_instalments, ["state", "settled_on"])
+        Agreement.objects.bulk_update(changed_agreements, ["state", "closed_on", "notes"])
+    return result
+
+
+@dataclass
+class InstalmentOutcome:
+    changed: list[Instalment]
+    missed: Instalment | None
+
+
+def settle_instalments(agreement: Agreement, receipts: list[tuple[date, Decimal]], today: date):
+    """Mark paid the instalments the receipts cover, and find the first one missed after grace."""
+    receipts = sorted(receipts)
+    changed: list[Instalment] = []
+    owed = Decimal("0")
+    for instalment in agreement.instalments.all():
+        owed += instalment.amount
+        paid_on = day_running_total_reaches(receipts, owed)
+        if instalment.state == InstalmentState.PENDING and paid_on is not None:
+            instalment.state, instalment.settled_on = InstalmentState.PAID, paid_on
+            changed.append(instalment)
+        elif instalment.state == InstalmentState.PENDING and today > grace_end(agreement, instalment):
+            instalment.state, instalment.settled_on = InstalmentState.MISSED, today
+            changed.append(instalment)
+            return InstalmentOutcome(changed, instalment)
+    return InstalmentOutcome(changed, None)
+
+
+def grace_end(agreement: Agreement, instalment: Instalment) -> date:
+    return instalment.due_date + timedelta(days=agreement.grace_days)
+
+
+def day_running_total_reaches(receipts: list[tuple[date, Decimal]], target: Decimal) -> date | None:
+    total = Decimal("0")
+    for received_on, amount in receipts:
+        total += amount
+        if total >= target:
+            return received_on
+    return None
+
+
+def payments_toward(agreements: list[Agreement], today: date) -> dict[int, list[tuple[date, Decimal]]]:
+    """(received on, amount) of the money counted toward each agreement, made_on..today. Two queries."""
+    by_id = {agreement.pk: agreement for agreement in agreements}
+    receipts: dict[int, list[tuple[date, Decimal]]] = {pk: [] for pk in by_id}
+    covered = Allocation.objects.filter(
+        invoice__agreements__in=list(by_id), payment__received_on__lte=today
+    ).values_list("invoice__agreements", "payment__received_on", "amount")
+    with_invoices = set()
+    for agreement_id, received_on, amount in covered:
+        with_invoices.add(agreement_id)
+        if received_on >= by_id[agreement_id].made_on:
+            receipts[agreement_id].append((received_on, amount))
+    with_invoices |= set(
+        Agreement.invoices.through.objects.filter(agreement_id__in=list(by_id)).values_list(
+            "agreement_id", flat=True
+        )
+    )
+    loose = [agreement for agreement in agreements if agreement.pk not in with_invoices]
+    if loose:
+        payments = Payment.objects.filter(
+            customer_id__in={a.customer_id for a in loose},
+            received_on__gte=min(a.made_on for a in loose),
+            received_on__lte=today,
+        ).values_list("customer_id", "currency", "received_on", "amount")
+        for customer_id, currency, received_on, amount in payments:
+            for agreement in loose:
+                if (agreement.customer_id, agreement.currency) == (customer_id, currency) and (
+                    received_on >= agreement.made_on
+                ):
+                    receipts[agreement.pk].append((received_on, amount))
+    return receipts
+
+
+def close_agreement(agreement: Agreement, state: str, today: date, note: str) -> None:
+    agreement.state = state
+    agreement.closed_on = today
+    agreement.notes = f"{agreement.notes}\n{note}".strip()
+
+
+def broken_note(agreement: Agreement, missed: Instalment) -> str:
+    return (
+        f"{missed.settled_on}: broken, instalment #{missed.sequence} of {missed.amount} {agreement.currency} "
+        f"due {missed.due_date} unpaid after {agreement.grace_days} days' grace."
+    )

@@ -9,5 +9,6 @@ router = DefaultRouter()
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("reports/", include("reports.api")),
     path("", include(router.urls)),
 ]

@@ -108,6 +108,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("CREDITDESK_MEDIA_ROOT", VAR_DIR / "media"))
+WHITENOISE_USE_FINDERS = True  # gunicorn serves static files without collectstatic in development
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -204,3 +205,23 @@ LOGGING = {
 
 # Tests: when set, a test that needs PostgreSQL, Redis, a worker or a browser fails instead of skipping.
 CREDITDESK_REQUIRE_SERVICES = env_flag("CREDITDESK_REQUIRE_SERVICES")
+
+# Dunning: the daily run (Celery beat), batches, delivery retries, SMS backend, letter sender.
+from celery.schedules import crontab  # noqa: E402
+
+DUNNING_BATCH_SIZE = int(os.environ.get("DUNNING_BATCH_SIZE", "500"))
+DUNNING_DELIVERY_MAX_RETRIES = int(os.environ.get("DUNNING_DELIVERY_MAX_RETRIES", "5"))
+DUNNING_RETRY_BACKOFF_MAX = int(os.environ.get("DUNNING_RETRY_BACKOFF_MAX", "3600"))  # seconds
+DUNNING_SENDING_TIMEOUT = int(os.environ.get("DUNNING_SENDING_TIMEOUT", "900"))  # a claim older is stale
+DUNNING_SMS_BACKEND = os.environ.get("DUNNING_SMS_BACKEND", "dunning.delivery.LoggingSmsBackend")
+DUNNING_SENDER = os.environ.get("DUNNING_SENDER", "Credit department, CreditDesk")
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "dunning-daily-run": {
+            "task": "dunning.tasks.run_dunning",
+            "schedule": crontab(hour=int(os.environ.get("DUNNING_RUN_HOUR", "6")), minute=0),
+        },
+        "dunning-deliver-pending": {"task": "dunning.tasks.deliver_pending", "schedule": 600.0},
+    }
+)

@@ -1,6 +1,10 @@
+from django import forms
 from django.contrib import admin
+from django.utils import timezone
 
-from .models import Policy, Reminder, ReminderInvoice, Step
+from .choices import ProposalState
+from .models import Policy, Proposal, Reminder, ReminderInvoice, Step
+from .services import decide_proposal
 
 
 class StepInline(admin.StackedInline):
@@ -38,3 +42,51 @@ class ReminderAdmin(admin.ModelAdmin):
     list_select_related = ("customer", "step__policy")
     raw_id_fields = ("customer", "step")
     inlines = [ReminderInvoiceInline]
+
+
+TEMPLATE_HELP = (
+    "Django template. Available: customer (name, account_number...), contact, contact_name, invoices "
+    "(number, issue_date, due_date, days_overdue, currency, open_amount), invoice_table (plain-text "
+    "table), totals (currency, open_amount, count), totals_text, today, step, sender."
+)
+
+
+class StepForm(forms.ModelForm):
+    class Meta:
+        model = Step
+        fields = ("policy", "offset_days", "channel", "tone", "action", "subject_template", "body_template")
+        help_texts = {"subject_template": TEMPLATE_HELP, "body_template": TEMPLATE_HELP}
+        widgets = {"body_template": forms.Textarea(attrs={"rows": 16, "cols": 100})}
+
+
+StepInline.form = StepForm
+StepAdmin.form = StepForm
+
+
+@admin.action(description="Confirm the selected proposals")
+def confirm_proposals(modeladmin, request, queryset):
+    decide_all(modeladmin, request, queryset, confirm=True)
+
+
+@admin.action(description="Dismiss the selected proposals")
+def dismiss_proposals(modeladmin, request, queryset):
+    decide_all(modeladmin, request, queryset, confirm=False)
+
+
+def decide_all(modeladmin, request, queryset, *, confirm: bool) -> None:
+    decided = 0
+    for proposal in queryset.filter(state=ProposalState.PROPOSED):
+        decide_proposal(proposal=proposal, confirm=confirm, user=request.user, today=timezone.localdate())
+        decided += 1
+    modeladmin.message_user(request, f"{decided} proposal(s) {'confirmed' if confirm else 'dismissed'}.")
+
+
+@admin.register(Proposal)
+class ProposalAdmin(admin.ModelAdmin):
+    list_display = ("proposed_on", "customer", "kind", "state", "reason", "decided_by", "decided_on")
+    list_filter = ("state", "kind")
+    search_fields = ("customer__name", "customer__account_number")
+    list_select_related = ("customer", "decided_by")
+    raw_id_fields = ("customer",)
+    readonly_fields = ("decided_by", "decided_on")
+    actions = [confirm_proposals, dismiss_proposals]

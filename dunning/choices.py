@@ -26,5 +26,17 @@ class StepAction(models.TextChoices):
 
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+
+
+class ProposalKind(models.TextChoices):
+    PREPAYMENT_ONLY = "prepayment_only", "Prepayment only"
+    CREDIT_HOLD = "credit_hold", "Credit hold"
+
+
+class ProposalState(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    CONFIRMED = "confirmed", "Confirmed"
+    DISMISSED = "dismissed", "Dismissed"

@@ -4,14 +4,17 @@ A reminder is unique per (customer, step, run_on): any re-run, retry or concurre
 day is a no-op at the database.
 """
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.template import TemplateSyntaxError
 
 from customers.fields import MoneyField
 from customers.models import Customer, Segment
 from invoices.models import Invoice
 
-from .choices import DeliveryStatus, StepAction, StepChannel, Tone
+from .choices import DeliveryStatus, ProposalKind, ProposalState, StepAction, StepChannel, Tone
 
 
 class Policy(models.Model):
@@ -62,8 +65,24 @@ class Step(models.Model):
         ]
 
     def __str__(self) -> str:
-        sign = "+" if self.offset_days >= 0 else ""
-        return f"{self.policy}: {sign}{self.offset_days} days ({self.get_channel_display()})"
+        return f"{self.policy}: {self.offset_label} days ({self.get_channel_display()})"
+
+    @property
+    def offset_label(self) -> str:
+        return f"{'+' if self.offset_days >= 0 else ''}{self.offset_days}"
+
+    def clean(self) -> None:
+        # A template typo must be caught when a credit manager saves it, not at 6am in the run.
+        from .rendering import compile_template
+
+        errors = {}
+        for name in ("subject_template", "body_template"):
+            try:
+                compile_template(getattr(self, name) or "")
+            except TemplateSyntaxError as error:
+                errors[name] = f"Template error: {error}"
+        if errors:
+            raise ValidationError(errors)
 
 
 class Reminder(models.Model):
@@ -81,6 +100,10 @@ class Reminder(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     letter_pdf = models.FileField(upload_to="letters/%Y/%m/", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When a worker claimed the delivery (pending -> sending); a stale claim is a worker that died.
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The run that inserted the row: only that run writes its invoice lines.
+    created_by_run = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-run_on", "-id"]
@@ -111,3 +134,42 @@ class ReminderInvoice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice_id} on reminder {self.reminder_id}: {self.open_amount}"
+
+
+class Proposal(models.Model):
+    """A customer proposed for prepayment only or credit hold, until a credit manager decides.
+
+    Prepayment only: "once bitten, twice shy" (two broken agreements in twelve months, or average
+    lateness past the segment's threshold). Credit hold: the final dunning step's action.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="proposals")
+    kind = models.CharField(max_length=20, choices=ProposalKind.choices)
+    reason = models.CharField(max_length=300)
+    proposed_on = models.DateField()
+    state = models.CharField(max_length=10, choices=ProposalState.choices, default=ProposalState.PROPOSED)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_on", "-id"]
+        indexes = [models.Index(fields=["state", "kind"]), models.Index(fields=["customer", "kind", "state"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "kind"],
+                condition=Q(state=ProposalState.PROPOSED),
+                name="proposal_one_open_per_customer_and_kind",
+                violation_error_message="This customer already has an open proposal of this kind.",
+            ),
+            models.CheckConstraint(
+                condition=Q(state=ProposalState.PROPOSED, decided_on__isnull=True)
+                | (~Q(state=ProposalState.PROPOSED) & Q(decided_on__isnull=False)),
+                name="proposal_decided_on_matches_state",
+                violation_error_message="A decided proposal needs its decision date; an open one has none.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.customer_id} ({self.get_state_display()})"

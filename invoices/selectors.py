@@ -15,7 +15,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Round
 
 from customers.fields import MONEY_DIGITS, MONEY_PLACES
 
@@ -34,7 +34,13 @@ def allocated_sum(as_of: date | None = None) -> Subquery:
     if as_of is not None:
         allocations = allocations.filter(payment__received_on__lte=as_of)
     total = allocations.order_by().values("invoice").annotate(total=Sum("amount")).values("total")
-    return Coalesce(Subquery(total, output_field=MONEY), ZERO, output_field=MONEY)
+    # SQLite sums decimals as floats (806.61 can come back as 806.6100000000001): round to cents so
+    # an invoice paid in parts is exactly paid, as it is on PostgreSQL.
+    return Round(
+        Coalesce(Subquery(total, output_field=MONEY), ZERO, output_field=MONEY),
+        MONEY_PLACES,
+        output_field=MONEY,
+    )
 
 
 def with_balances(queryset: QuerySet[Invoice] | None = None, as_of: date | None = None) -> QuerySet[Invoice]:

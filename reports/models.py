@@ -1,1 +1,116 @@
-"""Reports keep no tables of their own unless they need snapshots or settings."""
+"""Reports keep no tables of their own except the worth-it settings a credit manager can change."""
+
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from customers.fields import CurrencyField
+
+
+def WeightField(default: str, help_text: str) -> models.DecimalField:  # noqa: N802
+    return models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        default=Decimal(default),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text=help_text,
+    )
+
+
+def CapField(default: int, help_text: str) -> models.PositiveIntegerField:  # noqa: N802
+    return models.PositiveIntegerField(
+        default=default, validators=[MinValueValidator(1)], help_text=help_text
+    )
+
+
+class WorthItSettings(models.Model):
+    """The weights of the worth-it score: one row (id 1), changed by credit managers.
+
+    Value weights share the 100 points a customer can earn (only their proportions matter).
+    Effort weights are the points taken off at most; the full deduction is reached at the "cap" count.
+    """
+
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    revenue_weight = WeightField("60", "Share of the value points earned by revenue paid in 12 months.")
+    punctuality_weight = WeightField("40", "Share of the value points earned by paying on time.")
+    punctuality_zero_at_days = CapField(60, "Average days late at which punctuality earns nothing.")
+    interactions_weight = WeightField("10", "Points off at most for interactions in 12 months.")
+    interactions_cap = CapField(24, "Interactions that take the full points off.")
+    minutes_weight = WeightField("10", "Points off at most for minutes spent in 12 months.")
+    minutes_cap = CapField(240, "Minutes that take the full points off.")
+    reminders_weight = WeightField("10", "Points off at most for reminders sent in 12 months.")
+    reminders_cap = CapField(12, "Reminders that take the full points off.")
+    broken_agreements_weight = WeightField("15", "Points off at most for agreements broken in 12 months.")
+    broken_agreements_cap = CapField(3, "Broken agreements that take the full points off.")
+    excuses_weight = WeightField("10", "Points off at most for excuses given in 12 months.")
+    excuses_cap = CapField(6, "Excuses that take the full points off.")
+    complaints_weight = WeightField("5", "Points off at most for complaints opened in 12 months.")
+    complaints_cap = CapField(4, "Complaints that take the full points off.")
+    rejected_complaints_weight = WeightField(
+        "15", "Points off at most for complaints rejected in 12 months (they delayed payment for nothing)."
+    )
+    rejected_complaints_cap = CapField(2, "Rejected complaints that take the full points off.")
+    hourly_collection_cost = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("60.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="What an hour of a collector costs, counted in each customer's own currency.",
+    )
+    margin_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("20.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Gross margin on revenue: what a customer brings is this share of what they paid.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "worth-it settings"
+        verbose_name_plural = "worth-it settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(singleton=True), name="worth_it_settings_single_row"),
+        ]
+
+    def __str__(self) -> str:
+        return "Worth-it settings"
+
+    @classmethod
+    def current(cls) -> "WorthItSettings":
+        """The saved settings, or the defaults (unsaved) when nobody changed them yet. One query."""
+        return cls.objects.filter(singleton=True).first() or cls()
+
+
+# The fields a credit manager edits, in the order the form shows them.
+SETTING_FIELDS = [
+    f.name for f in WorthItSettings._meta.local_fields if f.name not in {"id", "singleton", "updated_at"}
+]
+
+
+class RevenueScaleSnapshot(models.Model):
+    """The sorted 12-month revenues of every paying customer of a currency, kept to rank revenue cheaply.
+
+    A worth-it page of 50 customers needs every customer's revenue in the currency (for percentiles);
+    that is a scan of a year of payments, so it is kept here per (currency, window end) and recomputed
+    when an allocation is added (the largest allocation id is the fingerprint). A payment whose date is
+    edited afterwards is picked up the next day, when the window end changes.
+    """
+
+    currency = CurrencyField()
+    window_end = models.DateField()
+    fingerprint = models.CharField(max_length=64)
+    revenues = models.JSONField(
+        default=list, help_text="Sorted revenues (decimal strings) of paying customers."
+    )
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "window_end"], name="revenue_scale_once_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} revenues to {self.window_end}"

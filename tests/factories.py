@@ -184,3 +184,16 @@ class ReminderFactory(factory.django.DjangoModelFactory):
     run_on = TODAY
     channel = factory.LazyAttribute(lambda r: r.step.channel)
     tone = factory.LazyAttribute(lambda r: r.step.tone)
+
+
+# --- dunning (added by the dunning engine work) ---
+
+
+class ProposalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "dunning.Proposal"
+
+    customer = factory.SubFactory(CustomerFactory)
+    kind = "prepayment_only"
+    reason = "Once bitten, twice shy: broke 2 agreements in the last twelve months."
+    proposed_on = TODAY

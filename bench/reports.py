@@ -1,0 +1,187 @@
+"""Benchmark: the aging + DSO report on a large ledger against a hand-written SQL floor, in one run.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cd_big python -m bench reports
+
+Read-only. Prints the median of a few runs of each; asserts nothing. The floor is one SQL statement
+computing the same aging buckets, receivables and credit sales per currency (open amounts from a
+per-invoice join of allocations); the report is `reports.selectors.ledger_figures` (three queries:
+invoice totals, allocation totals, monthly sales) plus the figures computed from them.
+"""
+
+import os
+import statistics
+import time
+from datetime import date
+from decimal import Decimal
+
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+
+
+def main() -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditdesk.settings")
+    django.setup()
+    from django.db import connection
+    from django.utils import timezone
+
+    from invoices.models import Invoice
+
+    invoices = Invoice.objects.count()
+    # The day the figures are for: BENCH_AS_OF (YYYY-MM-DD), else today.
+    as_of = (
+        date.fromisoformat(os.environ["BENCH_AS_OF"])
+        if os.environ.get("BENCH_AS_OF")
+        else timezone.localdate()
+    )
+    database = f"{connection.vendor} {connection.settings_dict['NAME']}"
+    print(f"database: {database}; {invoices:,} invoices; as of {as_of}")
+    report, figures = _timed(lambda: _report(as_of))
+    joined, rows = _timed(lambda: _floor(as_of, connection))
+    flat, flat_rows = _timed(lambda: _floor(as_of, connection, FLAT_FLOOR_SQL))
+    floor = min(joined, flat)
+    print(f"aging + DSO report (ledger_figures):        median {report:8.3f} s over {RUNS} runs")
+    print(f"SQL floor, open amount per invoice (join):  median {joined:8.3f} s over {RUNS} runs")
+    print(f"SQL floor, flat conditional sums:           median {flat:8.3f} s over {RUNS} runs")
+    print(f"report / best floor: {report / floor:.2f}x" if floor else "floor took no time")
+    for name, floor_rows in (("join", rows), ("flat", flat_rows)):
+        same = set(floor_rows) <= set(figures) and all(
+            figures[c]["aging"] == floor_rows[c]["aging"] and figures[c]["sales"] == floor_rows[c]["sales"]
+            for c in floor_rows
+        )
+        print(f"same buckets and credit sales as the {name} floor: {'yes' if same else 'NO'}")
+    for currency in sorted(figures)[:3]:
+        f = figures[currency]
+        dso = f"dso {f['dso']} countback {f['countback']} cei {f['cei']}"
+        print(f"  {currency}: receivables {f['receivables']:,} {dso}")
+    trend, _ = _timed(lambda: _trend(as_of), runs=max(1, RUNS // 2))
+    print(f"12-month trend (ledger_trend, 15 days):     median {trend:8.3f} s")
+    # The worth-it score keeps a revenue snapshot; roll it back so the big database stays untouched.
+    from django.db import transaction
+
+    with transaction.atomic():
+        cold, _ = _timed(lambda: _worth_it_page(as_of), runs=1)
+        warm, _ = _timed(lambda: _worth_it_page(as_of))
+        transaction.set_rollback(True)
+    print(f"worth-it scores, page of 50, first call:    {cold:8.3f} s (rebuilds the revenue scale)")
+    print(f"worth-it scores, page of 50, then:          median {warm:8.3f} s")
+
+
+def _timed(work, runs: int = RUNS):
+    times, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def _report(as_of: date) -> dict:
+    from reports.selectors import ledger_figures
+
+    return {
+        f.currency: {
+            "aging": dict(f.aging),
+            "sales": f.credit_sales,
+            "receivables": f.receivables,
+            "dso": f.dso,
+            "countback": f.countback_dso,
+            "cei": f.cei,
+        }
+        for f in ledger_figures(as_of)
+    }
+
+
+def _trend(as_of: date):
+    from reports.selectors import ledger_trend
+
+    return ledger_trend(as_of)
+
+
+def _worth_it_page(as_of: date):
+    from customers.models import Customer
+    from reports.selectors import worth_it_scores
+
+    ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True)[:50])
+    return worth_it_scores(ids, today=as_of)
+
+
+FLOOR_SQL = """
+WITH paid AS (
+    SELECT a.invoice_id, SUM(a.amount) AS amount
+    FROM invoices_allocation a JOIN invoices_payment p ON p.id = a.payment_id
+    WHERE p.received_on <= %(as_of)s
+    GROUP BY a.invoice_id
+), open_invoices AS (
+    SELECT i.currency, %(as_of)s::date - i.due_date AS late,
+           i.amount - COALESCE(paid.amount, 0) AS open_amount
+    FROM invoices_invoice i LEFT JOIN paid ON paid.invoice_id = i.id
+    WHERE i.issue_date <= %(as_of)s AND i.status NOT IN ('written_off', 'cancelled')
+), sales AS (
+    SELECT currency, SUM(amount) AS amount FROM invoices_invoice
+    WHERE issue_date BETWEEN %(period_start)s AND %(as_of)s AND status NOT IN ('written_off', 'cancelled')
+    GROUP BY currency
+)
+SELECT o.currency,
+       SUM(CASE WHEN late <= 0 THEN open_amount ELSE 0 END),
+       SUM(CASE WHEN late BETWEEN 1 AND 30 THEN open_amount ELSE 0 END),
+       SUM(CASE WHEN late BETWEEN 31 AND 60 THEN open_amount ELSE 0 END),
+       SUM(CASE WHEN late BETWEEN 61 AND 90 THEN open_amount ELSE 0 END),
+       SUM(CASE WHEN late > 90 THEN open_amount ELSE 0 END),
+       MAX(sales.amount)
+FROM open_invoices o LEFT JOIN sales ON sales.currency = o.currency
+GROUP BY o.currency
+"""
+
+
+# The same buckets the way the report computes them: invoiced minus allocated, each a flat conditional sum.
+FLAT_FLOOR_SQL = """
+WITH day AS (SELECT %(as_of)s::date AS d, %(period_start)s::date AS start),
+invoiced AS (
+    SELECT currency,
+           SUM(CASE WHEN due_date >= d THEN amount ELSE 0 END) AS b0,
+           SUM(CASE WHEN due_date BETWEEN d - 30 AND d - 1 THEN amount ELSE 0 END) AS b1,
+           SUM(CASE WHEN due_date BETWEEN d - 60 AND d - 31 THEN amount ELSE 0 END) AS b2,
+           SUM(CASE WHEN due_date BETWEEN d - 90 AND d - 61 THEN amount ELSE 0 END) AS b3,
+           SUM(CASE WHEN due_date <= d - 91 THEN amount ELSE 0 END) AS b4,
+           SUM(CASE WHEN issue_date >= start THEN amount ELSE 0 END) AS sales
+    FROM invoices_invoice, day
+    WHERE issue_date <= d AND status NOT IN ('written_off', 'cancelled')
+    GROUP BY currency
+), allocated AS (
+    SELECT i.currency,
+           SUM(CASE WHEN i.due_date >= d THEN a.amount ELSE 0 END) AS b0,
+           SUM(CASE WHEN i.due_date BETWEEN d - 30 AND d - 1 THEN a.amount ELSE 0 END) AS b1,
+           SUM(CASE WHEN i.due_date BETWEEN d - 60 AND d - 31 THEN a.amount ELSE 0 END) AS b2,
+           SUM(CASE WHEN i.due_date BETWEEN d - 90 AND d - 61 THEN a.amount ELSE 0 END) AS b3,
+           SUM(CASE WHEN i.due_date <= d - 91 THEN a.amount ELSE 0 END) AS b4
+    FROM day, invoices_allocation a
+    JOIN invoices_invoice i ON i.id = a.invoice_id
+    JOIN invoices_payment p ON p.id = a.payment_id
+    WHERE i.issue_date <= d AND i.status NOT IN ('written_off', 'cancelled') AND p.received_on <= d
+    GROUP BY i.currency
+)
+SELECT v.currency, v.b0 - COALESCE(a.b0, 0), v.b1 - COALESCE(a.b1, 0), v.b2 - COALESCE(a.b2, 0),
+       v.b3 - COALESCE(a.b3, 0), v.b4 - COALESCE(a.b4, 0), v.sales
+FROM invoiced v LEFT JOIN allocated a ON a.currency = v.currency
+"""
+
+
+def _floor(as_of: date, connection, sql: str = FLOOR_SQL) -> dict:
+    from reports.ledger import BUCKET_KEYS, period_start
+
+    start = period_start(as_of, 3)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"as_of": as_of, "period_start": start})
+        rows = cursor.fetchall()
+    return {
+        row[0]: {
+            "aging": dict(zip(BUCKET_KEYS, (Decimal(v or 0) for v in row[1:6]), strict=True)),
+            "sales": Decimal(row[6] or 0),
+        }
+        for row in rows
+    }
+
+
+if __name__ == "__main__":
+    main()

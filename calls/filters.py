@@ -1,0 +1,93 @@
+"""FilterSets over interactions, excuses, complaints and tasks, shared by the browser pages and the API."""
+
+import django_filters
+from django.contrib.auth import get_user_model
+
+from customers.filters import collectors
+from customers.models import Segment
+
+from .choices import (
+    ComplaintCategory,
+    ComplaintOutcome,
+    Direction,
+    ExcuseCategory,
+    InteractionChannel,
+    Outcome,
+    TaskKind,
+    TaskStatus,
+)
+from .models import Complaint, Excuse, Interaction, Task
+
+
+class CustomerScopedFilter(django_filters.FilterSet):
+    """The customer, segment and collector filters every calls list shares."""
+
+    customer = django_filters.NumberFilter(field_name="customer_id", help_text="Customer id.")
+    account_number = django_filters.CharFilter(
+        field_name="customer__account_number", help_text="The customer's account number, exactly."
+    )
+    segment = django_filters.ModelChoiceFilter(
+        field_name="customer__segment", queryset=Segment.objects.all(), help_text="Segment id."
+    )
+    collector = django_filters.ModelChoiceFilter(
+        field_name="customer__collector", queryset=collectors(), help_text="User id of the collector."
+    )
+
+
+class InteractionFilter(CustomerScopedFilter):
+    user = django_filters.ModelChoiceFilter(
+        queryset=get_user_model().objects.all(), help_text="User id of who logged it."
+    )
+    channel = django_filters.MultipleChoiceFilter(choices=InteractionChannel.choices)
+    direction = django_filters.ChoiceFilter(choices=Direction.choices)
+    outcome = django_filters.MultipleChoiceFilter(choices=Outcome.choices)
+    occurred_at = django_filters.IsoDateTimeFromToRangeFilter(
+        help_text="Occurred between _after and _before (ISO 8601)."
+    )
+    next_action_on = django_filters.DateFromToRangeFilter(help_text="Next action between _after and _before.")
+
+    class Meta:
+        model = Interaction
+        fields = ["customer", "user", "channel", "outcome"]
+
+
+class ExcuseFilter(CustomerScopedFilter):
+    category = django_filters.MultipleChoiceFilter(choices=ExcuseCategory.choices)
+    given_on = django_filters.DateFromToRangeFilter(help_text="Given between _after and _before.")
+    invoice = django_filters.CharFilter(
+        field_name="invoices__number", distinct=True, help_text="About this invoice number."
+    )
+
+    class Meta:
+        model = Excuse
+        fields = ["customer", "category"]
+
+
+class ComplaintFilter(CustomerScopedFilter):
+    category = django_filters.MultipleChoiceFilter(choices=ComplaintCategory.choices)
+    is_open = django_filters.BooleanFilter(
+        field_name="resolved_on", lookup_expr="isnull", help_text="true: not yet resolved."
+    )
+    outcome = django_filters.ChoiceFilter(choices=ComplaintOutcome.choices)
+    opened_on = django_filters.DateFromToRangeFilter(help_text="Opened between _after and _before.")
+    resolved_on = django_filters.DateFromToRangeFilter(help_text="Resolved between _after and _before.")
+    invoice = django_filters.CharFilter(
+        field_name="invoices__number", distinct=True, help_text="About this invoice number."
+    )
+
+    class Meta:
+        model = Complaint
+        fields = ["customer", "category", "outcome"]
+
+
+class TaskFilter(CustomerScopedFilter):
+    assigned_to = django_filters.ModelChoiceFilter(
+        queryset=get_user_model().objects.all(), help_text="User id of who the task is for."
+    )
+    kind = django_filters.MultipleChoiceFilter(choices=TaskKind.choices)
+    status = django_filters.MultipleChoiceFilter(choices=TaskStatus.choices)
+    due_on = django_filters.DateFromToRangeFilter(help_text="Due between _after and _before.")
+
+    class Meta:
+        model = Task
+        fields = ["customer", "assigned_to", "kind", "status"]

@@ -1,0 +1,189 @@
+"""Reads for the dunning run and its pages: the facts the engine decides on, loaded per batch.
+
+Every function here takes a batch of customer ids and answers in one query, so a batch costs the
+same number of queries whether it holds ten invoices or ten thousand.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Avg, Case, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Value, When
+
+from agreements.choices import AgreementState
+from agreements.models import Agreement
+from calls.models import Complaint
+from customers.access import scope_to_portfolio
+from customers.models import Contact, Customer
+from invoices.choices import InvoiceStatus
+from invoices.models import Allocation, Invoice
+from invoices.selectors import MONEY
+
+from .choices import ProposalState
+from .engine import PolicyRules, StepRule
+from .models import Policy, Proposal, Reminder, ReminderInvoice, Step
+
+
+@dataclass(frozen=True)
+class PolicyBook:
+    """Every policy with its steps, and which applies to which segment."""
+
+    steps: dict[int, Step]
+    rules: dict[int, PolicyRules]
+    by_segment: dict[int, int]
+    default_policy_id: int | None
+
+    def rules_for(self, segment_id: int | None) -> PolicyRules | None:
+        policy_id = self.by_segment.get(segment_id, self.default_policy_id)
+        return self.rules.get(policy_id) if policy_id is not None else None
+
+
+def policy_book() -> PolicyBook:
+    """All policies and steps, in two queries, once per run (a handful of rows)."""
+    policies = list(Policy.objects.prefetch_related("steps"))
+    steps = {step.pk: step for policy in policies for step in policy.steps.all()}
+    rules = {
+        policy.pk: PolicyRules(
+            steps=[StepRule(step.pk, step.offset_days) for step in policy.steps.all()],
+            business_days_only=policy.business_days_only,
+        )
+        for policy in policies
+    }
+    by_segment = {policy.segment_id: policy.pk for policy in policies if policy.segment_id}
+    default = next((policy.pk for policy in policies if policy.is_default), None)
+    return PolicyBook(steps=steps, rules=rules, by_segment=by_segment, default_policy_id=default)
+
+
+def customers_in_batch(customer_ids: Sequence[int]) -> dict[int, Customer]:
+    return Customer.objects.in_bulk(list(customer_ids))
+
+
+def primary_contacts(customer_ids: Sequence[int]) -> dict[int, Contact]:
+    contacts = Contact.objects.filter(customer_id__in=list(customer_ids), is_primary=True)
+    return {contact.customer_id: contact for contact in contacts}
+
+
+def invoices_to_consider(customer_ids: Sequence[int], due_on_or_before: date) -> QuerySet[Invoice]:
+    """Open invoices with money owed, due early enough for the earliest step to have come.
+
+    Uses the stored allocated sum (kept by invoices.services in the allocation's transaction) so
+    the filter runs on the (customer, status, due_date) index without summing allocations.
+    """
+    return (
+        Invoice.objects.filter(
+            customer_id__in=list(customer_ids), status=InvoiceStatus.OPEN, due_date__lte=due_on_or_before
+        )
+        .filter(amount__gt=F("allocated_amount"))
+        .annotate(open_amount=ExpressionWrapper(F("amount") - F("allocated_amount"), output_field=MONEY))
+        .only("pk", "number", "customer_id", "issue_date", "due_date", "amount", "currency", "status")
+        .order_by("customer_id", "due_date", "number")
+    )
+
+
+def invoices_under_open_complaint(customer_ids: Sequence[int]) -> set[int]:
+    through = Complaint.invoices.through.objects.filter(
+        complaint__customer_id__in=list(customer_ids), complaint__resolved_on__isnull=True
+    )
+    return set(through.values_list("invoice_id", flat=True))
+
+
+def invoices_under_active_agreement(customer_ids: Sequence[int]) -> set[int]:
+    through = Agreement.invoices.through.objects.filter(
+        agreement__customer_id__in=list(customer_ids), agreement__state=AgreementState.ACTIVE
+    )
+    return set(through.values_list("invoice_id", flat=True))
+
+
+def offsets_reminded(customer_ids: Sequence[int]) -> dict[int, frozenset[int]]:
+    """For each open invoice of the batch, the step offsets it was already listed on a reminder for."""
+    lines = ReminderInvoice.objects.filter(
+        invoice__customer_id__in=list(customer_ids), invoice__status=InvoiceStatus.OPEN
+    ).values_list("invoice_id", "reminder__step__offset_days")
+    offsets: dict[int, set[int]] = defaultdict(set)
+    for invoice_id, offset in lines:
+        offsets[invoice_id].add(offset)
+    return {invoice_id: frozenset(values) for invoice_id, values in offsets.items()}
+
+
+def customers_with_broken_agreements(customer_ids: Sequence[int], today: date, at_least: int = 2) -> dict:
+    """Customers who broke `at_least` agreements in the twelve months up to today: id -> count."""
+    rows = (
+        Agreement.objects.filter(
+            customer_id__in=list(customer_ids),
+            state=AgreementState.BROKEN,
+            closed_on__gt=today - timedelta(days=365),
+            closed_on__lte=today,
+        )
+        .values("customer_id")
+        .annotate(broken=Count("id"))
+        .filter(broken__gte=at_least)
+    )
+    return {row["customer_id"]: row["broken"] for row in rows}
+
+
+def average_lateness(customer_ids: Sequence[int], today: date) -> dict[int, float]:
+    """Average days late of the money received in the last twelve months, per customer.
+
+    Each allocation counts once: the days between the invoice's due date and the payment (zero for
+    a payment on time). Aggregated in SQL.
+    """
+    received = F("payment__received_on")
+    due = F("invoice__due_date")
+    lateness = Case(
+        When(
+            payment__received_on__gt=due, then=ExpressionWrapper(received - due, output_field=DurationField())
+        ),
+        default=Value(timedelta(0)),
+        output_field=DurationField(),
+    )
+    rows = (
+        Allocation.objects.filter(
+            invoice__customer_id__in=list(customer_ids),
+            payment__received_on__gt=today - timedelta(days=365),
+            payment__received_on__lte=today,
+        )
+        .values("invoice__customer_id")
+        .annotate(lateness=Avg(lateness))
+        .order_by()
+    )
+    return {row["invoice__customer_id"]: as_days(row["lateness"]) for row in rows}
+
+
+def as_days(value) -> float:
+    if value is None:
+        return 0.0
+    if isinstance(value, timedelta):
+        return value.total_seconds() / 86400
+    return float(value) / 86_400_000_000  # SQLite averages durations as microseconds
+
+
+def recently_decided_proposals(customer_ids: Sequence[int], kind: str, since: date) -> set[int]:
+    """Customers with a proposal of this kind still open, or dismissed since `since`."""
+    proposals = Proposal.objects.filter(customer_id__in=list(customer_ids), kind=kind).filter(
+        Q(state=ProposalState.PROPOSED) | Q(state=ProposalState.DISMISSED, decided_on__gte=since)
+    )
+    return set(proposals.values_list("customer_id", flat=True))
+
+
+def open_proposals(user) -> QuerySet[Proposal]:
+    """Proposals waiting for a credit manager, oldest first, with the customer's figures."""
+    proposals = Proposal.objects.filter(state=ProposalState.PROPOSED).select_related("customer__segment")
+    return scope_to_portfolio(proposals, user).order_by("proposed_on", "id")
+
+
+def decided_proposals(user, limit: int = 50) -> list[Proposal]:
+    proposals = Proposal.objects.exclude(state=ProposalState.PROPOSED).select_related(
+        "customer", "decided_by"
+    )
+    return list(scope_to_portfolio(proposals, user).order_by("-decided_on", "-id")[:limit])
+
+
+def reminders_for_page(user, status: str | None = None) -> QuerySet[Reminder]:
+    """Reminders with customer and step, newest first, each with its invoice count."""
+    reminders = Reminder.objects.select_related("customer", "step__policy").annotate(
+        invoice_count=Count("lines")
+    )
+    if status:
+        reminders = reminders.filter(status=status)
+    return scope_to_portfolio(reminders, user)

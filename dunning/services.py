@@ -1,0 +1,329 @@
+"""Writes of the dunning run: reminders created once, agreements settled, proposals made and decided.
+
+`run_dunning_batch` is the unit of work: the Celery task, the management command and the benchmark
+all call it for a batch of customers, in one transaction, with a constant number of queries.
+Re-running it for the same day (a retry, a redelivered task, a second worker) creates nothing new:
+the unique (customer, step, run_on) constraint refuses the twin reminder, and only the run that
+inserted a reminder writes its invoice lines.
+"""
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from agreements.models import Agreement, Instalment
+from agreements.services import check_agreements
+from calls.choices import TaskKind
+from calls.services import create_task
+from customers.models import Customer
+from customers.services import set_credit_hold, set_prepayment_only
+
+from . import selectors
+from .choices import DeliveryStatus, ProposalKind, ProposalState
+from .defaults import STANDARD_POLICY_NAME, STANDARD_STEPS
+from .engine import InvoiceFacts, due_reminders, earliest_offset
+from .models import Policy, Proposal, Reminder, ReminderInvoice, Step
+from .rendering import InvoiceLine, reminder_context, render_text
+
+BROKEN_AGREEMENTS_FOR_PREPAYMENT = 2
+PROPOSAL_QUIET_DAYS = 180  # a dismissed proposal is not made again for this long
+
+
+@dataclass
+class PlannedReminder:
+    """A reminder the run decided on, and whether this run created it (False: it already existed)."""
+
+    customer: Customer
+    step: Step
+    lines: list[InvoiceLine]
+    subject: str
+    body: str
+    created: bool = False
+    reminder_id: int | None = None
+
+
+@dataclass
+class BatchResult:
+    reminders: list[PlannedReminder] = field(default_factory=list)
+    broken: list[tuple[Agreement, Instalment]] = field(default_factory=list)
+    kept: list[Agreement] = field(default_factory=list)
+    proposals: list[Proposal] = field(default_factory=list)
+
+    @property
+    def created_reminder_ids(self) -> list[int]:
+        return [planned.reminder_id for planned in self.reminders if planned.created]
+
+    def merge(self, other: "BatchResult") -> None:
+        self.reminders += other.reminders
+        self.broken += other.broken
+        self.kept += other.kept
+        self.proposals += other.proposals
+
+
+def customer_batches(size: int | None = None) -> Iterator[list[int]]:
+    """Every customer id, in batches of `size` (setting DUNNING_BATCH_SIZE), in id order."""
+    size = size or settings.DUNNING_BATCH_SIZE
+    ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def run_dunning_batch(
+    *, customer_ids: Sequence[int], today: date, book: selectors.PolicyBook | None = None
+) -> BatchResult:
+    """One day's dunning for a batch of customers, all or nothing.
+
+    In order: settle active agreements (a broken one gets a task for the collector and lets the chase
+    resume today), create the reminders the engine finds due, and propose for prepayment only the
+    customers who earned it. Deliveries are not made here: the caller queues the created reminders.
+    """
+    book = book or selectors.policy_book()
+    result = BatchResult()
+    with transaction.atomic():
+        agreements = check_agreements(today=today, customer_ids=customer_ids)
+        result.broken, result.kept = agreements.broken, agreements.kept
+        for agreement, instalment in agreements.broken:
+            task_for_broken_agreement(agreement=agreement, instalment=instalment, today=today)
+        result.reminders = plan_reminders(customer_ids=customer_ids, today=today, book=book)
+        create_reminders(result.reminders, today=today)
+        result.proposals = propose_prepayment(customer_ids=customer_ids, today=today)
+    return result
+
+
+def plan_reminders(
+    *, customer_ids: Sequence[int], today: date, book: selectors.PolicyBook
+) -> list[PlannedReminder]:
+    """Ask the engine, customer by customer, which reminders are due; render their words."""
+    earliest = earliest_offset(book.rules.values())
+    if earliest is None:
+        return []
+    invoices_by_customer: dict[int, list] = {}
+    for invoice in selectors.invoices_to_consider(customer_ids, today - timedelta(days=earliest)):
+        invoices_by_customer.setdefault(invoice.customer_id, []).append(invoice)
+    if not invoices_by_customer:
+        return []
+    customers_owing = list(invoices_by_customer)
+    disputed = selectors.invoices_under_open_complaint(customers_owing)
+    covered = selectors.invoices_under_active_agreement(customers_owing)
+    reminded = selectors.offsets_reminded(customers_owing)
+    customers = selectors.customers_in_batch(customers_owing)
+    contacts = selectors.primary_contacts(customers_owing)
+    planned = []
+    for customer_id, invoices in invoices_by_customer.items():
+        customer = customers[customer_id]
+        rules = book.rules_for(customer.segment_id)
+        if rules is None:
+            continue
+        facts = [
+            InvoiceFacts(
+                invoice_id=invoice.pk,
+                due_date=invoice.due_date,
+                status=invoice.status,
+                open_amount=invoice.open_amount,
+                under_open_complaint=invoice.pk in disputed,
+                covered_by_active_agreement=invoice.pk in covered,
+                sent_offsets=reminded.get(invoice.pk, frozenset()),
+            )
+            for invoice in invoices
+        ]
+        by_id = {invoice.pk: invoice for invoice in invoices}
+        for due in due_reminders(
+            policy=rules, invoices=facts, today=today, paused_until=customer.dunning_paused_until
+        ):
+            lines = [invoice_line(by_id[invoice_id], today) for invoice_id in due.invoice_ids]
+            planned.append(
+                compose(customer, contacts.get(customer_id), book.steps[due.step_id], lines, today)
+            )
+    return planned
+
+
+def invoice_line(invoice, today: date) -> InvoiceLine:
+    return InvoiceLine(
+        invoice_id=invoice.pk,
+        number=invoice.number,
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        currency=invoice.currency,
+        amount=invoice.amount,
+        open_amount=invoice.open_amount,
+        days_overdue=(today - invoice.due_date).days,
+    )
+
+
+def compose(customer, contact, step: Step, lines: list[InvoiceLine], today: date) -> PlannedReminder:
+    context = reminder_context(
+        customer=customer,
+        contact=contact,
+        lines=lines,
+        step=step,
+        run_on=today,
+        sender=settings.DUNNING_SENDER,
+    )
+    subject = " ".join(render_text(step.subject_template, context).split())[:200]
+    body = render_text(step.body_template, context)
+    return PlannedReminder(customer=customer, step=step, lines=lines, subject=subject, body=body)
+
+
+def create_reminders(planned: list[PlannedReminder], *, today: date) -> None:
+    """Insert the reminders, skipping any that exist; write lines only for the rows this run inserted.
+
+    The run id marks this run's rows: a concurrent run's insert of the same reminder waits on ours
+    and then does nothing, so each reminder's lines are written exactly once. Three queries.
+    """
+    if not planned:
+        return
+    run_id = uuid.uuid4()
+    Reminder.objects.bulk_create(
+        [
+            Reminder(
+                customer=item.customer,
+                step=item.step,
+                run_on=today,
+                channel=item.step.channel,
+                tone=item.step.tone,
+                subject=item.subject,
+                body=item.body,
+                created_by_run=run_id,
+            )
+            for item in planned
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    created = Reminder.objects.filter(
+        customer_id__in={item.customer.pk for item in planned}, run_on=today, created_by_run=run_id
+    ).values_list("pk", "customer_id", "step_id")
+    created_ids = {(customer_id, step_id): pk for pk, customer_id, step_id in created}
+    lines = []
+    for item in planned:
+        item.reminder_id = created_ids.get((item.customer.pk, item.step.pk))
+        item.created = item.reminder_id is not None
+        if item.created:
+            lines += [
+                ReminderInvoice(
+                    reminder_id=item.reminder_id, invoice_id=line.invoice_id, open_amount=line.open_amount
+                )
+                for line in item.lines
+            ]
+    ReminderInvoice.objects.bulk_create(lines, batch_size=2000)
+
+
+def task_for_broken_agreement(*, agreement: Agreement, instalment: Instalment, today: date):
+    """The collector calls about a broken agreement; one task per agreement, however often the run repeats."""
+    return create_task(
+        customer=agreement.customer,
+        kind=TaskKind.BROKEN_AGREEMENT,
+        reason=(
+            f"{agreement.get_kind_display()} broken: instalment #{instalment.sequence} of "
+            f"{instalment.amount} {agreement.currency} due {instalment.due_date:%d %b %Y} was not paid."
+        ),
+        due_on=today,
+        dedupe_key=f"agreement-broken:{agreement.pk}",
+    )
+
+
+def propose_prepayment(*, customer_ids: Sequence[int], today: date) -> list[Proposal]:
+    """ "Once bitten, twice shy": propose prepayment only for customers who broke two agreements in
+    twelve months or whose average lateness passes their segment's threshold.
+
+    Not proposed again while a proposal is open, nor for PROPOSAL_QUIET_DAYS after a dismissal;
+    customers already on prepayment only are left alone.
+    """
+    broken = selectors.customers_with_broken_agreements(customer_ids, today, BROKEN_AGREEMENTS_FOR_PREPAYMENT)
+    lateness = selectors.average_lateness(customer_ids, today)
+    candidates = set(broken) | set(lateness)
+    if not candidates:
+        return []
+    customers = Customer.objects.filter(pk__in=candidates, prepayment_only=False).select_related("segment")
+    quiet = selectors.recently_decided_proposals(
+        list(candidates), ProposalKind.PREPAYMENT_ONLY, today - timedelta(days=PROPOSAL_QUIET_DAYS)
+    )
+    proposals = []
+    for customer in customers:
+        if customer.pk in quiet:
+            continue
+        reason = prepayment_reason(customer, broken.get(customer.pk, 0), lateness.get(customer.pk, 0.0))
+        if reason:
+            proposals.append(
+                Proposal(
+                    customer=customer, kind=ProposalKind.PREPAYMENT_ONLY, reason=reason, proposed_on=today
+                )
+            )
+    Proposal.objects.bulk_create(proposals, ignore_conflicts=True)
+    return proposals
+
+
+def prepayment_reason(customer: Customer, broken: int, lateness_days: float) -> str:
+    threshold = customer.segment.lateness_threshold_days if customer.segment else 30
+    reasons = []
+    if broken >= BROKEN_AGREEMENTS_FOR_PREPAYMENT:
+        reasons.append(f"broke {broken} agreements in the last twelve months")
+    if lateness_days > threshold:
+        reasons.append(f"pays {lateness_days:.0f} days late on average (segment threshold {threshold})")
+    return ("Once bitten, twice shy: " + " and ".join(reasons) + ".") if reasons else ""
+
+
+def propose_credit_hold(*, customer: Customer, reason: str, today: date) -> Proposal | None:
+    """Propose a credit hold (the final step's action); nothing if one is open or already on hold."""
+    if customer.credit_hold:
+        return None
+    try:
+        with transaction.atomic():
+            return Proposal.objects.create(
+                customer=customer, kind=ProposalKind.CREDIT_HOLD, reason=reason[:300], proposed_on=today
+            )
+    except IntegrityError:
+        return None  # an open proposal already waits for a decision
+
+
+def decide_proposal(*, proposal: Proposal, confirm: bool, user, today: date) -> Proposal:
+    """A credit manager confirms (the customer goes on prepayment only / credit hold) or dismisses."""
+    with transaction.atomic():
+        locked = Proposal.objects.select_for_update().select_related("customer").get(pk=proposal.pk)
+        if locked.state != ProposalState.PROPOSED:
+            raise ValidationError(
+                {"state": f"This proposal was already {locked.get_state_display().lower()}."}
+            )
+        locked.state = ProposalState.CONFIRMED if confirm else ProposalState.DISMISSED
+        locked.decided_by = user
+        locked.decided_on = today
+        locked.save(update_fields=["state", "decided_by", "decided_on"])
+        if confirm and locked.kind == ProposalKind.PREPAYMENT_ONLY:
+            set_prepayment_only(customer=locked.customer, prepayment_only=True)
+        elif confirm and locked.kind == ProposalKind.CREDIT_HOLD:
+            set_credit_hold(customer=locked.customer, on_hold=True)
+        return locked
+
+
+def reminders_to_deliver(*, today: date, now=None) -> list[int]:
+    """Reminders still to deliver: pending ones up to today, and claims a dead worker left behind.
+
+    A claim ("sending") older than DUNNING_SENDING_TIMEOUT seconds is released back to pending; the
+    delivery it guarded may have happened just before the worker died, which is the one case where a
+    message can go out twice (SMTP cannot be asked whether it got one).
+    """
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.DUNNING_SENDING_TIMEOUT)
+    Reminder.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=stale).update(
+        status=DeliveryStatus.PENDING, claimed_at=None
+    )
+    pending = Reminder.objects.filter(Q(status=DeliveryStatus.PENDING), run_on__lte=today)
+    return list(pending.order_by("pk").values_list("pk", flat=True))
+
+
+def ensure_standard_policy() -> Policy:
+    """The default policy as the data migration creates it (for a database flushed since)."""
+    policy = Policy.objects.filter(is_default=True).first()
+    if policy:
+        return policy
+    policy, _ = Policy.objects.get_or_create(name=STANDARD_POLICY_NAME, defaults={"is_default": True})
+    for spec in STANDARD_STEPS:
+        Step.objects.get_or_create(policy=policy, offset_days=spec["offset_days"], defaults=spec)
+    return policy

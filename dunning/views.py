@@ -1,0 +1,100 @@
+"""Browser pages of the dunning app: letter PDFs, reminders and their delivery, proposals to decide."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from customers.access import Role, role_of, scope_to_portfolio
+
+from . import selectors, services
+from .choices import DeliveryStatus
+from .delivery import DeliveryFailed, deliver, letter_for_download
+from .models import Proposal, Reminder
+
+
+def require_role(request, *roles: Role) -> None:
+    if role_of(request.user) not in roles:
+        raise PermissionDenied("This page is for credit managers.")
+
+
+@login_required
+def letter_pdf(request, pk: int):
+    """The reminder as a PDF letter (the stored one; rendered now if it has none yet)."""
+    require_role(request, Role.CREDIT_MANAGER, Role.COLLECTOR, Role.FINANCE_LEAD)
+    reminders = scope_to_portfolio(Reminder.objects.select_related("customer", "step"), request.user)
+    reminder = letter_for_download(get_object_or_404(reminders, pk=pk))
+    filename = f"reminder-{reminder.pk}-{reminder.customer.account_number}.pdf"
+    return FileResponse(reminder.letter_pdf.open("rb"), content_type="application/pdf", filename=filename)
+
+
+@login_required
+def reminder_list(request):
+    """Reminders newest first, filterable by delivery state (e.g. failed, to act on)."""
+    require_role(request, Role.CREDIT_MANAGER, Role.COLLECTOR, Role.FINANCE_LEAD)
+    status = request.GET.get("status") or None
+    if status not in DeliveryStatus.values:
+        status = None
+    page = Paginator(selectors.reminders_for_page(request.user, status), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "dunning/reminder_list.html",
+        {"page": page, "status": status, "statuses": DeliveryStatus.choices},
+    )
+
+
+@login_required
+@require_POST
+def reminder_retry(request, pk: int):
+    """Deliver a failed reminder again, now, in this request (credit managers)."""
+    require_role(request, Role.CREDIT_MANAGER)
+    reminder = get_object_or_404(Reminder, pk=pk)
+    if Reminder.objects.filter(pk=pk, status=DeliveryStatus.FAILED).update(status=DeliveryStatus.PENDING):
+        try:
+            deliver(reminder.pk, final_attempt=True)
+            messages.success(request, f"Reminder R{pk} to {reminder.customer.name} was delivered.")
+        except DeliveryFailed as error:
+            messages.error(request, f"Reminder R{pk} failed again: {error}")
+    else:
+        messages.error(request, f"Reminder R{pk} is not failed; nothing to retry.")
+    return redirect(f"{reverse('dunning:reminder-list')}?status=failed")
+
+
+@login_required
+def proposal_list(request):
+    """Open prepayment-only and credit-hold proposals, with the latest decisions below."""
+    require_role(request, Role.CREDIT_MANAGER)
+    return render(
+        request,
+        "dunning/proposal_list.html",
+        {
+            "proposals": selectors.open_proposals(request.user),
+            "decided": selectors.decided_proposals(request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def proposal_decide(request, pk: int):
+    require_role(request, Role.CREDIT_MANAGER)
+    proposal = get_object_or_404(Proposal.objects.select_related("customer"), pk=pk)
+    decision = request.POST.get("decision")
+    if decision not in ("confirm", "dismiss"):
+        messages.error(request, "Choose confirm or dismiss.")
+        return redirect("dunning:proposal-list")
+    try:
+        services.decide_proposal(
+            proposal=proposal, confirm=decision == "confirm", user=request.user, today=timezone.localdate()
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("dunning:proposal-list")
+    verb = "confirmed" if decision == "confirm" else "dismissed"
+    messages.success(request, f"{proposal.get_kind_display()} for {proposal.customer.name} {verb}.")
+    return redirect("dunning:proposal-list")

@@ -1,0 +1,412 @@
+"""Effort against value, and what customers say: excuses, complaints used to delay, payment behaviour.
+
+All per currency where money is involved; counts of words and contacts need no currency.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
+from django.db.models.functions import TruncDate, TruncMonth
+
+from calls.choices import ComplaintOutcome, Direction, ExcuseCategory
+from calls.models import Complaint, Excuse, Interaction
+from customers.models import Customer
+from dunning.models import Reminder
+from invoices.choices import CLOSED_STATUSES
+from invoices.models import Allocation, Invoice, Payment
+from invoices.selectors import MONEY, ZERO
+
+from .expressions import DaysBetween
+from .models import WorthItSettings
+from .worth_it import _sum_of, window_start
+
+HUNDRED = Decimal("100")
+TENTH = Decimal("0.1")
+# Open balance bands, in units of the customer's own currency.
+DEBT_BANDS = (Decimal("1000"), Decimal("10000"), Decimal("50000"))
+REMINDER_BEFORE_COMPLAINT_DAYS = 30
+FOLLOW_THROUGH_DAYS = 7
+
+ANALYTICS_DEFINITIONS = {
+    "effort": "Effort = minutes collectors logged on interactions with the customer in the last 12 months.",
+    "top_share": "Share of all effort taken by the 10% of customers who took the most.",
+    "pareto": "Customers sorted by effort, most first: cumulative share of effort and of revenue paid.",
+    "costly": (
+        "Cost = minutes / 60 x hourly collection cost; brings = revenue paid in 12 months x margin. "
+        "Listed when the cost is higher."
+    ),
+    "excuse_mix": "Excuses given per category, per month over the last 12 months.",
+    "repeated_excuses": "Customers who gave the same excuse category twice or more in 12 months.",
+    "complaint_delay": (
+        f"Complaints rejected in 12 months that were opened within {REMINDER_BEFORE_COMPLAINT_DAYS} days "
+        "after a reminder: the days they held the chase, and the days from rejection to the next payment."
+    ),
+    "debt_bands": (
+        "Customers by open balance 30 days ago (in their currency): share who paid anything since, and the "
+        "share of that balance paid."
+    ),
+    "channels": (
+        "Outbound calls, emails and letters (interactions and reminders) in 12 months, and the share "
+        f"followed by a payment within {FOLLOW_THROUGH_DAYS} days, per segment."
+    ),
+}
+
+
+def _customers_in(
+    scope_customers: QuerySet[Customer] | None, segment_id=None, collector_id=None, currency=None
+):
+    queryset = Customer.objects.all() if scope_customers is None else scope_customers
+    if segment_id:
+        queryset = queryset.filter(segment_id=segment_id)
+    if collector_id:
+        queryset = queryset.filter(collector_id=collector_id)
+    if currency:
+        queryset = queryset.filter(currency=currency)
+    return queryset
+
+
+@dataclass
+class EffortRow:
+    customer_id: int
+    name: str
+    account_number: str
+    minutes: int
+    revenue: Decimal
+    cost: Decimal
+    brings: Decimal
+
+    @property
+    def costs_more_than_it_brings(self) -> bool:
+        return self.cost > self.brings
+
+
+@dataclass
+class EffortAgainstValue:
+    currency: str
+    customers: int
+    total_minutes: int
+    total_revenue: Decimal
+    top_tenth_effort_share: Decimal | None
+    pareto: list[tuple[Decimal, Decimal, Decimal]] = field(
+        default_factory=list
+    )  # customers %, effort %, revenue %
+    costly: list[EffortRow] = field(default_factory=list)
+    rows: list[EffortRow] = field(default_factory=list, repr=False)  # every customer, most effort first
+
+
+def effort_against_value(
+    *, today: date, customers: QuerySet[Customer] | None = None, **filters
+) -> list[EffortAgainstValue]:
+    """Per currency: who takes the collectors' time and what they pay. Two queries."""
+    start = window_start(today)
+    settings = WorthItSettings.current()
+    received = Allocation.objects.filter(
+        payment__customer=OuterRef("pk"),
+        payment__currency=OuterRef("currency"),
+        payment__received_on__gt=start,
+        payment__received_on__lte=today,
+    ).order_by()
+    logged = Interaction.objects.filter(
+        customer=OuterRef("pk"), occurred_at__date__gt=start, occurred_at__date__lte=today
+    ).order_by()
+    rows = (
+        _customers_in(customers, **filters)
+        .order_by()
+        .annotate(
+            revenue=_sum_of(received, "payment__customer", F("amount"), MONEY),
+            minutes=_sum_of(logged, "customer", F("minutes_spent"), IntegerField()),
+        )
+        .values("pk", "name", "account_number", "currency", "revenue", "minutes")
+    )
+    per_currency: dict[str, list[EffortRow]] = defaultdict(list)
+    margin = settings.margin_percent / HUNDRED
+    for row in rows:
+        minutes = int(row["minutes"] or 0)
+        revenue = row["revenue"] or Decimal("0.00")
+        per_currency[row["currency"]].append(
+            EffortRow(
+                customer_id=row["pk"],
+                name=row["name"],
+                account_number=row["account_number"],
+                minutes=minutes,
+                revenue=revenue,
+                cost=_money(Decimal(minutes) / 60 * settings.hourly_collection_cost),
+                brings=_money(revenue * margin),
+            )
+        )
+    return [_effort_summary(currency, per_currency[currency]) for currency in sorted(per_currency)]
+
+
+def _effort_summary(currency: str, rows: list[EffortRow]) -> EffortAgainstValue:
+    rows.sort(key=lambda row: (-row.minutes, -row.revenue, row.name))
+    total_minutes = sum(row.minutes for row in rows)
+    total_revenue = sum((row.revenue for row in rows), Decimal("0.00"))
+    top = rows[: max(1, math.ceil(len(rows) / 10))]
+    top_share = _percent(sum(row.minutes for row in top), total_minutes)
+    pareto, minutes_so_far, revenue_so_far = [(Decimal("0"), Decimal("0"), Decimal("0"))], 0, Decimal("0")
+    step = max(1, len(rows) // 100)  # at most ~100 points on the chart
+    for index, row in enumerate(rows, start=1):
+        minutes_so_far += row.minutes
+        revenue_so_far += row.revenue
+        if index % step == 0 or index == len(rows):
+            pareto.append(
+                (
+                    _percent(index, len(rows)),
+                    _percent(minutes_so_far, total_minutes) or Decimal("0"),
+                    _percent(revenue_so_far, total_revenue) or Decimal("0"),
+                )
+            )
+    costly = sorted(
+        (row for row in rows if row.costs_more_than_it_brings), key=lambda row: row.brings - row.cost
+    )
+    return EffortAgainstValue(
+        currency, len(rows), total_minutes, total_revenue, top_share, pareto, costly, rows
+    )
+
+
+@dataclass
+class ExcuseMix:
+    months: list[date]
+    categories: list[tuple[str, str]]  # (value, label) of categories that occur
+    counts: dict[date, dict[str, int]]
+    totals: dict[str, int]
+
+
+def excuse_mix(
+    *, today: date, customers: QuerySet[Customer] | None = None, months: int = 12, **filters
+) -> ExcuseMix:
+    """Excuses per category and month over the last `months` months (this one to date). One query."""
+    first = _first_of_month_back(today, months - 1)
+    rows = (
+        Excuse.objects.filter(customer__in=_customers_in(customers, **filters).values("pk"))
+        .filter(given_on__gte=first, given_on__lte=today)
+        .order_by()
+        .annotate(month=TruncMonth("given_on"))
+        .values("month", "category")
+        .annotate(n=Count("pk"))
+    )
+    month_list = [_first_of_month_back(today, back) for back in range(months - 1, -1, -1)]
+    counts = {month: defaultdict(int) for month in month_list}
+    totals: dict[str, int] = defaultdict(int)
+    for row in rows:
+        month = row["month"].date() if hasattr(row["month"], "date") else row["month"]
+        counts[month][row["category"]] += row["n"]
+        totals[row["category"]] += row["n"]
+    categories = [(value, label) for value, label in ExcuseCategory.choices if totals.get(value)]
+    return ExcuseMix(month_list, categories, {m: dict(c) for m, c in counts.items()}, dict(totals))
+
+
+def repeated_excuses(*, today: date, customers: QuerySet[Customer] | None = None, **filters) -> list[dict]:
+    """Customers giving the same excuse category twice or more in 12 months, most first. One query."""
+    labels = dict(ExcuseCategory.choices)
+    rows = (
+        Excuse.objects.filter(customer__in=_customers_in(customers, **filters).values("pk"))
+        .filter(given_on__gt=window_start(today), given_on__lte=today)
+        .order_by()
+        .values("customer_id", "customer__name", "customer__account_number", "category")
+        .annotate(times=Count("pk"), first_given=Min("given_on"), last_given=Max("given_on"))
+        .filter(times__gte=2)
+        .order_by("-times", "customer__name")
+    )
+    return [{**row, "category_label": labels.get(row["category"], row["category"])} for row in rows]
+
+
+def complaints_used_to_delay(
+    *, today: date, customers: QuerySet[Customer] | None = None, **filters
+) -> list[dict]:
+    """Rejected complaints opened soon after a reminder, with the delay around them. One query."""
+    last_reminder = Reminder.objects.filter(customer=OuterRef("customer"), run_on__lte=OuterRef("opened_on"))
+    next_payment = Payment.objects.filter(
+        customer=OuterRef("customer"), received_on__gte=OuterRef("resolved_on")
+    )
+    rows = (
+        Complaint.objects.filter(customer__in=_customers_in(customers, **filters).values("pk"))
+        .filter(
+            outcome=ComplaintOutcome.REJECTED, resolved_on__gt=window_start(today), resolved_on__lte=today
+        )
+        .annotate(
+            reminder_on=Subquery(last_reminder.order_by("-run_on").values("run_on")[:1]),
+            paid_on=Subquery(next_payment.order_by("received_on").values("received_on")[:1]),
+        )
+        .values(
+            "pk",
+            "customer_id",
+            "customer__name",
+            "category",
+            "opened_on",
+            "resolved_on",
+            "reminder_on",
+            "paid_on",
+        )
+        .order_by("-resolved_on", "pk")
+    )
+    result = []
+    for row in rows:
+        if (
+            row["reminder_on"] is None
+            or (row["opened_on"] - row["reminder_on"]).days > REMINDER_BEFORE_COMPLAINT_DAYS
+        ):
+            continue
+        paid_on = row["paid_on"] if row["paid_on"] and row["paid_on"] <= today else None
+        result.append(
+            {
+                **row,
+                "paid_on": paid_on,
+                "days_after_reminder": (row["opened_on"] - row["reminder_on"]).days,
+                "days_held": (row["resolved_on"] - row["opened_on"]).days,
+                "days_to_pay_after_rejection": (paid_on - row["resolved_on"]).days if paid_on else None,
+            }
+        )
+    return result
+
+
+def payment_rate_by_debt_band(
+    *, as_of: date, customers: QuerySet[Customer] | None = None, lookback_days: int = 30, **filters
+) -> list[dict]:
+    """Per currency and balance band: customers, how many paid in `lookback_days`, share of balance paid.
+
+    The band is the customer's open balance `lookback_days` before `as_of`. Two queries.
+    """
+    start = as_of - timedelta(days=lookback_days)
+    in_scope = _customers_in(customers, **filters).values("pk")
+    invoiced = (
+        Invoice.objects.filter(customer__in=in_scope, issue_date__lte=start)
+        .exclude(status__in=CLOSED_STATUSES)
+        .order_by()
+        .values("customer_id", "currency")
+        .annotate(total=Sum("amount"))
+    )
+    allocations = (
+        Allocation.objects.filter(invoice__customer__in=in_scope, invoice__issue_date__lte=start)
+        .exclude(invoice__status__in=CLOSED_STATUSES)
+        .filter(payment__received_on__lte=as_of)
+        .order_by()
+        .values("invoice__customer_id", "invoice__currency")
+        .annotate(
+            before=Sum(
+                Case(
+                    When(payment__received_on__lte=start, then=F("amount")), default=ZERO, output_field=MONEY
+                )
+            ),
+            since=Sum(
+                Case(When(payment__received_on__gt=start, then=F("amount")), default=ZERO, output_field=MONEY)
+            ),
+        )
+    )
+    paid = {(row["invoice__customer_id"], row["invoice__currency"]): row for row in allocations}
+    bands: dict[tuple[str, int], dict] = {}
+    for row in invoiced:
+        key = (row["customer_id"], row["currency"])
+        balance = row["total"] - (paid.get(key, {}).get("before") or Decimal("0"))
+        if balance <= 0:
+            continue
+        since = paid.get(key, {}).get("since") or Decimal("0")
+        band = sum(1 for limit in DEBT_BANDS if balance >= limit)
+        entry = bands.setdefault(
+            (row["currency"], band),
+            {"currency": row["currency"], "band": _band_label(band), "customers": 0, "paying": 0,
+             "balance": Decimal("0.00"), "paid": Decimal("0.00")},
+        )  # fmt: skip
+        entry["customers"] += 1
+        entry["paying"] += 1 if since > 0 else 0
+        entry["balance"] += balance
+        entry["paid"] += since
+    result = []
+    for key in sorted(bands):
+        entry = bands[key]
+        entry["paying_share"] = _percent(entry["paying"], entry["customers"])
+        entry["paid_share"] = _percent(entry["paid"], entry["balance"])
+        result.append(entry)
+    return result
+
+
+def channel_follow_through(
+    *, today: date, customers: QuerySet[Customer] | None = None, **filters
+) -> list[dict]:
+    """Per segment and channel (call, email, letter): contacts in 12 months and the share paid within 7 days.
+
+    Counts outbound interactions and reminders. Two queries.
+    """
+    start = window_start(today)
+    in_scope = _customers_in(customers, **filters).values("pk")
+    rows: dict[tuple[str, str], dict] = {}
+    interactions = Interaction.objects.filter(
+        customer__in=in_scope,
+        direction=Direction.OUTBOUND,
+        channel__in=("phone", "email", "letter"),
+        occurred_at__date__gt=start,
+        occurred_at__date__lte=today,
+    ).annotate(day=TruncDate("occurred_at"))
+    reminders = Reminder.objects.filter(
+        customer__in=in_scope, channel__in=("email", "letter"), run_on__gt=start, run_on__lte=today
+    ).annotate(day=F("run_on"))
+    for queryset, channel_names in ((interactions, {"phone": "call"}), (reminders, {})):
+        first_payment = Payment.objects.filter(
+            customer=OuterRef("customer"), received_on__gte=OuterRef("day")
+        )
+        counted = (
+            queryset.annotate(
+                paid_on=Subquery(first_payment.order_by("received_on").values("received_on")[:1]),
+            )
+            .annotate(gap=DaysBetween(F("paid_on"), F("day")))
+            .order_by()
+            .values("customer__segment__name", "channel")
+            .annotate(
+                contacts=Count("pk"),
+                followed=Count(Case(When(Q(gap__lte=FOLLOW_THROUGH_DAYS), then=1))),
+            )
+        )
+        for row in counted:
+            channel = channel_names.get(row["channel"], row["channel"])
+            key = (row["customer__segment__name"] or "No segment", channel)
+            entry = rows.setdefault(
+                key, {"segment": key[0], "channel": channel, "contacts": 0, "followed": 0}
+            )
+            entry["contacts"] += row["contacts"]
+            entry["followed"] += row["followed"]
+    for entry in rows.values():
+        entry["followed_share"] = _percent(entry["followed"], entry["contacts"])
+    return [rows[key] for key in sorted(rows)]
+
+
+def _band_label(band: int) -> str:
+    limits = [f"{limit:,.0f}" for limit in DEBT_BANDS]
+    if band == 0:
+        return f"under {limits[0]}"
+    if band == len(DEBT_BANDS):
+        return f"{limits[-1]} or more"
+    return f"{limits[band - 1]} to {limits[band]}"
+
+
+def _first_of_month_back(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _percent(part, whole) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(part) * HUNDRED / Decimal(whole)).quantize(TENTH, rounding=ROUND_HALF_UP)
+
+
+def _money(value: Decimal) -> Decimal:
+    return Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

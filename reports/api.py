@@ -1,0 +1,255 @@
+"""/api/v1/reports/...: the dashboard's figures for other systems (finance leads, credit managers).
+
+Mounted by `creditdesk/api.py` under `reports/`. Every amount is a decimal string in the row's currency.
+"""
+
+from django.urls import path
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from customers.access import Role, role_of
+from customers.choices import Currency
+from customers.models import Segment
+
+from . import analytics
+from .ledger import BUCKET_KEYS, DEFAULT_PERIOD_MONTHS, DEFINITIONS, LedgerScope, ledger_trend
+from .worth_it import worth_it_ranking
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+TENTHS = {"max_digits": 10, "decimal_places": 1, "allow_null": True}
+
+
+class IsFinanceReader(permissions.BasePermission):
+    message = "Reports are for finance leads and credit managers."
+
+    def has_permission(self, request, view):
+        return role_of(request.user) in {Role.FINANCE_LEAD, Role.CREDIT_MANAGER}
+
+
+class ReportQuerySerializer(serializers.Serializer):
+    as_of = serializers.DateField(required=False, help_text="The day to rebuild (default today).")
+    currency = serializers.ChoiceField(choices=Currency.choices, required=False)
+    segment = serializers.PrimaryKeyRelatedField(queryset=Segment.objects.all(), required=False)
+    collector = serializers.IntegerField(required=False, min_value=1, help_text="User id of the collector.")
+    period_months = serializers.IntegerField(
+        required=False, min_value=1, max_value=12, default=DEFAULT_PERIOD_MONTHS
+    )
+    group_by = serializers.ChoiceField(choices=["segment", "collector"], required=False)
+
+    def filters(self) -> dict:
+        data = self.validated_data
+        return {
+            "currency": data.get("currency"),
+            "segment_id": data["segment"].pk if data.get("segment") else None,
+            "collector_id": data.get("collector"),
+        }
+
+
+AgingSerializer = type(
+    "AgingSerializer",
+    (serializers.Serializer,),
+    # Trend points before the as-of day carry only "current" and "overdue".
+    {key: serializers.DecimalField(required=False, **MONEY) for key in [*BUCKET_KEYS, "overdue"]},
+)
+
+
+class FiguresSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    group_id = serializers.IntegerField(allow_null=True)
+    as_of = serializers.DateField()
+    period_start = serializers.DateField()
+    period_days = serializers.IntegerField()
+    receivables = serializers.DecimalField(**MONEY)
+    aging = AgingSerializer()
+    overdue = serializers.DecimalField(**MONEY)
+    overdue_share = serializers.DecimalField(**TENTHS)
+    opening_receivables = serializers.DecimalField(**MONEY)
+    credit_sales = serializers.DecimalField(**MONEY)
+    dso = serializers.DecimalField(**TENTHS)
+    countback_dso = serializers.DecimalField(**TENTHS)
+    countback_capped = serializers.BooleanField()
+    best_dso = serializers.DecimalField(**TENTHS)
+    add = serializers.DecimalField(**TENTHS)
+    cei = serializers.DecimalField(**TENTHS)
+
+
+class FiguresResponseSerializer(serializers.Serializer):
+    as_of = serializers.DateField()
+    definitions = serializers.DictField(child=serializers.CharField())
+    results = FiguresSerializer(many=True)
+
+
+class TrendPointSerializer(serializers.Serializer):
+    as_of = serializers.DateField()
+    figures = FiguresSerializer(many=True)
+
+
+class TrendResponseSerializer(serializers.Serializer):
+    as_of = serializers.DateField()
+    definitions = serializers.DictField(child=serializers.CharField())
+    results = TrendPointSerializer(many=True)
+
+
+class ComponentSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.CharField(help_text="Revenue (amount), average days late, or a count of the effort.")
+    weight = serializers.DecimalField(max_digits=5, decimal_places=1)
+    points = serializers.DecimalField(max_digits=6, decimal_places=1)
+    detail = serializers.CharField()
+
+
+class WorthItRowSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    customer_id = serializers.IntegerField()
+    account_number = serializers.CharField()
+    name = serializers.CharField()
+    currency = serializers.CharField()
+    score = serializers.IntegerField(min_value=0, max_value=100)
+    components = ComponentSerializer(many=True)
+
+
+class EffortRowSerializer(serializers.Serializer):
+    customer_id = serializers.IntegerField()
+    name = serializers.CharField()
+    account_number = serializers.CharField()
+    minutes = serializers.IntegerField()
+    revenue = serializers.DecimalField(**MONEY)
+    cost = serializers.DecimalField(**MONEY)
+    brings = serializers.DecimalField(**MONEY)
+
+
+class EffortSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    customers = serializers.IntegerField()
+    total_minutes = serializers.IntegerField()
+    total_revenue = serializers.DecimalField(**MONEY)
+    top_tenth_effort_share = serializers.DecimalField(**TENTHS)
+    pareto = serializers.ListField(
+        child=serializers.ListField(child=serializers.DecimalField(max_digits=5, decimal_places=1)),
+        help_text="[share of customers %, cumulative effort %, cumulative revenue %], most effort first.",
+    )
+    costly = EffortRowSerializer(many=True)
+
+
+class ExcusesSerializer(serializers.Serializer):
+    months = serializers.ListField(child=serializers.DateField())
+    counts = serializers.ListField(child=serializers.DictField(child=serializers.IntegerField()))
+    totals = serializers.DictField(child=serializers.IntegerField())
+    repeated_excuses = serializers.ListField(child=serializers.DictField())
+    complaint_delays = serializers.ListField(child=serializers.DictField())
+    debt_bands = serializers.ListField(child=serializers.DictField())
+    channels = serializers.ListField(child=serializers.DictField())
+
+
+class ReportView(APIView):
+    permission_classes = [permissions.IsAuthenticated, IsFinanceReader]
+
+    def read_query(self, request) -> tuple[dict, ReportQuerySerializer]:
+        query = ReportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return {"as_of": query.validated_data.get("as_of") or timezone.localdate(), **query.filters()}, query
+
+
+class FiguresView(ReportView):
+    @extend_schema(parameters=[ReportQuerySerializer], responses=FiguresResponseSerializer, tags=["reports"])
+    def get(self, request):
+        """Aging, DSO (standard, countback, best), ADD, CEI, overdue share per currency on `as_of`."""
+        filters, query = self.read_query(request)
+        as_of = filters.pop("as_of")
+        scope = LedgerScope(group_by=query.validated_data.get("group_by"), **filters)
+        rows = ledger_trend(as_of, scope=scope, period_months=query.validated_data["period_months"], points=1)
+        payload = {"as_of": as_of, "definitions": DEFINITIONS, "results": [f.as_dict() for f in rows[as_of]]}
+        return Response(FiguresResponseSerializer(payload).data)
+
+
+class TrendView(ReportView):
+    @extend_schema(parameters=[ReportQuerySerializer], responses=TrendResponseSerializer, tags=["reports"])
+    def get(self, request):
+        """The same figures at each of the last 12 month ends, the last point being `as_of`."""
+        filters, query = self.read_query(request)
+        as_of = filters.pop("as_of")
+        scope = LedgerScope(group_by=query.validated_data.get("group_by"), **filters)
+        trend = ledger_trend(as_of, scope=scope, period_months=query.validated_data["period_months"])
+        points = [{"as_of": day, "figures": [f.as_dict() for f in rows]} for day, rows in trend.items()]
+        payload = {"as_of": as_of, "definitions": DEFINITIONS, "results": points}
+        return Response(TrendResponseSerializer(payload).data)
+
+
+class WorthItPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class WorthItView(ReportView):
+    @extend_schema(
+        parameters=[ReportQuerySerializer], responses=WorthItRowSerializer(many=True), tags=["reports"]
+    )
+    def get(self, request):
+        """Customers ranked by worth-it score, best first, with every component, its weight and points."""
+        filters, _ = self.read_query(request)
+        ranking = worth_it_ranking(
+            today=filters["as_of"],
+            currency=filters["currency"],
+            segment_id=filters["segment_id"],
+            collector_id=filters["collector_id"],
+        )
+        rows = [
+            {
+                "rank": rank,
+                "customer_id": customer.pk,
+                "account_number": customer.account_number,
+                "name": customer.name,
+                "currency": customer.currency,
+                "score": worth_it.score,
+                "components": [component.__dict__ for component in worth_it.components],
+            }
+            for rank, (customer, worth_it) in enumerate(ranking, start=1)
+        ]
+        paginator = WorthItPagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(WorthItRowSerializer(page, many=True).data)
+
+
+class EffortView(ReportView):
+    @extend_schema(
+        parameters=[ReportQuerySerializer], responses=EffortSerializer(many=True), tags=["reports"]
+    )
+    def get(self, request):
+        """Per currency: effort share of the top 10% of customers, the Pareto curve, costly customers."""
+        filters, _ = self.read_query(request)
+        summaries = analytics.effort_against_value(today=filters.pop("as_of"), **filters)
+        return Response(EffortSerializer(summaries, many=True).data)
+
+
+class ExcusesView(ReportView):
+    @extend_schema(parameters=[ReportQuerySerializer], responses=ExcusesSerializer, tags=["reports"])
+    def get(self, request):
+        """Excuses by category and month, repeated excuses, complaints used to delay, debt bands, channels."""
+        filters, _ = self.read_query(request)
+        as_of = filters.pop("as_of")
+        mix = analytics.excuse_mix(today=as_of, **filters)
+        payload = {
+            "months": mix.months,
+            "counts": [mix.counts[month] for month in mix.months],
+            "totals": mix.totals,
+            "repeated_excuses": analytics.repeated_excuses(today=as_of, **filters),
+            "complaint_delays": analytics.complaints_used_to_delay(today=as_of, **filters),
+            "debt_bands": analytics.payment_rate_by_debt_band(as_of=as_of, **filters),
+            "channels": analytics.channel_follow_through(today=as_of, **filters),
+        }
+        return Response(ExcusesSerializer(payload).data)
+
+
+urlpatterns = [
+    path("figures/", FiguresView.as_view(), name="reports-figures"),
+    path("trend/", TrendView.as_view(), name="reports-trend"),
+    path("worth-it/", WorthItView.as_view(), name="reports-worth-it"),
+    path("effort/", EffortView.as_view(), name="reports-effort"),
+    path("excuses/", ExcusesView.as_view(), name="reports-excuses"),
+]

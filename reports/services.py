@@ -1,0 +1,22 @@
+"""Writes of the reports app: the worth-it settings."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import WorthItSettings
+
+
+@transaction.atomic
+def update_worth_it_settings(**values) -> WorthItSettings:
+    """Save new weights on the single settings row (created on first save); validates every field.
+
+    Saving the same values twice leaves one row: the row is unique by a constraint on `singleton`.
+    """
+    settings, _ = WorthItSettings.objects.select_for_update().get_or_create(singleton=True)
+    for name, value in values.items():
+        if name in {"id", "singleton", "updated_at"}:
+            raise ValidationError({name: "This field cannot be changed."})
+        setattr(settings, name, value)
+    settings.full_clean()
+    settings.save()
+    return settings

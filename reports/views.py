@@ -1,0 +1,146 @@
+"""The reports pages: the dashboard, the worth-it ranking (and its weights), CSV and PDF exports.
+
+Finance leads and credit managers only; everyone else gets 403.
+"""
+
+import csv
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from customers.access import Role, role_of
+
+from . import exports
+from .dashboard import build_dashboard
+from .forms import ReportFilterForm, WorthItSettingsForm
+from .ledger import DEFAULT_PERIOD_MONTHS
+from .models import SETTING_FIELDS, WorthItSettings
+from .services import update_worth_it_settings
+from .worth_it import EFFORT_COMPONENTS, value_points, worth_it_ranking
+
+READERS = {Role.FINANCE_LEAD, Role.CREDIT_MANAGER}
+RANKING_PAGE_SIZE = 50
+
+
+def finance_only(view):
+    """Signed-in finance leads and credit managers; collectors and integrators are refused (403)."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if role_of(request.user) not in READERS:
+            raise PermissionDenied("Reports are for finance leads and credit managers.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def read_filters(request) -> tuple[ReportFilterForm, dict]:
+    """The filter form and the selector keywords it gives (the whole ledger today when invalid)."""
+    form = ReportFilterForm(request.GET or None)
+    today = timezone.localdate()
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        return form, {
+            "as_of": data.get("as_of") or today,
+            "period_months": data.get("period_months") or DEFAULT_PERIOD_MONTHS,
+            **form.filters(),
+        }
+    return form, {"as_of": today, "period_months": DEFAULT_PERIOD_MONTHS}
+
+
+@finance_only
+def dashboard(request):
+    form, filters = read_filters(request)
+    context = build_dashboard(**filters)
+    return render(
+        request, "reports/dashboard.html", {**context, "form": form, "query": request.GET.urlencode()}
+    )
+
+
+@finance_only
+def worth_it(request):
+    form, filters = read_filters(request)
+    settings = WorthItSettings.current()
+    can_edit = role_of(request.user) == Role.CREDIT_MANAGER
+    settings_form = WorthItSettingsForm(instance=settings)
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied("Only credit managers change the worth-it weights.")
+        settings_form = WorthItSettingsForm(request.POST, instance=settings)
+        if settings_form.is_valid():
+            try:
+                update_worth_it_settings(
+                    **{name: settings_form.cleaned_data[name] for name in SETTING_FIELDS}
+                )
+            except ValidationError as error:
+                settings_form.add_error(None, error)
+            else:
+                messages.success(request, "Worth-it weights saved: the scores below use them.")
+                return redirect(request.get_full_path())
+    lowest_first = request.GET.get("order") == "lowest"
+    ranking = worth_it_ranking(
+        today=filters["as_of"],
+        currency=filters.get("currency"),
+        segment_id=filters.get("segment_id"),
+        collector_id=filters.get("collector_id"),
+        lowest_first=lowest_first,
+    )
+    page = Paginator(ranking, RANKING_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "reports/worth_it.html",
+        {
+            "form": form,
+            "page": page,
+            "as_of": filters["as_of"],
+            "lowest_first": lowest_first,
+            "effort_headers": [
+                (label, getattr(settings, f"{prefix}_weight"), getattr(settings, f"{prefix}_cap"))
+                for _, label, prefix in EFFORT_COMPONENTS
+            ],
+            "value_points": value_points(settings),
+            "settings_form": settings_form,
+            "can_edit": can_edit,
+            "query": query.urlencode(),
+        },
+    )
+
+
+@finance_only
+def export_csv(request, kind: str):
+    form, filters = read_filters(request)
+    writers = {
+        "figures": exports.write_figures,
+        "trend": exports.write_trend,
+        "worth-it": exports.write_worth_it,
+        "effort": exports.write_effort,
+    }
+    if kind not in writers:
+        raise PermissionDenied("Unknown export.")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="creditdesk-{kind}-{filters["as_of"]}.csv"'
+    writers[kind](csv.writer(response), **filters)
+    return response
+
+
+@finance_only
+def report_pdf(request):
+    from weasyprint import HTML
+
+    form, filters = read_filters(request)
+    context = build_dashboard(**filters)
+    html = render_to_string("reports/report_pdf.html", {**context, "form": form}, request=request)
+    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="creditdesk-report-{filters["as_of"]}.pdf"'
+    return response

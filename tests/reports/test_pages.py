@@ -1,0 +1,162 @@
+"""The reports pages as finance leads and credit managers see them: figures, charts, CSV and PDF."""
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+from pypdf import PdfReader
+
+from reports.models import WorthItSettings
+from tests.factories import TODAY, CustomerFactory, InteractionFactory, InvoiceFactory, UserFactory
+from tests.reports.test_ledger_figures import ledger  # noqa: F401  (the hand-worked ledger)
+
+pytestmark = pytest.mark.django_db
+AS_OF = f"?as_of={TODAY.isoformat()}"
+
+
+@pytest.mark.parametrize("role", ["collector", "integrator"])
+@pytest.mark.parametrize(
+    "url", ["/reports/", "/reports/worth-it/", "/reports/export/figures.csv", "/reports/report.pdf"]
+)
+def test_collectors_and_integrators_are_refused(client, role, url):
+    client.force_login(UserFactory(role=role))
+    assert client.get(url).status_code == 403
+
+
+def test_reports_need_a_login(client):
+    response = client.get("/reports/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_dashboard_shows_each_figure_with_its_definition_and_charts(client, finance_lead, ledger):  # noqa: F811
+    client.force_login(finance_lead)
+
+    page = client.get(f"/reports/{AS_OF}").content.decode()
+
+    assert 'data-currency="EUR"' in page and 'data-currency="USD"' in page
+    for text in ["6,600.00 EUR", "84.8%", "92.4 days", "88.7 days", "14.0 days", "78.4 days", "44.6%"]:
+        assert text in page, text
+    assert "DSO (countback): walk back month by month" in page
+    assert "CEI = (opening receivables + credit sales - closing receivables)" in page
+    for chart in ["aging", "dso-trend", "pareto", "excuse-mix"]:
+        assert f'data-chart="{chart}"' in page, chart
+    assert "Per segment" in page and "SME" in page and "Per collector" in page
+
+
+def test_dashboard_filters_by_segment_and_rebuilds_a_past_day(client, credit_manager, ledger):  # noqa: F811
+    client.force_login(credit_manager)
+
+    page = client.get(
+        f"/reports/?as_of=2026-09-30&segment={ledger['segment'].pk}&currency=EUR"
+    ).content.decode()
+
+    assert 'data-currency="USD"' not in page
+    assert "3,000.00 EUR" in page  # SME on 30 Sep: only C, not yet due
+
+
+def test_dashboard_reports_a_bad_date_by_field(client, finance_lead):
+    client.force_login(finance_lead)
+    page = client.get("/reports/?as_of=2026-13-45").content.decode()
+    assert "Enter a valid date" in page
+
+
+def test_dashboard_query_count_does_not_grow_with_the_ledger(
+    client, finance_lead, django_assert_max_num_queries
+):
+    client.force_login(finance_lead)
+    for _ in range(30):
+        customer = CustomerFactory()
+        InvoiceFactory.create_batch(3, customer=customer, due_date=TODAY - dt.timedelta(days=40))
+        InteractionFactory(customer=customer)
+    with django_assert_max_num_queries(19):
+        assert client.get(f"/reports/{AS_OF}").status_code == 200
+
+
+def test_worth_it_ranking_page_lists_scores_with_their_components(
+    client, finance_lead, django_assert_max_num_queries
+):
+    for index in range(60):
+        InvoiceFactory(customer=CustomerFactory(name=f"Customer {index:02d}"))
+    client.force_login(finance_lead)
+
+    with django_assert_max_num_queries(20):
+        page = client.get(f"/reports/worth-it/{AS_OF}").content.decode()
+
+    assert 'data-testid="worth-it-ranking"' in page
+    assert "Page 1 of 2 (60 customers)" in page
+    assert "Complaints rejected" in page and "Minutes spent" in page
+    assert "Credit managers change these weights." in page
+
+
+def test_credit_manager_changes_the_weights_on_the_page(client, credit_manager):
+    client.force_login(credit_manager)
+    form = {name: value for name, value in _default_form().items()}
+    form["revenue_weight"] = "25"
+
+    response = client.post("/reports/worth-it/", form, follow=True)
+
+    assert "Worth-it weights saved" in response.content.decode()
+    assert WorthItSettings.objects.get().revenue_weight == Decimal("25.0")
+
+
+def test_weights_form_reports_errors_per_field(client, credit_manager):
+    client.force_login(credit_manager)
+    form = _default_form()
+    form["minutes_cap"] = "0"
+
+    page = client.post("/reports/worth-it/", form).content.decode()
+
+    assert "Ensure this value is greater than or equal to 1." in page
+    assert not WorthItSettings.objects.exists()
+
+
+def test_finance_lead_cannot_change_the_weights(client, finance_lead):
+    client.force_login(finance_lead)
+    assert client.post("/reports/worth-it/", _default_form()).status_code == 403
+
+
+def _default_form() -> dict:
+    from reports.models import SETTING_FIELDS
+
+    defaults = WorthItSettings()
+    return {name: str(getattr(defaults, name)) for name in SETTING_FIELDS}
+
+
+def test_csv_export_holds_the_figures(client, finance_lead, ledger):  # noqa: F811
+    client.force_login(finance_lead)
+
+    response = client.get(f"/reports/export/figures.csv{AS_OF}")
+
+    assert response["Content-Type"].startswith("text/csv")
+    rows = {row["currency"]: row for row in csv.DictReader(io.StringIO(response.content.decode()))}
+    assert rows["EUR"]["receivables"] == "6600.00"
+    assert rows["EUR"]["over_90"] == "1100.00"
+    assert (rows["EUR"]["dso"], rows["EUR"]["countback_dso"], rows["EUR"]["cei"]) == ("92.4", "88.7", "44.6")
+
+
+def test_csv_trend_and_worth_it_exports(client, finance_lead, ledger):  # noqa: F811
+    client.force_login(finance_lead)
+
+    trend = list(
+        csv.DictReader(io.StringIO(client.get(f"/reports/export/trend.csv{AS_OF}").content.decode()))
+    )
+    worth_it = list(
+        csv.reader(io.StringIO(client.get(f"/reports/export/worth-it.csv{AS_OF}").content.decode()))
+    )
+
+    assert len([row for row in trend if row["currency"] == "EUR"]) == 12
+    assert worth_it[0][:5] == ["rank", "account_number", "customer", "currency", "score"]
+    assert "revenue_weight" in worth_it[0] and len(worth_it) == 1 + 3  # every customer
+
+
+def test_pdf_report_opens_and_holds_the_figures(client, finance_lead, ledger):  # noqa: F811
+    client.force_login(finance_lead)
+
+    response = client.get(f"/reports/report.pdf{AS_OF}")
+
+    assert response["Content-Type"] == "application/pdf"
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    for figure in ["CreditDesk report as of", "6,600.00 EUR", "92.4 days", "88.7 days", "44.6%", "USD"]:
+        assert figure in text, figure
