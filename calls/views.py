@@ -190,7 +190,7 @@ def reminder_entries(customer: Customer, limit: int) -> list:
 
     reminders = (
         Reminder.objects.filter(customer=customer)
-        .select_related("step")
+        .only("customer", "run_on", "channel", "tone", "subject", "status", "sent_at", "letter_pdf")
         .prefetch_related("invoices")
         .order_by("-run_on", "-pk")[:limit]
     )
