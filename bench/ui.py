@@ -50,7 +50,9 @@ def main() -> None:
             cookie = session_cookie(user)
             label = f"{user.username} ({'all customers' if user == manager else 'portfolio'})"
             time_page(f"worklist, {label}", base, "/worklist/", cookie)
-            time_page(f"worklist page 5, {label}", base, "/worklist/?page=5", cookie, runs=max(5, REQUESTS // 2))
+            time_page(
+                f"worklist page 5, {label}", base, "/worklist/?page=5", cookie, runs=max(5, REQUESTS // 2)
+            )
             time_page(
                 f"worklist filtered (30+ days, 1000+), {label}",
                 base,
@@ -60,7 +62,12 @@ def main() -> None:
             )
         cookie = session_cookie(collector)
         ids = top_customer_ids(collector, count=REQUESTS)
-        time_urls("customer page (top of the collector's worklist)", base, [f"/customers/{pk}/" for pk in ids], cookie)
+        time_urls(
+            "customer page (top of the collector's worklist)",
+            base,
+            [f"/customers/{pk}/" for pk in ids],
+            cookie,
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
@@ -86,9 +93,10 @@ def bench_users():
 def top_customer_ids(user, count: int) -> list[int]:
     from django.utils import timezone
 
-    from calls.selectors import worklist
+    from calls.selectors import without_jit, worklist
 
-    return list(worklist(user=user, today=timezone.localdate()).values_list("pk", flat=True)[:count])
+    with without_jit():
+        return list(worklist(user=user, today=timezone.localdate()).values_list("pk", flat=True)[:count])
 
 
 def session_cookie(user) -> str:
@@ -116,7 +124,16 @@ def start_server(port: int) -> subprocess.Popen:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.ui_settings", "DJANGO_DEBUG": "0"}
     gunicorn = Path(sys.executable).with_name("gunicorn")
     log = open(ROOT / "var" / "bench-ui-server.log", "w")  # noqa: SIM115 (closed with the process)
-    command = [str(gunicorn), "creditdesk.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "120"]
+    command = [
+        str(gunicorn),
+        "creditdesk.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--timeout",
+        "120",
+    ]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 

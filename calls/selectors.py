@@ -18,10 +18,12 @@ the customers of one page only.
 """
 
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
@@ -78,6 +80,21 @@ SORTS = {
     "days": (F("oldest_due_date").asc(nulls_last=True), "pk"),
     "name": ("name", "pk"),
 }
+
+
+@contextmanager
+def without_jit():
+    """Run the worklist queries with PostgreSQL's JIT off, in a transaction.
+
+    The worklist query is estimated as costly (a dozen correlated subqueries over every customer),
+    so PostgreSQL JIT-compiles it: measured on 20,000 customers, compiling took 4.5 s of a 5.3 s
+    query that runs in 0.8 s without it. SET LOCAL keeps the change to this transaction.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 def start_of(day: date) -> datetime:

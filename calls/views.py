@@ -87,8 +87,10 @@ def worklist(request):
     queryset = selectors.worklist(user=request.user, today=today)
     criteria = form.cleaned_data if form.is_valid() else {}
     queryset = selectors.filter_worklist(queryset, criteria, today=today)
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = selectors.worklist_rows(list(page.object_list), today=today)
+    with selectors.without_jit():
+        page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+        customers = list(page.object_list)
+    rows = selectors.worklist_rows(customers, today=today)
     scores = worth_it_for([row.customer.pk for row in rows], today=today)
     for row in rows:
         row.worth_it = scores.get(row.customer.pk)

@@ -21,7 +21,7 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 MAX_QUERIES = {
-    "calls:worklist": 16,
+    "calls:worklist": 18,
     "calls:customer-list": 10,
     "calls:invoice-list": 10,
     "calls:agreement-list": 10,
