@@ -3,7 +3,7 @@
 import django_filters
 
 from customers.choices import Currency
-from customers.filters import collectors
+from customers.filters import IdFilter, ModelChoiceFilter, collectors
 from customers.models import Segment
 
 from .choices import AgreementKind, AgreementState
@@ -11,14 +11,14 @@ from .models import Agreement
 
 
 class AgreementFilter(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(field_name="customer_id", help_text="Customer id.")
+    customer = IdFilter(field_name="customer_id", help_text="Customer id.")
     account_number = django_filters.CharFilter(
         field_name="customer__account_number", help_text="The customer's account number, exactly."
     )
-    segment = django_filters.ModelChoiceFilter(
+    segment = ModelChoiceFilter(
         field_name="customer__segment", queryset=Segment.objects.all(), help_text="Segment id."
     )
-    collector = django_filters.ModelChoiceFilter(
+    collector = ModelChoiceFilter(
         field_name="customer__collector", queryset=collectors(), help_text="User id of the collector."
     )
     kind = django_filters.ChoiceFilter(choices=AgreementKind.choices)

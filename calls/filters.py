@@ -3,7 +3,7 @@
 import django_filters
 from django.contrib.auth import get_user_model
 
-from customers.filters import collectors
+from customers.filters import IdFilter, ModelChoiceFilter, collectors
 from customers.models import Segment
 
 from .choices import (
@@ -22,22 +22,20 @@ from .models import Complaint, Excuse, Interaction, Task
 class CustomerScopedFilter(django_filters.FilterSet):
     """The customer, segment and collector filters every calls list shares."""
 
-    customer = django_filters.NumberFilter(field_name="customer_id", help_text="Customer id.")
+    customer = IdFilter(field_name="customer_id", help_text="Customer id.")
     account_number = django_filters.CharFilter(
         field_name="customer__account_number", help_text="The customer's account number, exactly."
     )
-    segment = django_filters.ModelChoiceFilter(
+    segment = ModelChoiceFilter(
         field_name="customer__segment", queryset=Segment.objects.all(), help_text="Segment id."
     )
-    collector = django_filters.ModelChoiceFilter(
+    collector = ModelChoiceFilter(
         field_name="customer__collector", queryset=collectors(), help_text="User id of the collector."
     )
 
 
 class InteractionFilter(CustomerScopedFilter):
-    user = django_filters.ModelChoiceFilter(
-        queryset=get_user_model().objects.all(), help_text="User id of who logged it."
-    )
+    user = ModelChoiceFilter(queryset=get_user_model().objects.all(), help_text="User id of who logged it.")
     channel = django_filters.MultipleChoiceFilter(choices=InteractionChannel.choices)
     direction = django_filters.ChoiceFilter(choices=Direction.choices)
     outcome = django_filters.MultipleChoiceFilter(choices=Outcome.choices)
@@ -81,7 +79,7 @@ class ComplaintFilter(CustomerScopedFilter):
 
 
 class TaskFilter(CustomerScopedFilter):
-    assigned_to = django_filters.ModelChoiceFilter(
+    assigned_to = ModelChoiceFilter(
         queryset=get_user_model().objects.all(), help_text="User id of who the task is for."
     )
     kind = django_filters.MultipleChoiceFilter(choices=TaskKind.choices)

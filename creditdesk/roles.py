@@ -111,3 +111,13 @@ def links_for(user) -> list[dict]:
 def role_context(request) -> dict:
     role = role_of(getattr(request, "user", None))
     return {"user_role": role, "user_role_label": role.label if role else ""}
+
+
+# The dunning pages (appended by the dunning work, kept apart to ease merges).
+ROLE_LINKS[Role.CREDIT_MANAGER] += [
+    ("Reminders", "dunning:reminder-list", "What the dunning run sent, and deliveries that failed."),
+    ("Proposals", "dunning:proposal-list", "Prepayment only and credit holds to confirm or dismiss."),
+]
+ROLE_LINKS[Role.COLLECTOR] += [
+    ("Reminders", "dunning:reminder-list", "Reminders your customers were sent, with their letters."),
+]

@@ -171,9 +171,10 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "customers.pagination.DocumentedPageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "creditdesk.api_support.CreditDeskAutoSchema",
+    "EXCEPTION_HANDLER": "creditdesk.api_support.handle_api_exception",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.UserRateThrottle",
         "rest_framework.throttling.AnonRateThrottle",
@@ -181,6 +182,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("API_THROTTLE_USER", "6000/min"),
         "anon": os.environ.get("API_THROTTLE_ANON", "60/min"),
+        "bulk": os.environ.get("API_THROTTLE_BULK", "120/min"),
     },
 }
 
@@ -193,6 +195,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AgreementKindEnum": "agreements.choices.AgreementKind",
+        "TaskKindEnum": "calls.choices.TaskKind",
+        "ExcuseCategoryEnum": "calls.choices.ExcuseCategory",
+        "ComplaintCategoryEnum": "calls.choices.ComplaintCategory",
+        "InteractionOutcomeEnum": "calls.choices.Outcome",
+        "ComplaintOutcomeEnum": "calls.choices.ComplaintOutcome",
+        "InteractionChannelEnum": "calls.choices.InteractionChannel",
+        "CustomerChannelEnum": "customers.choices.Channel",
+        "StepChannelEnum": "dunning.choices.StepChannel",
+    },
 }
 
 LOGGING = {
@@ -225,3 +238,5 @@ CELERY_BEAT_SCHEDULE.update(
         "dunning-deliver-pending": {"task": "dunning.tasks.deliver_pending", "schedule": 600.0},
     }
 )
+# WeasyPrint narrates every layout step at INFO; keep the worker log for what matters.
+LOGGING["loggers"].update({"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}})

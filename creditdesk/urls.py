@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import tokens, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,6 +16,7 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("creditdesk.api")),
+    path("api-token/", tokens.api_token, name="api-token"),
     path("", include("calls.urls")),
     path("dunning/", include("dunning.urls")),
     path("reports/", include("reports.urls")),

@@ -12,6 +12,34 @@ from .access import Role
 from .choices import Channel, Currency
 from .models import Contact, Customer, Segment
 
+# Ids a database column can hold: a filter given a bigger number answers "no match", not an error page.
+LARGEST_ID = 2**63 - 1
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A filter on a record's id: a whole positive number (a 400 otherwise)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", LARGEST_ID)
+        kwargs.setdefault("decimal_places", 0)
+        super().__init__(*args, **kwargs)
+
+
+class BoundedModelChoiceField(django_filters.fields.ModelChoiceField):
+    def to_python(self, value):
+        if value not in self.empty_values and str(value).isdigit() and int(value) > LARGEST_ID:
+            raise django_filters.fields.forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return super().to_python(value)
+
+
+class ModelChoiceFilter(django_filters.ModelChoiceFilter):
+    """A choice of record by id, refusing ids no column can hold (some databases would fail on them)."""
+
+    field_class = BoundedModelChoiceField
+
 
 def collectors():
     """Users who hold the collector role: the choices of every "collector" filter."""
@@ -23,8 +51,8 @@ class CustomerFilter(django_filters.FilterSet):
         method="search", label="Search", help_text="Part of the name or account number."
     )
     account_number = django_filters.CharFilter(help_text="The ERP's account number, exactly.")
-    segment = django_filters.ModelChoiceFilter(queryset=Segment.objects.all(), help_text="Segment id.")
-    collector = django_filters.ModelChoiceFilter(
+    segment = ModelChoiceFilter(queryset=Segment.objects.all(), help_text="Segment id.")
+    collector = ModelChoiceFilter(
         queryset=collectors(), help_text="User id of the collector whose portfolio holds the customer."
     )
     unassigned = django_filters.BooleanFilter(
@@ -45,7 +73,7 @@ class CustomerFilter(django_filters.FilterSet):
 
 
 class ContactFilter(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(field_name="customer_id", help_text="Customer id.")
+    customer = IdFilter(field_name="customer_id", help_text="Customer id.")
     account_number = django_filters.CharFilter(
         field_name="customer__account_number", help_text="The customer's account number."
     )

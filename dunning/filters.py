@@ -3,6 +3,7 @@
 import django_filters
 
 from calls.filters import CustomerScopedFilter
+from customers.filters import ModelChoiceFilter
 from customers.models import Segment
 
 from .choices import DeliveryStatus, StepChannel, Tone
@@ -10,7 +11,7 @@ from .models import Policy, Reminder
 
 
 class ReminderFilter(CustomerScopedFilter):
-    policy = django_filters.ModelChoiceFilter(
+    policy = ModelChoiceFilter(
         field_name="step__policy", queryset=Policy.objects.all(), help_text="Dunning policy id."
     )
     channel = django_filters.MultipleChoiceFilter(choices=StepChannel.choices)
@@ -29,7 +30,7 @@ class ReminderFilter(CustomerScopedFilter):
 
 
 class PolicyFilter(django_filters.FilterSet):
-    segment = django_filters.ModelChoiceFilter(queryset=Segment.objects.all(), help_text="Segment id.")
+    segment = ModelChoiceFilter(queryset=Segment.objects.all(), help_text="Segment id.")
     is_default = django_filters.BooleanFilter()
 
     class Meta:

@@ -9,7 +9,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from customers.choices import Currency
-from customers.filters import collectors
+from customers.filters import IdFilter, ModelChoiceFilter, collectors
 from customers.models import Segment
 
 from .choices import InvoiceStatus
@@ -35,14 +35,14 @@ class InvoiceFilter(DatedFilterSet):
         method="search", label="Search", help_text="Part of the invoice number or the customer's name."
     )
     number = django_filters.CharFilter(help_text="The invoice number, exactly.")
-    customer = django_filters.NumberFilter(field_name="customer_id", help_text="Customer id.")
+    customer = IdFilter(field_name="customer_id", help_text="Customer id.")
     account_number = django_filters.CharFilter(
         field_name="customer__account_number", help_text="The customer's account number, exactly."
     )
-    segment = django_filters.ModelChoiceFilter(
+    segment = ModelChoiceFilter(
         field_name="customer__segment", queryset=Segment.objects.all(), help_text="Segment id."
     )
-    collector = django_filters.ModelChoiceFilter(
+    collector = ModelChoiceFilter(
         field_name="customer__collector", queryset=collectors(), help_text="User id of the collector."
     )
     status = django_filters.MultipleChoiceFilter(
@@ -72,14 +72,14 @@ class InvoiceFilter(DatedFilterSet):
 
 class PaymentFilter(DatedFilterSet):
     reference = django_filters.CharFilter(help_text="The payment reference, exactly.")
-    customer = django_filters.NumberFilter(field_name="customer_id", help_text="Customer id.")
+    customer = IdFilter(field_name="customer_id", help_text="Customer id.")
     account_number = django_filters.CharFilter(
         field_name="customer__account_number", help_text="The customer's account number, exactly."
     )
-    segment = django_filters.ModelChoiceFilter(
+    segment = ModelChoiceFilter(
         field_name="customer__segment", queryset=Segment.objects.all(), help_text="Segment id."
     )
-    collector = django_filters.ModelChoiceFilter(
+    collector = ModelChoiceFilter(
         field_name="customer__collector", queryset=collectors(), help_text="User id of the collector."
     )
     currency = django_filters.ChoiceFilter(choices=Currency.choices, help_text="ISO 4217 code.")

@@ -11,7 +11,10 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
+from customers.choices import CURRENCY_CODES
+from customers.fields import CENT, MONEY_DIGITS, MONEY_PLACES
 from customers.models import Customer
 
 from .choices import InvoiceStatus
@@ -44,12 +47,11 @@ def upsert_invoice(
         created = invoice is None
         if created:
             invoice = Invoice(number=number)
-        elif invoice.allocated_amount and (
-            currency != invoice.currency or invoice.customer_id != customer.pk
-        ):
-            raise ValidationError(
-                {"currency": "An invoice with payments allocated keeps its customer and currency."}
-            )
+        else:
+            data = InvoiceData(number, customer.account_number, issue_date, due_date, amount, currency)
+            errors = invoice_change_errors(invoice, data, customer.pk) if amount is not None else {}
+            if errors:
+                raise ValidationError(errors)
         invoice.customer = customer
         invoice.issue_date = issue_date
         invoice.due_date = due_date
@@ -158,3 +160,350 @@ def over_allocation_message(
         return f"{amount} exceeds what is left of payment {payment.reference} ({left} {payment.currency})."
     left = invoice.amount - invoice.allocated_amount
     return f"{amount} exceeds the open amount of invoice {invoice.number} ({left} {invoice.currency})."
+
+
+# --- Bulk sync: many invoices or payments at once, all or nothing -------------------------------
+#
+# The API's bulk endpoints and the CSV imports share these. Each batch is checked whole first (every
+# item, against the request and the database), then written with bulk_create / bulk_update: a few
+# statements per batch instead of one transaction per item. Callers that feed several batches (the
+# CSV import) hold one transaction around them, so a bad row anywhere writes nothing.
+
+BULK_LIMIT = 5000
+MAX_MONEY = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES)
+INVOICE_SYNC_FIELDS = ("customer_id", "issue_date", "due_date", "amount", "currency", "description")
+
+
+@dataclass(frozen=True)
+class InvoiceData:
+    """One invoice as the ERP sends it: the customer by account number."""
+
+    number: str
+    account_number: str
+    issue_date: date
+    due_date: date
+    amount: Decimal
+    currency: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentData:
+    """One payment as the ERP or bank sends it, with how it splits over invoices."""
+
+    account_number: str
+    reference: str
+    received_on: date
+    amount: Decimal
+    currency: str
+    allocations: tuple[AllocationRequest, ...] = ()
+
+
+@dataclass
+class BulkResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: "BulkResult") -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+class BulkValidationError(Exception):
+    """Items that failed, each as {"index": position, "key": its number or reference, "errors": {...}}."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__(f"{len(errors)} item(s) are invalid")
+        self.errors = errors
+
+
+@dataclass
+class InvoiceBatchPlan:
+    to_create: list[Invoice]
+    to_update: list[Invoice]
+    unchanged: int
+    errors: list[dict]
+
+
+def bulk_upsert_invoices(items: list[InvoiceData]) -> BulkResult:
+    """Create or update every invoice by number, or none: raises BulkValidationError listing each bad item.
+
+    Same rules as `upsert_invoice`; an item equal to what is stored is left alone (not even its
+    updated_at changes), so re-sending a batch changes nothing.
+    """
+    with transaction.atomic():
+        plan = check_invoice_batch(items, seen_numbers=set())
+        if plan.errors:
+            raise BulkValidationError(plan.errors)
+        return write_invoice_batch(plan)
+
+
+def check_invoice_batch(
+    items: list[InvoiceData], *, seen_numbers: set[str], first_index: int = 0
+) -> InvoiceBatchPlan:
+    """Validate a batch against itself, `seen_numbers` (earlier batches) and the database; write nothing.
+
+    Existing invoices are locked (SELECT ... FOR UPDATE) when called inside a transaction, so what
+    was checked is what gets written.
+    """
+    customers = {
+        number: (pk, currency)
+        for number, pk, currency in Customer.objects.filter(
+            account_number__in={item.account_number for item in items}
+        ).values_list("account_number", "pk", "currency")
+    }
+    existing_query = Invoice.objects.filter(number__in={item.number for item in items}).order_by("pk")
+    if transaction.get_connection().in_atomic_block:
+        existing_query = existing_query.select_for_update()
+    existing = {invoice.number: invoice for invoice in existing_query}
+    plan = InvoiceBatchPlan(to_create=[], to_update=[], unchanged=0, errors=[])
+    now = timezone.now()
+    for offset, item in enumerate(items):
+        errors = invoice_item_errors(item, customers, seen_numbers)
+        seen_numbers.add(item.number)
+        invoice = existing.get(item.number)
+        customer = customers.get(item.account_number)
+        if not errors and invoice is not None:
+            errors = invoice_change_errors(invoice, item, customer[0])
+        if errors:
+            plan.errors.append({"index": first_index + offset, "key": item.number, "errors": errors})
+            continue
+        values = {
+            "customer_id": customer[0],
+            "issue_date": item.issue_date,
+            "due_date": item.due_date,
+            "amount": item.amount,
+            "currency": item.currency,
+            "description": item.description,
+        }
+        if invoice is None:
+            status = InvoiceStatus.OPEN
+            plan.to_create.append(
+                Invoice(number=item.number, status=status, created_at=now, updated_at=now, **values)
+            )
+        elif all(getattr(invoice, name) == value for name, value in values.items()):
+            plan.unchanged += 1
+        else:
+            for name, value in values.items():
+                setattr(invoice, name, value)
+            if invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.PAID):
+                invoice.status = status_for_balance(invoice.amount, invoice.allocated_amount)
+            invoice.updated_at = now
+            plan.to_update.append(invoice)
+    return plan
+
+
+def write_invoice_batch(plan: InvoiceBatchPlan) -> BulkResult:
+    """Write a checked batch: one INSERT and one UPDATE per thousand invoices."""
+    with transaction.atomic():
+        Invoice.objects.bulk_create(plan.to_create, batch_size=1000)
+        Invoice.objects.bulk_update(
+            plan.to_update, [*INVOICE_SYNC_FIELDS, "status", "updated_at"], batch_size=1000
+        )
+    return BulkResult(created=len(plan.to_create), updated=len(plan.to_update), unchanged=plan.unchanged)
+
+
+def invoice_item_errors(item: InvoiceData, customers: dict, seen_numbers: set[str]) -> dict[str, list[str]]:
+    """What is wrong with one invoice on its own (and against the request's other invoices)."""
+    errors: dict[str, list[str]] = {}
+    if not item.number or len(item.number) > 40:
+        errors.setdefault("number", []).append("Give the invoice number, at most 40 characters.")
+    elif item.number in seen_numbers:
+        errors.setdefault("number", []).append(f"Invoice {item.number} appears more than once.")
+    if item.account_number not in customers:
+        errors.setdefault("customer", []).append(f"No customer with account number {item.account_number!r}.")
+    errors.update(amount_errors(item.amount))
+    if item.currency not in CURRENCY_CODES:
+        errors.setdefault("currency", []).append(
+            f"Unknown currency {item.currency!r}: use an ISO 4217 code such as EUR, USD or GBP."
+        )
+    if item.issue_date and item.due_date and item.due_date < item.issue_date:
+        errors.setdefault("due_date", []).append("The due date cannot be before the issue date.")
+    if len(item.description or "") > 300:
+        errors.setdefault("description", []).append("At most 300 characters.")
+    return errors
+
+
+def invoice_change_errors(invoice: Invoice, item: InvoiceData, customer_id: int) -> dict[str, list[str]]:
+    """What an update may not do to an invoice that payments are already allocated to."""
+    if not invoice.allocated_amount:
+        return {}
+    errors: dict[str, list[str]] = {}
+    if item.currency != invoice.currency or customer_id != invoice.customer_id:
+        errors["currency"] = ["An invoice with payments allocated keeps its customer and currency."]
+    if item.amount < invoice.allocated_amount:
+        errors["amount"] = [f"Cannot be less than the {invoice.allocated_amount} already paid."]
+    return errors
+
+
+def amount_errors(amount: Decimal, field: str = "amount") -> dict[str, list[str]]:
+    if amount is None:
+        return {field: ["Give an amount."]}
+    if not amount.is_finite() or amount <= 0:
+        return {field: ["Must be a positive amount."]}
+    if amount != amount.quantize(CENT) or amount >= MAX_MONEY:
+        return {field: [f"At most {MONEY_DIGITS - MONEY_PLACES} digits and {MONEY_PLACES} decimals."]}
+    return {}
+
+
+@dataclass
+class PaymentBatchPlan:
+    payments: list[tuple[Payment, list[tuple[int, Decimal]]]]  # new payment, [(invoice id, amount)]
+    unchanged: int
+    errors: list[dict]
+
+
+def bulk_record_payments(items: list[PaymentData]) -> BulkResult:
+    """Record every payment with its allocations, or none: raises BulkValidationError listing each bad item.
+
+    A payment already recorded for the customer with the same reference and values is left as it
+    is (the ERP may send it again); the same reference with other values is an error.
+    """
+    with transaction.atomic():
+        plan = check_payment_batch(items, seen_keys=set())
+        if plan.errors:
+            raise BulkValidationError(plan.errors)
+        return write_payment_batch(plan)
+
+
+def check_payment_batch(
+    items: list[PaymentData], *, seen_keys: set, first_index: int = 0
+) -> PaymentBatchPlan:
+    """Validate a batch of payments and their allocations against each other and the database."""
+    customers = dict(
+        Customer.objects.filter(account_number__in={item.account_number for item in items}).values_list(
+            "account_number", "pk"
+        )
+    )
+    existing = {
+        (payment.customer_id, payment.reference): payment
+        for payment in Payment.objects.filter(
+            customer_id__in=customers.values(), reference__in={item.reference for item in items}
+        )
+    }
+    invoice_query = Invoice.objects.filter(
+        number__in={a.invoice_number for item in items for a in item.allocations}
+    ).order_by("pk")
+    if transaction.get_connection().in_atomic_block:
+        invoice_query = invoice_query.select_for_update()
+    invoices = {invoice.number: invoice for invoice in invoice_query}
+    still_open = {invoice.pk: invoice.amount - invoice.allocated_amount for invoice in invoices.values()}
+    plan = PaymentBatchPlan(payments=[], unchanged=0, errors=[])
+    for offset, item in enumerate(items):
+        customer_id = customers.get(item.account_number)
+        errors = payment_item_errors(item, customer_id, seen_keys)
+        seen_keys.add((item.account_number, item.reference))
+        recorded = existing.get((customer_id, item.reference))
+        if not errors and recorded is not None:
+            if (recorded.received_on, recorded.amount, recorded.currency) != (
+                item.received_on,
+                item.amount,
+                item.currency,
+            ):
+                errors["reference"] = [
+                    f"Payment {item.reference} is already recorded with other values "
+                    f"({recorded.amount} {recorded.currency} on {recorded.received_on})."
+                ]
+            else:
+                plan.unchanged += 1
+                continue
+        splits = [] if errors else allocation_splits(item, customer_id, invoices, still_open, errors)
+        if errors:
+            plan.errors.append({"index": first_index + offset, "key": item.reference, "errors": errors})
+            continue
+        payment = Payment(
+            customer_id=customer_id,
+            reference=item.reference,
+            received_on=item.received_on,
+            amount=item.amount,
+            currency=item.currency,
+            allocated_amount=sum((amount for _, amount in splits), Decimal("0")),
+        )
+        plan.payments.append((payment, splits))
+    return plan
+
+
+def payment_item_errors(item: PaymentData, customer_id: int | None, seen_keys: set) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if customer_id is None:
+        errors["customer"] = [f"No customer with account number {item.account_number!r}."]
+    if not item.reference or len(item.reference) > 60:
+        errors["reference"] = ["Give the payment reference, at most 60 characters."]
+    elif (item.account_number, item.reference) in seen_keys:
+        errors["reference"] = [f"Payment {item.reference} appears more than once for this customer."]
+    errors.update(amount_errors(item.amount))
+    if item.currency not in CURRENCY_CODES:
+        errors["currency"] = [
+            f"Unknown currency {item.currency!r}: use an ISO 4217 code such as EUR, USD or GBP."
+        ]
+    return errors
+
+
+def allocation_splits(item: PaymentData, customer_id: int, invoices: dict, still_open: dict, errors: dict):
+    """Check a payment's allocations in order; return [(invoice id, amount)] and fill `errors`.
+
+    `still_open` carries what is left on each invoice across the batch, so two payments in one
+    request cannot together pay an invoice twice.
+    """
+    splits: list[tuple[int, Decimal]] = []
+    left_on_payment = item.amount
+    used: set[int] = set()
+    for index, request in enumerate(item.allocations):
+        field = f"allocations[{index}]"
+        invoice = invoices.get(request.invoice_number)
+        problem = amount_errors(request.amount).get("amount")
+        if invoice is None:
+            problem = [f"No invoice numbered {request.invoice_number}."]
+        elif invoice.customer_id != customer_id:
+            problem = [f"Invoice {invoice.number} belongs to another customer."]
+        elif invoice.currency != item.currency:
+            problem = [f"Invoice {invoice.number} is in {invoice.currency}, the payment in {item.currency}."]
+        elif invoice.pk in used:
+            problem = [f"Invoice {invoice.number} is named twice in this payment."]
+        elif not problem and request.amount > still_open[invoice.pk]:
+            problem = [f"{request.amount} exceeds the open amount of invoice {invoice.number} "
+                       f"({still_open[invoice.pk]} {invoice.currency})."]  # fmt: skip
+        elif not problem and request.amount > left_on_payment:
+            problem = [
+                f"{request.amount} exceeds what is left of payment {item.reference} ({left_on_payment})."
+            ]
+        if problem:
+            errors[field] = problem
+            continue
+        used.add(invoice.pk)
+        splits.append((invoice.pk, request.amount))
+        left_on_payment -= request.amount
+    if errors:
+        return []
+    for invoice_id, amount in splits:
+        still_open[invoice_id] -= amount
+    return splits
+
+
+def write_payment_batch(plan: PaymentBatchPlan) -> BulkResult:
+    """Write checked payments, their allocations, and the invoices' running sums and statuses."""
+    with transaction.atomic():
+        payments = Payment.objects.bulk_create([payment for payment, _ in plan.payments], batch_size=1000)
+        allocations = [
+            Allocation(payment_id=payment.pk, invoice_id=invoice_id, amount=amount)
+            for payment, (_, splits) in zip(payments, plan.payments, strict=True)
+            for invoice_id, amount in splits
+        ]
+        Allocation.objects.bulk_create(allocations, batch_size=1000)
+        add_to_invoices(allocations)
+    return BulkResult(created=len(payments), unchanged=plan.unchanged)
+
+
+def add_to_invoices(allocations: list[Allocation]) -> None:
+    """Raise the invoices' allocated sums by the new allocations, and mark fully paid ones paid."""
+    added: dict[int, Decimal] = {}
+    for allocation in allocations:
+        added[allocation.invoice_id] = added.get(allocation.invoice_id, Decimal("0")) + allocation.amount
+    invoices = list(Invoice.objects.select_for_update().filter(pk__in=added).order_by("pk"))
+    for invoice in invoices:
+        invoice.allocated_amount += added[invoice.pk]
+        if invoice.status == InvoiceStatus.OPEN and invoice.allocated_amount >= invoice.amount:
+            invoice.status = InvoiceStatus.PAID
+    Invoice.objects.bulk_update(invoices, ["allocated_amount", "status"], batch_size=1000)

@@ -35,7 +35,7 @@ from invoices.choices import CLOSED_STATUSES
 from invoices.models import Allocation, Invoice, Payment
 from invoices.selectors import MONEY, ZERO
 
-from .expressions import DaysBetween
+from .expressions import DaysBetween, cents
 from .models import WorthItSettings
 from .worth_it import _sum_of, window_start
 
@@ -141,7 +141,7 @@ def effort_against_value(
     margin = settings.margin_percent / HUNDRED
     for row in rows:
         minutes = int(row["minutes"] or 0)
-        revenue = row["revenue"] or Decimal("0.00")
+        revenue = cents(row["revenue"])
         per_currency[row["currency"]].append(
             EffortRow(
                 customer_id=row["pk"],
@@ -316,10 +316,10 @@ def payment_rate_by_debt_band(
     bands: dict[tuple[str, int], dict] = {}
     for row in invoiced:
         key = (row["customer_id"], row["currency"])
-        balance = row["total"] - (paid.get(key, {}).get("before") or Decimal("0"))
+        balance = cents(row["total"]) - cents(paid.get(key, {}).get("before"))
         if balance <= 0:
             continue
-        since = paid.get(key, {}).get("since") or Decimal("0")
+        since = cents(paid.get(key, {}).get("since"))
         band = sum(1 for limit in DEBT_BANDS if balance >= limit)
         entry = bands.setdefault(
             (row["currency"], band),

@@ -70,7 +70,7 @@ def line_chart(
     height: int = 220,
 ) -> Chart:
     """Lines over the same x positions; `series` is (label, values, dashed). Gaps where a value is None."""
-    left, top, right, bottom = 50, 14, width - 10, height - 34
+    left, top, right, bottom = 50, 14, width - 24, height - 34
     chart = Chart(width, height, plot=(left, top, right, bottom))
     values = [v for _, vs, _ in series for v in vs if v is not None]
     largest = max(values, default=Decimal("0"))
@@ -99,7 +99,7 @@ def pareto_chart(
     points: list[tuple[Decimal, Decimal, Decimal]], *, width: int = 520, height: int = 240
 ) -> Chart:
     """Cumulative effort and revenue (0-100%) against the share of customers, most effort first."""
-    left, top, right, bottom = 50, 14, width - 10, height - 34
+    left, top, right, bottom = 50, 14, width - 24, height - 34
     chart = Chart(width, height, plot=(left, top, right, bottom))
 
     def place(x_share, y_share):

@@ -1,6 +1,10 @@
 """SQL expressions the reports need that Django does not ship, written for SQLite and PostgreSQL."""
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.db.models import Func, IntegerField
+
+CENT = Decimal("0.01")
 
 
 class DaysBetween(Func):
@@ -23,3 +27,12 @@ class DaysBetween(Func):
             template="CAST(julianday(%(expressions)s) AS INTEGER)",
             arg_joiner=") - julianday(",
         )
+
+
+def cents(value) -> Decimal:
+    """A money sum read back from the database, to the cent.
+
+    SQLite sums decimals as floats and Django does not round aggregates back to the field's places,
+    so 0.1 + 0.2 comes back as 0.30000000000000004; PostgreSQL sums exactly and is unchanged.
+    """
+    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)

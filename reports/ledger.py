@@ -26,6 +26,8 @@ from invoices.choices import CLOSED_STATUSES
 from invoices.models import Allocation, Invoice
 from invoices.selectors import MONEY, ZERO
 
+from .expressions import cents
+
 # (key, label, fewest days past due, most days past due) on the as-of day.
 AGING_BUCKETS = (
     ("current", "Not yet due", None, 0),
@@ -340,7 +342,7 @@ def _bucket_sums(queryset, days, aged_days, scope, *, prefix, paid_by) -> dict[t
     result = {}
     for row in rows:
         key = (row[f"{prefix}currency"], scope.group_key(row, prefix))
-        result[key] = {name: row[name] or Decimal("0.00") for name in columns}
+        result[key] = {name: cents(row[name]) for name in columns}
     return result
 
 
@@ -371,7 +373,7 @@ def monthly_credit_sales(as_of: date, *, scope: LedgerScope, months: int) -> dic
     sales: dict[tuple, dict[date, Decimal]] = defaultdict(dict)
     for row in rows:
         month = row["month"].date() if hasattr(row["month"], "date") else row["month"]
-        sales[(row["currency"], scope.group_key(row))][month] = row["total"]
+        sales[(row["currency"], scope.group_key(row))][month] = cents(row["total"])
     return dict(sales)
 
 

@@ -34,7 +34,7 @@ from dunning.models import Reminder
 from invoices.models import Allocation
 from invoices.selectors import MONEY, ZERO
 
-from .expressions import DaysBetween
+from .expressions import DaysBetween, cents
 from .models import RevenueScaleSnapshot, WorthItSettings
 
 WINDOW_DAYS = 365
@@ -234,7 +234,7 @@ def with_grouped_inputs(
             inputs[row[customer_field]].update({name: row[name] for name in aggregates})
     for customer in customers:
         found = inputs.get(customer.pk, {})
-        customer.revenue_paid = found.get("revenue_paid") or Decimal("0.00")
+        customer.revenue_paid = cents(found.get("revenue_paid"))
         customer.late_amount_days = found.get("late_amount_days") or Decimal("0.00")
         for name in INPUT_COUNTS:
             setattr(customer, name, found.get(name) or 0)
@@ -329,7 +329,7 @@ class RevenueScale:
         )
         revenues: dict[str, list[Decimal]] = defaultdict(list)
         for row in paid:
-            revenues[row["payment__currency"]].append(row["total"])
+            revenues[row["payment__currency"]].append(cents(row["total"]))
         for values in revenues.values():
             values.sort()
         return dict(revenues)
@@ -376,7 +376,7 @@ def score_customer(customer: Customer, weights: WorthItSettings, scale: RevenueS
 
 
 def _revenue_component(customer, weights, scale, value_weight_total) -> WorthItComponent:
-    revenue = customer.revenue_paid or Decimal("0.00")
+    revenue = cents(customer.revenue_paid)
     share = scale.percentile(customer.currency, revenue)
     points = _points(_value_points(weights.revenue_weight, value_weight_total) * share)
     detail = f"paid more than or as much as {int(share * 100)}% of {customer.currency} customers"
@@ -385,7 +385,7 @@ def _revenue_component(customer, weights, scale, value_weight_total) -> WorthItC
 
 
 def _punctuality_component(customer, weights, value_weight_total) -> WorthItComponent:
-    revenue = customer.revenue_paid or Decimal("0")
+    revenue = cents(customer.revenue_paid)
     if revenue > 0:
         days_late = (Decimal(customer.late_amount_days) / revenue).quantize(POINT)
         share = max(Decimal("0"), 1 - days_late / Decimal(weights.punctuality_zero_at_days))

@@ -33,8 +33,13 @@ def test_overdue_invoices_are_past_due_with_money_open_on_the_given_day():
     customer = CustomerFactory()
     InvoiceFactory(number="LATE", customer=customer, due_date=TODAY - dt.timedelta(days=1))
     InvoiceFactory(number="DUE-TODAY", customer=customer, due_date=TODAY)
-    InvoiceFactory(number="PAID", customer=customer, due_date=TODAY - dt.timedelta(days=9), status="paid",
-                   allocated_amount=Decimal("1000.00"))  # fmt: skip
+    InvoiceFactory(
+        number="PAID",
+        customer=customer,
+        due_date=TODAY - dt.timedelta(days=9),
+        status="paid",
+        allocated_amount=Decimal("1000.00"),
+    )
     queryset = Invoice.objects.all()
     assert numbers(InvoiceFilter({"overdue": "true"}, queryset, today=TODAY)) == ["LATE"]
     assert numbers(InvoiceFilter({"overdue": "false"}, queryset, today=TODAY)) == ["DUE-TODAY", "PAID"]

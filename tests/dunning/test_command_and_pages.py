@@ -90,3 +90,9 @@ def test_letter_pdf_downloads_for_the_collector_of_that_customer_only(client, co
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert b"".join(response.streaming_content).startswith(b"%PDF")
     assert client.get(reverse("dunning:letter-pdf", args=[by_customer[other.pk]])).status_code == 404
+
+
+def test_credit_manager_home_links_to_reminders_and_proposals(client, credit_manager):
+    client.force_login(credit_manager)
+    page = client.get(reverse("home")).text
+    assert reverse("dunning:reminder-list") in page and reverse("dunning:proposal-list") in page

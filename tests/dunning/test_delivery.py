@@ -130,3 +130,37 @@ def test_step_template_errors_are_refused_when_saved(standard_policy):
     with pytest.raises(ValidationError) as error:
         step.full_clean()
     assert set(error.value.message_dict) == {"subject_template", "body_template"}
+
+
+def test_a_claim_left_by_a_dead_worker_is_released_and_delivered_once(standard_policy, settings):
+    from django.utils import timezone
+
+    from dunning.services import reminders_to_deliver
+
+    settings.DUNNING_SENDING_TIMEOUT = 60
+    stale = reminder_at(standard_policy, 3)
+    fresh = reminder_at(standard_policy, 3)
+    now = timezone.now()
+    Reminder.objects.filter(pk=stale.pk).update(status="sending", claimed_at=now - dt.timedelta(seconds=61))
+    Reminder.objects.filter(pk=fresh.pk).update(status="sending", claimed_at=now - dt.timedelta(seconds=5))
+    assert reminders_to_deliver(today=stale.run_on, now=now) == [stale.pk]
+    assert deliver(stale.pk).status == "sent" and deliver(fresh.pk).claimed is False
+    assert [m.extra_headers["X-CreditDesk-Reminder"] for m in mail.outbox] == [str(stale.pk)]
+
+
+def test_credit_manager_retries_a_failed_reminder_once_the_address_is_fixed(
+    client, credit_manager, standard_policy
+):
+    from django.urls import reverse
+
+    reminder = reminder_at(standard_policy, 3, email="")
+    with pytest.raises(DeliveryFailed):
+        deliver(reminder.pk)
+    reminder.customer.email = "ap@fixed.example"
+    reminder.customer.save()
+    client.force_login(credit_manager)
+    response = client.post(reverse("dunning:reminder-retry", args=[reminder.pk]), follow=True)
+    assert f"Reminder R{reminder.pk} to {reminder.customer.name} was delivered." in response.text
+    assert mail.outbox[0].to == ["ap@fixed.example"]
+    reminder.refresh_from_db()
+    assert reminder.status == "sent" and reminder.attempts == 2

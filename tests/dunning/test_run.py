@@ -231,3 +231,15 @@ def test_each_broken_agreement_adds_only_its_task_queries_to_the_batch(
     with django_assert_max_num_queries(16 + 4 * 3):  # select, savepoint, insert, release per task
         result = run(customers, days(7))
     assert len(result.broken) == 3
+
+
+def test_the_migration_creates_the_standard_default_policy_with_four_steps():
+    policy = Policy.objects.get(is_default=True)
+    assert policy.name == "Standard"
+    steps = [(s.offset_days, s.channel, s.tone, s.action) for s in policy.steps.order_by("offset_days")]
+    assert steps == [
+        (-3, "email", "friendly", ""),
+        (3, "email", "polite", ""),
+        (7, "email", "firm", "call_task"),
+        (30, "letter", "final", "credit_hold"),
+    ]

@@ -175,3 +175,16 @@ def test_breakdown_adds_segments_and_collectors_up_from_one_read(ledger, django_
     assert collectors[ledger["collector"].pk].receivables == Decimal("5500.00")
     assert collectors[ledger["collector"].pk].dso == Decimal("77.0")  # 5500 / 6000 x 84
     assert collectors[None].receivables == Decimal("1100.00")
+
+
+def test_money_sums_are_exact_to_the_cent_on_every_database(db):
+    customer = CustomerFactory(currency="EUR")
+    amounts = ["1234567.89", "2345678.91", "987654.37", "0.07", "3456789.13", "1111111.11", "2222222.29"]
+    for amount in amounts:
+        invoice(customer, D(2026, 11, 1), D(2026, 12, 1), amount)
+
+    (eur,) = ledger_figures(TODAY)
+
+    expected = sum(Decimal(a) for a in amounts)
+    assert eur.receivables == expected and str(eur.current_receivables) == str(expected)
+    assert eur.credit_sales.as_tuple().exponent == -2

@@ -1,0 +1,146 @@
+"""The API over agreements: promises to pay and payment plans with their instalments."""
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from customers.api import CustomerByAccountField, PortfolioScopedMixin, local_today
+from invoices.api import MONEY
+from invoices.models import Invoice
+
+from . import services
+from .choices import AgreementKind
+from .filters import AgreementFilter
+from .models import Agreement, Instalment
+
+
+class InstalmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Instalment
+        fields = ["sequence", "due_date", "amount", "state", "settled_on"]
+        extra_kwargs = {
+            "sequence": {"help_text": "1 for the first date, 2 for the next..."},
+            "due_date": {"help_text": "Date the customer promised to pay this part."},
+            "amount": {"help_text": "What they promised to pay on that date."},
+            "state": {"help_text": "pending, paid or missed."},
+            "settled_on": {"help_text": "When it was paid or found missed."},
+        }
+
+
+class AgreementSerializer(serializers.ModelSerializer):
+    customer = serializers.CharField(
+        source="customer.account_number", help_text="The customer's account number."
+    )
+    customer_id = serializers.IntegerField(help_text="CreditDesk's id of the customer.")
+    made_by = serializers.SlugRelatedField(
+        allow_null=True, slug_field="username", read_only=True, help_text="Who recorded it."
+    )
+    invoices = serializers.SlugRelatedField(
+        slug_field="number", many=True, read_only=True, help_text="Numbers of the invoices it covers."
+    )
+    instalments = InstalmentSerializer(many=True, read_only=True, help_text="The dates and amounts promised.")
+
+    class Meta:
+        model = Agreement
+        fields = [
+            "id", "customer", "customer_id", "kind", "state", "currency", "total_amount", "invoices",
+            "instalments", "made_on", "made_by", "grace_days", "closed_on", "notes", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+        extra_kwargs = {
+            "id": {"help_text": "CreditDesk's id."},
+            "kind": {"help_text": "promise (one date) or plan (several)."},
+            "state": {"help_text": "active, kept, broken or cancelled."},
+            "currency": {"help_text": "ISO 4217 code of the invoices it covers."},
+            "total_amount": {"help_text": "Sum of the instalments."},
+            "made_on": {"help_text": "The day the customer committed."},
+            "grace_days": {"help_text": "Days after an instalment's date before it counts as missed."},
+            "closed_on": {"help_text": "When it was kept, broken or cancelled."},
+            "notes": {"help_text": "What was said."},
+            "created_at": {"help_text": "When it was recorded."},
+        }
+
+
+class InstalmentTermsSerializer(serializers.Serializer):
+    due_date = serializers.DateField(help_text="Date of payment (YYYY-MM-DD), not before today.")
+    amount = serializers.DecimalField(**MONEY, help_text="Amount promised for that date, positive.")
+
+    def to_terms(self, data) -> services.InstalmentTerms:
+        return services.InstalmentTerms(due_date=data["due_date"], amount=data["amount"])
+
+
+class InvoiceNumbersField(serializers.SlugRelatedField):
+    default_error_messages = {"does_not_exist": "No invoice numbered {value}."}
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="number", queryset=Invoice.objects.all(), **kwargs)
+
+
+class AgreementWriteSerializer(serializers.Serializer):
+    """The body of POST /agreements/: a promise (one instalment) or a plan (two or more)."""
+
+    customer = CustomerByAccountField()
+    kind = serializers.ChoiceField(choices=AgreementKind.choices, help_text="promise or plan.")
+    instalments = InstalmentTermsSerializer(many=True, help_text="Dates and amounts; one for a promise.")
+    invoices = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        default=list,
+        help_text="Numbers of the customer's invoices it covers (one currency).",
+    )
+    grace_days = serializers.IntegerField(min_value=0, max_value=60, default=3, help_text="Days of grace.")
+    notes = serializers.CharField(required=False, allow_blank=True, default="", help_text="What was said.")
+
+    def validate_invoices(self, numbers):
+        found = {invoice.number: invoice for invoice in Invoice.objects.filter(number__in=numbers)}
+        missing = [number for number in numbers if number not in found]
+        if missing:
+            raise serializers.ValidationError(f"No invoice numbered {', '.join(missing[:10])}.")
+        return [found[number] for number in dict.fromkeys(numbers)]
+
+    def create(self, validated_data):
+        data = dict(validated_data)
+        terms = [services.InstalmentTerms(t["due_date"], t["amount"]) for t in data.pop("instalments")]
+        return services.create_agreement(
+            instalments=terms, made_on=local_today(), made_by=self.context["request"].user, **data
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List agreements"),
+    retrieve=extend_schema(summary="One agreement, with its instalments"),
+    create=extend_schema(
+        summary="Record a promise to pay or a payment plan",
+        request=AgreementWriteSerializer,
+        responses={201: AgreementSerializer},
+    ),
+)
+class AgreementViewSet(
+    PortfolioScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):  # fmt: skip
+    """What customers committed to, and whether they kept it."""
+
+    queryset = Agreement.objects.select_related("customer", "made_by").prefetch_related(
+        "invoices", "instalments"
+    )
+    serializer_class = AgreementSerializer
+    filterset_class = AgreementFilter
+    ordering_fields = ["made_on", "total_amount", "id"]
+    ordering = ["-made_on", "-id"]
+    required_actions = {"cancel": ("change",)}
+
+    def create(self, request, *args, **kwargs):
+        serializer = AgreementWriteSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        agreement = serializer.save()
+        body = self.get_serializer(self.get_queryset().get(pk=agreement.pk)).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Cancel an active agreement; the chase resumes", request=None,
+                   responses={200: AgreementSerializer})  # fmt: skip
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        agreement = services.cancel_agreement(agreement=self.get_object(), today=local_today())
+        return Response(self.get_serializer(self.get_queryset().get(pk=agreement.pk)).data)

@@ -1,0 +1,295 @@
+"""The API over customers, contacts and segments: reads scoped to the portfolio, writes through services.
+
+Customers are addressed by the ERP's account number (`PUT /customers/by-account/{account_number}/`
+creates or updates); every other resource names its customer by account number too.
+"""
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from . import services
+from .access import Role, role_of, scope_to_portfolio
+from .filters import ContactFilter, CustomerFilter, SegmentFilter, collectors
+from .models import Contact, Customer, Segment
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class CustomerByAccountField(serializers.SlugRelatedField):
+    """A customer named by account number; a collector can only name customers of their portfolio."""
+
+    default_error_messages = {
+        "does_not_exist": "No customer with account number {value}.",
+        "invalid": "Give the account number as text.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "The customer's account number (the ERP's key).")
+        super().__init__(slug_field="account_number", **kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return scope_to_portfolio(Customer.objects.all(), getattr(request, "user", None), customer_path="")
+
+
+class PortfolioScopedMixin:
+    """Lists and lookups limited to the user's portfolio: another collector's record is a 404."""
+
+    customer_path = "customer"
+
+    def get_queryset(self):
+        return scope_to_portfolio(super().get_queryset(), self.request.user, self.customer_path)
+
+
+class SegmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Segment
+        fields = ["id", "name", "description", "lateness_threshold_days"]
+        extra_kwargs = {
+            "id": {"help_text": "CreditDesk's id."},
+            "name": {"help_text": "Unique name, e.g. Key accounts."},
+            "description": {"help_text": "What the customers in it have in common."},
+        }
+
+    def create(self, validated_data):
+        return services.upsert_segment(**validated_data)
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    segment = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=Segment.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="Segment name; it must exist (create it under /segments/).",
+    )
+    collector = serializers.SlugRelatedField(
+        allow_null=True,
+        slug_field="username",
+        read_only=True,
+        help_text="Username of the collector (set by a credit manager).",
+    )
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id", "account_number", "name", "segment", "currency", "payment_terms_days", "credit_limit",
+            "preferred_channel", "email", "phone", "address_line", "postal_code", "city", "country",
+            "collector", "credit_hold", "prepayment_only", "dunning_paused_until", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = [
+            "credit_hold",
+            "prepayment_only",
+            "dunning_paused_until",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {
+            "id": {"help_text": "CreditDesk's id (filters take it as `customer`)."},
+            "name": {"help_text": "The company's name."},
+            "currency": {"help_text": "The account's currency (ISO 4217)."},
+            "payment_terms_days": {"help_text": "Days between issue and due date agreed with the customer."},
+            "credit_limit": {"help_text": "Most the customer may owe, in the account's currency."},
+            "preferred_channel": {"help_text": "How reminders reach the customer by default."},
+            "phone": {"help_text": "Main phone number."},
+            "address_line": {"help_text": "Street and number, for letters."},
+            "postal_code": {"help_text": "Postal code, for letters."},
+            "city": {"help_text": "City, for letters."},
+            "credit_hold": {"help_text": "No new deliveries on credit (a credit manager's decision)."},
+            "prepayment_only": {"help_text": "Deliveries only after payment (a credit manager's decision)."},
+            "dunning_paused_until": {"help_text": "No reminders until this date."},
+            "created_at": {"help_text": "When the account was first synced."},
+            "updated_at": {"help_text": "When the account last changed."},
+        }
+
+    def create(self, validated_data):
+        account_number = validated_data.pop("account_number")
+        customer, _ = services.upsert_customer(account_number=account_number, **validated_data)
+        return customer
+
+
+class CustomerUpsertSerializer(CustomerSerializer):
+    """The body of PUT by-account: the account number comes from the URL; given fields are set."""
+
+    class Meta(CustomerSerializer.Meta):
+        read_only_fields = [*CustomerSerializer.Meta.read_only_fields, "account_number"]
+        extra_kwargs = {
+            **CustomerSerializer.Meta.extra_kwargs,
+            "name": {"required": False, "help_text": "The company's name; required to create the account."},
+        }
+
+
+class CreditControlSerializer(serializers.Serializer):
+    """A credit manager's decisions about an account, which an ERP sync never overwrites."""
+
+    collector = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=collectors(),
+        allow_null=True,
+        required=False,
+        help_text="Username of the collector whose portfolio takes the customer; null takes it out.",
+    )
+    credit_hold = serializers.BooleanField(required=False, help_text="Stop deliveries on credit.")
+    prepayment_only = serializers.BooleanField(required=False, help_text="Deliver only after payment.")
+    dunning_paused_until = serializers.DateField(
+        required=False, allow_null=True, help_text="No reminders until this date; null resumes them."
+    )
+
+    def save(self, customer: Customer) -> Customer:
+        data = self.validated_data
+        if "collector" in data:
+            services.assign_collector(customers=[customer], collector=data["collector"])
+        if "credit_hold" in data:
+            services.set_credit_hold(customer=customer, on_hold=data["credit_hold"])
+        if "prepayment_only" in data:
+            services.set_prepayment_only(customer=customer, prepayment_only=data["prepayment_only"])
+        if "dunning_paused_until" in data:
+            services.pause_dunning(customer=customer, until=data["dunning_paused_until"])
+        customer.refresh_from_db()
+        return customer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List customers", description="A collector sees their portfolio only."),
+    retrieve=extend_schema(summary="One customer"),
+    create=extend_schema(
+        summary="Create a customer",
+        description="An existing account number is a 400; use PUT by-account to create or update.",
+    ),  # fmt: skip
+)
+class CustomerViewSet(
+    PortfolioScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):  # fmt: skip
+    """Customer accounts as the ERP keeps them, with the credit manager's holds and portfolio."""
+
+    queryset = Customer.objects.select_related("segment", "collector")
+    serializer_class = CustomerSerializer
+    filterset_class = CustomerFilter
+    ordering_fields = ["name", "account_number", "credit_limit", "updated_at", "id"]
+    ordering = ["name", "id"]
+    customer_path = ""
+    required_actions = {"by_account": ("add", "change"), "credit_control": ("change",)}
+
+    @extend_schema(
+        summary="Customer by account number",
+        methods=["GET"],
+        responses={200: CustomerSerializer},
+    )
+    @extend_schema(
+        summary="Create or update a customer by account number",
+        description="Creates the account (201) or sets the given fields (200). Collector, holds and "
+        "pauses are not set this way, so a sync never undoes a credit manager's decision.",
+        methods=["PUT"],
+        request=CustomerUpsertSerializer,
+        responses={200: CustomerSerializer, 201: CustomerSerializer},
+    )
+    @action(detail=False, methods=["get", "put"], url_path=r"by-account/(?P<account_number>[^/\x00]+)")
+    def by_account(self, request, account_number: str):
+        if request.method == "GET":
+            customer = get_object_or_404(self.get_queryset(), account_number=account_number)
+            return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data)
+        if role_of(request.user) == Role.COLLECTOR:
+            raise PermissionDenied("Collectors do not change customer accounts.")
+        serializer = CustomerUpsertSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        if len(account_number) > 40:
+            raise serializers.ValidationError({"account_number": ["At most 40 characters."]})
+        customer, created = services.upsert_customer(
+            account_number=account_number, **serializer.validated_data
+        )
+        customer = self.get_queryset().get(pk=customer.pk)
+        body = CustomerSerializer(customer, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Credit manager's decisions: collector, credit hold, prepayment only, dunning pause",
+        request=CreditControlSerializer,
+        responses={200: CustomerSerializer},
+    )
+    @action(detail=True, methods=["patch"], url_path="credit-control")
+    def credit_control(self, request, pk=None):
+        if role_of(request.user) != Role.CREDIT_MANAGER:
+            raise PermissionDenied("Only a credit manager decides holds, pauses and portfolios.")
+        customer = self.get_object()
+        serializer = CreditControlSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        customer = serializer.save(customer)
+        return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data)
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    customer = CustomerByAccountField()
+    verified = serializers.BooleanField(
+        write_only=True, required=False, default=False, help_text="true: the details were confirmed just now."
+    )
+
+    class Meta:
+        model = Contact
+        fields = ["id", "customer", "name", "role", "email", "phone", "is_primary", "verified_at", "verified"]
+        read_only_fields = ["verified_at"]
+        validators = []  # a new primary contact demotes the old one (services.save_contact)
+        extra_kwargs = {
+            "id": {"help_text": "CreditDesk's id."},
+            "name": {"help_text": "The person's name."},
+            "email": {"help_text": "Their email address."},
+            "phone": {"help_text": "Their phone number."},
+            "is_primary": {"help_text": "The person reminders go to; one per customer."},
+            "verified_at": {"help_text": "When the details were last confirmed."},
+        }
+
+    def create(self, validated_data):
+        return services.save_contact(**validated_data)
+
+    def update(self, instance, validated_data):
+        validated_data.setdefault("customer", instance.customer)
+        return services.save_contact(contact=instance, **validated_data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List contacts"),
+    retrieve=extend_schema(summary="One contact"),
+    create=extend_schema(
+        summary="Add a contact", description="Making one primary demotes the previous primary."
+    ),
+    update=extend_schema(summary="Replace a contact's details"),
+    partial_update=extend_schema(summary="Change some of a contact's details"),
+)
+class ContactViewSet(
+    PortfolioScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    mixins.UpdateModelMixin, viewsets.GenericViewSet,
+):  # fmt: skip
+    """The people at a customer: who to call and write to, kept up to date."""
+
+    queryset = Contact.objects.select_related("customer")
+    serializer_class = ContactSerializer
+    filterset_class = ContactFilter
+    ordering_fields = ["name", "id"]
+    ordering = ["customer_id", "-is_primary", "name", "id"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List segments"),
+    retrieve=extend_schema(summary="One segment"),
+    create=extend_schema(summary="Create a segment"),
+)
+class SegmentViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """Groups of customers treated alike, each with its dunning policy."""
+
+    queryset = Segment.objects.all()
+    serializer_class = SegmentSerializer
+    filterset_class = SegmentFilter
+    ordering_fields = ["name", "id"]
+    ordering = ["name"]
+
+
+def local_today():
+    """The day at the API's edge; services below take it as `today=`."""
+    return timezone.localdate()

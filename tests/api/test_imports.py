@@ -1,0 +1,111 @@
+"""CSV imports: good files are imported once, a bad row names its row and column and writes nothing."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from invoices.imports import import_invoices, import_payments
+from invoices.models import Invoice, Payment
+from tests.factories import CustomerFactory, InvoiceFactory
+
+pytestmark = pytest.mark.django_db
+
+INVOICE_HEADER = "number,account_number,issue_date,due_date,amount,currency,description\n"
+PAYMENT_HEADER = "account_number,reference,received_on,amount,currency,invoice_number,allocated_amount\n"
+
+
+@pytest.fixture
+def customers(db):
+    return CustomerFactory(account_number="ACC-1"), CustomerFactory(account_number="ACC-2", currency="USD")
+
+
+def write(tmp_path, text: str, name="file.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def invoice_rows(count: int) -> str:
+    return "".join(
+        f"F-{n:05d},ACC-1,2026-10-01,2026-10-31,{100 + n}.50,EUR,Order {n}\n" for n in range(count)
+    )
+
+
+def test_importing_invoices_creates_them_and_reimporting_changes_nothing(tmp_path, customers, capsys):
+    path = write(tmp_path, INVOICE_HEADER + invoice_rows(120))
+    call_command("import_invoices", str(path), "--batch-size", "50", "--no-progress")
+    assert "120 rows" in capsys.readouterr().out
+    assert Invoice.objects.count() == 120
+    assert Invoice.objects.get(number="F-00007").amount == Decimal("107.50")
+    stamps = dict(Invoice.objects.values_list("number", "updated_at"))
+    report = import_invoices(path, batch_size=50)
+    assert (report.result.created, report.result.updated, report.result.unchanged) == (0, 0, 120)
+    assert dict(Invoice.objects.values_list("number", "updated_at")) == stamps
+
+
+def test_one_bad_row_writes_nothing_and_each_error_names_row_and_column(tmp_path, customers):
+    rows = invoice_rows(60).splitlines(keepends=True)
+    rows[10] = "F-BAD1,ACC-1,2026-10-01,2026-09-01,10.00,EUR,\n"  # due before issue: file row 12
+    rows[20] = "F-BAD2,NOBODY,2026-10-01,2026-10-31,10.00,EUR,\n"  # file row 22
+    rows[30] = "F-BAD3,ACC-1,01-10-2026,2026-10-31,-4,EUX,\n"  # file row 32
+    rows[40] = rows[0]  # the same number twice: file row 42
+    report = import_invoices(write(tmp_path, INVOICE_HEADER + "".join(rows)), batch_size=25)
+    assert [str(error) for error in report.errors] == [
+        "row 12, column due_date: The due date cannot be before the issue date.",
+        "row 22, column account_number: No customer with account number 'NOBODY'.",
+        "row 32, column issue_date: '01-10-2026' is not a date; use YYYY-MM-DD.",
+        "row 32, column amount: Must be a positive amount.",
+        "row 32, column currency: Unknown currency 'EUX': use an ISO 4217 code.",
+        "row 42, column number: Invoice F-00000 appears more than once.",
+    ]
+    assert not Invoice.objects.exists()
+
+
+def test_the_command_lists_bad_rows_and_fails(tmp_path, customers, capsys):
+    path = write(tmp_path, INVOICE_HEADER + "F-1,ACC-1,2026-10-01,2026-10-31,abc,EUR,\n")
+    with pytest.raises(CommandError, match="1 error"):
+        call_command("import_invoices", str(path), "--no-progress")
+    assert "row 2, column amount: 'abc' is not an amount" in capsys.readouterr().err
+
+
+def test_a_file_with_a_missing_or_unknown_column_is_refused(tmp_path, customers):
+    report = import_invoices(write(tmp_path, "number,account,amount\nF-1,ACC-1,10\n"))
+    assert {(e.row, e.column) for e in report.errors} >= {
+        (1, "account_number"),
+        (1, "account"),
+        (1, "due_date"),
+    }
+
+
+def test_payments_split_over_invoices_on_consecutive_rows(tmp_path, customers):
+    InvoiceFactory(number="F-1", customer=customers[0], amount=Decimal("100.00"))
+    InvoiceFactory(number="F-2", customer=customers[0], amount=Decimal("50.00"))
+    text = (
+        PAYMENT_HEADER
+        + "ACC-1,BANK-1,2026-11-20,150.00,EUR,F-1,100.00\n"
+        + "ACC-1,BANK-1,2026-11-20,150.00,EUR,F-2,50.00\n"
+        + "ACC-2,BANK-2,2026-11-21,75.00,USD,,\n"
+    )
+    path = write(tmp_path, text)
+    report = import_payments(path)
+    assert report.ok and report.result.created == 2
+    payment = Payment.objects.get(reference="BANK-1")
+    assert sorted(a.invoice.number for a in payment.allocations.all()) == ["F-1", "F-2"]
+    assert set(Invoice.objects.values_list("status", flat=True)) == {"paid"}
+    again = import_payments(path)
+    assert again.ok and again.result.unchanged == 2 and Payment.objects.count() == 2
+
+
+def test_a_payment_allocated_over_the_open_amount_is_refused_with_its_row(tmp_path, customers):
+    InvoiceFactory(number="F-1", customer=customers[0], amount=Decimal("100.00"))
+    text = (
+        PAYMENT_HEADER
+        + "ACC-2,OK-1,2026-11-20,5.00,USD,,\n"
+        + "ACC-1,BANK-1,2026-11-20,150.00,EUR,F-1,120.00\n"
+    )
+    report = import_payments(write(tmp_path, text))
+    assert [str(e) for e in report.errors] == [
+        "row 3, column allocated_amount: 120.00 exceeds the open amount of invoice F-1 (100.00 EUR)."
+    ]
+    assert not Payment.objects.exists()
