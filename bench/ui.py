@@ -62,6 +62,7 @@ def main() -> None:
             )
         cookie = session_cookie(collector)
         ids = top_customer_ids(collector, count=REQUESTS)
+        worth_it_snapshot_cost(ids[:25])
         time_urls(
             "customer page (top of the collector's worklist)",
             base,
@@ -97,6 +98,29 @@ def top_customer_ids(user, count: int) -> list[int]:
 
     with without_jit():
         return list(worklist(user=user, today=timezone.localdate()).values_list("pk", flat=True)[:count])
+
+
+def worth_it_snapshot_cost(ids: list[int]) -> None:
+    """How much of each page is the worth-it revenue scale being rebuilt. The reports app keeps it in
+    a snapshot row once a day (and after new allocations); this benchmark rolls every request back,
+    so each request rebuilds it. Timed here in-process, in a transaction that is rolled back."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from reports.selectors import worth_it_scores
+
+    with transaction.atomic():
+        started = time.perf_counter()
+        worth_it_scores(ids, today=timezone.localdate())
+        rebuilt = time.perf_counter() - started
+        started = time.perf_counter()
+        worth_it_scores(ids, today=timezone.localdate())
+        kept = time.perf_counter() - started
+        transaction.set_rollback(True)
+    print(
+        f"worth-it of one page, in-process: {rebuilt * 1000:.0f} ms rebuilding the revenue snapshot, "
+        f"{kept * 1000:.0f} ms with the day's snapshot kept (every timed request pays the rebuild)"
+    )
 
 
 def session_cookie(user) -> str:
