@@ -1,4 +1,23 @@
-"""Browser URLs of the calls app."""
+"""Browser URLs of the calls app: the worklist, the customer page and the lists."""
+
+from django.urls import path
+
+from . import views
 
 app_name = "calls"
-urlpatterns: list = []
+urlpatterns = [
+    path("worklist/", views.worklist, name="worklist"),
+    path("worklist/assign/", views.assign, name="assign"),
+    path("customers/", views.customer_list, name="customer-list"),
+    path("customers/<int:pk>/", views.customer_detail, name="customer-detail"),
+    path("customers/<int:pk>/calls/", views.customer_log_call, name="log-call"),
+    path("customers/<int:pk>/statement.pdf", views.statement_pdf, name="customer-statement"),
+    path("customers/<int:pk>/contacts/new/", views.contact_edit, name="contact-add"),
+    path("customers/<int:pk>/contacts/<int:contact_pk>/", views.contact_row, name="contact-row"),
+    path("customers/<int:pk>/contacts/<int:contact_pk>/edit/", views.contact_edit, name="contact-edit"),
+    path("invoices/", views.invoice_list, name="invoice-list"),
+    path("agreements/", views.agreement_list, name="agreement-list"),
+    path("complaints/", views.complaint_list, name="complaint-list"),
+    path("complaints/<int:pk>/resolve/", views.complaint_resolve, name="complaint-resolve"),
+    path("reminders/", views.reminder_list, name="reminder-list"),
+]

@@ -179,11 +179,13 @@ def decided_proposals(user, limit: int = 50) -> list[Proposal]:
     return list(scope_to_portfolio(proposals, user).order_by("-decided_on", "-id")[:limit])
 
 
-def reminders_for_page(user, status: str | None = None) -> QuerySet[Reminder]:
+def reminders_for_page(user, status: str | None = None, customer_id: int | None = None) -> QuerySet[Reminder]:
     """Reminders with customer and step, newest first, each with its invoice count."""
     reminders = Reminder.objects.select_related("customer", "step__policy").annotate(
         invoice_count=Count("lines")
     )
     if status:
         reminders = reminders.filter(status=status)
+    if customer_id:
+        reminders = reminders.filter(customer_id=customer_id)
     return scope_to_portfolio(reminders, user)

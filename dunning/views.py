@@ -35,17 +35,26 @@ def letter_pdf(request, pk: int):
 
 @login_required
 def reminder_list(request):
-    """Reminders newest first, filterable by delivery state (e.g. failed, to act on)."""
+    """Reminders newest first, by delivery state (e.g. failed, to act on) and customer (?customer=<pk>)."""
     require_role(request, Role.CREDIT_MANAGER, Role.COLLECTOR, Role.FINANCE_LEAD)
     status = request.GET.get("status") or None
     if status not in DeliveryStatus.values:
         status = None
-    page = Paginator(selectors.reminders_for_page(request.user, status), 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "dunning/reminder_list.html",
-        {"page": page, "status": status, "statuses": DeliveryStatus.choices},
+    customer_id = request.GET.get("customer", "")
+    customer_id = int(customer_id) if customer_id.isdigit() else None
+    reminders = selectors.reminders_for_page(request.user, status, customer_id)
+    page = Paginator(reminders, 50).get_page(request.GET.get("page"))
+    query = "&".join(
+        f"{name}={value}" for name, value in (("customer", customer_id), ("status", status)) if value
     )
+    context = {
+        "page": page,
+        "status": status,
+        "statuses": DeliveryStatus.choices,
+        "customer_id": customer_id,
+        "query": query,
+    }
+    return render(request, "dunning/reminder_list.html", context)
 
 
 @login_required

@@ -31,6 +31,8 @@ from calls.models import Complaint, Excuse, Interaction, Task
 from customers.models import Contact, Customer, Segment
 from dunning.choices import DeliveryStatus
 from dunning.models import Reminder, ReminderInvoice, Step
+from dunning.rendering import InvoiceLine
+from dunning.services import compose
 from invoices.choices import InvoiceStatus
 from invoices.models import Allocation, Invoice, Payment
 
@@ -41,6 +43,7 @@ from .profiles import SEGMENTS, SegmentProfile
 HISTORY_DAYS = 548  # 18 months of invoices before `today`
 GRACE_DAYS = 3  # Agreement.grace_days default: days after an instalment before it counts as missed
 THURSDAY = 3
+WORDED_DAYS = 90  # historical reminders this recent get their full rendered subject and body
 
 
 @dataclass
@@ -715,17 +718,17 @@ class Account:
                 open_cents = bill.cents - bill.paid_by(run_on)
                 if open_cents > 0:
                     lines.setdefault((step, run_on), []).append((bill.invoice, open_cents))
-        for (step, run_on), invoices in sorted(
-            lines.items(), key=lambda item: (item[0][1], item[0][0].offset_days)
-        ):
+        by_day = sorted(lines.items(), key=lambda item: (item[0][1], item[0][0].offset_days))
+        for (step, run_on), invoices in by_day:
+            subject, body = self.reminder_words(step, run_on, invoices)
             reminder = Reminder(
                 customer=self.customer,
                 step=step,
                 run_on=run_on,
                 channel=step.channel,
                 tone=step.tone,
-                subject=reminder_subject(step, len(invoices)),
-                body="Invoices: " + ", ".join(invoice.number for invoice, _ in invoices),
+                subject=subject,
+                body=body,
                 status=DeliveryStatus.SENT,
                 attempts=1,
                 sent_at=datetime.combine(run_on, time(7, 0), tzinfo=self.world.tz),
@@ -736,10 +739,34 @@ class Account:
                 for invoice, cents in invoices
             )
 
+    def reminder_words(
+        self, step: Step, run_on: date, invoices: list[tuple[Invoice, int]]
+    ) -> tuple[str, str]:
+        """Subject and body as the dunning run words them (its own templates and rendering).
 
-def reminder_subject(step: Step, count: int) -> str:
-    when = "due in a few days" if step.offset_days < 0 else "overdue"
-    return f"{step.get_tone_display()} reminder: {count} invoice(s) {when}"
+        Rendering is most of the cost of a large seed, so reminders older than WORDED_DAYS keep a
+        short subject and no body: nobody rereads a letter from last year, the invoices are listed.
+        """
+        if run_on < self.today - timedelta(days=WORDED_DAYS):
+            return (
+                f"{step.get_tone_display()} reminder ({step.offset_label} days): {len(invoices)} invoice(s)",
+                "",
+            )
+        lines = [
+            InvoiceLine(
+                invoice_id=None,  # not inserted yet; the templates show numbers, not ids
+                number=invoice.number,
+                issue_date=invoice.issue_date,
+                due_date=invoice.due_date,
+                currency=invoice.currency,
+                amount=invoice.amount,
+                open_amount=money(cents),
+                days_overdue=(run_on - invoice.due_date).days,
+            )
+            for invoice, cents in invoices
+        ]
+        words = compose(self.customer, self.contacts[0], step, lines, run_on)
+        return words.subject, words.body
 
 
 def numbers(bills: list[Bill]) -> str:

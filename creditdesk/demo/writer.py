@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
-from django.db import connection, transaction
+from django.db import connection, reset_queries, transaction
 from tqdm import tqdm
 
 from agreements.models import Agreement, Instalment
@@ -76,6 +76,7 @@ def seed_demo(*, customers: int, seed: int, today: date, progress: bool = False)
                 report.kinds[kind] += 1
                 report.examples.setdefault(kind, str(rows.customers[-1]))
             write_rows(rows, report.counts)
+            reset_queries()  # with DEBUG on, Django keeps every query's SQL: drop this chunk's
             bar.update(len(rows.customers))
         bar.close()
     return report

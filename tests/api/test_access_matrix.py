@@ -173,3 +173,14 @@ def test_throttling_answers_429_past_the_rate(integrator, monkeypatch):
     client = client_for(integrator)
     codes = [client.get("/api/v1/segments/").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
+
+
+def test_bulk_endpoints_have_their_own_lower_rate(integrator, monkeypatch):
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"bulk": "1/min"})
+    client = client_for(integrator)
+    body = {"invoices": [{"number": "T-1"}]}
+    codes = [client.post("/api/v1/invoices/bulk/", body, format="json").status_code for _ in range(2)]
+    assert codes == [400, 429]
+    assert client.get("/api/v1/invoices/").status_code == 200

@@ -112,3 +112,22 @@ def test_concurrent_replays_write_once(integrator):
         thread.join()
     assert Payment.objects.filter(reference="BANK-C").count() == 1
     assert len(answers) == 4 and len(set(answers)) == 1 and answers[0][0] == 201
+
+
+@pytest.mark.django_db
+def test_old_stored_answers_are_pruned_and_recent_ones_kept(integrator, capsys):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    old = IdempotencyRecord.objects.create(
+        user=integrator, key="old", method="POST", path="/", request_fingerprint="x"
+    )
+    IdempotencyRecord.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
+    IdempotencyRecord.objects.create(
+        user=integrator, key="new", method="POST", path="/", request_fingerprint="y"
+    )
+    call_command("prune_idempotency_keys", "--days", "30")
+    assert "1 stored answer(s)" in capsys.readouterr().out
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]

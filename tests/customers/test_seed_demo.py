@@ -311,3 +311,14 @@ def test_without_a_policy_no_reminders_are_invented():
     Policy.objects.all().delete()  # the dunning data migration creates "Standard"
     seed(customers=20)
     assert not Reminder.objects.exists()
+
+
+def test_recent_reminders_carry_the_words_the_dunning_run_would_send():
+    seed(customers=30)  # with the "Standard" policy of the dunning data migration
+    recent = Reminder.objects.filter(run_on__gte=TODAY - dt.timedelta(days=60)).select_related("step")
+    assert recent.exists()
+    for reminder in recent.prefetch_related("lines__invoice"):
+        assert reminder.subject and reminder.body.startswith("Dear ")
+        if "invoice_table" in reminder.step.body_template:
+            for line in reminder.lines.all():
+                assert line.invoice.number in reminder.body

@@ -96,3 +96,18 @@ def test_credit_manager_home_links_to_reminders_and_proposals(client, credit_man
     client.force_login(credit_manager)
     page = client.get(reverse("home")).text
     assert reverse("dunning:reminder-list") in page and reverse("dunning:proposal-list") in page
+
+
+def test_reminder_page_lists_one_customer_history_for_the_customer_page(
+    client, credit_manager, standard_policy
+):
+    acme, other = CustomerFactory(name="Acme Trading"), CustomerFactory(name="Other Holding")
+    for customer in (acme, other):
+        InvoiceFactory(customer=customer, due_date=DUE)
+    for offset in (3, 7, 30):
+        run_dunning_batch(customer_ids=[acme.pk, other.pk], today=DUE + dt.timedelta(days=offset))
+    client.force_login(credit_manager)
+    page = client.get(reverse("dunning:reminder-list"), {"customer": acme.pk}).text
+    assert page.count("Acme Trading") == 3 and "Other Holding" not in page
+    letter = Reminder.objects.get(customer=acme, channel="letter")
+    assert reverse("dunning:letter-pdf", args=[letter.pk]) in page

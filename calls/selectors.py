@@ -1,0 +1,673 @@
+"""Reads for collectors: today's worklist in priority order, and what the customer page shows.
+
+What "needs action today" means (a customer is on the worklist when any of these holds):
+- broken: an agreement broke in the last BROKEN_LOOKBACK_DAYS and nobody has spoken to the
+  customer since the day it broke;
+- task: an open task (call, follow-up, broken agreement, review...) is due today or earlier;
+- promise due: an instalment of an active agreement falls due today and nobody spoke to the
+  customer today (a courtesy check before the promise breaks);
+- overdue: an open, undisputed invoice is OVERDUE_AFTER_DAYS or more past due, with no active
+  agreement, no dunning pause, no open task planned for later (someone already chose a date) and
+  no contact in the last QUIET_DAYS.
+Logging a call therefore takes a customer off today's list: it completes today's call tasks,
+counts as contact, and a promise makes an active agreement.
+
+The priority is computed in SQL so a page of the worklist costs the same few queries whatever the
+size of the ledger; the per-row details (amounts per currency, reasons in words) are fetched for
+the customers of one page only.
+"""
+
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from agreements.choices import AgreementState, InstalmentState
+from agreements.models import Agreement, Instalment
+from customers.access import scope_to_portfolio
+from customers.fields import MONEY_DIGITS, MONEY_PLACES
+from customers.models import Customer
+from invoices.choices import InvoiceStatus
+from invoices.models import Invoice, Payment
+
+from .choices import ExcuseCategory, TaskStatus
+from .models import Complaint, Excuse, Interaction, Task
+
+MONEY = DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+OVERDUE_AFTER_DAYS = 7  # the first reminders do their work before a person picks up the phone
+QUIET_DAYS = 7  # after a contact, give the customer a week before the overdue rule brings them back
+BROKEN_LOOKBACK_DAYS = 60
+LONG_OVERDUE_DAYS = 30
+EXCUSE_WINDOW_DAYS = 183  # "in 6 months"
+
+
+class Reason:
+    BROKEN = "broken"
+    TASK = "task"
+    PROMISE_DUE = "promise_due"
+    OVERDUE = "overdue"
+    CHOICES = [
+        (BROKEN, "Broken agreement"),
+        (TASK, "Task due"),
+        (PROMISE_DUE, "Promise due today"),
+        (OVERDUE, "Overdue invoices"),
+    ]
+
+
+SORTS = {
+    "priority": ("-priority", "oldest_due_date", "pk"),
+    "amount": ("-overdue_amount", "pk"),
+    "days": (F("oldest_due_date").asc(nulls_last=True), "pk"),
+    "name": ("name", "pk"),
+}
+
+
+@contextmanager
+def without_jit():
+    """Run the worklist queries with PostgreSQL's JIT off, in a transaction.
+
+    The worklist query is estimated as costly (a dozen correlated subqueries over every customer),
+    so PostgreSQL JIT-compiles it: measured on 20,000 customers, compiling took 4.5 s of a 5.3 s
+    query that runs in 0.8 s without it. SET LOCAL keeps the change to this transaction.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        yield
+
+
+def start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def worklist(*, user, today: date) -> QuerySet[Customer]:
+    """The customers in the user's portfolio that need action today, annotated with the facts
+    behind it (`reason_*` flags, `overdue_amount` in the customer's currency, `oldest_due_date`,
+    `last_contact_at`) and a `priority`, highest first. A credit manager sees every customer."""
+    customers = scope_to_portfolio(Customer.objects.all(), user, customer_path="")
+    annotated = with_worklist_facts(customers, today=today)
+    return (
+        annotated.filter(
+            Q(reason_broken=True) | Q(reason_task=True) | Q(reason_promise_due=True) | Q(reason_overdue=True)
+        )
+        .select_related("segment", "collector")
+        .order_by(*SORTS["priority"])
+    )
+
+
+def with_worklist_facts(customers: QuerySet[Customer], *, today: date) -> QuerySet[Customer]:
+    """Annotate each customer with the reasons it needs action today and its priority (all in SQL)."""
+    overdue = Invoice.objects.filter(
+        customer=OuterRef("pk"),
+        status=InvoiceStatus.OPEN,
+        due_date__lt=today,
+        allocated_amount__lt=F("amount"),
+    )
+    last_contact = Interaction.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at")
+    spoken_since_break = Interaction.objects.filter(
+        customer=OuterRef("customer"), occurred_at__gte=OuterRef("closed_on")
+    )
+    broken_unhandled = Agreement.objects.filter(
+        customer=OuterRef("pk"),
+        state=AgreementState.BROKEN,
+        closed_on__gte=today - timedelta(days=BROKEN_LOOKBACK_DAYS),
+    ).exclude(Exists(spoken_since_break))
+    open_tasks = Task.objects.filter(customer=OuterRef("pk"), status=TaskStatus.OPEN)
+    promise_due = Instalment.objects.filter(
+        agreement__customer=OuterRef("pk"),
+        agreement__state=AgreementState.ACTIVE,
+        state=InstalmentState.PENDING,
+        due_date=today,
+    )
+    active_agreement = Agreement.objects.filter(customer=OuterRef("pk"), state=AgreementState.ACTIVE)
+    not_contacted_today = Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=start_of(today))
+    quiet = Q(last_contact_at__isnull=True) | Q(
+        last_contact_at__lt=start_of(today - timedelta(days=QUIET_DAYS))
+    )
+    paused = Q(dunning_paused_until__gte=today)
+    return (
+        customers.annotate(
+            overdue_amount=Coalesce(
+                Subquery(
+                    overdue.filter(currency=OuterRef("currency"))
+                    .order_by()
+                    .values("customer")
+                    .annotate(total=Sum(F("amount") - F("allocated_amount")))
+                    .values("total"),
+                    output_field=MONEY,
+                ),
+                Value(Decimal("0.00")),
+                output_field=MONEY,
+            ),
+            oldest_due_date=Subquery(overdue.order_by("due_date").values("due_date")[:1]),
+            last_contact_at=Subquery(last_contact.values("occurred_at")[:1]),
+            reason_broken=Exists(broken_unhandled),
+            reason_task=Exists(open_tasks.filter(due_on__lte=today)),
+            has_later_task=Exists(open_tasks.filter(due_on__gt=today)),
+            has_active_agreement=Exists(active_agreement),
+            promise_falls_due=Exists(promise_due),
+        )
+        .annotate(
+            reason_promise_due=Case(
+                When(Q(promise_falls_due=True) & not_contacted_today, then=Value(True)), default=Value(False)
+            ),
+            reason_overdue=Case(
+                When(
+                    Q(oldest_due_date__lte=today - timedelta(days=OVERDUE_AFTER_DAYS))
+                    & Q(has_active_agreement=False, has_later_task=False)
+                    & quiet
+                    & ~paused,
+                    then=Value(True),
+                ),
+                default=Value(False),
+            ),
+        )
+        .annotate(priority=priority_expression(today))
+    )
+
+
+def priority_expression(today: date):
+    """Points: what broke or was planned comes first, then lateness and amount at stake.
+
+    Broken 400, task 300, promise due 250; days late up to 300; amount (customer's currency) up to 300.
+    Thresholds are compared to dates, not computed as date differences, so they run on any database.
+    """
+
+    def points(condition: Q, value: int):
+        return Case(When(condition, then=Value(value)), default=Value(0), output_field=IntegerField())
+
+    days_late = Case(
+        When(oldest_due_date__lt=today - timedelta(days=90), then=Value(300)),
+        When(oldest_due_date__lt=today - timedelta(days=60), then=Value(200)),
+        When(oldest_due_date__lt=today - timedelta(days=30), then=Value(150)),
+        When(oldest_due_date__lt=today, then=Value(50)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    amount = Case(
+        When(overdue_amount__gte=50_000, then=Value(300)),
+        When(overdue_amount__gte=10_000, then=Value(200)),
+        When(overdue_amount__gte=1_000, then=Value(100)),
+        When(overdue_amount__gt=0, then=Value(25)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    return (
+        points(Q(reason_broken=True), 400)
+        + points(Q(reason_task=True), 300)
+        + points(Q(reason_promise_due=True), 250)
+        + days_late
+        + amount
+    )
+
+
+def filter_worklist(queryset: QuerySet[Customer], criteria: dict, *, today: date) -> QuerySet[Customer]:
+    """Narrow the worklist by the filter form's cleaned data (segment, collector, amount, days, reason)."""
+    if criteria.get("segment"):
+        queryset = queryset.filter(segment=criteria["segment"])
+    if criteria.get("collector"):
+        queryset = queryset.filter(collector=criteria["collector"])
+    if criteria.get("unassigned"):
+        queryset = queryset.filter(collector__isnull=True)
+    if criteria.get("min_amount") is not None:
+        queryset = queryset.filter(overdue_amount__gte=criteria["min_amount"])
+    if criteria.get("min_days_overdue") is not None:
+        queryset = queryset.filter(oldest_due_date__lte=today - timedelta(days=criteria["min_days_overdue"]))
+    if criteria.get("reason"):
+        queryset = queryset.filter(**{f"reason_{criteria['reason']}": True})
+    return queryset.order_by(*SORTS.get(criteria.get("sort") or "priority", SORTS["priority"]))
+
+
+@dataclass
+class Money:
+    amount: Decimal
+    currency: str
+
+    def __str__(self) -> str:
+        return f"{self.amount:,.2f} {self.currency}"
+
+
+@dataclass
+class WorklistRow:
+    customer: Customer
+    reasons: list[str] = field(default_factory=list)
+    overdue: list[Money] = field(default_factory=list)
+    days_late: int = 0
+    next_action: str = ""
+
+
+def worklist_rows(customers: list[Customer], *, today: date) -> list[WorklistRow]:
+    """Spell out why each customer of one worklist page needs action, with per-currency amounts.
+
+    Four queries for the whole page, whatever its length.
+    """
+    ids = [customer.pk for customer in customers]
+    overdue = overdue_by_currency(ids, today=today)
+    broken = latest_broken_agreements(ids, today=today)
+    tasks = due_tasks(ids, today=today)
+    promises = promises_due(ids, today=today)
+    rows = []
+    for customer in customers:
+        row = WorklistRow(customer=customer)
+        totals = overdue.get(customer.pk, [])
+        row.overdue = [Money(t["amount"], t["currency"]) for t in totals]
+        if customer.oldest_due_date:
+            row.days_late = (today - customer.oldest_due_date).days
+        if customer.reason_broken and customer.pk in broken:
+            agreement = broken[customer.pk]
+            noun = "promise" if agreement.kind == "promise" else "payment plan"
+            row.reasons.append(
+                f"{noun.capitalize()} of {Money(agreement.total_amount, agreement.currency)} "
+                f"broken on {agreement.closed_on:%-d %b}"
+            )
+        if customer.reason_task:
+            row.reasons.extend(task.reason for task in tasks.get(customer.pk, [])[:2])
+        if customer.reason_promise_due and customer.pk in promises:
+            instalment = promises[customer.pk]
+            row.reasons.append(
+                f"Promise of {Money(instalment.amount, instalment.agreement.currency)} falls due today"
+            )
+        if customer.reason_overdue:
+            row.reasons.append(overdue_reason(totals))
+        row.next_action = next_action_for(customer, tasks.get(customer.pk, []))
+        rows.append(row)
+    return rows
+
+
+def overdue_reason(totals: list[dict]) -> str:
+    long_count = sum(t["long_count"] for t in totals)
+    if long_count:
+        amounts = ", ".join(str(Money(t["long_amount"], t["currency"])) for t in totals if t["long_count"])
+        noun = "invoice" if long_count == 1 else "invoices"
+        return f"{long_count} {noun} {LONG_OVERDUE_DAYS}+ days overdue, {amounts}"
+    count = sum(t["count"] for t in totals)
+    amounts = ", ".join(str(Money(t["amount"], t["currency"])) for t in totals)
+    noun = "invoice" if count == 1 else "invoices"
+    return f"{count} {noun} overdue, {amounts}"
+
+
+def next_action_for(customer: Customer, tasks: list[Task]) -> str:
+    channel = customer.get_preferred_channel_display().lower()
+    if customer.reason_broken:
+        return "Call: ask why the agreement broke and agree new terms"
+    if tasks:
+        return tasks[0].get_kind_display()
+    if customer.reason_promise_due:
+        return "Check today's payment; remind if not received"
+    return f"Call (prefers {channel})" if channel != "phone" else "Call"
+
+
+def overdue_by_currency(customer_ids: list[int], *, today: date) -> dict[int, list[dict]]:
+    """Per customer and currency: overdue count and amount, and the part 30+ days overdue."""
+    long_before = today - timedelta(days=LONG_OVERDUE_DAYS)
+    open_part = F("amount") - F("allocated_amount")
+    rows = (
+        Invoice.objects.filter(
+            customer_id__in=customer_ids,
+            status=InvoiceStatus.OPEN,
+            due_date__lt=today,
+            allocated_amount__lt=F("amount"),
+        )
+        .values("customer_id", "currency")
+        .annotate(
+            count=Count("pk"),
+            overdue_total=Sum(open_part, output_field=MONEY),
+            long_count=Count("pk", filter=Q(due_date__lt=long_before)),
+            long_amount=Coalesce(
+                Sum(open_part, filter=Q(due_date__lt=long_before), output_field=MONEY),
+                Value(Decimal("0.00")),
+                output_field=MONEY,
+            ),
+        )
+        .order_by("customer_id", "-overdue_total")
+    )
+    grouped: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        row["amount"] = row.pop("overdue_total")
+        grouped[row["customer_id"]].append(row)
+    return grouped
+
+
+def latest_broken_agreements(customer_ids: list[int], *, today: date) -> dict[int, Agreement]:
+    agreements = Agreement.objects.filter(
+        customer_id__in=customer_ids,
+        state=AgreementState.BROKEN,
+        closed_on__gte=today - timedelta(days=BROKEN_LOOKBACK_DAYS),
+    ).order_by("customer_id", "-closed_on", "-pk")
+    latest: dict[int, Agreement] = {}
+    for agreement in agreements:
+        latest.setdefault(agreement.customer_id, agreement)
+    return latest
+
+
+def due_tasks(customer_ids: list[int], *, today: date) -> dict[int, list[Task]]:
+    tasks = Task.objects.filter(customer_id__in=customer_ids, status=TaskStatus.OPEN, due_on__lte=today)
+    grouped: dict[int, list[Task]] = defaultdict(list)
+    for task in tasks.order_by("due_on", "pk"):
+        grouped[task.customer_id].append(task)
+    return grouped
+
+
+def promises_due(customer_ids: list[int], *, today: date) -> dict[int, Instalment]:
+    instalments = Instalment.objects.filter(
+        agreement__customer_id__in=customer_ids,
+        agreement__state=AgreementState.ACTIVE,
+        state=InstalmentState.PENDING,
+        due_date=today,
+    ).select_related("agreement")
+    return {instalment.agreement.customer_id: instalment for instalment in instalments}
+
+
+# --- The customer page ------------------------------------------------------------------------
+
+AGING_BUCKETS = (
+    ("current", "Not yet due"),
+    ("1-30", "1-30 days"),
+    ("31-60", "31-60 days"),
+    ("61-90", "61-90 days"),
+    ("90+", "Over 90 days"),
+)
+
+
+def aging_bucket(days_overdue: int) -> str:
+    if days_overdue <= 0:
+        return "current"
+    if days_overdue <= 30:
+        return "1-30"
+    if days_overdue <= 60:
+        return "31-60"
+    if days_overdue <= 90:
+        return "61-90"
+    return "90+"
+
+
+@dataclass
+class CurrencyPosition:
+    """What a customer owes in one currency, split by age."""
+
+    currency: str
+    open_amount: Decimal = Decimal("0.00")
+    overdue_amount: Decimal = Decimal("0.00")
+    disputed_amount: Decimal = Decimal("0.00")
+    buckets: dict[str, Decimal] = field(
+        default_factory=lambda: {key: Decimal("0.00") for key, _ in AGING_BUCKETS}
+    )
+
+
+def open_invoices_of(customer: Customer, *, today: date, limit: int = 200) -> list[Invoice]:
+    """The customer's invoices with money still open (disputed included), oldest due first,
+    each with `open_amount`, `days_overdue` and `aging` set."""
+    invoices = list(
+        Invoice.objects.filter(
+            customer=customer,
+            status__in=(InvoiceStatus.OPEN, InvoiceStatus.DISPUTED),
+            allocated_amount__lt=F("amount"),
+        ).order_by("due_date", "number")[:limit]
+    )
+    for invoice in invoices:
+        invoice.open_amount = invoice.amount - invoice.allocated_amount
+        invoice.days_overdue = max((today - invoice.due_date).days, 0)
+        invoice.aging = aging_bucket(invoice.days_overdue)
+    return invoices
+
+
+def position_of(customer: Customer, *, today: date) -> list[CurrencyPosition]:
+    """Open, overdue and disputed amounts per currency with the aging buckets, aggregated in SQL."""
+    open_part = F("amount") - F("allocated_amount")
+    chased = Invoice.objects.filter(
+        customer=customer,
+        status__in=(InvoiceStatus.OPEN, InvoiceStatus.DISPUTED),
+        allocated_amount__lt=F("amount"),
+    )
+
+    def total(condition: Q | None = None):
+        return Coalesce(
+            Sum(open_part, filter=condition, output_field=MONEY), Value(Decimal("0.00")), output_field=MONEY
+        )
+
+    undisputed = Q(status=InvoiceStatus.OPEN)
+    rows = (
+        chased.values("currency")
+        .annotate(
+            open_amount=total(),
+            overdue_amount=total(undisputed & Q(due_date__lt=today)),
+            disputed_amount=total(Q(status=InvoiceStatus.DISPUTED)),
+            b_current=total(Q(due_date__gte=today)),
+            b_1_30=total(Q(due_date__lt=today, due_date__gte=today - timedelta(days=30))),
+            b_31_60=total(
+                Q(due_date__lt=today - timedelta(days=30), due_date__gte=today - timedelta(days=60))
+            ),
+            b_61_90=total(
+                Q(due_date__lt=today - timedelta(days=60), due_date__gte=today - timedelta(days=90))
+            ),
+            b_90=total(Q(due_date__lt=today - timedelta(days=90))),
+        )
+        .order_by("currency")
+    )
+    positions = []
+    for row in rows:
+        position = CurrencyPosition(
+            currency=row["currency"],
+            open_amount=row["open_amount"],
+            overdue_amount=row["overdue_amount"],
+            disputed_amount=row["disputed_amount"],
+        )
+        position.buckets = dict(
+            zip(
+                [key for key, _ in AGING_BUCKETS],
+                [row["b_current"], row["b_1_30"], row["b_31_60"], row["b_61_90"], row["b_90"]],
+                strict=True,
+            )
+        )
+        positions.append(position)
+    return positions
+
+
+def agreement_history(customer: Customer, *, limit: int = 50) -> list[Agreement]:
+    """The customer's agreements, newest first, with instalments, invoices and who made them."""
+    return list(
+        Agreement.objects.filter(customer=customer)
+        .select_related("made_by")
+        .prefetch_related("instalments", "invoices")
+        .order_by("-made_on", "-pk")[:limit]
+    )
+
+
+ORDINALS = {2: "second", 3: "third", 4: "fourth", 5: "fifth"}
+
+
+def repeated_excuses(customer: Customer, *, today: date) -> list[str]:
+    """Excuse categories given twice or more in the last six months, in words:
+    "third 'Invoice not received' in 6 months"."""
+    rows = (
+        Excuse.objects.filter(customer=customer, given_on__gt=today - timedelta(days=EXCUSE_WINDOW_DAYS))
+        .values("category")
+        .annotate(times=Count("pk"))
+        .filter(times__gte=2)
+        .order_by("-times", "category")
+    )
+    labels = dict(ExcuseCategory.choices)
+    flags = []
+    for row in rows:
+        ordinal = ORDINALS.get(row["times"], f"{row['times']}th")
+        flags.append(f"{ordinal} '{labels.get(row['category'], row['category'])}' in 6 months")
+    return flags
+
+
+@dataclass
+class TimelineEntry:
+    """One line of the customer's story; `kind` drives its icon and colour."""
+
+    day: date
+    moment: datetime | None
+    kind: str
+    title: str
+    details: list[str] = field(default_factory=list)
+    tone: str = ""
+
+    @property
+    def sort_key(self):
+        return (self.day, self.moment or start_of(self.day))
+
+
+def timeline(customer: Customer, *, limit: int = 60) -> list[TimelineEntry]:
+    """Everything that happened with the customer, newest first: interactions (with the promise,
+    excuse or complaint made in them), agreements kept or broken, complaints, payments.
+    (Reminders sent live in the dunning app; the customer page adds them with `merge_timeline`.)
+    A fixed number of queries: each source is read once and capped at `limit` rows."""
+    entries: list[TimelineEntry] = []
+    interactions = (
+        Interaction.objects.filter(customer=customer)
+        .select_related("contact", "user", "agreement")
+        .prefetch_related("excuses", "complaints")
+        .order_by("-occurred_at")[:limit]
+    )
+    for interaction in interactions:
+        entries.append(interaction_entry(interaction))
+    for excuse in Excuse.objects.filter(customer=customer, interaction__isnull=True)[:limit]:
+        entries.append(
+            TimelineEntry(
+                excuse.given_on, None, "excuse", f"Excuse: {excuse.get_category_display()}", [excuse.words]
+            )
+        )
+    for complaint in Complaint.objects.filter(customer=customer).prefetch_related("invoices")[:limit]:
+        entries.extend(complaint_entries(complaint))
+    agreements = Agreement.objects.filter(customer=customer).select_related("interaction")[:limit]
+    for agreement in agreements:
+        entries.extend(agreement_entries(agreement))
+    for payment in Payment.objects.filter(customer=customer).order_by("-received_on")[:limit]:
+        entries.append(
+            TimelineEntry(
+                payment.received_on,
+                payment.created_at,
+                "payment",
+                f"Payment received: {Money(payment.amount, payment.currency)}",
+                [f"Reference {payment.reference}"],
+                tone="good",
+            )
+        )
+    return merge_timeline(entries, [], limit=limit)
+
+
+def merge_timeline(
+    entries: list[TimelineEntry], more: list[TimelineEntry], *, limit: int
+) -> list[TimelineEntry]:
+    return sorted(entries + more, key=lambda entry: entry.sort_key, reverse=True)[:limit]
+
+
+def interaction_entry(interaction: Interaction) -> TimelineEntry:
+    who = f" with {interaction.contact.name}" if interaction.contact else ""
+    title = f"{interaction.get_channel_display()}{who}: {interaction.get_outcome_display()}"
+    details = []
+    if interaction.minutes_spent:
+        details.append(f"{interaction.minutes_spent} min")
+    if interaction.user:
+        details.append(f"by {interaction.user.get_full_name() or interaction.user.username}")
+    lines = [" · ".join(details)] if details else []
+    if interaction.notes:
+        lines.append(interaction.notes)
+    if interaction.agreement:
+        agreement = interaction.agreement
+        lines.append(
+            f"{agreement.get_kind_display()}: {Money(agreement.total_amount, agreement.currency)} "
+            f"({agreement.get_state_display().lower()})"
+        )
+    for excuse in interaction.excuses.all():
+        lines.append(
+            f"Excuse: {excuse.get_category_display()}" + (f" — “{excuse.words}”" if excuse.words else "")
+        )
+    for complaint in interaction.complaints.all():
+        lines.append(f"Complaint opened: {complaint.get_category_display()} — {complaint.description}")
+    if interaction.next_action_on:
+        lines.append(f"Next action on {interaction.next_action_on:%-d %b %Y}")
+    tone = (
+        "good" if interaction.agreement else ("warn" if interaction.outcome in ("refused", "dispute") else "")
+    )
+    return TimelineEntry(
+        timezone.localtime(interaction.occurred_at).date(),
+        interaction.occurred_at,
+        "call",
+        title,
+        lines,
+        tone,
+    )
+
+
+def complaint_entries(complaint: Complaint) -> list[TimelineEntry]:
+    numbers = ", ".join(invoice.number for invoice in complaint.invoices.all())
+    entries = []
+    if complaint.interaction_id is None:
+        entries.append(
+            TimelineEntry(
+                complaint.opened_on,
+                None,
+                "complaint",
+                f"Complaint opened: {complaint.get_category_display()}",
+                [complaint.description, f"Invoices {numbers}" if numbers else ""],
+                tone="warn",
+            )
+        )
+    if complaint.resolved_on:
+        entries.append(
+            TimelineEntry(
+                complaint.resolved_on,
+                None,
+                "complaint",
+                f"Complaint {complaint.get_outcome_display().lower()}: {complaint.get_category_display()}",
+                [f"Invoices {numbers}" if numbers else ""],
+            )
+        )
+    return entries
+
+
+def agreement_entries(agreement: Agreement) -> list[TimelineEntry]:
+    money = Money(agreement.total_amount, agreement.currency)
+    entries = []
+    made_in_call = getattr(agreement, "interaction", None) is not None
+    if not made_in_call:
+        entries.append(
+            TimelineEntry(
+                agreement.made_on,
+                agreement.created_at,
+                "agreement",
+                f"{agreement.get_kind_display()} made: {money}",
+            )
+        )
+    if agreement.closed_on:
+        tone = {"kept": "good", "broken": "bad"}.get(agreement.state, "")
+        entries.append(
+            TimelineEntry(
+                agreement.closed_on,
+                None,
+                "agreement",
+                f"{agreement.get_kind_display()} of {money} {agreement.get_state_display().lower()}",
+                [f"Made on {agreement.made_on:%-d %b %Y}"],
+                tone=tone,
+            )
+        )
+    return entries
+
+
+def contacts_of(customer: Customer):
+    return customer.contacts.order_by("-is_primary", "name")

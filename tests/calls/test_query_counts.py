@@ -1,0 +1,90 @@
+"""Pages cost the same number of queries with 10 customers as with 200 (no N+1)."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.calls.scenes import broken_promise_customer, overdue_customer
+from tests.factories import (
+    TODAY,
+    ComplaintFactory,
+    ExcuseFactory,
+    InteractionFactory,
+    PaymentFactory,
+    ReminderFactory,
+    TaskFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+MAX_QUERIES = {
+    "calls:worklist": 18,
+    "calls:customer-list": 10,
+    "calls:invoice-list": 10,
+    "calls:agreement-list": 10,
+    "calls:complaint-list": 10,
+    "calls:reminder-list": 10,
+}
+
+
+@pytest.fixture(autouse=True)
+def fixed_day(settings):
+    settings.CREDITDESK_TODAY = TODAY
+
+
+def build_ledger(count: int, collector):
+    """`count` customers of every kind the pages show, all in the collector's portfolio."""
+    customers = []
+    for number in range(count):
+        if number % 4 == 0:
+            customer = broken_promise_customer(collector)
+        else:
+            customer = overdue_customer(collector, invoices=2)
+        if number % 3 == 0:
+            TaskFactory(customer=customer, reason="Call task from step +7 days")
+            complaint = ComplaintFactory(customer=customer)
+            complaint.invoices.set(customer.invoices.all()[:1])
+            ReminderFactory(customer=customer).invoices.set(
+                customer.invoices.all(), through_defaults={"open_amount": 1}
+            )
+        customers.append(customer)
+    return customers
+
+
+def queries_for(client, url) -> int:
+    """Queries of a page in steady state: a first request warms the worth-it revenue snapshot,
+    which the reports app rebuilds (a few extra queries) only when new allocations arrived."""
+    client.get(url)
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(context.captured_queries)
+
+
+@pytest.mark.parametrize("name", list(MAX_QUERIES))
+def test_list_pages_cost_the_same_queries_for_10_and_200_customers(client, collector, name):
+    client.force_login(collector)
+    build_ledger(10, collector)
+    small = queries_for(client, reverse(name))
+    build_ledger(190, collector)
+    large = queries_for(client, reverse(name))
+    assert small == large <= MAX_QUERIES[name]
+
+
+def test_customer_page_costs_the_same_queries_with_a_short_or_long_history(client, collector):
+    client.force_login(collector)
+    [customer] = build_ledger(1, collector)
+    url = reverse("calls:customer-detail", args=[customer.pk])
+    InteractionFactory(customer=customer, outcome="excuse")  # one of each: prefetches run either way
+    PaymentFactory(customer=customer)
+    short = queries_for(client, url)
+    for days_ago in range(40):
+        InteractionFactory(customer=customer, outcome="excuse")
+        ExcuseFactory(customer=customer, given_on=TODAY - dt.timedelta(days=days_ago))
+        PaymentFactory(customer=customer, received_on=TODAY - dt.timedelta(days=days_ago))
+    overdue_customer(collector)  # other customers do not change it either
+    long = queries_for(client, url)
+    assert short == long <= 30
