@@ -162,11 +162,8 @@ class ExcuseSerializer(serializers.ModelSerializer):
         }
 
 
-class ExcuseWriteSerializer(serializers.Serializer):
-    customer = CustomerByAccountField()
-    category = serializers.ChoiceField(choices=ExcuseCategory.choices, help_text="The kind of reason given.")
-    words = serializers.CharField(required=False, allow_blank=True, default="", help_text="In their words.")
-    invoices = invoice_numbers_field("Numbers of the invoices it is about.")
+class CustomerInvoicesMixin:
+    """Write serializers naming a customer and invoice numbers: the invoices must be that customer's."""
 
     def validate_invoices(self, numbers):
         return invoices_by_number(numbers)
@@ -175,6 +172,13 @@ class ExcuseWriteSerializer(serializers.Serializer):
         if any(invoice.customer_id != attrs["customer"].pk for invoice in attrs["invoices"]):
             raise serializers.ValidationError({"invoices": ["Every invoice must belong to this customer."]})
         return attrs
+
+
+class ExcuseWriteSerializer(CustomerInvoicesMixin, serializers.Serializer):
+    customer = CustomerByAccountField()
+    category = serializers.ChoiceField(choices=ExcuseCategory.choices, help_text="The kind of reason given.")
+    words = serializers.CharField(required=False, allow_blank=True, default="", help_text="In their words.")
+    invoices = invoice_numbers_field("Numbers of the invoices it is about.")
 
     def create(self, validated_data):
         data = dict(validated_data)
@@ -217,7 +221,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
         }
 
 
-class ComplaintWriteSerializer(serializers.Serializer):
+class ComplaintWriteSerializer(CustomerInvoicesMixin, serializers.Serializer):
     customer = CustomerByAccountField()
     category = serializers.ChoiceField(
         choices=ComplaintCategory.choices, help_text="What the dispute is about."
@@ -228,14 +232,6 @@ class ComplaintWriteSerializer(serializers.Serializer):
         min_length=1,
         help_text="Numbers of the disputed invoices.",
     )
-
-    def validate_invoices(self, numbers):
-        return invoices_by_number(numbers)
-
-    def validate(self, attrs):
-        if any(invoice.customer_id != attrs["customer"].pk for invoice in attrs["invoices"]):
-            raise serializers.ValidationError({"invoices": ["Every invoice must belong to this customer."]})
-        return attrs
 
     def create(self, validated_data):
         data = dict(validated_data)
