@@ -27,7 +27,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "creditdesk.apps.CreditDeskAdminConfig",  # django.contrib.admin, open to credit managers only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

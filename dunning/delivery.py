@@ -19,6 +19,7 @@ from django.utils.module_loading import import_string
 
 from calls.choices import TaskKind
 from calls.services import create_task
+from customers.access import SYSTEM
 
 from .choices import DeliveryStatus, StepAction, StepChannel
 from .models import Reminder
@@ -163,6 +164,7 @@ def make_call_task(reminder: Reminder) -> None:
         reason=f"Dunning {reminder.step.offset_label}d, {reminder.get_tone_display()}: {reminder.subject}",
         due_on=reminder.run_on,
         dedupe_key=f"reminder:{reminder.pk}",
+        actor=SYSTEM,
     )
 
 
@@ -209,6 +211,7 @@ def carry_out_action(reminder: Reminder) -> None:
             reason=f"Hand off to a collection agency: {reminder.subject}",
             due_on=reminder.run_on,
             dedupe_key=f"reminder:{reminder.pk}:agency",
+            actor=SYSTEM,
         )
 
 

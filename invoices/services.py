@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from customers.access import Capability, require
 from customers.choices import CURRENCY_CODES
 from customers.fields import CENT, MONEY_DIGITS, MONEY_PLACES
 from customers.models import Customer
@@ -91,12 +92,18 @@ def record_payment(
         )
         payment.full_clean(exclude=["allocated_amount"])
         payment.save()
-        invoices = Invoice.objects.in_bulk([a.invoice_number for a in allocations], field_name="number")
+        # Looked up in the payment's customer only: another customer's number is "no such invoice".
+        invoices = Invoice.objects.filter(customer=customer).in_bulk(
+            [a.invoice_number for a in allocations], field_name="number"
+        )
         for index, request in enumerate(allocations):
             invoice = invoices.get(request.invoice_number)
             if invoice is None:
                 raise ValidationError(
-                    {f"allocations[{index}].invoice": f"No invoice numbered {request.invoice_number}."}
+                    {
+                        f"allocations[{index}].invoice": f"{customer.account_number} has no invoice "
+                        f"numbered {request.invoice_number}."
+                    }
                 )
             try:
                 allocate(payment=payment, invoice=invoice, amount=request.amount)
@@ -133,8 +140,12 @@ def allocate(*, payment: Payment, invoice: Invoice, amount: Decimal) -> Allocati
     return allocation
 
 
-def set_invoice_status(*, invoice: Invoice, status: str) -> Invoice:
-    """Dispute, write off, cancel or reopen an invoice; "paid" follows from allocations only."""
+def set_invoice_status(*, invoice: Invoice, status: str, actor) -> Invoice:
+    """Dispute, write off, cancel or reopen an invoice; "paid" follows from allocations only.
+
+    A credit decision: only a credit manager (customers.access: SET_INVOICE_STATUS).
+    """
+    require(actor, Capability.SET_INVOICE_STATUS)
     if status == InvoiceStatus.PAID:
         raise ValidationError({"status": "An invoice becomes paid through payments, not by hand."})
     if status not in InvoiceStatus.values:
@@ -537,10 +548,8 @@ def allocation_splits(item: PaymentData, customer_id: int, invoices: dict, still
         field = f"allocations[{index}]"
         invoice = invoices.get(request.invoice_number)
         problem = amount_errors(request.amount).get("amount")
-        if invoice is None:
-            problem = [f"No invoice numbered {request.invoice_number}."]
-        elif invoice.customer_id != customer_id:
-            problem = [f"Invoice {invoice.number} belongs to another customer."]
+        if invoice is None or invoice.customer_id != customer_id:  # the same answer: nothing leaks
+            problem = [f"{item.account_number} has no invoice numbered {request.invoice_number}."]
         elif invoice.currency != item.currency:
             problem = [f"Invoice {invoice.number} is in {invoice.currency}, the payment in {item.currency}."]
         elif invoice.pk in used:

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from customers.access import Role, role_of
+from customers.access import Capability, may
 
 from . import exports
 from .dashboard import build_dashboard
@@ -25,7 +25,6 @@ from .models import SETTING_FIELDS, WorthItSettings
 from .services import update_worth_it_settings
 from .worth_it import EFFORT_COMPONENTS, value_points, worth_it_ranking
 
-READERS = {Role.FINANCE_LEAD, Role.CREDIT_MANAGER}
 RANKING_PAGE_SIZE = 50
 
 
@@ -35,7 +34,7 @@ def finance_only(view):
     @wraps(view)
     @login_required
     def wrapper(request, *args, **kwargs):
-        if role_of(request.user) not in READERS:
+        if not may(request.user, Capability.READ_REPORTS):
             raise PermissionDenied("Reports are for finance leads and credit managers.")
         return view(request, *args, **kwargs)
 
@@ -69,7 +68,7 @@ def dashboard(request):
 def worth_it(request):
     form, filters = read_filters(request)
     settings = WorthItSettings.current()
-    can_edit = role_of(request.user) == Role.CREDIT_MANAGER
+    can_edit = may(request.user, Capability.MANAGE_SETTINGS)
     settings_form = WorthItSettingsForm(instance=settings)
     if request.method == "POST":
         if not can_edit:
@@ -78,7 +77,7 @@ def worth_it(request):
         if settings_form.is_valid():
             try:
                 update_worth_it_settings(
-                    **{name: settings_form.cleaned_data[name] for name in SETTING_FIELDS}
+                    actor=request.user, **{name: settings_form.cleaned_data[name] for name in SETTING_FIELDS}
                 )
             except ValidationError as error:
                 settings_form.add_error(None, error)
