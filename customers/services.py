@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from .changes import field_values, save_changed_fields
 from .models import Contact, Customer, Segment
 
 CUSTOMER_FIELDS = (
@@ -18,7 +19,8 @@ def upsert_customer(*, account_number: str, **values) -> tuple[Customer, bool]:
     """Create the customer with this account number, or update the given fields. Returns (customer, created).
 
     Only the fields named in CUSTOMER_FIELDS can be set this way; collector, holds and pauses have
-    their own operations, so an ERP sync cannot undo a credit manager's decision.
+    their own operations, so an ERP sync cannot undo a credit manager's decision. Only the fields
+    that differ are written; re-sending the stored values writes nothing (updated_at stays).
     """
     unknown = set(values) - set(CUSTOMER_FIELDS)
     if unknown:
@@ -27,10 +29,14 @@ def upsert_customer(*, account_number: str, **values) -> tuple[Customer, bool]:
         customer = Customer.objects.select_for_update().filter(account_number=account_number).first()
         created = customer is None
         customer = customer or Customer(account_number=account_number)
+        before = field_values(customer, values)
         for name, value in values.items():
             setattr(customer, name, value)
         customer.full_clean(validate_unique=False)
-        customer.save()
+        if created:
+            customer.save()
+        else:
+            save_changed_fields(customer, before)  # the same values again write nothing
         return customer, created
 
 
