@@ -29,6 +29,7 @@ from django.views.decorators.http import require_POST
 from agreements.models import Agreement
 from customers.access import Capability, may, scope_to_portfolio
 from customers.models import Contact, Customer
+from customers.redirects import redirect_to_next
 from customers.services import assign_collector, save_contact
 from invoices.models import Invoice
 
@@ -118,17 +119,17 @@ def assign(request):
     form = AssignForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose at least one customer to assign.")
-        return redirect(request.POST.get("next") or "calls:worklist")
+        return redirect_to_next(request, "calls:worklist")
     collector = request.user if "to_me" in request.POST else form.cleaned_data["collector"]
     if collector is None:
         messages.error(request, "Choose the collector to assign them to.")
-        return redirect(request.POST.get("next") or "calls:worklist")
+        return redirect_to_next(request, "calls:worklist")
     count = assign_collector(
         customers=form.cleaned_data["customers"], collector=collector, actor=request.user
     )
     who = "you" if collector == request.user else (collector.get_full_name() or collector.username)
     messages.success(request, f"{count} customer{'s' if count != 1 else ''} assigned to {who}.")
-    return redirect(request.POST.get("next") or "calls:worklist")
+    return redirect_to_next(request, "calls:worklist")
 
 
 def worth_it_for(customer_ids: list[int], *, today: date) -> dict:
@@ -433,7 +434,7 @@ def complaint_resolve(request, pk: int):
             )
     else:
         messages.error(request, "Choose upheld or rejected.")
-    return redirect(request.POST.get("next") or "calls:complaint-list")
+    return redirect_to_next(request, "calls:complaint-list")
 
 
 @requires(Capability.BROWSE_PAGES)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .access import Capability, may, require
+from .changes import field_values, save_changed_fields
 from .models import Contact, Customer, Segment
 
 CUSTOMER_FIELDS = (
@@ -28,6 +29,7 @@ def upsert_customer(*, account_number: str, actor, **values) -> tuple[Customer, 
     Only the fields named in CUSTOMER_FIELDS can be set this way; collector, holds and pauses have
     their own operations, so an ERP sync cannot undo a credit manager's decision. Credit limit and
     segment are credit decisions: an actor who may not decide credit control is refused per field.
+    Only the fields that differ are written; re-sending the stored values writes nothing.
     """
     require(actor, Capability.SYNC_LEDGER)
     unknown = set(values) - set(CUSTOMER_FIELDS)
@@ -46,10 +48,14 @@ def upsert_customer(*, account_number: str, actor, **values) -> tuple[Customer, 
         customer = Customer.objects.select_for_update().filter(account_number=account_number).first()
         created = customer is None
         customer = customer or Customer(account_number=account_number)
+        before = field_values(customer, values)
         for name, value in values.items():
             setattr(customer, name, value)
         customer.full_clean(validate_unique=False)
-        customer.save()
+        if created:
+            customer.save()
+        else:
+            save_changed_fields(customer, before)  # the same values again write nothing
         return customer, created
 
 

@@ -23,7 +23,7 @@ from customers.access import SYSTEM
 
 from .choices import DeliveryStatus, StepAction, StepChannel
 from .models import Reminder
-from .rendering import InvoiceLine, money, totals_by_currency
+from .rendering import InvoiceLine, customer_facts, money, totals_by_currency
 
 logger = logging.getLogger(__name__)
 
@@ -144,11 +144,18 @@ def render_letter_pdf(reminder: Reminder) -> bytes:
     from weasyprint import HTML  # heavy import, only where letters are made
 
     lines = reminder_lines(reminder)
+    # Plain values only, as for the step templates: the letter goes outside.
     html = render_to_string(
         "dunning/letter.html",
         {
-            "reminder": reminder,
-            "customer": reminder.customer,
+            "reminder": {
+                "pk": reminder.pk,
+                "subject": reminder.subject,
+                "body": reminder.body,
+                "tone": reminder.tone,
+                "run_on": reminder.run_on,
+            },
+            "customer": customer_facts(reminder.customer),
             "lines": [(line, money(line.open_amount, line.currency)) for line in lines],
             "totals": [money(total.open_amount, total.currency) for total in totals_by_currency(lines)],
             "sender": settings.DUNNING_SENDER,

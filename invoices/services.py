@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from customers.access import Capability, require
+from customers.changes import field_values, save_changed_fields
 from customers.choices import CURRENCY_CODES
 from customers.fields import CENT, MONEY_DIGITS, MONEY_PLACES
 from customers.models import Customer
@@ -31,6 +32,9 @@ class AllocationRequest:
     amount: Decimal
 
 
+UPSERT_FIELDS = ("customer", "issue_date", "due_date", "amount", "currency", "description")
+
+
 def upsert_invoice(
     *,
     number: str,
@@ -43,8 +47,9 @@ def upsert_invoice(
 ) -> tuple[Invoice, bool]:
     """Create the invoice with this number, or update it to these values. Returns (invoice, created).
 
-    Re-sending the same values changes nothing. An invoice's amount cannot drop below what is
-    already allocated to it, and its currency cannot change once payments are allocated.
+    Re-sending the same values writes nothing (updated_at stays); a change writes only the fields
+    that differ. An invoice's amount cannot drop below what is already allocated to it, and its
+    currency cannot change once payments are allocated.
     """
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().filter(number=number).first()
@@ -56,6 +61,7 @@ def upsert_invoice(
             errors = invoice_change_errors(invoice, data, customer.pk) if amount is not None else {}
             if errors:
                 raise ValidationError(errors)
+        before = field_values(invoice, (*UPSERT_FIELDS, "status"))
         invoice.customer = customer
         invoice.issue_date = issue_date
         invoice.due_date = due_date
@@ -65,7 +71,10 @@ def upsert_invoice(
         invoice.full_clean(exclude=["allocated_amount"], validate_unique=False)
         if invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.PAID):
             invoice.status = status_for_balance(invoice.amount, invoice.allocated_amount)
-        invoice.save()
+        if created:
+            invoice.save()
+        else:
+            save_changed_fields(invoice, before)  # the same values again write nothing
         return invoice, created
 
 

@@ -3,7 +3,6 @@
 Finance leads and credit managers only; everyone else gets 403.
 """
 
-import csv
 from functools import wraps
 
 from django.contrib import messages
@@ -128,7 +127,7 @@ def export_csv(request, kind: str):
         raise PermissionDenied("Unknown export.")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="creditdesk-{kind}-{filters["as_of"]}.csv"'
-    writers[kind](csv.writer(response), **filters)
+    writers[kind](exports.csv_writer(response), **filters)
     return response
 
 

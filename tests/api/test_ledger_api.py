@@ -95,6 +95,7 @@ def test_put_by_number_creates_updates_and_leaves_an_equal_invoice_untouched(as_
     stamp = Invoice.objects.get(number="F-2026-1").updated_at
     again = as_integrator.put("/api/v1/invoices/by-number/F-2026-1/", invoice_body(), format="json")
     assert again.status_code == 200
+    assert Invoice.objects.get(number="F-2026-1").updated_at == stamp  # untouched: nothing written
     changed = as_integrator.put(
         "/api/v1/invoices/by-number/F-2026-1/", invoice_body(amount="900.00"), format="json"
     )
