@@ -43,22 +43,22 @@ def put(client, url: str, body: dict):
     return response, writes(queries.captured_queries)
 
 
-def test_putting_the_same_customer_again_writes_nothing(as_integrator):
+def test_putting_the_same_customer_again_writes_nothing(as_manager):
     SegmentFactory(name="SME")
     url = "/api/v1/customers/by-account/ERP-77/"
-    put(as_integrator, url, CUSTOMER)
+    put(as_manager, url, CUSTOMER)
     stamp = Customer.objects.get(account_number="ERP-77").updated_at
-    response, written = put(as_integrator, url, {**CUSTOMER, "credit_limit": "5000"})  # same amount
+    response, written = put(as_manager, url, {**CUSTOMER, "credit_limit": "5000"})  # same amount
     assert response.status_code == 200 and written == []
     assert Customer.objects.get(account_number="ERP-77").updated_at == stamp
 
 
-def test_a_changed_customer_writes_only_the_changed_fields(as_integrator):
+def test_a_changed_customer_writes_only_the_changed_fields(as_manager):
     SegmentFactory(name="SME")
     url = "/api/v1/customers/by-account/ERP-78/"
-    put(as_integrator, url, CUSTOMER)
+    put(as_manager, url, CUSTOMER)
     stamp = Customer.objects.get(account_number="ERP-78").updated_at
-    _, written = put(as_integrator, url, {**CUSTOMER, "city": "Amersfoort"})
+    _, written = put(as_manager, url, {**CUSTOMER, "city": "Amersfoort"})
     assert len(written) == 1
     assigned = written[0].split(" SET ", 1)[1].split(" WHERE ", 1)[0]
     assert '"city"' in assigned and '"updated_at"' in assigned and '"name"' not in assigned
