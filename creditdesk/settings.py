@@ -240,3 +240,14 @@ CELERY_BEAT_SCHEDULE.update(
 )
 # WeasyPrint narrates every layout step at INFO; keep the worker log for what matters.
 LOGGING["loggers"].update({"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}})
+
+# --- Faults (issue 9): PostgreSQL, Redis or SMTP down must not break the app --------------------
+# PostgreSQL: a persistent connection is checked before a request reuses it, so a restart of the
+# database costs no failed request once it is back; connecting gives up after 5 s, and a request
+# that meets a database down answers 503 with Retry-After (creditdesk.middleware).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+MIDDLEWARE.append("creditdesk.middleware.DatabaseUnavailableMiddleware")
+# SMTP: a server that accepts the connection but never answers must not hold a worker forever.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
