@@ -17,10 +17,12 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
 
 from customers.access import Capability, may
 
+from .middleware import MESSAGE as DATABASE_UNAVAILABLE
+from .middleware import RETRY_AFTER_SECONDS, is_database_unavailable
 from .models import IdempotencyRecord
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -59,8 +61,16 @@ class RolePermissions(permissions.BasePermission):
 def handle_api_exception(exc, context):
     """DRF's handler, taught the domain's errors: a service's ValidationError is a 400 per field.
 
-    A database refusal that validation did not foresee (a race on a unique key) is a 409, never a 500.
+    A database refusal that validation did not foresee (a race on a unique key) is a 409, never a 500;
+    a database that is down or restarting is a 503 with Retry-After.
     """
+    if is_database_unavailable(exc):
+        set_rollback()
+        return Response(
+            {"detail": DATABASE_UNAVAILABLE},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, DjangoValidationError):
         exc = ValidationError(detail=django_error_detail(exc))
     elif isinstance(exc, IntegrityError):

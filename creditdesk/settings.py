@@ -356,3 +356,35 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     }
 }
+
+# --- Faults (issue 9): PostgreSQL, Redis or SMTP down must not break the app --------------------
+# PostgreSQL: a persistent connection is checked before a request reuses it, so a restart of the
+# database costs no failed request once it is back; connecting gives up after 5 s, and a request
+# that meets a database down answers 503 with Retry-After (creditdesk.middleware).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "creditdesk.middleware.DatabaseUnavailableMiddleware")
+# SMTP: a server that accepts the connection but never answers must not hold a worker forever.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
+# Redis down: nobody reads task results (a task's counts are in the worker log), and subscribing to
+# the result store on every .delay() is what made queueing wait ~20 s for a Redis that was down;
+# without it, publishing gives up after Celery's short retry policy (about a second).
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = 2
+# The daily run: when beat could not queue it at DUNNING_RUN_HOUR (Redis down), catch_up_dunning
+# runs it at the next ten-minute tick after Redis is back (dunning/tasks.py).
+DUNNING_RUN_HOUR = int(os.environ.get("DUNNING_RUN_HOUR", "6"))
+CELERY_BEAT_SCHEDULE["dunning-catch-up"] = {"task": "dunning.tasks.catch_up_dunning", "schedule": 600.0}
+# The cache (DRF's throttle counters) on django-redis, which can ignore a Redis that is down:
+# Django's own RedisCache raises, which turned every API request into a 500. While Redis is down,
+# throttling is not enforced (logged) rather than refusing all API traffic.
+if REDIS_URL:
+    CACHES["default"] = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": CACHES["default"]["LOCATION"],
+        "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+    }
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
