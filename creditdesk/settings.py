@@ -364,7 +364,10 @@ CONTENT_SECURITY_POLICY = {
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
-MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "creditdesk.middleware.DatabaseUnavailableMiddleware")
+# Before axes, which must stay last.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "creditdesk.middleware.DatabaseUnavailableMiddleware"
+)
 # SMTP: a server that accepts the connection but never answers must not hold a worker forever.
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 # Redis down: nobody reads task results (a task's counts are in the worker log), and subscribing to
