@@ -15,9 +15,12 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import permissions, serializers, status
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from audit import context as audit_context
 
 from .models import IdempotencyRecord
 
@@ -87,6 +90,10 @@ class IdempotentPostMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        # DRF authenticates a token here, after the middleware: name the API user for the audit trail.
+        audit_context.set_user(
+            request.user, by_token=isinstance(request.successful_authenticator, TokenAuthentication)
+        )
         if request.method == "POST" and request.headers.get(IDEMPOTENCY_HEADER) is not None:
             handler = getattr(self, "post", None)
             if handler is not None:

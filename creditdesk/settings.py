@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "auditlog",
+    "audit",
     "customers",
     "invoices",
     "agreements",
@@ -55,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -113,6 +116,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Audit trail (audit/): django-auditlog with our entry model (adds channel and customer).
+AUDITLOG_LOGENTRY_MODEL = "audit.Entry"
+AUDITLOG_USE_FK_STRING_REPRESENTATION = True  # "collector: anna -> ben", not user ids
+AUDITLOG_DISABLE_REMOTE_ADDR = True  # who and through what, not where from
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

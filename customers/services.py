@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.records import Change, record_changes
+
 from .models import Contact, Customer, Segment
 
 CUSTOMER_FIELDS = (
@@ -34,24 +36,41 @@ def upsert_customer(*, account_number: str, **values) -> tuple[Customer, bool]:
         return customer, created
 
 
+@transaction.atomic
 def assign_collector(*, customers, collector) -> int:
-    """Put customers into a collector's portfolio (None takes them out). Returns how many changed."""
+    """Put customers into a collector's portfolio (None takes them out). Returns how many changed.
+
+    Each customer whose collector changes gets an audit entry, in the same transaction.
+    """
     ids = [customer.pk for customer in customers]
-    return Customer.objects.filter(pk__in=ids).update(collector=collector, updated_at=timezone.now())
+    before = list(
+        Customer.objects.select_for_update().filter(pk__in=ids).select_related("collector").order_by("pk")
+    )
+    count = Customer.objects.filter(pk__in=ids).update(collector=collector, updated_at=timezone.now())
+    record_changes(
+        Customer,
+        (Change(c.pk, c.pk, str(c), {"collector": (c.collector, collector)}) for c in before),
+    )
+    return count
 
 
+# Holds and pauses are saved through the ORM, so the audit trail's signals record them; the atomic
+# block keeps the change and its audit entry in one transaction even when called outside one.
+@transaction.atomic
 def set_credit_hold(*, customer: Customer, on_hold: bool) -> Customer:
     customer.credit_hold = on_hold
     customer.save(update_fields=["credit_hold", "updated_at"])
     return customer
 
 
+@transaction.atomic
 def set_prepayment_only(*, customer: Customer, prepayment_only: bool) -> Customer:
     customer.prepayment_only = prepayment_only
     customer.save(update_fields=["prepayment_only", "updated_at"])
     return customer
 
 
+@transaction.atomic
 def pause_dunning(*, customer: Customer, until) -> Customer:
     """Stop reminders for the customer until that date (None resumes them)."""
     customer.dunning_paused_until = until
