@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from agreements.models import Agreement
+from audit.selectors import customer_history, rows_of
 from customers.access import Role, role_of, scope_to_portfolio
 from customers.models import Contact, Customer
 from customers.services import assign_collector, save_contact
@@ -156,7 +157,24 @@ def customer_detail(request, pk: int):
     today = today_for(request)
     context = customer_context(request, customer, today=today)
     context["form"] = log_call_form(customer, context["invoices"]) if context["can_write"] else None
+    context["changes"] = None
+    if role_of(request.user) == Role.CREDIT_MANAGER:  # the audit trail is the credit managers' alone
+        latest = list(customer_history(customer_id=customer.pk)[: RECENT_CHANGES + 1])
+        context["changes"] = rows_of(latest[:RECENT_CHANGES])
+        context["more_changes"] = len(latest) > RECENT_CHANGES
     return render(request, "calls/customer_detail.html", context)
+
+
+RECENT_CHANGES = 10
+
+
+@roles(Role.CREDIT_MANAGER)
+def customer_changes(request, pk: int):
+    """Every recorded change about the customer, newest first, a page at a time."""
+    customer = customer_for(request, pk)
+    page = Paginator(customer_history(customer_id=customer.pk), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"customer": customer, "page": page, "changes": rows_of(page.object_list), "query": ""}
+    return render(request, "calls/customer_changes.html", context)
 
 
 def customer_context(request, customer: Customer, *, today: date) -> dict:
