@@ -44,7 +44,10 @@ def assign_collector(*, customers, collector) -> int:
     """
     ids = [customer.pk for customer in customers]
     before = list(
-        Customer.objects.select_for_update().filter(pk__in=ids).select_related("collector").order_by("pk")
+        Customer.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .select_related("collector")
+        .order_by("pk")
     )
     count = Customer.objects.filter(pk__in=ids).update(collector=collector, updated_at=timezone.now())
     record_changes(
