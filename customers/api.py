@@ -144,14 +144,14 @@ class HistoryEntrySerializer(serializers.Serializer):
     record_id = serializers.IntegerField(allow_null=True, help_text="The changed record's id.")
     record = serializers.CharField(help_text="The changed record as it read, e.g. an invoice number.")
     action = serializers.CharField(help_text="create or update.")
-    changes = FieldChangeSerializer(many=True)
+    changes = FieldChangeSerializer(many=True, help_text="Each field changed, before and after.")
 
 
 class HistoryPageSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="How many entries, over all pages.")
     next = serializers.URLField(allow_null=True, help_text="URL of the next (older) page; null on the last.")
     previous = serializers.URLField(allow_null=True, help_text="URL of the previous page; null on the first.")
-    results = HistoryEntrySerializer(many=True)
+    results = HistoryEntrySerializer(many=True, help_text="The entries of this page, newest first.")
 
 
 class CreditControlSerializer(serializers.Serializer):
