@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from audit.records import Change, record_changes
 from customers.access import Capability, acting_user, require
 from customers.models import Customer
 from invoices.models import Allocation, Invoice, Payment
@@ -95,6 +96,7 @@ def validate_terms(*, customer, kind, instalments, invoices, made_on) -> str:
     return currencies.pop()
 
 
+@transaction.atomic  # the change and its audit entry (signals) in one transaction
 def cancel_agreement(*, agreement: Agreement, today: date, actor) -> Agreement:
     """Withdraw an active agreement (e.g. replaced by a new one); the chase resumes."""
     require(actor, Capability.LOG_CALLS)
@@ -159,6 +161,12 @@ def check_agreements(*, today: date, customer_ids: Sequence[int] | None = None) 
                 changed_agreements.append(agreement)
         Instalment.objects.bulk_update(changed_instalments, ["state", "settled_on"])
         Agreement.objects.bulk_update(changed_agreements, ["state", "closed_on", "notes"])
+        record_changes(
+            Agreement,
+            (Change(a.pk, a.customer_id, str(a), {"state": (AgreementState.ACTIVE, a.state),
+                                                   "closed_on": (None, a.closed_on)})
+             for a in changed_agreements),
+        )  # fmt: skip
     return result
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from agreements.choices import AgreementKind
 from agreements.services import InstalmentTerms, create_agreement
+from audit.records import Change, record_changes
 from customers.access import Capability, acting_user, require
 from customers.models import Contact, Customer
 from invoices.choices import InvoiceStatus
@@ -176,9 +177,17 @@ def open_complaint(
     with transaction.atomic():
         record.save()
         record.invoices.set(invoices)
-        Invoice.objects.filter(pk__in=[i.pk for i in invoices], status=InvoiceStatus.OPEN).update(
-            status=InvoiceStatus.DISPUTED
+        disputed = list(
+            Invoice.objects.select_for_update()
+            .filter(pk__in=[i.pk for i in invoices], status=InvoiceStatus.OPEN)
+            .values_list("pk", "customer_id", "number")
         )
+        Invoice.objects.filter(pk__in=[pk for pk, _, _ in disputed]).update(status=InvoiceStatus.DISPUTED)
+        record_changes(
+            Invoice,
+            (Change(pk, customer_id, number, {"status": (InvoiceStatus.OPEN, InvoiceStatus.DISPUTED)})
+             for pk, customer_id, number in disputed),
+        )  # fmt: skip
     return record
 
 

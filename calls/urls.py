@@ -10,6 +10,7 @@ urlpatterns = [
     path("worklist/assign/", views.assign, name="assign"),
     path("customers/", views.customer_list, name="customer-list"),
     path("customers/<int:pk>/", views.customer_detail, name="customer-detail"),
+    path("customers/<int:pk>/changes/", views.customer_changes, name="customer-changes"),
     path("customers/<int:pk>/calls/", views.customer_log_call, name="log-call"),
     path("customers/<int:pk>/statement.pdf", views.statement_pdf, name="customer-statement"),
     path("customers/<int:pk>/contacts/new/", views.contact_edit, name="contact-add"),

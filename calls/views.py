@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from agreements.models import Agreement
+from audit.selectors import customer_history, rows_of
 from customers.access import Capability, may, scope_to_portfolio
 from customers.models import Contact, Customer
 from customers.redirects import redirect_to_next
@@ -159,7 +160,24 @@ def customer_detail(request, pk: int):
     today = today_for(request)
     context = customer_context(request, customer, today=today)
     context["form"] = log_call_form(customer, context["invoices"]) if context["can_write"] else None
+    context["changes"] = None
+    if may(request.user, Capability.READ_AUDIT_TRAIL):
+        latest = list(customer_history(customer_id=customer.pk)[: RECENT_CHANGES + 1])
+        context["changes"] = rows_of(latest[:RECENT_CHANGES])
+        context["more_changes"] = len(latest) > RECENT_CHANGES
     return render(request, "calls/customer_detail.html", context)
+
+
+RECENT_CHANGES = 10
+
+
+@requires(Capability.READ_AUDIT_TRAIL)
+def customer_changes(request, pk: int):
+    """Every recorded change about the customer, newest first, a page at a time."""
+    customer = customer_for(request, pk)
+    page = Paginator(customer_history(customer_id=customer.pk), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"customer": customer, "page": page, "changes": rows_of(page.object_list), "query": ""}
+    return render(request, "calls/customer_changes.html", context)
 
 
 def customer_context(request, customer: Customer, *, today: date) -> dict:

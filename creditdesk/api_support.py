@@ -15,10 +15,12 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import permissions, serializers, status
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
+from audit import context as audit_context
 from customers.access import Capability, may
 
 from .middleware import MESSAGE as DATABASE_UNAVAILABLE
@@ -45,6 +47,8 @@ class RolePermissions(permissions.BasePermission):
         user = request.user
         if not user or not user.is_authenticated:
             return False
+        if not _serves_method(view, request):
+            return True  # DRF answers 405: saying "your role may not" would suggest someone may
         if request.method in permissions.SAFE_METHODS:
             capability = getattr(view, "read_capability", None)
         else:
@@ -56,6 +60,15 @@ class RolePermissions(permissions.BasePermission):
             self.message = f"Your role may not do this ({what[0].lower()}{what[1:]})."
             return False
         return True
+
+
+def _serves_method(view, request) -> bool:
+    """Whether the view has a handler for the request's method (a viewset maps methods to actions)."""
+    handler_name = request.method.lower()
+    action_map = getattr(view, "action_map", None)
+    if action_map is not None:
+        return handler_name in action_map or handler_name == "options"
+    return hasattr(view, handler_name)
 
 
 def handle_api_exception(exc, context):
@@ -99,6 +112,10 @@ class IdempotentPostMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        # DRF authenticates a token here, after the middleware: name the API user for the audit trail.
+        audit_context.set_user(
+            request.user, by_token=isinstance(request.successful_authenticator, TokenAuthentication)
+        )
         if request.method == "POST" and request.headers.get(IDEMPOTENCY_HEADER) is not None:
             handler = getattr(self, "post", None)
             if handler is not None:

@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    "auditlog",
+    "audit",
     "customers",
     "invoices",
     "agreements",
@@ -89,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -156,6 +159,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Audit trail (audit/): django-auditlog with our entry model (adds channel and customer).
+AUDITLOG_LOGENTRY_MODEL = "audit.Entry"
+AUDITLOG_USE_FK_STRING_REPRESENTATION = True  # "collector: anna -> ben", not user ids
+AUDITLOG_DISABLE_REMOTE_ADDR = True  # who and through what, not where from
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -36,6 +36,7 @@ class Capability(models.TextChoices):
     RESOLVE_COMPLAINTS = "resolve_complaints", "Resolve complaints (upheld or rejected, cancel invoices)"
     MANAGE_SETTINGS = "manage_settings", "Manage segments, dunning policies, worth-it weights"
     READ_REPORTS = "read_reports", "Read reports: DSO, aging, worth-it, exports"
+    READ_AUDIT_TRAIL = "read_audit_trail", "Read a customer's recorded changes (the audit trail)"
     USE_ADMIN = "use_admin", "Use the admin site"
 
 

@@ -8,15 +8,20 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from audit.context import Channel
+from audit.selectors import customer_history, rows_of
+
 from . import services
-from .access import Capability, scope_to_portfolio
+from .access import Capability, may, scope_to_portfolio
 from .filters import ContactFilter, CustomerFilter, SegmentFilter, collectors
 from .models import Contact, Customer, Segment
+from .pagination import DocumentedPageNumberPagination
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -128,6 +133,32 @@ class CustomerUpsertSerializer(CustomerSerializer):
             **CustomerSerializer.Meta.extra_kwargs,
             "name": {"required": False, "help_text": "The company's name; required to create the account."},
         }
+
+
+class FieldChangeSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="The field that changed, e.g. credit_hold or status.")
+    before = serializers.CharField(help_text="Its value before; empty when it had none.")
+    after = serializers.CharField(help_text="Its value after.")
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The entry's id.")
+    timestamp = serializers.DateTimeField(help_text="When the change was made.")
+    who = serializers.CharField(help_text="The user's name, or `system` (dunning run, imports, tasks).")
+    by_token = serializers.BooleanField(help_text="Made through the API with the user's token.")
+    via = serializers.ChoiceField(choices=Channel.choices, help_text="Through what the change came.")
+    record_type = serializers.CharField(help_text="customer, invoice, agreement or complaint.")
+    record_id = serializers.IntegerField(allow_null=True, help_text="The changed record's id.")
+    record = serializers.CharField(help_text="The changed record as it read, e.g. an invoice number.")
+    action = serializers.CharField(help_text="create or update.")
+    changes = FieldChangeSerializer(many=True, help_text="Each field changed, before and after.")
+
+
+class HistoryPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="How many entries, over all pages.")
+    next = serializers.URLField(allow_null=True, help_text="URL of the next (older) page; null on the last.")
+    previous = serializers.URLField(allow_null=True, help_text="URL of the previous page; null on the first.")
+    results = HistoryEntrySerializer(many=True, help_text="The entries of this page, newest first.")
 
 
 class CreditControlSerializer(serializers.Serializer):
@@ -249,6 +280,28 @@ class CustomerViewSet(
         serializer.is_valid(raise_exception=True)
         customer = serializer.save(customer, actor=request.user)
         return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        summary="The customer's audit trail (credit managers only)",
+        description="Every recorded change about the customer, newest first: its credit control "
+        "(credit limit, hold, prepayment only, dunning pause, collector, segment), its invoices' statuses, "
+        "its agreements and its complaints' resolutions; who made it (a user, `by_token` for an API token, "
+        "or system), when, through what (page, api, admin, import, task, command, system) and each field "
+        "before and after. Read-only: entries cannot be changed or deleted.",
+        parameters=[
+            OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1."),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description="Entries per page, at most 500."),
+        ],
+        responses={200: HistoryPageSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="history", filter_backends=[], pagination_class=None)
+    def history(self, request, pk=None):
+        if not may(request.user, Capability.READ_AUDIT_TRAIL):
+            raise PermissionDenied("Only a credit manager reads a customer's audit trail.")
+        customer = self.get_object()
+        paginator = DocumentedPageNumberPagination()
+        page = paginator.paginate_queryset(customer_history(customer_id=customer.pk), request, view=self)
+        return paginator.get_paginated_response(HistoryEntrySerializer(rows_of(page), many=True).data)
 
 
 class ContactSerializer(serializers.ModelSerializer):

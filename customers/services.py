@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.records import Change, record_changes
+
 from .access import Capability, may, require
 from .changes import field_values, save_changed_fields
 from .models import Contact, Customer, Segment
@@ -59,13 +61,29 @@ def upsert_customer(*, account_number: str, actor, **values) -> tuple[Customer, 
         return customer, created
 
 
+@transaction.atomic
 def assign_collector(*, customers, collector, actor) -> int:
-    """Put customers into a collector's portfolio (None takes them out). Returns how many changed."""
+    """Put customers into a collector's portfolio (None takes them out). Returns how many changed.
+
+    Each customer whose collector changes gets an audit entry, in the same transaction.
+    """
     require(actor, Capability.DECIDE_CREDIT_CONTROL)
     ids = [customer.pk for customer in customers]
-    return Customer.objects.filter(pk__in=ids).update(collector=collector, updated_at=timezone.now())
+    before = list(
+        Customer.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .select_related("collector")
+        .order_by("pk")
+    )
+    count = Customer.objects.filter(pk__in=ids).update(collector=collector, updated_at=timezone.now())
+    record_changes(
+        Customer,
+        (Change(c.pk, c.pk, str(c), {"collector": (c.collector, collector)}) for c in before),
+    )
+    return count
 
 
+@transaction.atomic
 def set_credit_terms(*, customer: Customer, actor, **values) -> Customer:
     """A credit manager sets the credit limit and/or the segment (the fields of CREDIT_DECISION_FIELDS)."""
     require(actor, Capability.DECIDE_CREDIT_CONTROL)
@@ -79,6 +97,9 @@ def set_credit_terms(*, customer: Customer, actor, **values) -> Customer:
     return customer
 
 
+# Holds and pauses are saved through the ORM, so the audit trail's signals record them; the atomic
+# block keeps the change and its audit entry in one transaction even when called outside one.
+@transaction.atomic
 def set_credit_hold(*, customer: Customer, on_hold: bool, actor) -> Customer:
     require(actor, Capability.DECIDE_CREDIT_CONTROL)
     customer.credit_hold = on_hold
@@ -86,6 +107,7 @@ def set_credit_hold(*, customer: Customer, on_hold: bool, actor) -> Customer:
     return customer
 
 
+@transaction.atomic
 def set_prepayment_only(*, customer: Customer, prepayment_only: bool, actor) -> Customer:
     require(actor, Capability.DECIDE_CREDIT_CONTROL)
     customer.prepayment_only = prepayment_only
@@ -93,6 +115,7 @@ def set_prepayment_only(*, customer: Customer, prepayment_only: bool, actor) -> 
     return customer
 
 
+@transaction.atomic
 def pause_dunning(*, customer: Customer, until, actor) -> Customer:
     """Stop reminders for the customer until that date (None resumes them)."""
     require(actor, Capability.DECIDE_CREDIT_CONTROL)

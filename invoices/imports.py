@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from audit.context import Channel, audit_context
 from customers.choices import CURRENCY_CODES
 
 from . import services
@@ -149,7 +150,8 @@ def run_import(path, required, optional, report: ImportReport, handle, batches, 
                 yield row_number, row
 
         try:
-            with transaction.atomic():
+            # The audit trail: changes read "through import", by whoever runs it ("system" in a command).
+            with audit_context(channel=Channel.IMPORT), transaction.atomic():
                 for batch in batches(rows()):
                     handle(batch)
                 if report.errors:

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit.records import Change, record_change, record_changes
 from customers.access import Capability, require
 from customers.changes import field_values, save_changed_fields
 from customers.choices import CURRENCY_CODES
@@ -144,7 +145,9 @@ def allocate(*, payment: Payment, invoice: Invoice, amount: Decimal) -> Allocati
     invoice.refresh_from_db(fields=["allocated_amount", "status"])
     payment.refresh_from_db(fields=["allocated_amount"])
     if invoice.status == InvoiceStatus.OPEN and invoice.allocated_amount >= invoice.amount:
-        Invoice.objects.filter(pk=invoice.pk).update(status=InvoiceStatus.PAID)
+        with transaction.atomic():
+            Invoice.objects.filter(pk=invoice.pk).update(status=InvoiceStatus.PAID)
+            record_change(invoice, {"status": (invoice.status, InvoiceStatus.PAID)})
         invoice.status = InvoiceStatus.PAID
     return allocation
 
@@ -161,7 +164,10 @@ def set_invoice_status(*, invoice: Invoice, status: str, actor) -> Invoice:
         raise ValidationError({"status": f"Unknown status {status!r}."})
     if status == InvoiceStatus.OPEN:
         status = status_for_balance(invoice.amount, invoice.allocated_amount)
-    Invoice.objects.filter(pk=invoice.pk).update(status=status)
+    with transaction.atomic():
+        before = Invoice.objects.select_for_update().values_list("status", flat=True).get(pk=invoice.pk)
+        Invoice.objects.filter(pk=invoice.pk).update(status=status)
+        record_change(invoice, {"status": (before, status)})
     invoice.status = status
     return invoice
 
@@ -337,7 +343,25 @@ def write_invoice_batch(plan: InvoiceBatchPlan) -> BulkResult:
     with transaction.atomic():
         insert_invoices(plan.to_create)
         update_invoices(plan.to_update)
+        record_status_changes(plan.to_update)
     return BulkResult(created=len(plan.to_create), updated=len(plan.to_update), unchanged=plan.unchanged)
+
+
+def record_status_changes(changes: list[tuple[StoredInvoice, StoredInvoice]]) -> None:
+    """Audit entries for the synced invoices whose status moved (open <-> paid by a new amount).
+
+    Only status is audited on invoices, so a sync of new invoices or of other fields writes no entry:
+    a million-row import pays nothing for the audit trail unless statuses change.
+    """
+    moved = [(old, new) for old, new in changes if old.status != new.status]
+    if not moved:
+        return
+    numbers = dict(Invoice.objects.filter(pk__in=[new.id for _, new in moved]).values_list("pk", "number"))
+    record_changes(
+        Invoice,
+        (Change(new.id, new.customer_id, numbers[new.id], {"status": (old.status, new.status)})
+         for old, new in moved),
+    )  # fmt: skip
 
 
 NEW_INVOICE_COLUMNS = (
@@ -608,6 +632,9 @@ def add_to_invoices(allocations: list[Allocation]) -> None:
         added[allocation.invoice_id] = added.get(allocation.invoice_id, Decimal("0")) + allocation.amount
     if not added:
         return
+    was_open = set(
+        Invoice.objects.filter(pk__in=added, status=InvoiceStatus.OPEN).values_list("pk", flat=True)
+    )
     connection = transaction.get_connection()
     if connection.vendor == "postgresql":
         from psycopg2.extras import execute_values
@@ -615,12 +642,21 @@ def add_to_invoices(allocations: list[Allocation]) -> None:
         with connection.cursor() as cursor:
             sql = ADD_ALLOCATED.format(table=Invoice._meta.db_table)
             execute_values(cursor.cursor, sql, sorted(added.items()), template="(%s::bigint, %s::numeric)")
-        return
-    for invoice_id, amount in sorted(added.items()):
-        Invoice.objects.filter(pk=invoice_id).update(allocated_amount=F("allocated_amount") + amount)
-    Invoice.objects.filter(pk__in=added, status=InvoiceStatus.OPEN, allocated_amount__gte=F("amount")).update(
-        status=InvoiceStatus.PAID
+    else:
+        for invoice_id, amount in sorted(added.items()):
+            Invoice.objects.filter(pk=invoice_id).update(allocated_amount=F("allocated_amount") + amount)
+        Invoice.objects.filter(
+            pk__in=added, status=InvoiceStatus.OPEN, allocated_amount__gte=F("amount")
+        ).update(status=InvoiceStatus.PAID)
+    # The audit trail: one entry per invoice these payments made paid (same transaction).
+    paid = Invoice.objects.filter(pk__in=was_open, status=InvoiceStatus.PAID).values_list(
+        "pk", "customer_id", "number"
     )
+    record_changes(
+        Invoice,
+        (Change(pk, customer_id, number, {"status": (InvoiceStatus.OPEN, InvoiceStatus.PAID)})
+         for pk, customer_id, number in paid),
+    )  # fmt: skip
 
 
 ADD_ALLOCATED = """

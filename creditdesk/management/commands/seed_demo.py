@@ -5,6 +5,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from audit.context import Channel, as_system
 from creditdesk.demo.writer import DEMO_PASSWORD, DEMO_USERS, seed_demo
 from customers.models import Customer
 
@@ -27,6 +28,7 @@ class Command(BaseCommand):
             help="Do nothing when customers already exist (for `make run`).",
         )
 
+    @as_system(Channel.COMMAND)
     def handle(self, *args, customers, seed, today, if_empty, **options):
         existing = Customer.objects.count()
         if existing and if_empty:

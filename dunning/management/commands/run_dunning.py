@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.context import Channel, as_system
 from dunning import selectors, services
 from dunning.delivery import DeliveryFailed, deliver
 from dunning.rendering import money, totals_by_currency
@@ -33,6 +34,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--summary-only", action="store_true", help="Print only the totals.")
 
+    @as_system(Channel.COMMAND)  # the audit trail: the dunning run is "system" through "command"
     def handle(self, *args, **options):
         today = self.day(options["date"])
         result = services.BatchResult()

@@ -6,6 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from audit.context import Channel, as_system
 from invoices.imports import DEFAULT_BATCH, count_rows
 
 
@@ -25,6 +26,7 @@ class ImportCommand(BaseCommand):
         )
         parser.add_argument("--no-progress", action="store_true", help="No progress bar (e.g. in cron jobs).")
 
+    @as_system(Channel.IMPORT)  # the audit trail: imports are by "system" through "import"
     def handle(self, *args, file: Path, batch_size: int, max_errors: int, no_progress: bool, **options):
         if not file.is_file():
             raise CommandError(f"No file at {file}.")
