@@ -22,6 +22,9 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
 ]
 
+# Under /api/ an unknown address (e.g. /api/v1/customers/1.2e-5/) is a JSON 404 like every other API answer.
+handler404 = "creditdesk.views.page_not_found"
+
 if settings.DEBUG:
     from django.conf.urls.static import static
 
