@@ -145,3 +145,8 @@ def test_a_form_encoded_credit_control_patch_leaves_the_holds_it_does_not_name(a
     customer.refresh_from_db()
     assert customer.credit_hold and customer.prepayment_only
     assert customer.dunning_paused_until == dt.date(2026, 12, 31)
+
+
+def test_the_schema_documents_the_415_a_malformed_body_gets(as_manager):
+    schema = as_manager.get("/api/v1/schema/?format=json").json()
+    assert "415" in schema["paths"]["/api/v1/payments/"]["post"]["responses"]
