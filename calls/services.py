@@ -6,7 +6,7 @@ same effects. Each takes the acting user (SYSTEM for the dunning run) and asks c
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -23,6 +23,10 @@ from invoices.services import set_invoice_status
 
 from .choices import ComplaintOutcome, InteractionChannel, Outcome, TaskKind, TaskStatus
 from .models import Complaint, Excuse, Interaction, Task
+
+# How far ahead of this server's clock a caller's clock may run: a call logged "now" from a laptop whose
+# clock is a little fast is still accepted.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -56,15 +60,20 @@ class CallLog:
     invoices: Sequence[Invoice] = field(default_factory=tuple)
 
 
-def log_call(*, customer: Customer, user, call: CallLog, today: date) -> Interaction:
+def log_call(
+    *, customer: Customer, user, call: CallLog, today: date, now: datetime | None = None
+) -> Interaction:
     """Record a call and what came of it, all or nothing.
+
+    A call happens between the moment the customer was created and `now` (the clock, unless given).
 
     A promise or a plan becomes an Agreement made in this interaction; an excuse and a complaint are
     recorded against the chosen invoices (a complaint disputes them, which pauses their reminders).
     The customer's open call tasks due by today are done, and a next action date becomes a task.
     """
     require(user, Capability.LOG_CALLS)
-    validate_call(customer=customer, call=call, today=today)
+    now = now or timezone.now()
+    validate_call(customer=customer, call=call, today=today, now=now)
     with transaction.atomic():
         agreement = None
         if call.promise or call.plan:
@@ -81,7 +90,7 @@ def log_call(*, customer: Customer, user, call: CallLog, today: date) -> Interac
             customer=customer,
             contact=call.contact,
             user=acting_user(user),
-            occurred_at=call.occurred_at or timezone.now(),
+            occurred_at=call.occurred_at or now,
             channel=call.channel,
             direction=call.direction,
             outcome=call.outcome,
@@ -124,8 +133,10 @@ def log_call(*, customer: Customer, user, call: CallLog, today: date) -> Interac
         return interaction
 
 
-def validate_call(*, customer: Customer, call: CallLog, today: date) -> None:
+def validate_call(*, customer: Customer, call: CallLog, today: date, now: datetime | None = None) -> None:
     errors: dict[str, list[str]] = {}
+    if call.occurred_at is not None:
+        errors.update(_occurred_at_errors(customer=customer, occurred_at=call.occurred_at, now=now))
     if call.outcome not in Outcome.values:
         errors.setdefault("outcome", []).append(f"Unknown outcome {call.outcome!r}.")
     if call.minutes_spent is None or call.minutes_spent < 0 or call.minutes_spent > 24 * 60:
@@ -142,6 +153,17 @@ def validate_call(*, customer: Customer, call: CallLog, today: date) -> None:
         errors.setdefault("invoices", []).append("Every invoice must belong to this customer.")
     if errors:
         raise ValidationError(errors)
+
+
+def _occurred_at_errors(*, customer: Customer, occurred_at: datetime, now: datetime | None) -> dict:
+    """A call cannot happen before the customer existed in CreditDesk, nor in the future."""
+    now = now or timezone.now()
+    if occurred_at > now + CLOCK_SKEW:
+        return {"occurred_at": ["A call cannot be in the future."]}
+    if customer.created_at and occurred_at < customer.created_at:
+        since = f"{timezone.localtime(customer.created_at):%Y-%m-%d %H:%M}"
+        return {"occurred_at": [f"A call cannot be before the customer existed (created {since})."]}
+    return {}
 
 
 def record_excuse(

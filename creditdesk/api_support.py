@@ -216,6 +216,7 @@ class CreditDeskAutoSchema(AutoSchema):
             errors["404"] = "No such page (page number past the end, or a stale cursor)."
         if self.method in ("POST", "PUT", "PATCH"):
             errors["409"] = "Conflicts with data written at the same time; fetch and retry."
+            errors["415"] = "The body is not JSON, a form or multipart that can be read."
         if self.method == "POST":
             errors["422"] = f"This {IDEMPOTENCY_HEADER} was used for a different request."
         for code, description in errors.items():

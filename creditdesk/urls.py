@@ -22,3 +22,6 @@ urlpatterns = [
 ]
 # No route serves MEDIA_ROOT: PDF letters go out only through dunning's letter view, which checks the
 # user's role and portfolio.
+
+# Under /api/ an unknown address (e.g. /api/v1/customers/1.2e-5/) is a JSON 404 like every other API answer.
+handler404 = "creditdesk.views.page_not_found"

@@ -191,6 +191,13 @@ class CreditControlSerializer(serializers.Serializer):
         required=False, allow_null=True, help_text="No reminders until this date; null resumes them."
     )
 
+    def validate(self, attrs):
+        # An empty PATCH (or a body that is not a form or object at all) is a mistake, not a no-op.
+        if not attrs:
+            names = ", ".join(self.fields)
+            raise serializers.ValidationError({"non_field_errors": [f"Send at least one of: {names}."]})
+        return attrs
+
     def save(self, customer: Customer, *, actor) -> Customer:
         data = self.validated_data
         terms = {name: data[name] for name in services.CREDIT_DECISION_FIELDS if name in data}
@@ -251,7 +258,11 @@ class CustomerViewSet(
         request=CustomerUpsertSerializer,
         responses={200: CustomerSerializer, 201: CustomerSerializer},
     )
-    @action(detail=False, methods=["get", "put"], url_path=r"by-account/(?P<account_number>[^/\x00]+)")
+    # The lookup names the URL's account number, so `get_object()` works here too (OPTIONS calls it).
+    @action(
+        detail=False, methods=["get", "put"], url_path=r"by-account/(?P<account_number>[^/\x00]+)",
+        lookup_field="account_number", lookup_url_kwarg="account_number",
+    )  # fmt: skip
     def by_account(self, request, account_number: str):
         if request.method == "GET":
             customer = get_object_or_404(self.get_queryset(), account_number=account_number)
@@ -270,13 +281,15 @@ class CustomerViewSet(
     @extend_schema(
         summary="Credit manager's decisions: credit limit, segment, collector, credit hold, prepayment "
         "only, dunning pause",
+        description="Sets the fields sent, leaves the others; a body naming none of them is a 400.",
         request=CreditControlSerializer,
         responses={200: CustomerSerializer},
     )
     @action(detail=True, methods=["patch"], url_path="credit-control")
     def credit_control(self, request, pk=None):
         customer = self.get_object()
-        serializer = CreditControlSerializer(data=request.data)
+        # partial: a field left out of a form is left alone (not read as an unticked checkbox, i.e. false).
+        serializer = CreditControlSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         customer = serializer.save(customer, actor=request.user)
         return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data)

@@ -30,3 +30,28 @@ def known_currency_constraint(model_name: str, field: str = "currency") -> model
         name=f"{model_name}_known_currency",
         violation_error_message="Unknown currency: use an ISO 4217 code such as EUR, USD or GBP.",
     )
+
+
+class MailboxField(models.EmailField):
+    """An e-mail address stored as mail servers read it: the domain in its ASCII (IDNA) form.
+
+    `accounts@köln.example` is kept as `accounts@xn--kln-sna.example`, so every stored address is valid
+    against the API's published `format: email` (which is ASCII) and reaches the same mailbox. A
+    non-ASCII local part is refused by Django's EmailValidator. Every write goes through `full_clean`
+    (services, forms, admin), which calls `to_python`.
+    """
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value or value.isascii() or "@" not in value:
+            return value
+        local, _, domain = value.strip().rpartition("@")
+        try:
+            return f"{local}@{domain.encode('idna').decode('ascii')}"
+        except UnicodeError:
+            return value  # not a domain name at all: the validator refuses it with its own message
+
+    def deconstruct(self):
+        # Stored and migrated exactly like an EmailField: the normalising is Python only.
+        name, _, args, kwargs = super().deconstruct()
+        return name, "django.db.models.EmailField", args, kwargs

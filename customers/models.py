@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from .choices import Channel, Currency
-from .fields import CurrencyField, MoneyField, known_currency_constraint
+from .fields import CurrencyField, MailboxField, MoneyField, known_currency_constraint
 
 
 class Segment(models.Model):
@@ -44,7 +44,7 @@ class Customer(models.Model):
     credit_hold = models.BooleanField(default=False)
     prepayment_only = models.BooleanField(default=False)
     dunning_paused_until = models.DateField(null=True, blank=True)
-    email = models.EmailField(blank=True, help_text="Accounts-payable mailbox for reminders.")
+    email = MailboxField(blank=True, help_text="Accounts-payable mailbox for reminders.")
     phone = models.CharField(max_length=40, blank=True)
     address_line = models.CharField(max_length=200, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
@@ -72,7 +72,7 @@ class Contact(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
     name = models.CharField(max_length=200)
     role = models.CharField(max_length=100, blank=True, help_text="e.g. Accounts payable, CFO")
-    email = models.EmailField(blank=True)
+    email = MailboxField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     is_primary = models.BooleanField(default=False)
     verified_at = models.DateTimeField(

@@ -265,7 +265,11 @@ class InvoiceViewSet(
         request=InvoiceUpsertSerializer,
         responses={200: InvoiceSerializer, 201: InvoiceSerializer},
     )
-    @action(detail=False, methods=["get", "put"], url_path=r"by-number/(?P<number>[^/\x00]+)")
+    # The lookup names the URL's number, so `get_object()` works here too (OPTIONS calls it).
+    @action(
+        detail=False, methods=["get", "put"], url_path=r"by-number/(?P<number>[^/\x00]+)",
+        lookup_field="number", lookup_url_kwarg="number",
+    )  # fmt: skip
     def by_number(self, request, number: str):
         if request.method == "GET":
             invoice = get_object_or_404(self.get_queryset(), number=number)

@@ -9,6 +9,7 @@ bulk-insert in dependency order.
 """
 
 import random
+import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -178,7 +179,7 @@ class Account:
         currency, legal_forms, cities, phone_prefix = names.COUNTRIES[country]
         city = rng.choice(cities)
         name = self.company_name(legal_forms, city)
-        self.domain = "".join(ch for ch in name.split()[0].lower() if ch.isalnum()) + self.account_number
+        self.domain = ascii_mailbox(name.split()[0]) + self.account_number
         self.phone_prefix = phone_prefix
         collector = None
         if rng.random() < 0.95:  # a few new accounts are not yet in anyone's portfolio
@@ -224,9 +225,7 @@ class Account:
         self.contacts = []
         for position in range(rng.choice((1, 1, 2, 2, 3))):
             given, family = rng.choice(names.GIVEN_NAMES), rng.choice(names.FAMILY_NAMES)
-            mailbox = "".join(
-                ch for ch in f"{given}.{family}".lower() if ch.isascii() and (ch.isalnum() or ch == ".")
-            )
+            mailbox = ascii_mailbox(f"{given}.{family}", keep=".")
             # Most details were confirmed this year; some long ago, some never: those need checking.
             freshness = rng.random()
             if freshness < 0.6:
@@ -792,3 +791,13 @@ def postal_code(rng: random.Random, country: str) -> str:
     if country in ("BE",):
         return f"{rng.randint(1000, 9999)}"
     return f"{rng.randint(10000, 99999)}"
+
+
+def ascii_mailbox(text: str, keep: str = "") -> str:
+    """Lower-case ASCII letters and digits for an e-mail address: López -> lopez, Müller -> muller.
+
+    Accents are taken off (NFKD splits é into e and a combining mark, which is dropped), so the demo's
+    addresses are plain ASCII like the API's `format: email` says.
+    """
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    return "".join(ch for ch in plain if ch.isalnum() or ch in keep)

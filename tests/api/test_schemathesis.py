@@ -1,25 +1,21 @@
 """Schemathesis fuzzes every operation of the live OpenAPI schema: no 5xx, no answer outside the schema.
 
 It runs through the WSGI app (no server), authenticated as a credit manager by token, in the test's
-database with a little data so that lookups by id and number sometimes hit.
+database with a little data so that lookups by id and number sometimes hit. Two tests:
+
+- every operation on its own (examples, coverage and fuzzing phases, `schema.parametrize()`);
+- the stateful phase: chains of calls that follow the links between operations (a customer created
+  by POST is then read, changed, given a contact and a call...), through `schema.as_state_machine()`.
+
+Both stay within a small budget (max_examples, steps) so that `make test` runs them every time.
 """
 
 from decimal import Decimal
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from hypothesis import settings
 
-from creditdesk.tokens import issue_token
-from creditdesk.wsgi import application
 from tests.factories import (
     AgreementFactory,
     ComplaintFactory,
@@ -30,20 +26,10 @@ from tests.factories import (
     PaymentFactory,
     ReminderFactory,
     TaskFactory,
-    UserFactory,
 )
+from tests.schemathesis_support import FUZZ_SETTINGS, STATEFUL_SETTINGS, keep_test_connection, load_schema
 
-CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance)
-
-
-@pytest.fixture
-def keep_test_connection():
-    """Like Django's test client: a request must not close the connection holding the test's transaction."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+__all__ = ["keep_test_connection"]  # a fixture the tests below use
 
 
 @pytest.fixture
@@ -59,31 +45,19 @@ def api_schema(db, settings, keep_test_connection):
     ComplaintFactory(customer=customer)
     TaskFactory(customer=customer)
     ReminderFactory(customer=customer)
-    return schemathesis.from_wsgi("/api/v1/schema/?format=json", application)
+    # The reports endpoints have their own fuzz test (tests/reports/test_api_fuzz.py), with their own data.
+    return load_schema(role="credit_manager").exclude(path_regex="^/api/v1/reports/")
 
 
-@pytest.fixture
-def manager_headers(db):
-    user = UserFactory(username="fuzzer", role="credit_manager")
-    return {"Authorization": f"Token {issue_token(user).key}"}
-
-
-# The reports endpoints (another part of the project) are left out until they refuse impossible
-# `as_of` dates (e.g. 0001-01-01) with a 400: today those are 500s, found by this very test.
-schema = schemathesis.from_pytest_fixture("api_schema").exclude(path_regex="^/api/v1/reports/")
+schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(
-    max_examples=25,
-    deadline=None,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-        HealthCheck.function_scoped_fixture,
-    ],
-)
-def test_every_operation_answers_within_its_schema_and_never_with_a_server_error(case, manager_headers):
-    response = case.call_wsgi(headers=manager_headers)
-    case.validate_response(response, checks=CHECKS)
+@FUZZ_SETTINGS
+def test_every_operation_answers_within_its_schema_and_never_with_a_server_error(case):
+    case.call_and_validate()
+
+
+def test_chains_of_linked_operations_answer_within_the_schema(api_schema):
+    """The stateful phase: follow the links (ids and numbers one answer gives, the next call uses)."""
+    api_schema.as_state_machine().run(settings=settings(STATEFUL_SETTINGS))

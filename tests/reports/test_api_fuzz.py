@@ -5,18 +5,7 @@ from decimal import Decimal
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
-from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
-from creditdesk.wsgi import application
 from invoices.services import allocate
 from tests.factories import (
     TODAY,
@@ -27,17 +16,15 @@ from tests.factories import (
     InvoiceFactory,
     PaymentFactory,
     ReminderFactory,
-    UserFactory,
 )
+from tests.schemathesis_support import FUZZ_SETTINGS, keep_test_connection, load_schema
 
-CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance)
+__all__ = ["keep_test_connection"]  # a fixture the test below uses
 
 
 @pytest.fixture
-def reports_schema(db, settings):
-    # Requests run in the test's transaction: they must not close its connection.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
+def reports_schema(db, settings, keep_test_connection):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     customer = CustomerFactory()
     invoice = InvoiceFactory(customer=customer, due_date=TODAY - dt.timedelta(days=40))
     payment = PaymentFactory(
@@ -50,31 +37,13 @@ def reports_schema(db, settings):
     ComplaintFactory(
         customer=customer, opened_on=TODAY - dt.timedelta(days=15), resolved_on=TODAY, outcome="rejected"
     )
-    yield schemathesis.from_wsgi("/api/v1/schema/?format=json", application)
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    return load_schema(role="finance_lead").include(path_regex="^/api/v1/reports/")
 
 
-@pytest.fixture
-def finance_headers(db):
-    token, _ = Token.objects.get_or_create(user=UserFactory(username="fuzzing-finance", role="finance_lead"))
-    return {"Authorization": f"Token {token.key}"}
-
-
-schema = schemathesis.from_pytest_fixture("reports_schema").include(path_regex="^/api/v1/reports/")
+schema = schemathesis.pytest.from_fixture("reports_schema")
 
 
 @schema.parametrize()
-@settings(
-    max_examples=15,
-    deadline=None,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-        HealthCheck.function_scoped_fixture,
-    ],
-)
-def test_reports_operations_answer_within_their_schema(case, finance_headers):
-    response = case.call_wsgi(headers=finance_headers)
-    case.validate_response(response, checks=CHECKS)
+@FUZZ_SETTINGS
+def test_reports_operations_answer_within_their_schema(case):
+    case.call_and_validate()
