@@ -25,3 +25,6 @@ urlpatterns = [
 
 # Under /api/ an unknown address (e.g. /api/v1/customers/1.2e-5/) is a JSON 404 like every other API answer.
 handler404 = "creditdesk.views.page_not_found"
+# A database fault raised in middleware (session, user, audit context) never reaches the views'
+# 503 middleware; the 500 handler answers it as a 503 too.
+handler500 = "creditdesk.views.server_error"

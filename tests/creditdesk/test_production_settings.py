@@ -133,3 +133,15 @@ def test_api_docs_load_their_script_from_a_file(client, integrator):
     assert response.status_code == 200
     assert "<script>" not in page and "?script" in page
     assert "'unsafe-inline'" not in response["Content-Security-Policy"].split("script-src")[1].split(";")[0]
+
+
+def test_served_over_plain_http_the_cookies_are_not_secure_so_sign_in_works(monkeypatch):
+    plain = load_settings(monkeypatch, DJANGO_SECRET_KEY=REAL_KEY, DJANGO_SECURE_SSL_REDIRECT="false")
+    assert not plain["SESSION_COOKIE_SECURE"] and not plain["CSRF_COOKIE_SECURE"]
+    behind_tls = load_settings(
+        monkeypatch,
+        DJANGO_SECRET_KEY=REAL_KEY,
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        DJANGO_SECURE_COOKIES="true",
+    )
+    assert behind_tls["SESSION_COOKIE_SECURE"] and behind_tls["CSRF_COOKIE_SECURE"]
