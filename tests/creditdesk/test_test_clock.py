@@ -1,0 +1,20 @@
+"""The clock the tests run under: fixed on TODAY, whatever the date on the machine."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from tests.factories import TODAY
+
+
+def test_every_test_runs_on_the_fixed_today_in_local_time_and_utc():
+    assert timezone.localdate() == TODAY
+    assert timezone.now().date() == TODAY
+    assert dt.date.today() == TODAY
+
+
+def test_the_test_clock_ticks_so_later_writes_get_later_times():
+    first = timezone.now()
+    while timezone.now() == first:
+        pass
+    assert timezone.now() > first
