@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The local demo runs with DEBUG on (the settings default to off, as in production).
+run: export DJANGO_DEBUG ?= true
 run: install
 	mkdir -p $${CREDITDESK_VAR_DIR:-var}
 	$(PY) manage.py migrate --noinput
@@ -21,7 +23,7 @@ run: install
 	bin/serve
 
 test: install
-	$(PY) manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: install

@@ -5,6 +5,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from customers.access import Capability, may
 from customers.api import CustomerByAccountField, PortfolioScopedMixin, local_today
 from invoices.api import MONEY
 from invoices.models import Invoice
@@ -57,9 +58,17 @@ class AgreementSerializer(serializers.ModelSerializer):
             "made_on": {"help_text": "The day the customer committed."},
             "grace_days": {"help_text": "Days after an instalment's date before it counts as missed."},
             "closed_on": {"help_text": "When it was kept, broken or cancelled."},
-            "notes": {"help_text": "What was said."},
+            "notes": {"help_text": "What was said (not shown to integrators)."},
             "created_at": {"help_text": "When it was recorded."},
         }
+
+
+class AgreementTermsSerializer(AgreementSerializer):
+    """An agreement as an integrator reads it: its terms and state, not the notes of what was said."""
+
+    class Meta(AgreementSerializer.Meta):
+        fields = [f for f in AgreementSerializer.Meta.fields if f != "notes"]
+        read_only_fields = fields
 
 
 class InstalmentTermsSerializer(serializers.Serializer):
@@ -68,13 +77,6 @@ class InstalmentTermsSerializer(serializers.Serializer):
 
     def to_terms(self, data) -> services.InstalmentTerms:
         return services.InstalmentTerms(due_date=data["due_date"], amount=data["amount"])
-
-
-class InvoiceNumbersField(serializers.SlugRelatedField):
-    default_error_messages = {"does_not_exist": "No invoice numbered {value}."}
-
-    def __init__(self, **kwargs):
-        super().__init__(slug_field="number", queryset=Invoice.objects.all(), **kwargs)
 
 
 class AgreementWriteSerializer(serializers.Serializer):
@@ -92,12 +94,22 @@ class AgreementWriteSerializer(serializers.Serializer):
     grace_days = serializers.IntegerField(min_value=0, max_value=60, default=3, help_text="Days of grace.")
     notes = serializers.CharField(required=False, allow_blank=True, default="", help_text="What was said.")
 
-    def validate_invoices(self, numbers):
-        found = {invoice.number: invoice for invoice in Invoice.objects.filter(number__in=numbers)}
-        missing = [number for number in numbers if number not in found]
+    def validate(self, attrs):
+        """The invoices are looked up in the named customer only (who is in the user's portfolio), so
+        another portfolio's invoice and an unknown number get the same answer."""
+        customer, numbers = attrs["customer"], attrs.get("invoices", [])
+        found = {i.number: i for i in Invoice.objects.filter(customer=customer, number__in=numbers)}
+        missing = [number for number in dict.fromkeys(numbers) if number not in found]
         if missing:
-            raise serializers.ValidationError(f"No invoice numbered {', '.join(missing[:10])}.")
-        return [found[number] for number in dict.fromkeys(numbers)]
+            raise serializers.ValidationError(
+                {
+                    "invoices": [
+                        f"{customer.account_number} has no invoice numbered {', '.join(missing[:10])}."
+                    ]
+                }
+            )
+        attrs["invoices"] = [found[number] for number in dict.fromkeys(numbers)]
+        return attrs
 
     def create(self, validated_data):
         data = dict(validated_data)
@@ -129,7 +141,13 @@ class AgreementViewSet(
     filterset_class = AgreementFilter
     ordering_fields = ["made_on", "total_amount", "id"]
     ordering = ["-made_on", "-id"]
-    required_actions = {"cancel": ("change",)}
+    read_capability = Capability.READ_DISPUTES
+    write_capabilities = {"create": Capability.LOG_CALLS, "cancel": Capability.LOG_CALLS}
+
+    def get_serializer_class(self):
+        if getattr(self, "swagger_fake_view", False) or may(self.request.user, Capability.READ_CONVERSATIONS):
+            return AgreementSerializer
+        return AgreementTermsSerializer
 
     def create(self, request, *args, **kwargs):
         serializer = AgreementWriteSerializer(data=request.data, context=self.get_serializer_context())
@@ -142,5 +160,7 @@ class AgreementViewSet(
                    responses={200: AgreementSerializer})  # fmt: skip
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        agreement = services.cancel_agreement(agreement=self.get_object(), today=local_today())
+        agreement = services.cancel_agreement(
+            agreement=self.get_object(), today=local_today(), actor=request.user
+        )
         return Response(self.get_serializer(self.get_queryset().get(pk=agreement.pk)).data)

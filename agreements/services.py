@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from customers.access import Capability, acting_user, require
 from customers.models import Customer
 from invoices.models import Allocation, Invoice, Payment
 
@@ -32,15 +33,17 @@ def create_agreement(
     instalments: Sequence[InstalmentTerms],
     invoices: Iterable[Invoice] = (),
     made_on: date,
-    made_by=None,
+    made_by,
     grace_days: int = 3,
     notes: str = "",
 ) -> Agreement:
     """Record what the customer committed to. A promise has one instalment, a plan two or more.
 
     Instalment dates cannot precede the day it was made; the invoices must be the customer's, in one
-    currency, and the total is the sum of the instalments in that currency.
+    currency, and the total is the sum of the instalments in that currency. `made_by` is the acting
+    user, who must be one who logs calls (customers.access).
     """
+    require(made_by, Capability.LOG_CALLS)
     invoices = list(invoices)
     currency = validate_terms(
         customer=customer, kind=kind, instalments=instalments, invoices=invoices, made_on=made_on
@@ -52,7 +55,7 @@ def create_agreement(
             currency=currency,
             total_amount=sum((terms.amount for terms in instalments), Decimal("0")),
             made_on=made_on,
-            made_by=made_by,
+            made_by=acting_user(made_by),
             grace_days=grace_days,
             notes=notes,
         )
@@ -92,8 +95,9 @@ def validate_terms(*, customer, kind, instalments, invoices, made_on) -> str:
     return currencies.pop()
 
 
-def cancel_agreement(*, agreement: Agreement, today: date) -> Agreement:
+def cancel_agreement(*, agreement: Agreement, today: date, actor) -> Agreement:
     """Withdraw an active agreement (e.g. replaced by a new one); the chase resumes."""
+    require(actor, Capability.LOG_CALLS)
     if agreement.state != AgreementState.ACTIVE:
         raise ValidationError(
             {"state": f"Only an active agreement can be cancelled; this one is {agreement.state}."}

@@ -5,7 +5,9 @@ demo ledger: DATABASE_URL=postgres://.../cd_big after `manage.py seed_demo --cus
 """
 
 import importlib
+import os
 import pkgutil
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -17,6 +19,9 @@ def benchmark_names() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    # The settings refuse to run with DEBUG off and no real key: a throwaway one for this run and the
+    # processes it starts (the UI benchmark's server signs the sessions made here with it).
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
     names = argv or benchmark_names()
     unknown = set(names) - set(benchmark_names())
     if unknown:

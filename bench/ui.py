@@ -145,7 +145,12 @@ def free_port() -> int:
 
 def start_server(port: int) -> subprocess.Popen:
     (ROOT / "var").mkdir(exist_ok=True)
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.ui_settings", "DJANGO_DEBUG": "0"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.ui_settings",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",  # the benchmark speaks plain HTTP to its own server
+    }
     gunicorn = Path(sys.executable).with_name("gunicorn")
     log = open(ROOT / "var" / "bench-ui-server.log", "w")  # noqa: SIM115 (closed with the process)
     command = [

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from agreements.api import InstalmentTermsSerializer
 from agreements.services import InstalmentTerms
+from customers.access import Capability, may
 from customers.api import CustomerByAccountField, PortfolioScopedMixin, local_today
 from customers.models import Contact
 from invoices.models import Invoice
@@ -33,11 +34,19 @@ from .models import Complaint, Excuse, Interaction, Task
 CUSTOMER_READ = {"help_text": "The customer's account number."}
 
 
-def invoices_by_number(numbers: list[str]) -> list[Invoice]:
-    found = {invoice.number: invoice for invoice in Invoice.objects.filter(number__in=numbers)}
-    missing = [number for number in numbers if number not in found]
+def invoices_by_number(numbers: list[str], *, customer) -> list[Invoice]:
+    """The named customer's invoices with these numbers.
+
+    The lookup stays inside the customer (who is inside the user's portfolio), so an unknown number,
+    another customer's and another portfolio's get the same answer: nothing outside the user's scope
+    is told to exist.
+    """
+    found = {i.number: i for i in Invoice.objects.filter(customer=customer, number__in=numbers)}
+    missing = [number for number in dict.fromkeys(numbers) if number not in found]
     if missing:
-        raise serializers.ValidationError(f"No invoice numbered {', '.join(missing[:10])}.")
+        raise serializers.ValidationError(
+            {"invoices": [f"{customer.account_number} has no invoice numbered {', '.join(missing[:10])}."]}
+        )
     return [found[number] for number in dict.fromkeys(numbers)]
 
 
@@ -115,16 +124,18 @@ class InteractionWriteSerializer(serializers.Serializer):
     )
     invoices = invoice_numbers_field("Numbers of the invoices discussed (promise, excuse, complaint).")
 
-    def validate_invoices(self, numbers):
-        return invoices_by_number(numbers)
-
-    def validate_contact(self, contact_id):
-        if contact_id is None:
-            return None
-        contact = Contact.objects.filter(pk=contact_id).first()
-        if contact is None:
-            raise serializers.ValidationError(f"No contact with id {contact_id}.")
-        return contact
+    def validate(self, attrs):
+        """Invoices and contact are looked up inside the named customer only (see invoices_by_number)."""
+        customer = attrs["customer"]
+        attrs["invoices"] = invoices_by_number(attrs.get("invoices", []), customer=customer)
+        contact_id = attrs.get("contact")
+        if contact_id is not None:
+            attrs["contact"] = Contact.objects.filter(pk=contact_id, customer=customer).first()
+            if attrs["contact"] is None:
+                raise serializers.ValidationError(
+                    {"contact": [f"{customer.account_number} has no contact with id {contact_id}."]}
+                )
+        return attrs
 
     def create(self, validated_data):
         data = dict(validated_data)
@@ -163,14 +174,10 @@ class ExcuseSerializer(serializers.ModelSerializer):
 
 
 class CustomerInvoicesMixin:
-    """Write serializers naming a customer and invoice numbers: the invoices must be that customer's."""
-
-    def validate_invoices(self, numbers):
-        return invoices_by_number(numbers)
+    """Write serializers naming a customer and invoice numbers: they are looked up in that customer."""
 
     def validate(self, attrs):
-        if any(invoice.customer_id != attrs["customer"].pk for invoice in attrs["invoices"]):
-            raise serializers.ValidationError({"invoices": ["Every invoice must belong to this customer."]})
+        attrs["invoices"] = invoices_by_number(attrs["invoices"], customer=attrs["customer"])
         return attrs
 
 
@@ -184,7 +191,11 @@ class ExcuseWriteSerializer(CustomerInvoicesMixin, serializers.Serializer):
         data = dict(validated_data)
         excuse = services.ExcuseInput(category=data["category"], words=data["words"])
         return services.record_excuse(
-            customer=data["customer"], excuse=excuse, invoices=data["invoices"], today=local_today()
+            customer=data["customer"],
+            excuse=excuse,
+            invoices=data["invoices"],
+            today=local_today(),
+            actor=self.context["request"].user,
         )
 
 
@@ -213,12 +224,21 @@ class ComplaintSerializer(serializers.ModelSerializer):
         read_only_fields = fields
         extra_kwargs = {
             "id": {"help_text": "CreditDesk's id."},
-            "interaction": {"help_text": "The interaction it was raised in."},
+            "interaction": {"help_text": "The interaction it was raised in (not shown to integrators)."},
             "category": {"help_text": "What the dispute is about."},
-            "description": {"help_text": "The customer's complaint."},
+            "description": {"help_text": "The customer's complaint (not shown to integrators)."},
             "opened_on": {"help_text": "The day it was opened."},
             "resolved_on": {"help_text": "The day it was resolved; null while open."},
         }
+
+
+class DisputeSerializer(ComplaintSerializer):
+    """A complaint as an integrator reads it: the dispute (category, dates, outcome, invoices), not the
+    customer's words nor the interaction it was raised in (customers.access: READ_CONVERSATIONS)."""
+
+    class Meta(ComplaintSerializer.Meta):
+        fields = [f for f in ComplaintSerializer.Meta.fields if f not in ("description", "interaction")]
+        read_only_fields = fields
 
 
 class ComplaintWriteSerializer(CustomerInvoicesMixin, serializers.Serializer):
@@ -237,7 +257,11 @@ class ComplaintWriteSerializer(CustomerInvoicesMixin, serializers.Serializer):
         data = dict(validated_data)
         complaint = services.ComplaintInput(category=data["category"], description=data["description"])
         return services.open_complaint(
-            customer=data["customer"], complaint=complaint, invoices=data["invoices"], today=local_today()
+            customer=data["customer"],
+            complaint=complaint,
+            invoices=data["invoices"],
+            today=local_today(),
+            actor=self.context["request"].user,
         )
 
 
@@ -285,7 +309,7 @@ class TaskWriteSerializer(serializers.Serializer):
     )
 
     def create(self, validated_data):
-        return services.create_task(**validated_data)
+        return services.create_task(actor=self.context["request"].user, **validated_data)
 
 
 class TaskCompletionSerializer(serializers.Serializer):
@@ -311,7 +335,10 @@ class CallsViewSet(
     CreateThroughSerializerMixin, PortfolioScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     mixins.CreateModelMixin, viewsets.GenericViewSet,
 ):  # fmt: skip
-    pass
+    """Conversations: read by those who may read their words, written by those who log calls."""
+
+    read_capability = Capability.READ_CONVERSATIONS
+    write_capabilities = {"create": Capability.LOG_CALLS}
 
 
 @extend_schema_view(
@@ -374,7 +401,13 @@ class ComplaintViewSet(CallsViewSet):
     filterset_class = ComplaintFilter
     ordering_fields = ["opened_on", "resolved_on", "id"]
     ordering = ["-opened_on", "-id"]
-    required_actions = {"resolve": ("change",)}
+    read_capability = Capability.READ_DISPUTES
+    write_capabilities = {"create": Capability.LOG_CALLS, "resolve": Capability.RESOLVE_COMPLAINTS}
+
+    def get_serializer_class(self):
+        if getattr(self, "swagger_fake_view", False) or may(self.request.user, Capability.READ_CONVERSATIONS):
+            return ComplaintSerializer
+        return DisputeSerializer
 
     @extend_schema(summary="Resolve a complaint as upheld or rejected", request=ResolutionSerializer,
                    responses={200: ComplaintSerializer})  # fmt: skip
@@ -405,7 +438,7 @@ class TaskViewSet(CallsViewSet):
     filterset_class = TaskFilter
     ordering_fields = ["due_on", "id"]
     ordering = ["due_on", "id"]
-    required_actions = {"complete": ("change",)}
+    write_capabilities = {"create": Capability.LOG_CALLS, "complete": Capability.LOG_CALLS}
 
     @extend_schema(summary="Mark a task done or cancelled", request=TaskCompletionSerializer,
                    responses={200: TaskSerializer})  # fmt: skip
@@ -414,5 +447,5 @@ class TaskViewSet(CallsViewSet):
         task = self.get_object()
         serializer = TaskCompletionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.complete_task(task=task, status=serializer.validated_data["status"])
+        services.complete_task(task=task, status=serializer.validated_data["status"], actor=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=task.pk)).data)

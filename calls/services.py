@@ -1,7 +1,7 @@
 """Writes for collectors: logging a call with everything that came of it, complaints and tasks.
 
 The browser form, the API and the dunning run all call these, so a call logged anywhere has the
-same effects.
+same effects. Each takes the acting user (SYSTEM for the dunning run) and asks customers.access.
 """
 
 from collections.abc import Sequence
@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from agreements.choices import AgreementKind
 from agreements.services import InstalmentTerms, create_agreement
+from customers.access import Capability, acting_user, require
 from customers.models import Contact, Customer
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
@@ -61,6 +62,7 @@ def log_call(*, customer: Customer, user, call: CallLog, today: date) -> Interac
     recorded against the chosen invoices (a complaint disputes them, which pauses their reminders).
     The customer's open call tasks due by today are done, and a next action date becomes a task.
     """
+    require(user, Capability.LOG_CALLS)
     validate_call(customer=customer, call=call, today=today)
     with transaction.atomic():
         agreement = None
@@ -77,7 +79,7 @@ def log_call(*, customer: Customer, user, call: CallLog, today: date) -> Interac
         interaction = Interaction(
             customer=customer,
             contact=call.contact,
-            user=user,
+            user=acting_user(user),
             occurred_at=call.occurred_at or timezone.now(),
             channel=call.channel,
             direction=call.direction,
@@ -96,6 +98,7 @@ def log_call(*, customer: Customer, user, call: CallLog, today: date) -> Interac
                 invoices=call.invoices,
                 today=today,
                 interaction=interaction,
+                actor=user,
             )
         if call.complaint:
             open_complaint(
@@ -104,6 +107,7 @@ def log_call(*, customer: Customer, user, call: CallLog, today: date) -> Interac
                 invoices=call.invoices,
                 today=today,
                 interaction=interaction,
+                actor=user,
             )
         complete_tasks_handled_by_call(customer=customer, today=today)
         if call.next_action_on:
@@ -113,7 +117,8 @@ def log_call(*, customer: Customer, user, call: CallLog, today: date) -> Interac
                 reason=f"Follow up the call of {today:%d %b}"
                 + (f": {call.notes[:120]}" if call.notes else ""),
                 due_on=call.next_action_on,
-                assigned_to=customer.collector or user,
+                assigned_to=customer.collector or acting_user(user),
+                actor=user,
             )
         return interaction
 
@@ -139,8 +144,9 @@ def validate_call(*, customer: Customer, call: CallLog, today: date) -> None:
 
 
 def record_excuse(
-    *, customer: Customer, excuse: ExcuseInput, invoices=(), today: date, interaction=None
+    *, customer: Customer, excuse: ExcuseInput, actor, invoices=(), today: date, interaction=None
 ) -> Excuse:
+    require(actor, Capability.LOG_CALLS)
     record = Excuse(
         customer=customer,
         interaction=interaction,
@@ -155,9 +161,10 @@ def record_excuse(
 
 
 def open_complaint(
-    *, customer: Customer, complaint: ComplaintInput, invoices, today: date, interaction=None
+    *, customer: Customer, complaint: ComplaintInput, actor, invoices, today: date, interaction=None
 ) -> Complaint:
     """Open a dispute about invoices; they are marked disputed, which pauses their reminders."""
+    require(actor, Capability.LOG_CALLS)
     record = Complaint(
         customer=customer,
         interaction=interaction,
@@ -182,7 +189,9 @@ def resolve_complaint(
 
     Rejected: the invoices are owed again and the chase resumes. Upheld: the invoices are cancelled
     when `cancel_invoices` is set (the customer was right), else reopened for a corrected amount.
+    Only a credit manager resolves (customers.access: RESOLVE_COMPLAINTS).
     """
+    require(user, Capability.RESOLVE_COMPLAINTS)
     if not complaint.is_open:
         raise ValidationError({"outcome": "This complaint is already resolved."})
     if outcome not in ComplaintOutcome.values:
@@ -192,7 +201,7 @@ def resolve_complaint(
     with transaction.atomic():
         complaint.outcome = outcome
         complaint.resolved_on = today
-        complaint.resolved_by = user
+        complaint.resolved_by = acting_user(user)
         complaint.save(update_fields=["outcome", "resolved_on", "resolved_by"])
         still_disputed = set(
             Complaint.objects.filter(
@@ -204,7 +213,7 @@ def resolve_complaint(
                 continue
             cancel = outcome == ComplaintOutcome.UPHELD and cancel_invoices
             set_invoice_status(
-                invoice=invoice, status=InvoiceStatus.CANCELLED if cancel else InvoiceStatus.OPEN
+                invoice=invoice, status=InvoiceStatus.CANCELLED if cancel else InvoiceStatus.OPEN, actor=user
             )
     return complaint
 
@@ -215,10 +224,12 @@ def create_task(
     kind: str,
     reason: str,
     due_on: date,
+    actor,
     assigned_to=None,
     dedupe_key: str | None = None,
 ) -> Task:
     """Create a task; with a `dedupe_key` a repeated call returns the first task instead of a twin."""
+    require(actor, Capability.LOG_CALLS)
     if dedupe_key:
         existing = Task.objects.filter(dedupe_key=dedupe_key).first()
         if existing:
@@ -241,7 +252,8 @@ def create_task(
     return task
 
 
-def complete_task(*, task: Task, status: str = TaskStatus.DONE) -> Task:
+def complete_task(*, task: Task, actor, status: str = TaskStatus.DONE) -> Task:
+    require(actor, Capability.LOG_CALLS)
     task.status = status
     task.done_at = timezone.now()
     task.save(update_fields=["status", "done_at"])

@@ -1,7 +1,8 @@
 """The browser UI collectors and credit managers work in: worklist, customer page, lists.
 
 Views are the presentation layer: they read selectors of any app (dunning reminders, reports'
-worth-it) and write only through services. Who sees what:
+worth-it) and write only through services. Who may open what is decided by the capability table
+in customers.access (README: "Who may do what"); in short:
 - credit manager: everything, assigns customers and resolves complaints;
 - collector: their portfolio only (other customers are a 404), logs calls and edits contacts;
 - finance lead: every page read-only; integrator: no UI pages (home and API token only).
@@ -26,8 +27,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from agreements.models import Agreement
-from customers.access import Role, role_of, scope_to_portfolio
+from customers.access import Capability, may, scope_to_portfolio
 from customers.models import Contact, Customer
+from customers.redirects import redirect_to_next
 from customers.services import assign_collector, save_contact
 from invoices.models import Invoice
 
@@ -37,8 +39,6 @@ from .models import Complaint
 from .services import log_call, resolve_complaint
 
 PAGE_SIZE = 25
-READERS = (Role.CREDIT_MANAGER, Role.COLLECTOR, Role.FINANCE_LEAD)
-WRITERS = (Role.CREDIT_MANAGER, Role.COLLECTOR)
 
 
 def today_for(request) -> date:
@@ -47,14 +47,15 @@ def today_for(request) -> date:
     return getattr(settings, "CREDITDESK_TODAY", None) or timezone.localdate()
 
 
-def roles(*allowed):
-    """Only these roles may open the view; others get 403 (anonymous users go to the login page)."""
+def requires(*capabilities: Capability):
+    """Only users holding every one of these capabilities may open the view; others get 403
+    (anonymous users go to the login page)."""
 
     def decorate(view):
         @login_required
         @wraps(view)
         def wrapped(request, *args, **kwargs):
-            if role_of(request.user) not in allowed:
+            if not all(may(request.user, capability) for capability in capabilities):
                 raise PermissionDenied("Your role cannot open this page.")
             return view(request, *args, **kwargs)
 
@@ -64,7 +65,7 @@ def roles(*allowed):
 
 
 def can_write(user) -> bool:
-    return role_of(user) in WRITERS
+    return may(user, Capability.LOG_CALLS)
 
 
 def visible_customers(user):
@@ -79,10 +80,10 @@ def customer_for(request, pk: int) -> Customer:
 # --- Worklist ---------------------------------------------------------------------------------
 
 
-@roles(Role.CREDIT_MANAGER, Role.COLLECTOR)
+@requires(Capability.LOG_CALLS)
 def worklist(request):
     today = today_for(request)
-    is_manager = role_of(request.user) == Role.CREDIT_MANAGER
+    is_manager = may(request.user, Capability.DECIDE_CREDIT_CONTROL)
     form = WorklistFilterForm(request.GET or None, can_see_all=is_manager)
     queryset = selectors.worklist(user=request.user, today=today)
     criteria = form.cleaned_data if form.is_valid() else {}
@@ -112,21 +113,23 @@ def worklist(request):
 
 
 @require_POST
-@roles(Role.CREDIT_MANAGER)
+@requires(Capability.DECIDE_CREDIT_CONTROL)
 def assign(request):
     """Put the chosen customers in a collector's portfolio, or in the manager's own ("assign to me")."""
     form = AssignForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose at least one customer to assign.")
-        return redirect(request.POST.get("next") or "calls:worklist")
+        return redirect_to_next(request, "calls:worklist")
     collector = request.user if "to_me" in request.POST else form.cleaned_data["collector"]
     if collector is None:
         messages.error(request, "Choose the collector to assign them to.")
-        return redirect(request.POST.get("next") or "calls:worklist")
-    count = assign_collector(customers=form.cleaned_data["customers"], collector=collector)
+        return redirect_to_next(request, "calls:worklist")
+    count = assign_collector(
+        customers=form.cleaned_data["customers"], collector=collector, actor=request.user
+    )
     who = "you" if collector == request.user else (collector.get_full_name() or collector.username)
     messages.success(request, f"{count} customer{'s' if count != 1 else ''} assigned to {who}.")
-    return redirect(request.POST.get("next") or "calls:worklist")
+    return redirect_to_next(request, "calls:worklist")
 
 
 def worth_it_for(customer_ids: list[int], *, today: date) -> dict:
@@ -141,7 +144,7 @@ def worth_it_for(customer_ids: list[int], *, today: date) -> dict:
 # --- Customer page ----------------------------------------------------------------------------
 
 
-@roles(*READERS)
+@requires(Capability.BROWSE_PAGES)
 def customer_list(request):
     filterset = filterset_class("customers.filters", "CustomerFilter", Customer, ["segment", "collector"])(
         request.GET or None, queryset=visible_customers(request.user).select_related("segment", "collector")
@@ -150,7 +153,7 @@ def customer_list(request):
     return render_list(request, "calls/customer_list.html", filterset, page)
 
 
-@roles(*READERS)
+@requires(Capability.BROWSE_PAGES)
 def customer_detail(request, pk: int):
     customer = customer_for(request, pk)
     today = today_for(request)
@@ -220,7 +223,7 @@ def letter_url(reminder) -> str:
 
 
 @require_POST
-@roles(*WRITERS)
+@requires(Capability.BROWSE_PAGES, Capability.LOG_CALLS)
 def customer_log_call(request, pk: int):
     """Save the call through calls.services.log_call. With htmx, answer with a fresh form and the
     updated timeline, invoices and agreements (swapped in place); otherwise redirect."""
@@ -248,7 +251,7 @@ def customer_log_call(request, pk: int):
     return render(request, "calls/_log_call_response.html", context)
 
 
-@roles(*READERS)
+@requires(Capability.BROWSE_PAGES)
 def statement_pdf(request, pk: int):
     """The customer's statement of account: open invoices, aging and recent payments, as PDF."""
     from weasyprint import HTML
@@ -278,7 +281,7 @@ def statement_pdf(request, pk: int):
 # --- Contacts, edited in place ----------------------------------------------------------------
 
 
-@roles(*READERS)
+@requires(Capability.BROWSE_PAGES)
 def contact_row(request, pk: int, contact_pk: int):
     customer = customer_for(request, pk)
     contact = get_object_or_404(Contact, pk=contact_pk, customer=customer)
@@ -289,7 +292,7 @@ def contact_row(request, pk: int, contact_pk: int):
     )
 
 
-@roles(*WRITERS)
+@requires(Capability.BROWSE_PAGES, Capability.EDIT_CONTACTS)
 def contact_edit(request, pk: int, contact_pk: int | None = None):
     """GET: the row as a form. POST: save through customers.services.save_contact, answer the row."""
     customer = customer_for(request, pk)
@@ -299,7 +302,11 @@ def contact_edit(request, pk: int, contact_pk: int | None = None):
         values = {name: form.cleaned_data[name] for name in ContactForm.Meta.fields}
         try:
             contact = save_contact(
-                customer=customer, contact=contact, verified=form.cleaned_data["confirmed"], **values
+                customer=customer,
+                contact=contact,
+                verified=form.cleaned_data["confirmed"],
+                actor=request.user,
+                **values,
             )
         except ValidationError as error:
             for name, errors in error.message_dict.items():
@@ -352,7 +359,7 @@ def render_list(request, template, filterset, page, **extra):
     return render(request, template, context)
 
 
-@roles(*READERS)
+@requires(Capability.BROWSE_PAGES)
 def invoice_list(request):
     today = today_for(request)
     queryset = scope_to_portfolio(Invoice.objects.select_related("customer"), request.user)
@@ -367,7 +374,7 @@ def invoice_list(request):
     return render_list(request, "calls/invoice_list.html", filterset, page, today=today)
 
 
-@roles(*READERS)
+@requires(Capability.BROWSE_PAGES)
 def agreement_list(request):
     today = today_for(request)
     queryset = scope_to_portfolio(
@@ -379,7 +386,7 @@ def agreement_list(request):
     return render_list(request, "calls/agreement_list.html", filterset, page)
 
 
-@roles(*READERS)
+@requires(Capability.BROWSE_PAGES)
 def complaint_list(request):
     today = today_for(request)
     queryset = scope_to_portfolio(
@@ -394,7 +401,7 @@ def complaint_list(request):
         filterset.qs.order_by(F("resolved_on").desc(nulls_first=True), "-opened_on", "-pk"), PAGE_SIZE
     )
     page = page.get_page(request.GET.get("page"))
-    can_resolve = role_of(request.user) == Role.CREDIT_MANAGER
+    can_resolve = may(request.user, Capability.RESOLVE_COMPLAINTS)
     return render_list(
         request,
         "calls/complaint_list.html",
@@ -406,7 +413,7 @@ def complaint_list(request):
 
 
 @require_POST
-@roles(Role.CREDIT_MANAGER)
+@requires(Capability.RESOLVE_COMPLAINTS)
 def complaint_resolve(request, pk: int):
     complaint = get_object_or_404(Complaint, pk=pk)
     form = ResolveComplaintForm(request.POST)
@@ -427,10 +434,10 @@ def complaint_resolve(request, pk: int):
             )
     else:
         messages.error(request, "Choose upheld or rejected.")
-    return redirect(request.POST.get("next") or "calls:complaint-list")
+    return redirect_to_next(request, "calls:complaint-list")
 
 
-@roles(*READERS)
+@requires(Capability.BROWSE_PAGES)
 def reminder_list(request):
     from dunning.models import Reminder
 

@@ -1,4 +1,7 @@
-"""The admin of the project's own tables: the stored answers of idempotent API requests (read-only)."""
+"""The admin of the project's own tables: the stored answers of idempotent API requests (read-only).
+
+The site itself (credit managers only) is creditdesk.admin_site.CreditDeskAdminSite.
+"""
 
 from django.contrib import admin
 

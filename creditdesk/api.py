@@ -4,8 +4,10 @@ documented errors); the OpenAPI schema and Swagger UI are served locally (no CDN
 To add endpoints: `register("prefix", SomeViewSet)` below; plain APIViews go in `urlpatterns`.
 """
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from agreements.api import AgreementViewSet
@@ -36,9 +38,14 @@ register("tasks", TaskViewSet, "task")
 register("reminders", ReminderViewSet, "reminder")
 register("dunning-policies", PolicyViewSet, "policy")
 
+# Swagger UI with its script served as a file (the site's Content-Security-Policy forbids inline script);
+# the UI sets inline styles as it draws, so this page alone allows them.
+allow_inline_styles = csp_update({"style-src": [UNSAFE_INLINE]})
+api_docs = allow_inline_styles(SpectacularSwaggerSplitView.as_view(url_name="api-schema"))
+
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", api_docs, name="api-docs"),
     path("reports/", include("reports.api")),
     path("", include(router.urls)),
 ]

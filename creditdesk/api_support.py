@@ -17,48 +17,60 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
 
+from customers.access import Capability, may
+
+from .middleware import MESSAGE as DATABASE_UNAVAILABLE
+from .middleware import RETRY_AFTER_SECONDS, is_database_unavailable
 from .models import IdempotencyRecord
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
 
 
-class RolePermissions(permissions.DjangoModelPermissions):
-    """Each role's model permissions (creditdesk.roles) decide what it may read and write.
+class RolePermissions(permissions.BasePermission):
+    """The capability table (customers.access) decides what each role may read and write.
 
-    Reading needs the view permission too, so a user without a role sees nothing. Which rows a
-    collector sees is the viewset's business (scope_to_portfolio): another portfolio is a 404.
-    Writing actions name what they need in the viewset's `required_actions` ({action: ("add", ...)}).
+    A viewset names the capability its reads need (`read_capability`, for GET, HEAD and OPTIONS) and,
+    per writing action, the capability it needs (`write_capabilities = {"create": Capability.X}`). A
+    writing action it does not name is refused to everyone, so a new endpoint is closed until it is
+    named. Which rows a collector sees is the viewset's business (scope_to_portfolio): another
+    portfolio is a 404. The services check the same table again, whoever calls them.
     """
 
-    perms_map = {
-        **permissions.DjangoModelPermissions.perms_map,
-        "GET": ["%(app_label)s.view_%(model_name)s"],
-        "HEAD": ["%(app_label)s.view_%(model_name)s"],
-        "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
-    }
+    message = "Your role may not do this."
 
     def has_permission(self, request, view):
-        action = getattr(view, "action", None)
-        required = getattr(view, "required_actions", {}).get(action)
-        if required is None or request.method in permissions.SAFE_METHODS:
-            return super().has_permission(request, view)
-        if not request.user or not request.user.is_authenticated:
+        user = request.user
+        if not user or not user.is_authenticated:
             return False
-        model = self._queryset(view).model
-        return all(
-            request.user.has_perm(f"{model._meta.app_label}.{verb}_{model._meta.model_name}")
-            for verb in required
-        )
+        if request.method in permissions.SAFE_METHODS:
+            capability = getattr(view, "read_capability", None)
+        else:
+            capability = getattr(view, "write_capabilities", {}).get(getattr(view, "action", None))
+        if capability is None:
+            return False
+        if not may(user, capability):
+            what = Capability(capability).label
+            self.message = f"Your role may not do this ({what[0].lower()}{what[1:]})."
+            return False
+        return True
 
 
 def handle_api_exception(exc, context):
     """DRF's handler, taught the domain's errors: a service's ValidationError is a 400 per field.
 
-    A database refusal that validation did not foresee (a race on a unique key) is a 409, never a 500.
+    A database refusal that validation did not foresee (a race on a unique key) is a 409, never a 500;
+    a database that is down or restarting is a 503 with Retry-After.
     """
+    if is_database_unavailable(exc):
+        set_rollback()
+        return Response(
+            {"detail": DATABASE_UNAVAILABLE},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, DjangoValidationError):
         exc = ValidationError(detail=django_error_detail(exc))
     elif isinstance(exc, IntegrityError):

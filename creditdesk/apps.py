@@ -1,4 +1,12 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class CreditDeskAdminConfig(admin_apps.AdminConfig):
+    """The admin with CreditDesk's site: open to credit managers only (see creditdesk.admin_site)."""
+
+    default = False  # the project's own default config is CreditdeskConfig below
+    default_site = "creditdesk.admin_site.CreditDeskAdminSite"
 
 
 class CreditdeskConfig(AppConfig):

@@ -7,32 +7,37 @@ The groups are created by a migration (creditdesk/migrations) and kept in step a
 from django.apps import apps as global_apps
 from django.urls import NoReverseMatch, reverse
 
-from customers.access import Role, role_of
+from customers.access import (
+    MODEL_CAPABILITIES,
+    MODEL_CHANGE_CAPABILITIES,
+    ROLE_CAPABILITIES,
+    Capability,
+    Role,
+    role_of,
+)
 
 DOMAIN_APPS = ("customers", "invoices", "agreements", "calls", "dunning", "reports")
-LEDGER_MODELS = {
-    "customers": ("customer", "contact", "segment"),
-    "invoices": ("invoice", "payment", "allocation"),
-}
-COLLECTOR_WRITES = {
-    "customers": ("contact",),
-    "agreements": ("agreement", "instalment"),
-    "calls": ("interaction", "excuse", "complaint", "task"),
-}
 
 
 def permissions_for(role: Role, app_models: dict[str, list[str]]) -> set[str]:
-    """Permission codenames ("app_label.codename") a role holds, given the installed models."""
+    """Permission codenames ("app_label.codename") a role holds, derived from customers.access.
+
+    view_ follows the model's read capability, add_ and change_ its write capability (change_ its
+    change capability where that differs, e.g. resolving a complaint); delete_ is the admin's only.
+    A model missing from MODEL_CAPABILITIES is the credit manager's alone.
+    """
+    held = ROLE_CAPABILITIES.get(role, frozenset())
     grants: set[str] = set()
     for app_label, models in app_models.items():
         for model in models:
-            grants.add(f"{app_label}.view_{model}")
-            if role == Role.CREDIT_MANAGER:
-                grants |= {f"{app_label}.{action}_{model}" for action in ("add", "change", "delete")}
-            elif role == Role.INTEGRATOR and model in LEDGER_MODELS.get(app_label, ()):
-                grants |= {f"{app_label}.{action}_{model}" for action in ("add", "change", "delete")}
-            elif role == Role.COLLECTOR and model in COLLECTOR_WRITES.get(app_label, ()):
-                grants |= {f"{app_label}.{action}_{model}" for action in ("add", "change")}
+            key = f"{app_label}.{model}"
+            read, write = MODEL_CAPABILITIES.get(key, (Capability.USE_ADMIN, Capability.USE_ADMIN))
+            change = MODEL_CHANGE_CAPABILITIES.get(key, write)
+            for verb, capability in (("view", read), ("add", write), ("change", change)):
+                if capability in held:
+                    grants.add(f"{app_label}.{verb}_{model}")
+            if Capability.USE_ADMIN in held:
+                grants.add(f"{app_label}.delete_{model}")
     return grants
 
 

@@ -21,13 +21,45 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_flag("DJANGO_DEBUG", True)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-production")
+def env_int(name: str, default: int | None) -> int | None:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+# Off unless DJANGO_DEBUG says otherwise: `make run` and bin/serve turn it on for the local demo.
+DEBUG = env_flag("DJANGO_DEBUG", False)
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-change-me-in-production"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "") or DEVELOPMENT_SECRET_KEY
+if not DEBUG:
+    # Refuse to start in production with a key anyone can read here or guess (Django's own rule for
+    # check --deploy: 50+ characters, 5+ distinct ones, not a generated "django-insecure-" key).
+    from django.core.checks.security.base import (
+        SECRET_KEY_INSECURE_PREFIX,
+        SECRET_KEY_MIN_LENGTH,
+        SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+    )
+    from django.core.exceptions import ImproperlyConfigured
+
+    if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. Set it to a long random value in production "
+            "(python3 -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "or set DJANGO_DEBUG=true for a local development run."
+        )
+    if (
+        len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
+        or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+        or SECRET_KEY.startswith(SECRET_KEY_INSECURE_PREFIX)
+    ):
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY is too weak: use at least {SECRET_KEY_MIN_LENGTH} random characters "
+            "(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        )
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "creditdesk.apps.CreditDeskAdminConfig",  # django.contrib.admin, open to credit managers only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -39,6 +71,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "customers",
     "invoices",
     "agreements",
@@ -57,6 +91,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out username or address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "creditdesk.urls"
@@ -240,3 +283,111 @@ CELERY_BEAT_SCHEDULE.update(
 )
 # WeasyPrint narrates every layout step at INFO; keep the worker log for what matters.
 LOGGING["loggers"].update({"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}})
+
+
+# Sign-in throttling (django-axes): every sign-in goes through django.contrib.auth.authenticate (the
+# login page, the admin's login, and so the session the browsable API and htmx use; API tokens involve
+# no password). After AXES_FAILURE_LIMIT failures for one username (from any address) or from one
+# address (for any username), sign-ins are refused for AXES_COOLOFF_MINUTES. Failures are forgotten after
+# the cool-off, not on a success: a success resets every count of its address, victims' included, so an
+# insider could otherwise interleave their own sign-ins with guesses at a colleague's password.
+# Each comma-separated entry of AXES_LOCKOUT_PARAMETERS is its own lockout; "+" joins fields into one.
+from datetime import timedelta  # noqa: E402
+
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [
+    entry.split("+") if "+" in entry else entry
+    for entry in env_list("AXES_LOCKOUT_PARAMETERS", "username,ip_address")
+]
+AXES_RESET_ON_SUCCESS = False
+AXES_VERBOSE = False  # no banner on every manage.py command; failures and lockouts are still logged
+AXES_LOCKOUT_CALLABLE = "creditdesk.signin.lockout_response"
+AXES_LOCKOUT_CONTACT = os.environ.get("AXES_LOCKOUT_CONTACT", "a credit manager or your administrator")
+# The client's address: REMOTE_ADDR, unless the app runs behind reverse proxies that append the client
+# to a header (X-Forwarded-For). Then CREDITDESK_CLIENT_IP_HEADER names the header and
+# CREDITDESK_PROXY_COUNT says how many proxies append to it; the address the first of them appended is
+# taken, so a client cannot pick its address by sending the header itself.
+CREDITDESK_CLIENT_IP_HEADER = os.environ.get("CREDITDESK_CLIENT_IP_HEADER", "").strip()
+CREDITDESK_PROXY_COUNT = env_int("CREDITDESK_PROXY_COUNT", 0)
+if CREDITDESK_CLIENT_IP_HEADER:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = (
+        "HTTP_" + CREDITDESK_CLIENT_IP_HEADER.upper().replace("-", "_"),
+        "REMOTE_ADDR",
+    )
+    # ipware counts the proxies listed in the header: all but the one that connects to the app.
+    AXES_IPWARE_PROXY_COUNT = max(CREDITDESK_PROXY_COUNT - 1, 0)
+    AXES_IPWARE_PROXY_ORDER = "left-most"
+    IPWARE_STRICT = False  # a client's own X-Forwarded-For entries are skipped, not a reason to give up
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+
+# HTTPS and headers. The proxy's X-Forwarded-Proto is trusted only when DJANGO_TRUST_X_FORWARDED_PROTO
+# says the proxy sets it (and strips a client's own).
+if env_flag("DJANGO_TRUST_X_FORWARDED_PROTO"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if not DEBUG:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_flag("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_flag("DJANGO_SECURE_HSTS_PRELOAD", True)
+
+# Content-Security-Policy (django-csp): the app's own files only; no inline script or style, no frames.
+# data: images are for the API docs' icons.
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+
+# --- Faults (issue 9): PostgreSQL, Redis or SMTP down must not break the app --------------------
+# PostgreSQL: a persistent connection is checked before a request reuses it, so a restart of the
+# database costs no failed request once it is back; connecting gives up after 5 s, and a request
+# that meets a database down answers 503 with Retry-After (creditdesk.middleware).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+# Before axes, which must stay last.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "creditdesk.middleware.DatabaseUnavailableMiddleware"
+)
+# SMTP: a server that accepts the connection but never answers must not hold a worker forever.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
+# Redis down: nobody reads task results (a task's counts are in the worker log), and subscribing to
+# the result store on every .delay() is what made queueing wait ~20 s for a Redis that was down;
+# without it, publishing gives up after Celery's short retry policy (about a second).
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = 2
+# The daily run: when beat could not queue it at DUNNING_RUN_HOUR (Redis down), catch_up_dunning
+# runs it at the next ten-minute tick after Redis is back (dunning/tasks.py).
+DUNNING_RUN_HOUR = int(os.environ.get("DUNNING_RUN_HOUR", "6"))
+CELERY_BEAT_SCHEDULE["dunning-catch-up"] = {"task": "dunning.tasks.catch_up_dunning", "schedule": 600.0}
+# The cache (DRF's throttle counters) on django-redis, which can ignore a Redis that is down:
+# Django's own RedisCache raises, which turned every API request into a 500. While Redis is down,
+# throttling is not enforced (logged) rather than refusing all API traffic.
+if REDIS_URL:
+    CACHES["default"] = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": CACHES["default"]["LOCATION"],
+        "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+    }
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True

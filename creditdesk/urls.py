@@ -1,6 +1,5 @@
 """Top-level URLs: the browser UI of each app, the admin, and the /api/v1/ API."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -21,8 +20,5 @@ urlpatterns = [
     path("dunning/", include("dunning.urls")),
     path("reports/", include("reports.urls")),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# No route serves MEDIA_ROOT: PDF letters go out only through dunning's letter view, which checks the
+# user's role and portfolio.

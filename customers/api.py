@@ -4,17 +4,17 @@ Customers are addressed by the ERP's account number (`PUT /customers/by-account/
 creates or updates); every other resource names its customer by account number too.
 """
 
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from . import services
-from .access import Role, role_of, scope_to_portfolio
+from .access import Capability, scope_to_portfolio
 from .filters import ContactFilter, CustomerFilter, SegmentFilter, collectors
 from .models import Contact, Customer, Segment
 
@@ -57,7 +57,7 @@ class SegmentSerializer(serializers.ModelSerializer):
         }
 
     def create(self, validated_data):
-        return services.upsert_segment(**validated_data)
+        return services.upsert_segment(actor=self.context["request"].user, **validated_data)
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -66,7 +66,8 @@ class CustomerSerializer(serializers.ModelSerializer):
         queryset=Segment.objects.all(),
         allow_null=True,
         required=False,
-        help_text="Segment name; it must exist (create it under /segments/).",
+        help_text="Segment name; it must exist (create it under /segments/). A credit decision: "
+        "only a credit manager sets it (an integrator sending it gets a 400).",
     )
     collector = serializers.SlugRelatedField(
         allow_null=True,
@@ -94,7 +95,10 @@ class CustomerSerializer(serializers.ModelSerializer):
             "name": {"help_text": "The company's name."},
             "currency": {"help_text": "The account's currency (ISO 4217)."},
             "payment_terms_days": {"help_text": "Days between issue and due date agreed with the customer."},
-            "credit_limit": {"help_text": "Most the customer may owe, in the account's currency."},
+            "credit_limit": {
+                "help_text": "Most the customer may owe, in the account's currency. A credit decision: "
+                "only a credit manager sets it (an integrator sending it gets a 400)."
+            },
             "preferred_channel": {"help_text": "How reminders reach the customer by default."},
             "phone": {"help_text": "Main phone number."},
             "address_line": {"help_text": "Street and number, for letters."},
@@ -109,7 +113,9 @@ class CustomerSerializer(serializers.ModelSerializer):
 
     def create(self, validated_data):
         account_number = validated_data.pop("account_number")
-        customer, _ = services.upsert_customer(account_number=account_number, **validated_data)
+        customer, _ = services.upsert_customer(
+            account_number=account_number, actor=self.context["request"].user, **validated_data
+        )
         return customer
 
 
@@ -127,6 +133,20 @@ class CustomerUpsertSerializer(CustomerSerializer):
 class CreditControlSerializer(serializers.Serializer):
     """A credit manager's decisions about an account, which an ERP sync never overwrites."""
 
+    credit_limit = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="Most the customer may owe, in the account's currency.",
+    )
+    segment = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=Segment.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="Segment name; null takes the customer out of its segment.",
+    )
     collector = serializers.SlugRelatedField(
         slug_field="username",
         queryset=collectors(),
@@ -140,16 +160,22 @@ class CreditControlSerializer(serializers.Serializer):
         required=False, allow_null=True, help_text="No reminders until this date; null resumes them."
     )
 
-    def save(self, customer: Customer) -> Customer:
+    def save(self, customer: Customer, *, actor) -> Customer:
         data = self.validated_data
-        if "collector" in data:
-            services.assign_collector(customers=[customer], collector=data["collector"])
-        if "credit_hold" in data:
-            services.set_credit_hold(customer=customer, on_hold=data["credit_hold"])
-        if "prepayment_only" in data:
-            services.set_prepayment_only(customer=customer, prepayment_only=data["prepayment_only"])
-        if "dunning_paused_until" in data:
-            services.pause_dunning(customer=customer, until=data["dunning_paused_until"])
+        terms = {name: data[name] for name in services.CREDIT_DECISION_FIELDS if name in data}
+        with transaction.atomic():
+            if terms:
+                services.set_credit_terms(customer=customer, actor=actor, **terms)
+            if "collector" in data:
+                services.assign_collector(customers=[customer], collector=data["collector"], actor=actor)
+            if "credit_hold" in data:
+                services.set_credit_hold(customer=customer, on_hold=data["credit_hold"], actor=actor)
+            if "prepayment_only" in data:
+                services.set_prepayment_only(
+                    customer=customer, prepayment_only=data["prepayment_only"], actor=actor
+                )
+            if "dunning_paused_until" in data:
+                services.pause_dunning(customer=customer, until=data["dunning_paused_until"], actor=actor)
         customer.refresh_from_db()
         return customer
 
@@ -174,7 +200,12 @@ class CustomerViewSet(
     ordering_fields = ["name", "account_number", "credit_limit", "updated_at", "id"]
     ordering = ["name", "id"]
     customer_path = ""
-    required_actions = {"by_account": ("add", "change"), "credit_control": ("change",)}
+    read_capability = Capability.READ_LEDGER
+    write_capabilities = {
+        "create": Capability.SYNC_LEDGER,
+        "by_account": Capability.SYNC_LEDGER,
+        "credit_control": Capability.DECIDE_CREDIT_CONTROL,
+    }
 
     @extend_schema(
         summary="Customer by account number",
@@ -194,32 +225,29 @@ class CustomerViewSet(
         if request.method == "GET":
             customer = get_object_or_404(self.get_queryset(), account_number=account_number)
             return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data)
-        if role_of(request.user) == Role.COLLECTOR:
-            raise PermissionDenied("Collectors do not change customer accounts.")
         serializer = CustomerUpsertSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         if len(account_number) > 40:
             raise serializers.ValidationError({"account_number": ["At most 40 characters."]})
         customer, created = services.upsert_customer(
-            account_number=account_number, **serializer.validated_data
+            account_number=account_number, actor=request.user, **serializer.validated_data
         )
         customer = self.get_queryset().get(pk=customer.pk)
         body = CustomerSerializer(customer, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(
-        summary="Credit manager's decisions: collector, credit hold, prepayment only, dunning pause",
+        summary="Credit manager's decisions: credit limit, segment, collector, credit hold, prepayment "
+        "only, dunning pause",
         request=CreditControlSerializer,
         responses={200: CustomerSerializer},
     )
     @action(detail=True, methods=["patch"], url_path="credit-control")
     def credit_control(self, request, pk=None):
-        if role_of(request.user) != Role.CREDIT_MANAGER:
-            raise PermissionDenied("Only a credit manager decides holds, pauses and portfolios.")
         customer = self.get_object()
         serializer = CreditControlSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        customer = serializer.save(customer)
+        customer = serializer.save(customer, actor=request.user)
         return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data)
 
 
@@ -244,11 +272,11 @@ class ContactSerializer(serializers.ModelSerializer):
         }
 
     def create(self, validated_data):
-        return services.save_contact(**validated_data)
+        return services.save_contact(actor=self.context["request"].user, **validated_data)
 
     def update(self, instance, validated_data):
         validated_data.setdefault("customer", instance.customer)
-        return services.save_contact(contact=instance, **validated_data)
+        return services.save_contact(contact=instance, actor=self.context["request"].user, **validated_data)
 
 
 @extend_schema_view(
@@ -271,6 +299,12 @@ class ContactViewSet(
     filterset_class = ContactFilter
     ordering_fields = ["name", "id"]
     ordering = ["customer_id", "-is_primary", "name", "id"]
+    read_capability = Capability.READ_LEDGER
+    write_capabilities = {
+        "create": Capability.EDIT_CONTACTS,
+        "update": Capability.EDIT_CONTACTS,
+        "partial_update": Capability.EDIT_CONTACTS,
+    }
 
 
 @extend_schema_view(
@@ -281,9 +315,11 @@ class ContactViewSet(
 class SegmentViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
 ):
-    """Groups of customers treated alike, each with its dunning policy."""
+    """Groups of customers treated alike, each with its dunning policy (set by credit managers)."""
 
     queryset = Segment.objects.all()
+    read_capability = Capability.READ_LEDGER
+    write_capabilities = {"create": Capability.MANAGE_SETTINGS}
     serializer_class = SegmentSerializer
     filterset_class = SegmentFilter
     ordering_fields = ["name", "id"]

@@ -1,4 +1,7 @@
-"""Writes to customers, contacts and segments: one function per business operation."""
+"""Writes to customers, contacts and segments: one function per business operation.
+
+Each takes the acting user (`actor=`, SYSTEM for imports and runs) and asks customers.access first.
+"""
 
 from decimal import Decimal
 
@@ -6,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from .access import Capability, may, require
+from .changes import field_values, save_changed_fields
 from .models import Contact, Customer, Segment
 
 CUSTOMER_FIELDS = (
@@ -14,58 +19,96 @@ CUSTOMER_FIELDS = (
 )  # fmt: skip
 
 
-def upsert_customer(*, account_number: str, **values) -> tuple[Customer, bool]:
+# Fields of the account that are credit decisions: only a credit manager sets them, never an ERP sync.
+CREDIT_DECISION_FIELDS = ("credit_limit", "segment")
+
+
+def upsert_customer(*, account_number: str, actor, **values) -> tuple[Customer, bool]:
     """Create the customer with this account number, or update the given fields. Returns (customer, created).
 
     Only the fields named in CUSTOMER_FIELDS can be set this way; collector, holds and pauses have
-    their own operations, so an ERP sync cannot undo a credit manager's decision.
+    their own operations, so an ERP sync cannot undo a credit manager's decision. Credit limit and
+    segment are credit decisions: an actor who may not decide credit control is refused per field.
+    Only the fields that differ are written; re-sending the stored values writes nothing.
     """
+    require(actor, Capability.SYNC_LEDGER)
     unknown = set(values) - set(CUSTOMER_FIELDS)
     if unknown:
         raise ValidationError({name: "This field cannot be set through a customer sync." for name in unknown})
+    decisions = [name for name in CREDIT_DECISION_FIELDS if name in values]
+    if decisions and not may(actor, Capability.DECIDE_CREDIT_CONTROL):
+        raise ValidationError(
+            {
+                name: "A credit decision: only a credit manager sets it (PATCH the customer's "
+                "credit-control); leave it out of the sync."
+                for name in decisions
+            }
+        )
     with transaction.atomic():
         customer = Customer.objects.select_for_update().filter(account_number=account_number).first()
         created = customer is None
         customer = customer or Customer(account_number=account_number)
+        before = field_values(customer, values)
         for name, value in values.items():
             setattr(customer, name, value)
         customer.full_clean(validate_unique=False)
-        customer.save()
+        if created:
+            customer.save()
+        else:
+            save_changed_fields(customer, before)  # the same values again write nothing
         return customer, created
 
 
-def assign_collector(*, customers, collector) -> int:
+def assign_collector(*, customers, collector, actor) -> int:
     """Put customers into a collector's portfolio (None takes them out). Returns how many changed."""
+    require(actor, Capability.DECIDE_CREDIT_CONTROL)
     ids = [customer.pk for customer in customers]
     return Customer.objects.filter(pk__in=ids).update(collector=collector, updated_at=timezone.now())
 
 
-def set_credit_hold(*, customer: Customer, on_hold: bool) -> Customer:
+def set_credit_terms(*, customer: Customer, actor, **values) -> Customer:
+    """A credit manager sets the credit limit and/or the segment (the fields of CREDIT_DECISION_FIELDS)."""
+    require(actor, Capability.DECIDE_CREDIT_CONTROL)
+    unknown = set(values) - set(CREDIT_DECISION_FIELDS)
+    if unknown:
+        raise ValidationError({name: "Not a credit term." for name in unknown})
+    for name, value in values.items():
+        setattr(customer, name, value)
+    customer.full_clean(validate_unique=False)
+    customer.save(update_fields=[*values, "updated_at"])
+    return customer
+
+
+def set_credit_hold(*, customer: Customer, on_hold: bool, actor) -> Customer:
+    require(actor, Capability.DECIDE_CREDIT_CONTROL)
     customer.credit_hold = on_hold
     customer.save(update_fields=["credit_hold", "updated_at"])
     return customer
 
 
-def set_prepayment_only(*, customer: Customer, prepayment_only: bool) -> Customer:
+def set_prepayment_only(*, customer: Customer, prepayment_only: bool, actor) -> Customer:
+    require(actor, Capability.DECIDE_CREDIT_CONTROL)
     customer.prepayment_only = prepayment_only
     customer.save(update_fields=["prepayment_only", "updated_at"])
     return customer
 
 
-def pause_dunning(*, customer: Customer, until) -> Customer:
+def pause_dunning(*, customer: Customer, until, actor) -> Customer:
     """Stop reminders for the customer until that date (None resumes them)."""
+    require(actor, Capability.DECIDE_CREDIT_CONTROL)
     customer.dunning_paused_until = until
     customer.save(update_fields=["dunning_paused_until", "updated_at"])
     return customer
 
 
 def save_contact(
-    *, customer: Customer, contact: Contact | None = None, verified: bool = False, **values
+    *, customer: Customer, actor, contact: Contact | None = None, verified: bool = False, **values
 ) -> Contact:
     """Create or edit a contact; `verified=True` stamps that the details were confirmed now.
 
     Making a contact primary demotes the customer's previous primary in the same transaction.
     """
+    require(actor, Capability.EDIT_CONTACTS)
     with transaction.atomic():
         contact = contact or Contact(customer=customer)
         if contact.customer_id != customer.pk:
@@ -81,7 +124,9 @@ def save_contact(
         return contact
 
 
-def upsert_segment(*, name: str, description: str = "", lateness_threshold_days: int = 30) -> Segment:
+def upsert_segment(*, name: str, actor, description: str = "", lateness_threshold_days: int = 30) -> Segment:
+    """Create or change a segment by name (a credit manager's setting)."""
+    require(actor, Capability.MANAGE_SETTINGS)
     segment, _ = Segment.objects.update_or_create(
         name=name, defaults={"description": description, "lateness_threshold_days": lateness_threshold_days}
     )

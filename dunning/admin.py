@@ -45,9 +45,11 @@ class ReminderAdmin(admin.ModelAdmin):
 
 
 TEMPLATE_HELP = (
-    "Django template. Available: customer (name, account_number...), contact, contact_name, invoices "
-    "(number, issue_date, due_date, days_overdue, currency, open_amount), invoice_table (plain-text "
-    "table), totals (currency, open_amount, count), totals_text, today, step, sender."
+    "Django template, plain text. Variables: customer (name, account_number, email, phone, address_line, "
+    "postal_code, city, country), contact (name, email, phone), contact_name, invoices (number, issue_date, "
+    "due_date, days_overdue, currency, amount, open_amount), invoice_table, totals (currency, open_amount, "
+    "count), totals_text, days_overdue, step (offset_days, channel, tone), today, sender. Tags: if, for, "
+    "with, comment. Anything else is refused when saved (see the README, Dunning)."
 )
 
 

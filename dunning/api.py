@@ -6,6 +6,7 @@ Fields are listed explicitly, so columns the dunning engine adds later do not le
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
+from customers.access import Capability
 from customers.api import PortfolioScopedMixin
 
 from .filters import PolicyFilter, ReminderFilter
@@ -85,6 +86,7 @@ class PolicyViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = PolicyFilter
     ordering_fields = ["name", "id"]
     ordering = ["-is_default", "name"]
+    read_capability = Capability.READ_LEDGER
 
 
 @extend_schema_view(
@@ -98,3 +100,4 @@ class ReminderViewSet(PortfolioScopedMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = ReminderFilter
     ordering_fields = ["run_on", "id"]
     ordering = ["-run_on", "-id"]
+    read_capability = Capability.READ_LEDGER

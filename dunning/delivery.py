@@ -19,10 +19,11 @@ from django.utils.module_loading import import_string
 
 from calls.choices import TaskKind
 from calls.services import create_task
+from customers.access import SYSTEM
 
 from .choices import DeliveryStatus, StepAction, StepChannel
 from .models import Reminder
-from .rendering import InvoiceLine, money, totals_by_currency
+from .rendering import InvoiceLine, customer_facts, money, totals_by_currency
 
 logger = logging.getLogger(__name__)
 
@@ -143,11 +144,18 @@ def render_letter_pdf(reminder: Reminder) -> bytes:
     from weasyprint import HTML  # heavy import, only where letters are made
 
     lines = reminder_lines(reminder)
+    # Plain values only, as for the step templates: the letter goes outside.
     html = render_to_string(
         "dunning/letter.html",
         {
-            "reminder": reminder,
-            "customer": reminder.customer,
+            "reminder": {
+                "pk": reminder.pk,
+                "subject": reminder.subject,
+                "body": reminder.body,
+                "tone": reminder.tone,
+                "run_on": reminder.run_on,
+            },
+            "customer": customer_facts(reminder.customer),
             "lines": [(line, money(line.open_amount, line.currency)) for line in lines],
             "totals": [money(total.open_amount, total.currency) for total in totals_by_currency(lines)],
             "sender": settings.DUNNING_SENDER,
@@ -163,6 +171,7 @@ def make_call_task(reminder: Reminder) -> None:
         reason=f"Dunning {reminder.step.offset_label}d, {reminder.get_tone_display()}: {reminder.subject}",
         due_on=reminder.run_on,
         dedupe_key=f"reminder:{reminder.pk}",
+        actor=SYSTEM,
     )
 
 
@@ -209,6 +218,7 @@ def carry_out_action(reminder: Reminder) -> None:
             reason=f"Hand off to a collection agency: {reminder.subject}",
             due_on=reminder.run_on,
             dedupe_key=f"reminder:{reminder.pk}:agency",
+            actor=SYSTEM,
         )
 
 

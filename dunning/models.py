@@ -8,7 +8,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.template import TemplateSyntaxError
 
 from customers.fields import MoneyField
 from customers.models import Customer, Segment
@@ -72,15 +71,15 @@ class Step(models.Model):
         return f"{'+' if self.offset_days >= 0 else ''}{self.offset_days}"
 
     def clean(self) -> None:
-        # A template typo must be caught when a credit manager saves it, not at 6am in the run.
-        from .rendering import compile_template
+        # A template typo, or a probe for what it should not see, is refused when a credit manager
+        # saves it, not found at 6am in the run (or in a customer's mailbox).
+        from .rendering import template_problems
 
         errors = {}
         for name in ("subject_template", "body_template"):
-            try:
-                compile_template(getattr(self, name) or "")
-            except TemplateSyntaxError as error:
-                errors[name] = f"Template error: {error}"
+            problems = template_problems(getattr(self, name) or "")
+            if problems:
+                errors[name] = problems
         if errors:
             raise ValidationError(errors)
 

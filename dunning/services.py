@@ -22,6 +22,7 @@ from agreements.models import Agreement, Instalment
 from agreements.services import check_agreements
 from calls.choices import TaskKind
 from calls.services import create_task
+from customers.access import SYSTEM, Capability, require
 from customers.models import Customer
 from customers.services import set_credit_hold, set_prepayment_only
 
@@ -226,6 +227,7 @@ def task_for_broken_agreement(*, agreement: Agreement, instalment: Instalment, t
         ),
         due_on=today,
         dedupe_key=f"agreement-broken:{agreement.pk}",
+        actor=SYSTEM,
     )
 
 
@@ -285,6 +287,7 @@ def propose_credit_hold(*, customer: Customer, reason: str, today: date) -> Prop
 
 def decide_proposal(*, proposal: Proposal, confirm: bool, user, today: date) -> Proposal:
     """A credit manager confirms (the customer goes on prepayment only / credit hold) or dismisses."""
+    require(user, Capability.DECIDE_CREDIT_CONTROL)
     with transaction.atomic():
         locked = Proposal.objects.select_for_update().select_related("customer").get(pk=proposal.pk)
         if locked.state != ProposalState.PROPOSED:
@@ -296,9 +299,9 @@ def decide_proposal(*, proposal: Proposal, confirm: bool, user, today: date) -> 
         locked.decided_on = today
         locked.save(update_fields=["state", "decided_by", "decided_on"])
         if confirm and locked.kind == ProposalKind.PREPAYMENT_ONLY:
-            set_prepayment_only(customer=locked.customer, prepayment_only=True)
+            set_prepayment_only(customer=locked.customer, prepayment_only=True, actor=user)
         elif confirm and locked.kind == ProposalKind.CREDIT_HOLD:
-            set_credit_hold(customer=locked.customer, on_hold=True)
+            set_credit_hold(customer=locked.customer, on_hold=True, actor=user)
         return locked
 
 

@@ -3,13 +3,18 @@
 `run_dunning` (daily, Celery beat) fans the customers out in batches; each batch creates its
 reminders and queues their deliveries; `deliver_pending` (every ten minutes, and after each daily
 run) picks up anything whose delivery message was lost, e.g. with a worker killed mid-run.
+
+`catch_up_dunning` (every ten minutes) runs the day's run when the one at DUNNING_RUN_HOUR never got
+queued: beat advances its schedule before sending and only logs a failed send, so with Redis down at
+that minute the day's run was otherwise lost until the next morning.
 """
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from . import services
@@ -29,7 +34,28 @@ def run_dunning(today: str | None = None) -> int:
         run_dunning_batch.delay(customer_ids, day.isoformat())
         batches += 1
     deliver_pending.delay(day.isoformat())
+    cache.set(run_marker(day), True, timeout=int(timedelta(days=2).total_seconds()))
     return batches
+
+
+def run_marker(day: date) -> str:
+    return f"dunning:run-queued:{day.isoformat()}"
+
+
+@shared_task(acks_late=True)
+def catch_up_dunning(now: str | None = None) -> bool:
+    """Run today's dunning if it is past DUNNING_RUN_HOUR and no run of today was queued yet.
+
+    The mark is kept in the cache: should it be lost (Redis flushed or down), the run is done once
+    more, which creates nothing new (a day's run is idempotent). Only today is run, never a missed
+    yesterday: today's run gives each invoice the step it has reached, missed days included, whereas
+    running yesterday too would send two steps on consecutive days.
+    """
+    moment = datetime.fromisoformat(now) if now else timezone.localtime()
+    if moment.hour < settings.DUNNING_RUN_HOUR or cache.get(run_marker(moment.date())):
+        return False
+    run_dunning(moment.date().isoformat())
+    return True
 
 
 @shared_task(acks_late=True)

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from customers.access import Role, role_of, scope_to_portfolio
+from customers.access import Capability, require, scope_to_portfolio
 
 from . import selectors, services
 from .choices import DeliveryStatus
@@ -18,15 +18,10 @@ from .delivery import DeliveryFailed, deliver, letter_for_download
 from .models import Proposal, Reminder
 
 
-def require_role(request, *roles: Role) -> None:
-    if role_of(request.user) not in roles:
-        raise PermissionDenied("This page is for credit managers.")
-
-
 @login_required
 def letter_pdf(request, pk: int):
     """The reminder as a PDF letter (the stored one; rendered now if it has none yet)."""
-    require_role(request, Role.CREDIT_MANAGER, Role.COLLECTOR, Role.FINANCE_LEAD)
+    require(request.user, Capability.BROWSE_PAGES)
     reminders = scope_to_portfolio(Reminder.objects.select_related("customer", "step"), request.user)
     reminder = letter_for_download(get_object_or_404(reminders, pk=pk))
     filename = f"reminder-{reminder.pk}-{reminder.customer.account_number}.pdf"
@@ -36,7 +31,7 @@ def letter_pdf(request, pk: int):
 @login_required
 def reminder_list(request):
     """Reminders newest first, by delivery state (e.g. failed, to act on) and customer (?customer=<pk>)."""
-    require_role(request, Role.CREDIT_MANAGER, Role.COLLECTOR, Role.FINANCE_LEAD)
+    require(request.user, Capability.BROWSE_PAGES)
     status = request.GET.get("status") or None
     if status not in DeliveryStatus.values:
         status = None
@@ -61,7 +56,7 @@ def reminder_list(request):
 @require_POST
 def reminder_retry(request, pk: int):
     """Deliver a failed reminder again, now, in this request (credit managers)."""
-    require_role(request, Role.CREDIT_MANAGER)
+    require(request.user, Capability.MANAGE_SETTINGS)
     reminder = get_object_or_404(Reminder, pk=pk)
     if Reminder.objects.filter(pk=pk, status=DeliveryStatus.FAILED).update(status=DeliveryStatus.PENDING):
         try:
@@ -77,7 +72,7 @@ def reminder_retry(request, pk: int):
 @login_required
 def proposal_list(request):
     """Open prepayment-only and credit-hold proposals, with the latest decisions below."""
-    require_role(request, Role.CREDIT_MANAGER)
+    require(request.user, Capability.DECIDE_CREDIT_CONTROL)
     return render(
         request,
         "dunning/proposal_list.html",
@@ -91,7 +86,7 @@ def proposal_list(request):
 @login_required
 @require_POST
 def proposal_decide(request, pk: int):
-    require_role(request, Role.CREDIT_MANAGER)
+    require(request.user, Capability.DECIDE_CREDIT_CONTROL)
     proposal = get_object_or_404(Proposal.objects.select_related("customer"), pk=pk)
     decision = request.POST.get("decision")
     if decision not in ("confirm", "dismiss"):

@@ -14,6 +14,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from customers.access import Capability
 from customers.api import CustomerByAccountField, PortfolioScopedMixin
 from customers.choices import Currency
 from customers.pagination import document_page
@@ -244,7 +245,13 @@ class InvoiceViewSet(
     pagination_class = LedgerCursorPagination
     ordering_fields = ["id", "due_date", "issue_date", "amount", "number", "updated_at"]
     ordering = ["id"]
-    required_actions = {"by_number": ("add", "change"), "bulk": ("add", "change"), "set_status": ("change",)}
+    read_capability = Capability.READ_LEDGER
+    write_capabilities = {
+        "create": Capability.SYNC_LEDGER,
+        "by_number": Capability.SYNC_LEDGER,
+        "bulk": Capability.SYNC_LEDGER,
+        "set_status": Capability.SET_INVOICE_STATUS,
+    }
 
     def get_throttles(self):
         return bulk_throttles(self, super().get_throttles())
@@ -283,14 +290,17 @@ class InvoiceViewSet(
         items = envelope.validated_data["invoices"]
         return run_bulk(items, InvoiceItemSerializer, "number", check_invoices, services.bulk_upsert_invoices)
 
-    @extend_schema(summary="Dispute, write off, cancel or reopen an invoice", request=InvoiceStatusSerializer,
+    @extend_schema(summary="Dispute, write off, cancel or reopen an invoice (credit managers)",
+                   request=InvoiceStatusSerializer,
                    responses={200: InvoiceSerializer})  # fmt: skip
     @action(detail=True, methods=["post"], url_path="status")
     def set_status(self, request, pk=None):
         invoice = self.get_object()
         serializer = InvoiceStatusSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        invoice = services.set_invoice_status(invoice=invoice, status=serializer.validated_data["status"])
+        invoice = services.set_invoice_status(
+            invoice=invoice, status=serializer.validated_data["status"], actor=request.user
+        )
         return Response(InvoiceSerializer(invoice, context=self.get_serializer_context()).data)
 
 
@@ -407,7 +417,8 @@ class PaymentViewSet(
     pagination_class = LedgerCursorPagination
     ordering_fields = ["id", "received_on", "amount", "reference"]
     ordering = ["id"]
-    required_actions = {"bulk": ("add",)}
+    read_capability = Capability.READ_LEDGER
+    write_capabilities = {"create": Capability.SYNC_LEDGER, "bulk": Capability.SYNC_LEDGER}
 
     def get_throttles(self):
         return bulk_throttles(self, super().get_throttles())

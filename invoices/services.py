@@ -16,6 +16,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from customers.access import Capability, require
+from customers.changes import field_values, save_changed_fields
 from customers.choices import CURRENCY_CODES
 from customers.fields import CENT, MONEY_DIGITS, MONEY_PLACES
 from customers.models import Customer
@@ -30,6 +32,9 @@ class AllocationRequest:
     amount: Decimal
 
 
+UPSERT_FIELDS = ("customer", "issue_date", "due_date", "amount", "currency", "description")
+
+
 def upsert_invoice(
     *,
     number: str,
@@ -42,8 +47,9 @@ def upsert_invoice(
 ) -> tuple[Invoice, bool]:
     """Create the invoice with this number, or update it to these values. Returns (invoice, created).
 
-    Re-sending the same values changes nothing. An invoice's amount cannot drop below what is
-    already allocated to it, and its currency cannot change once payments are allocated.
+    Re-sending the same values writes nothing (updated_at stays); a change writes only the fields
+    that differ. An invoice's amount cannot drop below what is already allocated to it, and its
+    currency cannot change once payments are allocated.
     """
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().filter(number=number).first()
@@ -55,6 +61,7 @@ def upsert_invoice(
             errors = invoice_change_errors(invoice, data, customer.pk) if amount is not None else {}
             if errors:
                 raise ValidationError(errors)
+        before = field_values(invoice, (*UPSERT_FIELDS, "status"))
         invoice.customer = customer
         invoice.issue_date = issue_date
         invoice.due_date = due_date
@@ -64,7 +71,10 @@ def upsert_invoice(
         invoice.full_clean(exclude=["allocated_amount"], validate_unique=False)
         if invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.PAID):
             invoice.status = status_for_balance(invoice.amount, invoice.allocated_amount)
-        invoice.save()
+        if created:
+            invoice.save()
+        else:
+            save_changed_fields(invoice, before)  # the same values again write nothing
         return invoice, created
 
 
@@ -91,12 +101,18 @@ def record_payment(
         )
         payment.full_clean(exclude=["allocated_amount"])
         payment.save()
-        invoices = Invoice.objects.in_bulk([a.invoice_number for a in allocations], field_name="number")
+        # Looked up in the payment's customer only: another customer's number is "no such invoice".
+        invoices = Invoice.objects.filter(customer=customer).in_bulk(
+            [a.invoice_number for a in allocations], field_name="number"
+        )
         for index, request in enumerate(allocations):
             invoice = invoices.get(request.invoice_number)
             if invoice is None:
                 raise ValidationError(
-                    {f"allocations[{index}].invoice": f"No invoice numbered {request.invoice_number}."}
+                    {
+                        f"allocations[{index}].invoice": f"{customer.account_number} has no invoice "
+                        f"numbered {request.invoice_number}."
+                    }
                 )
             try:
                 allocate(payment=payment, invoice=invoice, amount=request.amount)
@@ -133,8 +149,12 @@ def allocate(*, payment: Payment, invoice: Invoice, amount: Decimal) -> Allocati
     return allocation
 
 
-def set_invoice_status(*, invoice: Invoice, status: str) -> Invoice:
-    """Dispute, write off, cancel or reopen an invoice; "paid" follows from allocations only."""
+def set_invoice_status(*, invoice: Invoice, status: str, actor) -> Invoice:
+    """Dispute, write off, cancel or reopen an invoice; "paid" follows from allocations only.
+
+    A credit decision: only a credit manager (customers.access: SET_INVOICE_STATUS).
+    """
+    require(actor, Capability.SET_INVOICE_STATUS)
     if status == InvoiceStatus.PAID:
         raise ValidationError({"status": "An invoice becomes paid through payments, not by hand."})
     if status not in InvoiceStatus.values:
@@ -537,10 +557,8 @@ def allocation_splits(item: PaymentData, customer_id: int, invoices: dict, still
         field = f"allocations[{index}]"
         invoice = invoices.get(request.invoice_number)
         problem = amount_errors(request.amount).get("amount")
-        if invoice is None:
-            problem = [f"No invoice numbered {request.invoice_number}."]
-        elif invoice.customer_id != customer_id:
-            problem = [f"Invoice {invoice.number} belongs to another customer."]
+        if invoice is None or invoice.customer_id != customer_id:  # the same answer: nothing leaks
+            problem = [f"{item.account_number} has no invoice numbered {request.invoice_number}."]
         elif invoice.currency != item.currency:
             problem = [f"Invoice {invoice.number} is in {invoice.currency}, the payment in {item.currency}."]
         elif invoice.pk in used:

@@ -13,7 +13,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from customers.access import Role, role_of
+from customers.access import Capability, Role, may
 from customers.choices import Currency
 from customers.models import Segment
 
@@ -37,7 +37,7 @@ class IsFinanceReader(permissions.BasePermission):
     message = "Reports are for finance leads and credit managers."
 
     def has_permission(self, request, view):
-        return role_of(request.user) in {Role.FINANCE_LEAD, Role.CREDIT_MANAGER}
+        return may(request.user, Capability.READ_REPORTS)
 
 
 class ReportQuerySerializer(serializers.Serializer):

@@ -1,8 +1,46 @@
-"""CSV exports: the same figures as the dashboard, one row per currency (and group, day or customer)."""
+"""CSV exports: the same figures as the dashboard, one row per currency (and group, day or customer).
+
+Every export writes through `csv_writer`, which passes each cell through `spreadsheet_safe`: a
+customer named `=HYPERLINK(...)` (names come in through the API and imports) must reach the
+spreadsheet as text, not as a formula.
+"""
+
+import csv
 
 from .analytics import effort_against_value
 from .ledger import AGING_BUCKETS, LedgerScope, ledger_trend
 from .worth_it import worth_it_ranking
+
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """A text cell that a spreadsheet would run as a formula, prefixed with a quote so it shows as text.
+
+    Only text is touched: numbers (a negative amount too) and dates stay what they are.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return f"'{value}"
+    return value
+
+
+def csv_writer(file, **options) -> "_SpreadsheetSafeWriter":
+    """A `csv.writer` whose every cell passes through `spreadsheet_safe`: how the exports write CSV."""
+    return _SpreadsheetSafeWriter(csv.writer(file, **options))
+
+
+class _SpreadsheetSafeWriter:
+    def __init__(self, writer):
+        self._writer = writer
+
+    def writerow(self, row):
+        return self._writer.writerow([spreadsheet_safe(cell) for cell in row])
+
+    def writerows(self, rows):
+        for row in rows:
+            self.writerow(row)
+
 
 FIGURE_COLUMNS = [
     "as_of", "currency", "receivables", *[key for key, *_ in AGING_BUCKETS], "overdue", "overdue_share",

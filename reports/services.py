@@ -3,15 +3,19 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from customers.access import Capability, require
+
 from .models import WorthItSettings
 
 
 @transaction.atomic
-def update_worth_it_settings(**values) -> WorthItSettings:
+def update_worth_it_settings(*, actor, **values) -> WorthItSettings:
     """Save new weights on the single settings row (created on first save); validates every field.
 
     Saving the same values twice leaves one row: the row is unique by a constraint on `singleton`.
+    Only a credit manager changes them (customers.access: MANAGE_SETTINGS).
     """
+    require(actor, Capability.MANAGE_SETTINGS)
     settings, _ = WorthItSettings.objects.select_for_update().get_or_create(singleton=True)
     for name, value in values.items():
         if name in {"id", "singleton", "updated_at"}:

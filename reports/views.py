@@ -3,7 +3,6 @@
 Finance leads and credit managers only; everyone else gets 403.
 """
 
-import csv
 from functools import wraps
 
 from django.contrib import messages
@@ -15,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from customers.access import Role, role_of
+from customers.access import Capability, may
 
 from . import exports
 from .dashboard import build_dashboard
@@ -25,7 +24,6 @@ from .models import SETTING_FIELDS, WorthItSettings
 from .services import update_worth_it_settings
 from .worth_it import EFFORT_COMPONENTS, value_points, worth_it_ranking
 
-READERS = {Role.FINANCE_LEAD, Role.CREDIT_MANAGER}
 RANKING_PAGE_SIZE = 50
 
 
@@ -35,7 +33,7 @@ def finance_only(view):
     @wraps(view)
     @login_required
     def wrapper(request, *args, **kwargs):
-        if role_of(request.user) not in READERS:
+        if not may(request.user, Capability.READ_REPORTS):
             raise PermissionDenied("Reports are for finance leads and credit managers.")
         return view(request, *args, **kwargs)
 
@@ -69,7 +67,7 @@ def dashboard(request):
 def worth_it(request):
     form, filters = read_filters(request)
     settings = WorthItSettings.current()
-    can_edit = role_of(request.user) == Role.CREDIT_MANAGER
+    can_edit = may(request.user, Capability.MANAGE_SETTINGS)
     settings_form = WorthItSettingsForm(instance=settings)
     if request.method == "POST":
         if not can_edit:
@@ -78,7 +76,7 @@ def worth_it(request):
         if settings_form.is_valid():
             try:
                 update_worth_it_settings(
-                    **{name: settings_form.cleaned_data[name] for name in SETTING_FIELDS}
+                    actor=request.user, **{name: settings_form.cleaned_data[name] for name in SETTING_FIELDS}
                 )
             except ValidationError as error:
                 settings_form.add_error(None, error)
@@ -129,7 +127,7 @@ def export_csv(request, kind: str):
         raise PermissionDenied("Unknown export.")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="creditdesk-{kind}-{filters["as_of"]}.csv"'
-    writers[kind](csv.writer(response), **filters)
+    writers[kind](exports.csv_writer(response), **filters)
     return response
 
 

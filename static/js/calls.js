@@ -24,6 +24,14 @@
     }
     refresh(form);
   });
+  /* "Cancel" on a new contact's form: remove the form (no inline handlers: the CSP refuses them). */
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-remove-closest]");
+    if (button) {
+      var gone = button.closest(button.getAttribute("data-remove-closest"));
+      if (gone) gone.remove();
+    }
+  });
   function refreshAll() { document.querySelectorAll("[data-call-form]").forEach(refresh); }
   document.addEventListener("DOMContentLoaded", refreshAll);
   document.addEventListener("htmx:afterSettle", refreshAll);

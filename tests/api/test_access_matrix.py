@@ -88,6 +88,7 @@ def payload(world):
 EVERYONE = {"credit_manager": 200, "collector": 200, "finance_lead": 200, "integrator": 200}
 LEDGER_WRITERS = {"credit_manager": 201, "integrator": 201}
 CALL_LOGGERS = {"credit_manager": 201, "collector": 201}
+CONVERSATION_READERS = {"credit_manager": 200, "collector": 200, "finance_lead": 200}
 MATRIX = [
     ("get", "/api/v1/customers/", None, EVERYONE),
     ("post", "/api/v1/customers/", "customer", LEDGER_WRITERS),
@@ -95,7 +96,7 @@ MATRIX = [
     ("get", "/api/v1/customers/by-account/{account}/", None, EVERYONE),
     ("patch", "/api/v1/customers/{customer_id}/credit-control/", "credit_control", {"credit_manager": 200}),
     ("get", "/api/v1/segments/", None, EVERYONE),
-    ("post", "/api/v1/segments/", "segment", LEDGER_WRITERS),
+    ("post", "/api/v1/segments/", "segment", {"credit_manager": 201}),
     ("get", "/api/v1/contacts/", None, EVERYONE),
     ("post", "/api/v1/contacts/", "contact", {**LEDGER_WRITERS, "collector": 201}),
     ("get", "/api/v1/invoices/", None, EVERYONE),
@@ -108,13 +109,13 @@ MATRIX = [
     ("post", "/api/v1/payments/bulk/", "payment_bulk", {"credit_manager": 200, "integrator": 200}),
     ("get", "/api/v1/agreements/", None, EVERYONE),
     ("post", "/api/v1/agreements/", "agreement", CALL_LOGGERS),
-    ("get", "/api/v1/interactions/", None, EVERYONE),
+    ("get", "/api/v1/interactions/", None, CONVERSATION_READERS),
     ("post", "/api/v1/interactions/", "interaction", CALL_LOGGERS),
-    ("get", "/api/v1/excuses/", None, EVERYONE),
+    ("get", "/api/v1/excuses/", None, CONVERSATION_READERS),
     ("post", "/api/v1/excuses/", "excuse", CALL_LOGGERS),
     ("get", "/api/v1/complaints/", None, EVERYONE),
     ("post", "/api/v1/complaints/", "complaint", CALL_LOGGERS),
-    ("get", "/api/v1/tasks/", None, EVERYONE),
+    ("get", "/api/v1/tasks/", None, CONVERSATION_READERS),
     ("post", "/api/v1/tasks/", "task", CALL_LOGGERS),
     ("get", "/api/v1/reminders/", None, EVERYONE),
     ("get", "/api/v1/dunning-policies/", None, EVERYONE),

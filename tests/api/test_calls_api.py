@@ -93,7 +93,7 @@ def test_an_agreement_in_the_past_or_on_an_unknown_invoice_is_a_400(as_collector
         "instalments": [{"due_date": later(3), "amount": "5.00"}],
     }
     response = as_collector.post("/api/v1/agreements/", body, format="json")
-    assert response.json() == {"invoices": ["No invoice numbered NOPE."]}
+    assert response.json() == {"invoices": ["ACC-1 has no invoice numbered NOPE."]}
     body["invoices"], body["instalments"][0]["due_date"] = ["F-1"], later(-3)
     response = as_collector.post("/api/v1/agreements/", body, format="json")
     assert response.json() == {"instalments[0].due_date": ["Cannot be before the agreement was made."]}
@@ -116,7 +116,7 @@ def test_excuses_are_recorded_against_the_customers_own_invoices(as_collector, p
     other = InvoiceFactory(number="F-OTHER")
     body = {"customer": "ACC-1", "category": "cash_flow", "words": "Next month", "invoices": ["F-OTHER"]}
     refused = as_collector.post("/api/v1/excuses/", body, format="json")
-    assert refused.json() == {"invoices": ["Every invoice must belong to this customer."]}
+    assert refused.json() == {"invoices": ["ACC-1 has no invoice numbered F-OTHER."]}
     body["invoices"] = ["F-1"]
     recorded = as_collector.post("/api/v1/excuses/", body, format="json")
     assert recorded.status_code == 201 and recorded.json()["category"] == "cash_flow"

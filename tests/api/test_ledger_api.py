@@ -35,18 +35,39 @@ def customer(db):
     return CustomerFactory(account_number="ACC-1")
 
 
-def test_put_by_account_creates_then_updates_the_customer(as_integrator):
+def test_put_by_account_creates_then_updates_the_customer(as_manager):
     SegmentFactory(name="SME")
     body = {"name": "Bakkerij Jansen", "segment": "SME", "currency": "EUR", "credit_limit": "5000.00"}
-    created = as_integrator.put("/api/v1/customers/by-account/ERP-77/", body, format="json")
+    created = as_manager.put("/api/v1/customers/by-account/ERP-77/", body, format="json")
     assert created.status_code == 201
     assert created.json()["segment"] == "SME" and created.json()["credit_limit"] == "5000.00"
-    updated = as_integrator.put(
+    updated = as_manager.put(
         "/api/v1/customers/by-account/ERP-77/", {"credit_limit": "7500.00"}, format="json"
     )
     assert updated.status_code == 200
     customer = Customer.objects.get(account_number="ERP-77")
     assert customer.credit_limit == Decimal("7500.00") and customer.name == "Bakkerij Jansen"
+
+
+def test_an_integrator_syncs_master_data_but_not_credit_limit_or_segment(as_integrator, as_manager):
+    SegmentFactory(name="SME")
+    body = {"name": "Bakkerij Jansen", "currency": "EUR", "city": "Delft"}
+    assert as_integrator.put("/api/v1/customers/by-account/ERP-78/", body, format="json").status_code == 201
+    customer = Customer.objects.get(account_number="ERP-78")
+    decided = {"credit_limit": "9000.00", "segment": "SME"}
+    refused = as_integrator.put("/api/v1/customers/by-account/ERP-78/", {**body, **decided}, format="json")
+    assert refused.status_code == 400
+    assert set(refused.json()) == {"credit_limit", "segment"}
+    assert "credit manager" in refused.json()["credit_limit"][0]
+    created = as_integrator.post("/api/v1/customers/", {**body, "account_number": "ERP-79", **decided})
+    assert created.status_code == 400 and not Customer.objects.filter(account_number="ERP-79").exists()
+    customer.refresh_from_db()
+    assert customer.credit_limit == Decimal("0") and customer.segment is None
+    path = f"/api/v1/customers/{customer.pk}/credit-control/"
+    assert as_integrator.patch(path, decided, format="json").status_code == 403
+    moved = as_manager.patch(path, decided, format="json")
+    assert moved.status_code == 200 and moved.json()["credit_limit"] == "9000.00"
+    assert moved.json()["segment"] == "SME"
 
 
 def test_a_customer_sync_cannot_undo_a_credit_hold(as_integrator, as_manager):
@@ -74,6 +95,7 @@ def test_put_by_number_creates_updates_and_leaves_an_equal_invoice_untouched(as_
     stamp = Invoice.objects.get(number="F-2026-1").updated_at
     again = as_integrator.put("/api/v1/invoices/by-number/F-2026-1/", invoice_body(), format="json")
     assert again.status_code == 200
+    assert Invoice.objects.get(number="F-2026-1").updated_at == stamp  # untouched: nothing written
     changed = as_integrator.put(
         "/api/v1/invoices/by-number/F-2026-1/", invoice_body(amount="900.00"), format="json"
     )

@@ -10,6 +10,7 @@ from agreements.models import Agreement
 from agreements.services import InstalmentTerms
 from calls.models import Complaint, Excuse, Interaction, Task
 from calls.services import CallLog, ComplaintInput, ExcuseInput, create_task, log_call, resolve_complaint
+from customers.access import SYSTEM
 from invoices.models import Invoice
 from tests.factories import TODAY, ContactFactory, CustomerFactory, InvoiceFactory, TaskFactory
 
@@ -92,6 +93,7 @@ def test_next_action_in_the_past_is_refused(collector):
 
 def test_task_with_the_same_dedupe_key_is_created_once():
     customer = CustomerFactory()
-    first = create_task(customer=customer, kind="call", reason="Step +7", due_on=TODAY, dedupe_key="r:1")
-    again = create_task(customer=customer, kind="call", reason="Step +7", due_on=TODAY, dedupe_key="r:1")
+    task = {"customer": customer, "kind": "call", "reason": "Step +7", "due_on": TODAY, "dedupe_key": "r:1"}
+    first = create_task(**task, actor=SYSTEM)
+    again = create_task(**task, actor=SYSTEM)
     assert first.pk == again.pk and Task.objects.count() == 1

@@ -29,7 +29,12 @@ def test_migration_creates_the_four_roles():
         (
             "collector",
             ["calls.add_interaction", "agreements.add_agreement", "customers.view_customer"],
-            ["invoices.add_invoice", "dunning.change_policy", "customers.change_customer"],
+            [
+                "invoices.add_invoice",
+                "dunning.change_policy",
+                "customers.change_customer",
+                "calls.change_complaint",
+            ],
         ),
         (
             "finance_lead",
@@ -38,8 +43,21 @@ def test_migration_creates_the_four_roles():
         ),
         (
             "integrator",
-            ["invoices.add_invoice", "invoices.add_payment", "customers.change_customer"],
-            ["calls.add_interaction", "dunning.change_policy"],
+            [
+                "invoices.add_invoice",
+                "invoices.add_payment",
+                "customers.change_customer",
+                "calls.view_complaint",
+            ],
+            [
+                "calls.add_interaction",
+                "dunning.change_policy",
+                "customers.add_segment",
+                "customers.change_segment",
+                "calls.view_interaction",
+                "calls.view_excuse",
+                "calls.view_task",
+            ],
         ),
     ],
 )

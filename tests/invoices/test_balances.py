@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from invoices.models import Allocation, Invoice, Payment
 from invoices.selectors import open_invoices, with_balances
 from invoices.services import AllocationRequest, allocate, record_payment, set_invoice_status, upsert_invoice
-from tests.factories import TODAY, CustomerFactory, InvoiceFactory, PaymentFactory
+from tests.factories import TODAY, CustomerFactory, InvoiceFactory, PaymentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -56,10 +56,11 @@ def test_open_amount_as_of_a_past_day_ignores_later_payments():
 
 def test_decided_status_outranks_allocations():
     invoice = InvoiceFactory()
-    set_invoice_status(invoice=invoice, status="written_off")
+    manager = UserFactory(role="credit_manager")
+    set_invoice_status(invoice=invoice, status="written_off", actor=manager)
     assert balance(invoice).balance_status == "written_off"
     with pytest.raises(ValidationError, match="through payments"):
-        set_invoice_status(invoice=invoice, status="paid")
+        set_invoice_status(invoice=invoice, status="paid", actor=manager)
 
 
 def test_allocation_over_the_invoice_open_amount_is_refused_and_nothing_changes():

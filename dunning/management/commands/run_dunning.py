@@ -109,8 +109,17 @@ class Command(BaseCommand):
                     self.stderr.write(f"R{reminder_id}: {error} (left pending for a retry)")
             self.stdout.write(f"Delivered {len(reminder_ids) - failed}, {failed} failed.")
             return
+        from kombu.exceptions import OperationalError as BrokerUnavailable
+
         from dunning.tasks import deliver_reminder
 
-        for reminder_id in reminder_ids:
-            deliver_reminder.delay(reminder_id)
+        try:
+            for reminder_id in reminder_ids:
+                deliver_reminder.delay(reminder_id)
+        except BrokerUnavailable as error:
+            raise CommandError(
+                f"The reminders are saved, but their delivery could not be queued: the Celery broker "
+                f"(Redis) is unreachable ({error}). They stay pending; the worker's deliver_pending sends "
+                "them once the broker is back, or run this again with --deliver to send them now."
+            ) from error
         self.stdout.write(f"Queued {len(reminder_ids)} delivery(ies) for the worker.")
