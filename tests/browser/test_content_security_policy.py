@@ -45,6 +45,7 @@ def test_collectors_pages_break_no_policy_rule_and_their_scripts_work(browser_pa
 
     page.goto("/api-token/")
     page.get_by_role("button", name="Make my token").click()
+    page.wait_for_load_state()  # select-on-focus.js is deferred: it may still load when the field is there
     page.get_by_label("Token").focus()
     selected = "[document.activeElement.selectionStart, document.activeElement.selectionEnd]"
     assert page.evaluate(selected) == [0, 40]  # select-on-focus.js selected the whole token
