@@ -42,6 +42,7 @@ def test_run_dunning_queues_deliveries_after_a_bare_migrate_in_an_empty_var_dir(
     queued = int(re.search(r"Queued (\d+) delivery", output).group(1))
     assert queued > 0
     assert len(list((var_dir / "celery" / "queue").iterdir())) == queued  # the messages, where settings say
+    assert (var_dir / "celery" / "control").is_dir()  # the exchange table too, not ./control in the clone
 
 
 def free_port() -> int:
