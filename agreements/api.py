@@ -5,8 +5,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from customers.access import Capability, may
-from customers.api import CustomerByAccountField, PortfolioScopedMixin, local_today
+from customers.access import Capability
+from customers.api import CustomerByAccountField, PortfolioScopedMixin, WordsWithheldMixin, local_today
 from invoices.api import MONEY
 from invoices.models import Invoice
 
@@ -129,8 +129,8 @@ class AgreementWriteSerializer(serializers.Serializer):
     ),
 )
 class AgreementViewSet(
-    PortfolioScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
+    WordsWithheldMixin, PortfolioScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin, viewsets.GenericViewSet,
 ):  # fmt: skip
     """What customers committed to, and whether they kept it."""
 
@@ -138,16 +138,12 @@ class AgreementViewSet(
         "invoices", "instalments"
     )
     serializer_class = AgreementSerializer
+    words_withheld_serializer_class = AgreementTermsSerializer
     filterset_class = AgreementFilter
     ordering_fields = ["made_on", "total_amount", "id"]
     ordering = ["-made_on", "-id"]
     read_capability = Capability.READ_DISPUTES
     write_capabilities = {"create": Capability.LOG_CALLS, "cancel": Capability.LOG_CALLS}
-
-    def get_serializer_class(self):
-        if getattr(self, "swagger_fake_view", False) or may(self.request.user, Capability.READ_CONVERSATIONS):
-            return AgreementSerializer
-        return AgreementTermsSerializer
 
     def create(self, request, *args, **kwargs):
         serializer = AgreementWriteSerializer(data=request.data, context=self.get_serializer_context())

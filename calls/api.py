@@ -12,8 +12,8 @@ from rest_framework.response import Response
 
 from agreements.api import InstalmentTermsSerializer
 from agreements.services import InstalmentTerms
-from customers.access import Capability, may
-from customers.api import CustomerByAccountField, PortfolioScopedMixin, local_today
+from customers.access import Capability
+from customers.api import CustomerByAccountField, PortfolioScopedMixin, WordsWithheldMixin, local_today
 from customers.models import Contact
 from invoices.models import Invoice
 
@@ -392,22 +392,18 @@ class ExcuseViewSet(CallsViewSet):
         responses={201: ComplaintSerializer},
     ),
 )
-class ComplaintViewSet(CallsViewSet):
+class ComplaintViewSet(WordsWithheldMixin, CallsViewSet):
     """Disputes about invoices, open or resolved."""
 
     queryset = Complaint.objects.select_related("customer", "resolved_by").prefetch_related("invoices")
     serializer_class = ComplaintSerializer
+    words_withheld_serializer_class = DisputeSerializer
     write_serializer_class = ComplaintWriteSerializer
     filterset_class = ComplaintFilter
     ordering_fields = ["opened_on", "resolved_on", "id"]
     ordering = ["-opened_on", "-id"]
     read_capability = Capability.READ_DISPUTES
     write_capabilities = {"create": Capability.LOG_CALLS, "resolve": Capability.RESOLVE_COMPLAINTS}
-
-    def get_serializer_class(self):
-        if getattr(self, "swagger_fake_view", False) or may(self.request.user, Capability.READ_CONVERSATIONS):
-            return ComplaintSerializer
-        return DisputeSerializer
 
     @extend_schema(summary="Resolve a complaint as upheld or rejected", request=ResolutionSerializer,
                    responses={200: ComplaintSerializer})  # fmt: skip

@@ -51,6 +51,18 @@ class PortfolioScopedMixin:
         return scope_to_portfolio(super().get_queryset(), self.request.user, self.customer_path)
 
 
+class WordsWithheldMixin:
+    """A user who may not read conversations (an integrator) gets `words_withheld_serializer_class`:
+    the record without its words (notes, descriptions); everyone else gets `serializer_class`."""
+
+    words_withheld_serializer_class: type[serializers.Serializer]
+
+    def get_serializer_class(self):
+        if getattr(self, "swagger_fake_view", False) or may(self.request.user, Capability.READ_CONVERSATIONS):
+            return self.serializer_class
+        return self.words_withheld_serializer_class
+
+
 class SegmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Segment
