@@ -1,7 +1,11 @@
 """FilterSets over interactions, excuses, complaints and tasks, shared by the browser pages and the API."""
 
+import datetime as dt
+
 import django_filters
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django_filters.fields import DateRangeWidget, IsoDateTimeField, RangeField
 
 from customers.filters import IdFilter, ModelChoiceFilter, collectors
 from customers.models import Segment
@@ -34,14 +38,39 @@ class CustomerScopedFilter(django_filters.FilterSet):
     )
 
 
+class _InstantField(IsoDateTimeField):
+    """An ISO 8601 date-time turned into UTC: ISO 8601 and Python allow offsets up to 23:59, PostgreSQL
+    only to 15:59, so `...-18:17` must not reach the database as it was written."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(dt.UTC)
+        except OverflowError:  # before year 1 or past year 9999 once in UTC
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class _InstantRangeField(RangeField):
+    widget = DateRangeWidget
+
+    def __init__(self, *args, **kwargs):
+        super().__init__((_InstantField(), _InstantField()), *args, **kwargs)
+
+
+class InstantFromToRangeFilter(django_filters.IsoDateTimeFromToRangeFilter):
+    """Between `_after` and `_before`, given in ISO 8601 with any offset."""
+
+    field_class = _InstantRangeField
+
+
 class InteractionFilter(CustomerScopedFilter):
     user = ModelChoiceFilter(queryset=get_user_model().objects.all(), help_text="User id of who logged it.")
     channel = django_filters.MultipleChoiceFilter(choices=InteractionChannel.choices)
     direction = django_filters.ChoiceFilter(choices=Direction.choices)
     outcome = django_filters.MultipleChoiceFilter(choices=Outcome.choices)
-    occurred_at = django_filters.IsoDateTimeFromToRangeFilter(
-        help_text="Occurred between _after and _before (ISO 8601)."
-    )
+    occurred_at = InstantFromToRangeFilter(help_text="Occurred between _after and _before (ISO 8601).")
     next_action_on = django_filters.DateFromToRangeFilter(help_text="Next action between _after and _before.")
 
     class Meta:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from calls.models import Interaction
 from calls.services import CallLog, log_call
 from customers.models import Contact, Customer
-from tests.factories import TODAY, CustomerFactory, InvoiceFactory
+from tests.factories import TODAY, CustomerFactory, InteractionFactory, InvoiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +150,15 @@ def test_a_form_encoded_credit_control_patch_leaves_the_holds_it_does_not_name(a
 def test_the_schema_documents_the_415_a_malformed_body_gets(as_manager):
     schema = as_manager.get("/api/v1/schema/?format=json").json()
     assert "415" in schema["paths"]["/api/v1/payments/"]["post"]["responses"]
+
+
+def test_an_interaction_filter_with_an_offset_postgresql_refuses_is_answered_not_a_server_error(as_manager):
+    interaction = InteractionFactory(occurred_at=dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC))
+    # 2026-11-20 00:00 at -18:17 is 18:17 UTC: a valid instant, with an offset beyond PostgreSQL's 15:59.
+    after = as_manager.get("/api/v1/interactions/", {"occurred_at_after": "2026-11-19T23:00:00-18:17"})
+    assert after.status_code == 200, after.content
+    assert [row["id"] for row in after.json()["results"]] == []
+    before = as_manager.get("/api/v1/interactions/", {"occurred_at_before": "2026-11-20T00:00:00-18:17"})
+    assert [row["id"] for row in before.json()["results"]] == [interaction.pk]
+    overflow = as_manager.get("/api/v1/interactions/", {"occurred_at_after": "0001-01-01T00:00:00+05:00"})
+    assert overflow.status_code == 400 and "occurred_at" in str(overflow.json())
