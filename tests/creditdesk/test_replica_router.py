@@ -19,6 +19,7 @@ from customers.models import Customer, Segment
 from invoices.models import Invoice
 from reports.replica import reading_reports
 from tests.conftest import need_service
+from tests.creditdesk.test_production_settings import load_settings
 from tests.factories import TODAY, CustomerFactory, InvoiceFactory, UserFactory
 
 BOTH = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
@@ -178,3 +179,19 @@ def test_rows_only_the_replica_has_show_in_reports_and_nowhere_else(client, repl
     assert [row["receivables"] for row in figures["results"]] == ["4321.00"]
     assert "Only On The Replica BV" not in worklist
     assert client.get(f"/customers/{customer.pk}/").status_code == 404
+
+
+def test_database_replica_url_adds_the_replica_and_sends_report_reads_there(monkeypatch):
+    monkeypatch.delenv("DATABASE_REPLICA_URL", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgres://app@primary.example:5432/creditdesk")
+    without = load_settings(monkeypatch, DJANGO_DEBUG="true")
+    assert set(without["DATABASES"]) == {"default"} and without["REPORT_READS_DATABASE"] is None
+
+    monkeypatch.setenv("DATABASE_REPLICA_URL", "postgres://reader@replica.example:5432/creditdesk")
+    loaded = load_settings(monkeypatch, DJANGO_DEBUG="true")
+
+    replica = loaded["DATABASES"]["replica"]
+    assert (replica["HOST"], replica["USER"]) == ("replica.example", "reader")
+    assert replica["OPTIONS"]["connect_timeout"] == 2 and replica["CONN_HEALTH_CHECKS"]
+    assert loaded["REPORT_READS_DATABASE"] == "replica"
+    assert loaded["DATABASE_ROUTERS"] == ["creditdesk.db_routers.ReportReplicaRouter"]
