@@ -12,11 +12,14 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
+from reports.replica import note_write
+
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 10
 MESSAGE = "The database did not answer; nothing was changed by this request. Try again in a few seconds."
 JSON_PREFIXES = ("/api/", "/health/")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 
 
 def is_database_unavailable(exception: BaseException) -> bool:
@@ -47,3 +50,19 @@ class DatabaseUnavailableMiddleware:
             return None
         logger.warning("Database unavailable for %s %s: %s", request.method, request.path, exception)
         return database_unavailable_response(request)
+
+
+class ReplicaPinMiddleware:
+    """Read your own writes: after a person's successful change (POST, PUT, PATCH, DELETE answered
+    below 400), their report reads stay on the primary for REPLICA_PIN_SECONDS (reports/replica.py).
+    Does nothing without a replica."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.method not in SAFE_METHODS and response.status_code < 400:
+            # The user as the view saw it: DRF's token authentication sets it on the request too.
+            note_write(getattr(request, "user", None))
+        return response

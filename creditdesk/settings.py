@@ -381,6 +381,25 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
 MIDDLEWARE.insert(
     MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "creditdesk.middleware.DatabaseUnavailableMiddleware"
 )
+# Read replica (issue 10): with DATABASE_REPLICA_URL, a PostgreSQL streaming replica of the primary,
+# the reports (dashboard, worth-it ranking, exports, reports API) read from it and nothing else does
+# (creditdesk/db_routers.py, reports/replica.py). Without it, everything stays on DATABASE_URL.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+REPORT_READS_DATABASE = "replica" if DATABASE_REPLICA_URL else None
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"], conn_health_checks=True
+    )
+    if DATABASES["replica"]["ENGINE"].endswith("postgresql"):
+        # A replica that is down costs a report this long once, then REPLICA_RETRY_SECONDS on the primary.
+        DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+DATABASE_ROUTERS = ["creditdesk.db_routers.ReportReplicaRouter"]
+REPLICA_RETRY_SECONDS = env_int("REPLICA_RETRY_SECONDS", 30)
+# After a person changes something, their report reads stay on the primary this long (read your writes).
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 15)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "creditdesk.middleware.ReplicaPinMiddleware"
+)
 # SMTP: a server that accepts the connection but never answers must not hold a worker forever.
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 # Redis down: nobody reads task results (a task's counts are in the worker log), and subscribing to

@@ -3,6 +3,8 @@
 Mounted by `creditdesk/api.py` under `reports/`. Every amount is a decimal string in the row's currency.
 """
 
+from contextlib import ExitStack
+
 from django.contrib.auth import get_user_model
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.urls import path
@@ -27,6 +29,7 @@ from .ledger import (
     LedgerScope,
     ledger_trend,
 )
+from .replica import reading_reports
 from .worth_it import worth_it_ranking
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
@@ -175,7 +178,19 @@ class ExcusesSerializer(serializers.Serializer):
 
 
 class ReportView(APIView):
+    """A report endpoint: after authentication and the role check (on the primary), its reads go to
+    the replica when there is one (reports/replica.py), until the request leaves `dispatch`."""
+
     permission_classes = [permissions.IsAuthenticated, IsFinanceReader]
+
+    def dispatch(self, request, *args, **kwargs):
+        with ExitStack() as self._report_reads:
+            return super().dispatch(request, *args, **kwargs)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method in ("GET", "HEAD"):
+            self._report_reads.enter_context(reading_reports(user=request.user))
 
     def read_query(self, request) -> tuple[dict, ReportQuerySerializer]:
         query = ReportQuerySerializer(data=request.query_params)

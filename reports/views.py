@@ -21,6 +21,7 @@ from .dashboard import build_dashboard
 from .forms import ReportFilterForm, WorthItSettingsForm
 from .ledger import DEFAULT_PERIOD_MONTHS
 from .models import SETTING_FIELDS, WorthItSettings
+from .replica import reading_reports
 from .services import update_worth_it_settings
 from .worth_it import EFFORT_COMPONENTS, value_points, worth_it_ranking
 
@@ -28,14 +29,20 @@ RANKING_PAGE_SIZE = 50
 
 
 def finance_only(view):
-    """Signed-in finance leads and credit managers; collectors and integrators are refused (403)."""
+    """Signed-in finance leads and credit managers; collectors and integrators are refused (403).
+
+    A page that only reads (GET) reads from the replica when there is one (reports/replica.py); the
+    sign-in and role checks above it, and a POST that changes something, read the primary."""
 
     @wraps(view)
     @login_required
     def wrapper(request, *args, **kwargs):
         if not may(request.user, Capability.READ_REPORTS):
             raise PermissionDenied("Reports are for finance leads and credit managers.")
-        return view(request, *args, **kwargs)
+        if request.method not in ("GET", "HEAD"):
+            return view(request, *args, **kwargs)
+        with reading_reports(user=request.user):
+            return view(request, *args, **kwargs)
 
     return wrapper
 

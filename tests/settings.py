@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from redis.connection import parse_url
 
 from creditdesk.settings import *  # noqa: F403
-from creditdesk.settings import CACHES, REDIS_URL
+from creditdesk.settings import CACHES, DATABASES, REDIS_URL
 
 
 def redis_database(url: str) -> int:
@@ -49,3 +49,21 @@ if REDIS_URL:
             "LOCATION": cache_url_for_tests(REDIS_URL, os.environ.get("CREDITDESK_TEST_REDIS_URL", "")),
         },
     }
+
+# The read replica's router (creditdesk/db_routers.py) is tested on a second alias, "replica": the
+# database DATABASE_REPLICA_URL names when it is set; else, on PostgreSQL, a real second database on the
+# same server (the runner creates test_<name>_replica), so a test can prove what is read where; else
+# (SQLite) a mirror of the test database (its own connection to the same data). Report reads stay on the
+# primary unless a test turns the replica on (settings.REPORT_READS_DATABASE = "replica"); pytest-django
+# creates the second database only for a run that includes such a test.
+if "replica" not in DATABASES:
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        _replica_name = f"{DATABASES['default']['NAME']}_replica"
+        DATABASES["replica"] = {
+            **DATABASES["default"],
+            "NAME": _replica_name,
+            "TEST": {"NAME": f"test_{_replica_name}"},
+        }
+    else:
+        DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+REPORT_READS_DATABASE = None
