@@ -4,13 +4,17 @@ Memory stays bounded by the chunk (a few hundred accounts), and the whole run is
 a failed run leaves the database as it was. The rows' ids are handed out while generating (so a
 child row knows its parent's without a round trip): the writer reserves them up front, with the
 tables locked against other writers until the run commits, and moves the sequences past them at
-the end. The seed is the system's own work on an empty ledger, so it writes no audit entries and
-sends no signals; every figure stored with the rows (allocated amounts, statuses) is generated
-consistent with the rows it follows from.
+the end. On PostgreSQL the foreign keys of those tables are dropped for the load and added again at
+the end, which checks every row in one pass per key (PostgreSQL's "Populating a Database" advice):
+checked row by row at commit they took a quarter of a 20,000-customer run, and the memory of a
+queue of twenty million pending checks. The seed is the system's own work on an empty ledger, so
+it writes no audit entries and sends no signals; every figure stored with the rows (allocated
+amounts, statuses) is generated consistent with the rows it follows from.
 """
 
 import sys
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -78,15 +82,16 @@ def seed_demo(*, customers: int, seed: int, today: date, progress: bool = False)
         with_ids = [table for table, names in TABLES if names[0] == table._meta.pk.attname]
         world.ids = Ids(reserve_ids(with_ids))
         bar = tqdm(total=customers, unit="customer", disable=not progress, file=sys.stderr, mininterval=1)
-        for start in range(0, customers, CHUNK_ACCOUNTS):
-            rows = Rows()
-            for index in range(start, min(start + CHUNK_ACCOUNTS, customers)):
-                kind = build_account(world, index, rows)
-                report.kinds[kind] += 1
-                report.examples.setdefault(kind, rows.accounts[-1])
-            write_rows(rows, report.counts)
-            reset_queries()  # with DEBUG on, Django keeps every query's SQL: drop this chunk's
-            bar.update(len(rows.accounts))
+        with foreign_keys_checked_at_the_end([table for table, _ in TABLES]):
+            for start in range(0, customers, CHUNK_ACCOUNTS):
+                rows = Rows()
+                for index in range(start, min(start + CHUNK_ACCOUNTS, customers)):
+                    kind = build_account(world, index, rows)
+                    report.kinds[kind] += 1
+                    report.examples.setdefault(kind, rows.accounts[-1])
+                write_rows(rows, report.counts)
+                reset_queries()  # with DEBUG on, Django keeps every query's SQL: drop this chunk's
+                bar.update(len(rows.accounts))
         bar.close()
         move_sequences_past(with_ids)
     return report
@@ -159,6 +164,35 @@ def reserve_ids(tables: list) -> dict:
                 cursor.execute(f"SELECT coalesce(max({quote(pk)}), 0) + 1 FROM {quote(db_table)}")
             first[table] = cursor.fetchone()[0]
     return first
+
+
+@contextmanager
+def foreign_keys_checked_at_the_end(tables: list):
+    """On PostgreSQL: drop the foreign keys of `tables`, and add them again (checking every row) after.
+
+    Inside the run's transaction: if anything fails, the rollback restores them as they were. Checks
+    already pending from earlier in the transaction run first (PostgreSQL refuses to alter a table
+    with pending checks), as Django's own `check_constraints` does.
+    """
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        yield
+        return
+    quote = connection.ops.quote_name
+    connection.check_constraints()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) ORDER BY 1, 2",
+            [[quote(table._meta.db_table) for table in tables]],
+        )
+        keys = cursor.fetchall()
+        for table, name, _ in keys:
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
+    yield
+    with connection.cursor() as cursor:
+        for table, name, definition in keys:
+            cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}")
 
 
 def move_sequences_past(tables: list) -> None:
