@@ -25,22 +25,36 @@ def insert_rows(
     Elsewhere (SQLite) model instances through bulk_create, so Django converts the values.
     """
     connection = transaction.get_connection()
-    fields = [model._meta.get_field(name) for name in columns]
     if connection.vendor != "postgresql":
-        attnames = [field.attname for field in fields]
+        attnames = [model._meta.get_field(name).attname for name in columns]
         model.objects.bulk_create(
             (model(**dict(zip(attnames, row, strict=True))) for row in rows), batch_size=batch_size
         )
         return
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    if not buffer.tell():
-        return
-    buffer.seek(0)
-    quote = connection.ops.quote_name
+    data = csv_data(rows)
+    if data:
+        with connection.cursor() as cursor:
+            copy_data(cursor.cursor, copy_statement(model, columns), data)
+
+
+def copy_statement(model: type[Model], columns: Sequence[str]) -> str:
+    """PostgreSQL's COPY of `columns` of `model` from `csv_data`."""
+    quote = transaction.get_connection().ops.quote_name
+    fields = [model._meta.get_field(name) for name in columns]
     not_null = ", ".join(quote(field.column) for field in fields if not field.null)
     options = f"FORMAT csv, FORCE_NOT_NULL ({not_null})" if not_null else "FORMAT csv"
     names = ", ".join(quote(field.column) for field in fields)
-    sql = f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN WITH ({options})"
-    with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(sql, buffer)
+    return f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN WITH ({options})"
+
+
+def csv_data(rows: Iterable[tuple]) -> bytes:
+    """The rows as COPY reads them (see `insert_rows` for NULL and ""), encoded: b"" when there are none."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def copy_data(cursor, statement: str, data: bytes) -> None:
+    """Run a `copy_statement` on a psycopg2 cursor, sending `data` in one piece (few calls into Python,
+    so a COPY run from a thread hardly waits for the interpreter lock)."""
+    cursor.copy_expert(statement, io.BytesIO(data), size=max(len(data), 8192))

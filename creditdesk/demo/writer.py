@@ -14,6 +14,7 @@ amounts, statuses) is generated consistent with the rows it follows from.
 
 import sys
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,7 +31,7 @@ from tqdm import tqdm
 
 from creditdesk.roles import sync_roles
 from customers.access import Role
-from customers.bulk import insert_rows
+from customers.bulk import copy_data, copy_statement, csv_data, insert_rows
 from customers.models import Segment
 from dunning.models import Policy
 
@@ -82,14 +83,14 @@ def seed_demo(*, customers: int, seed: int, today: date, progress: bool = False)
         with_ids = [table for table, names in TABLES if names[0] == table._meta.pk.attname]
         world.ids = Ids(reserve_ids(with_ids))
         bar = tqdm(total=customers, unit="customer", disable=not progress, file=sys.stderr, mininterval=1)
-        with foreign_keys_checked_at_the_end([table for table, _ in TABLES]):
+        with foreign_keys_checked_at_the_end([table for table, _ in TABLES]), ChunkWriter() as writer:
             for start in range(0, customers, CHUNK_ACCOUNTS):
                 rows = Rows()
                 for index in range(start, min(start + CHUNK_ACCOUNTS, customers)):
                     kind = build_account(world, index, rows)
                     report.kinds[kind] += 1
                     report.examples.setdefault(kind, rows.accounts[-1])
-                write_rows(rows, report.counts)
+                writer.write(rows, report.counts)
                 reset_queries()  # with DEBUG on, Django keeps every query's SQL: drop this chunk's
                 bar.update(len(rows.accounts))
         bar.close()
@@ -203,10 +204,52 @@ def move_sequences_past(tables: list) -> None:
             cursor.execute(sql)
 
 
-def write_rows(rows: Rows, counts: Counter) -> None:
-    """COPY one chunk, table by table (foreign keys are checked when the run commits)."""
-    for table, names in TABLES:
-        batch = rows.tables.get(table)
-        if batch:
-            insert_rows(table, names, batch)
+class ChunkWriter:
+    """Writes each chunk, table by table, parents first (foreign keys are checked at the end anyway).
+
+    On PostgreSQL a chunk's COPYs run in a thread while the main thread generates the next chunk, so
+    the database works on one core while Python generates on the other. Still one connection and
+    one transaction: the main thread does not use the database until `wait` says the COPYs are done,
+    and at most one chunk is in flight (memory stays bounded by two chunks).
+    """
+
+    def __init__(self):
+        self.connection = transaction.get_connection()
+        self.threaded = self.connection.vendor == "postgresql"
+        self.pending: Future | None = None
+        if self.threaded:
+            self.connection.ensure_connection()
+            self.statements = {table: copy_statement(table, names) for table, names in TABLES}
+            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-copy")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *error) -> None:
+        if self.threaded:
+            self.pool.shutdown(wait=True)  # never leave a COPY running on the connection
+            if error[0] is None:
+                self.wait()
+
+    def write(self, rows: Rows, counts: Counter) -> None:
+        batches = [(table, names, rows.tables[table]) for table, names in TABLES if rows.tables.get(table)]
+        for table, _, batch in batches:
             counts[table._meta.label] += len(batch)
+        if not self.threaded:
+            for table, names, batch in batches:
+                insert_rows(table, names, batch)
+            return
+        data = [(self.statements[table], csv_data(batch)) for table, _, batch in batches]
+        self.wait()
+        self.pending = self.pool.submit(self.copy, data)
+
+    def copy(self, data: list[tuple[str, bytes]]) -> None:
+        with self.connection.connection.cursor() as cursor:  # psycopg2's own: Django's is per thread
+            for statement, chunk in data:
+                copy_data(cursor, statement, chunk)
+
+    def wait(self) -> None:
+        """Until the chunk in flight is written; raises what its COPY raised."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, connection
 from django.db.models import Count, F, Q, Sum
 
 from agreements.models import Agreement, Instalment
@@ -203,6 +204,29 @@ def test_the_ledger_for_a_seed_is_the_same_row_for_row_as_the_first_generator_wr
     assert full_digest() == LEDGER_DIGEST
     assert Reminder.objects.exclude(body="").exists() and Reminder.objects.filter(body="").exists()
     assert Agreement.invoices.through.objects.exists() and Excuse.invoices.through.objects.exists()
+
+
+def foreign_keys() -> set[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE contype = 'f'"
+        )
+        return set(cursor.fetchall())
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the foreign keys are set aside on PostgreSQL only"
+)
+def test_a_seed_puts_back_every_foreign_key_it_set_aside_and_they_check_new_rows():
+    before = foreign_keys()
+    seed(customers=20)
+    assert foreign_keys() == before
+    assert any(table == "invoices_allocation" for table, _, _ in before)
+    invoice = Invoice.objects.first()
+    Allocation.objects.create(payment_id=10**9, invoice=invoice, amount=Decimal("1.00"))
+    with pytest.raises(IntegrityError):
+        connection.check_constraints()
 
 
 def test_a_different_seed_gives_different_data():
