@@ -7,7 +7,8 @@ tables locked against other writers until the run commits, and moves the sequenc
 the end. On PostgreSQL the foreign keys of those tables are dropped for the load and added again at
 the end, which checks every row in one pass per key (PostgreSQL's "Populating a Database" advice):
 checked row by row at commit they took a quarter of a 20,000-customer run, and the memory of a
-queue of twenty million pending checks. The seed is the system's own work on an empty ledger, so
+queue of twenty million pending checks. Altering them locks those tables against readers too until
+the run commits: a seed fills an empty database. The seed is the system's own work on an empty ledger, so
 it writes no audit entries and sends no signals; every figure stored with the rows (allocated
 amounts, statuses) is generated consistent with the rows it follows from.
 """
@@ -149,7 +150,7 @@ def load_dunning_steps(world: World) -> None:
 
 def reserve_ids(tables: list) -> dict:
     """The first id each table's new rows take; on PostgreSQL the tables stay locked against other
-    writers (readers are not blocked) until the run commits, so no one else takes those ids."""
+    writers until the run commits, so no one else takes those ids."""
     connection = transaction.get_connection()
     quote = connection.ops.quote_name
     first = {}
