@@ -4,8 +4,6 @@ Each function runs in one transaction and either writes everything or nothing. V
 are raised as django.core.exceptions.ValidationError with a message per field.
 """
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,6 +16,7 @@ from django.utils import timezone
 
 from audit.records import Change, record_change, record_changes
 from customers.access import Capability, require
+from customers.bulk import insert_rows
 from customers.changes import field_values, save_changed_fields
 from customers.choices import CURRENCY_CODES
 from customers.fields import CENT, MONEY_DIGITS, MONEY_PLACES
@@ -370,24 +369,10 @@ NEW_INVOICE_COLUMNS = (
 
 
 def insert_invoices(rows: list[tuple]) -> None:
-    """Insert new invoices. On PostgreSQL a COPY per batch, the fastest way in; the table's constraints
-    still check every row (a bad one fails the whole transaction)."""
-    if not rows:
-        return
-    connection = transaction.get_connection()
-    if connection.vendor != "postgresql":
-        Invoice.objects.bulk_create(
-            (Invoice(**dict(zip(NEW_INVOICE_COLUMNS, row, strict=True))) for row in rows), batch_size=1000
-        )
-        return
-    buffer = io.StringIO()
-    csv.writer(buffer, quoting=csv.QUOTE_ALL).writerows(rows)  # quoted: "" is an empty text, not NULL
-    buffer.seek(0)
-    columns = ", ".join(Invoice._meta.get_field(name).column for name in NEW_INVOICE_COLUMNS)
-    with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(
-            f"COPY {Invoice._meta.db_table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer
-        )
+    """Insert new invoices (NEW_INVOICE_COLUMNS). On PostgreSQL a COPY per batch, the fastest way in;
+    the table's constraints still check every row (a bad one fails the whole transaction)."""
+    if rows:
+        insert_rows(Invoice, NEW_INVOICE_COLUMNS, rows)
 
 
 UPDATE_FROM_VALUES = """

@@ -4,8 +4,8 @@ invoices and how they were paid, and everything a collector did and heard along 
 Each account draws from `random.Random(f"...:{seed}:{index}")`, so an account's data depends only on
 the seed, its index and `today`: the same run gives the same ledger however it is chunked.
 Amounts are kept in integer cents while generating (exact, fast) and become Decimal on the way out.
-The result is a list of unsaved model instances, linked by object, for `creditdesk.demo.writer` to
-bulk-insert in dependency order.
+The result is rows as plain tuples per table (`records` says why not model instances), with ids
+taken from `World.ids`, for `creditdesk.demo.writer` to COPY in.
 """
 
 import random
@@ -14,10 +14,12 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from math import log
 
+from agreements import models as agreement_models
 from agreements.choices import AgreementKind, AgreementState, InstalmentState
-from agreements.models import Agreement, Instalment
+from calls import models as call_models
 from calls.choices import (
     ComplaintCategory,
     ComplaintOutcome,
@@ -28,8 +30,8 @@ from calls.choices import (
     TaskKind,
     TaskStatus,
 )
-from calls.models import Complaint, Excuse, Interaction, Task
-from customers.models import Contact, Customer, Segment
+from customers import models as customer_models
+from customers.models import Segment
 from dunning.choices import DeliveryStatus
 from dunning.models import Reminder, ReminderInvoice, Step
 from dunning.rendering import InvoiceLine
@@ -40,11 +42,88 @@ from invoices.models import Allocation, Invoice, Payment
 from . import names
 from .kinds import BEHAVIOURS, Kind, kind_of
 from .profiles import SEGMENTS, SegmentProfile
+from .records import Ids, Record, columns, record_type
+
+# The rows an account's history shapes step by step, as Records: the models' fields and defaults,
+# without a model instance's cost. Invoices, payments, allocations and reminders go straight to tuples.
+Customer = record_type(customer_models.Customer)
+Contact = record_type(customer_models.Contact)
+Agreement = record_type(agreement_models.Agreement)
+Instalment = record_type(agreement_models.Instalment)
+Interaction = record_type(call_models.Interaction)
+Excuse = record_type(call_models.Excuse)
+Complaint = record_type(call_models.Complaint)
+Task = record_type(call_models.Task)
+AgreementInvoice = agreement_models.Agreement.invoices.through
+ExcuseInvoice = call_models.Excuse.invoices.through
+ComplaintInvoice = call_models.Complaint.invoices.through
+# The columns of the tuples emit() builds itself, in order (the writer COPYs them by these names).
+INVOICE_COLUMNS = (
+    "id",
+    "number",
+    "customer_id",
+    "issue_date",
+    "due_date",
+    "amount",
+    "currency",
+    "allocated_amount",
+    "status",
+    "description",
+    "created_at",
+    "updated_at",
+)
+PAYMENT_COLUMNS = (
+    "id",
+    "customer_id",
+    "reference",
+    "received_on",
+    "amount",
+    "currency",
+    "allocated_amount",
+    "created_at",
+)
+ALLOCATION_COLUMNS = ("payment_id", "invoice_id", "amount")
+REMINDER_COLUMNS = (
+    "id",
+    "customer_id",
+    "step_id",
+    "run_on",
+    "channel",
+    "tone",
+    "subject",
+    "body",
+    "status",
+    "attempts",
+    "last_error",
+    "sent_at",
+    "letter_pdf",
+    "created_at",
+)
+REMINDER_LINE_COLUMNS = ("reminder_id", "invoice_id", "open_amount")
+LINK_COLUMNS = {
+    AgreementInvoice: ("agreement_id", "invoice_id"),
+    ExcuseInvoice: ("excuse_id", "invoice_id"),
+    ComplaintInvoice: ("complaint_id", "invoice_id"),
+}
+# Every table a seed writes, parents first, with the columns of its tuples. Rows with an id of their
+# own take it from World.ids; allocations, reminder lines and links get theirs from the database.
+TABLES = (
+    *((record.model, columns(record.model)) for record in (Customer, Contact)),
+    (Invoice, INVOICE_COLUMNS),
+    (Payment, PAYMENT_COLUMNS),
+    (Allocation, ALLOCATION_COLUMNS),
+    *((record.model, columns(record.model)) for record in (Agreement, Instalment, Interaction, Excuse)),
+    *((record.model, columns(record.model)) for record in (Complaint, Task)),
+    (Reminder, REMINDER_COLUMNS),
+    (ReminderInvoice, REMINDER_LINE_COLUMNS),
+    *LINK_COLUMNS.items(),
+)
 
 HISTORY_DAYS = 548  # 18 months of invoices before `today`
 GRACE_DAYS = 3  # Agreement.grace_days default: days after an instalment before it counts as missed
 THURSDAY = 3
 WORDED_DAYS = 90  # historical reminders this recent get their full rendered subject and body
+SENT_AT = time(7, 0)  # historical reminders went out at 7:00 on their day
 
 
 @dataclass
@@ -60,28 +139,20 @@ class World:
     # Dunning steps per segment name, with None for the default policy; empty when there is no policy.
     steps: dict[str | None, list[Step]] = field(default_factory=dict)
     business_days_only: dict[str | None, bool] = field(default_factory=dict)
+    # The next id of every table written (the writer reserves them), and the rows' created_at.
+    ids: Ids = field(default_factory=lambda: Ids({}))
+    created_at: datetime | None = None
 
 
 @dataclass
 class Rows:
-    """Unsaved model instances for a chunk of accounts, and the many-to-many pairs between them."""
+    """Rows for a chunk of accounts: per table, tuples of the columns `table_columns` gives."""
 
-    customers: list = field(default_factory=list)
-    contacts: list = field(default_factory=list)
-    invoices: list = field(default_factory=list)
-    payments: list = field(default_factory=list)
-    allocations: list = field(default_factory=list)
-    agreements: list = field(default_factory=list)
-    agreement_invoices: list = field(default_factory=list)
-    instalments: list = field(default_factory=list)
-    interactions: list = field(default_factory=list)
-    excuses: list = field(default_factory=list)
-    excuse_invoices: list = field(default_factory=list)
-    complaints: list = field(default_factory=list)
-    complaint_invoices: list = field(default_factory=list)
-    tasks: list = field(default_factory=list)
-    reminders: list = field(default_factory=list)
-    reminder_lines: list = field(default_factory=list)
+    tables: dict[type, list[tuple]] = field(default_factory=dict)
+    accounts: list[str] = field(default_factory=list)  # "name (account number)", one per account
+
+    def add(self, table: type, rows) -> None:
+        self.tables.setdefault(table, []).extend(rows)
 
 
 class Bill:
@@ -97,7 +168,7 @@ class Bill:
         "busy",
         "paused",
         "closed_on",
-        "invoice",
+        "invoice_id",
     )
 
     def __init__(self, number: str, issue: date, due: date, cents: int):
@@ -107,7 +178,7 @@ class Bill:
         self.busy = False  # covered by a complaint or an agreement already
         self.paused: list[tuple[date, date]] = []  # [start, end) when reminders stop (complaint, agreement)
         self.closed_on: date | None = None  # cancelled on this day
-        self.invoice: Invoice | None = None
+        self.invoice_id: int | None = None
 
     def last_payment(self) -> date | None:
         return max((part[0] for part in self.parts), default=None)
@@ -149,11 +220,11 @@ class Account:
         # How much harder than its kind's average this account is to collect from (a long tail).
         self.difficulty = 1.0 if self.kind == Kind.PUNCTUAL else min(self.rng.lognormvariate(0, 1.0), 8.0)
         self.bills: list[Bill] = []
-        self.agreements: list[tuple[Agreement, list[Bill], list[Instalment]]] = []
-        self.interactions: list[Interaction] = []
-        self.excuses: list[tuple[Excuse, list[Bill]]] = []
-        self.complaints: list[tuple[Complaint, list[Bill]]] = []
-        self.tasks: list[Task] = []
+        self.agreements: list[tuple[Record, list[Bill], list[Record]]] = []  # with instalments
+        self.interactions: list[Record] = []
+        self.excuses: list[tuple[Record, list[Bill]]] = []
+        self.complaints: list[tuple[Record, list[Bill]]] = []
+        self.tasks: list[Record] = []
         self.payment_sequence = 0
 
     # -- the account and its people ---------------------------------------------------------------
@@ -466,14 +537,14 @@ class Account:
         )
         return True
 
-    def promise(self, bill: Bill, made_on: date, promised: date) -> Agreement:
+    def promise(self, bill: Bill, made_on: date, promised: date) -> Record:
         cents = bill.cents - bill.paid_by(made_on)
         agreement = self.agreement(AgreementKind.PROMISE, made_on, [bill], cents)
         self.instalment(agreement, 1, promised, cents)
         bill.busy = True
         return agreement
 
-    def agreement(self, kind: str, made_on: date, covered: list[Bill], cents: int) -> Agreement:
+    def agreement(self, kind: str, made_on: date, covered: list[Bill], cents: int) -> Record:
         agreement = Agreement(
             customer=self.customer,
             kind=kind,
@@ -491,12 +562,12 @@ class Account:
         )  # fmt: skip
         return agreement
 
-    def instalment(self, agreement: Agreement, sequence: int, due_on: date, cents: int) -> Instalment:
+    def instalment(self, agreement: Record, sequence: int, due_on: date, cents: int) -> Record:
         instalment = Instalment(agreement=agreement, sequence=sequence, due_date=due_on, amount=money(cents))
         agreement.seed_instalments.append(instalment)
         return instalment
 
-    def close(self, agreement: Agreement, state: str, on: date) -> None:
+    def close(self, agreement: Record, state: str, on: date) -> None:
         agreement.state, agreement.closed_on = state, on
 
     def write_off_old_debts(self) -> None:
@@ -575,7 +646,7 @@ class Account:
         )
         self.excuses.append((excuse, overdue))
 
-    def interact(self, day: date, outcome: str, minutes: int, **fields) -> Interaction:
+    def interact(self, day: date, outcome: str, minutes: int, **fields) -> Record:
         fields.setdefault("channel", InteractionChannel.PHONE)
         interaction = Interaction(
             customer=self.customer,
@@ -634,47 +705,55 @@ class Account:
             task.done_at = self.moment(due_on + timedelta(days=self.rng.randint(0, 3)))
         self.tasks.append(task)
 
-    # -- out to model instances ------------------------------------------------------------------
+    # -- out to rows ---------------------------------------------------------------------------
 
     def emit(self, rows: Rows) -> None:
-        rows.customers.append(self.customer)
-        rows.contacts.extend(self.contacts)
+        """Give every row of the account its id, then add them to `rows` as tuples."""
+        ids, created_at = self.world.ids, self.world.created_at
+        records = (
+            (Customer, [self.customer]),
+            (Contact, self.contacts),
+            (Agreement, [agreement for agreement, _, _ in self.agreements]),
+            (Instalment, [instalment for _, _, instalments in self.agreements for instalment in instalments]),
+            (Interaction, self.interactions),
+            (Excuse, [excuse for excuse, _ in self.excuses]),
+            (Complaint, [complaint for complaint, _ in self.complaints]),
+            (Task, self.tasks),
+        )
+        for _, group in records:
+            ids.assign(group)
         self.emit_ledger(rows)
-        for agreement, covered, instalments in self.agreements:
-            rows.agreements.append(agreement)
-            rows.agreement_invoices.extend((agreement, bill.invoice) for bill in covered)
-            rows.instalments.extend(instalments)
-        rows.interactions.extend(self.interactions)
-        for excuse, bills in self.excuses:
-            rows.excuses.append(excuse)
-            rows.excuse_invoices.extend((excuse, bill.invoice) for bill in bills)
-        for complaint, bills in self.complaints:
-            rows.complaints.append(complaint)
-            rows.complaint_invoices.extend((complaint, bill.invoice) for bill in bills)
-        rows.tasks.extend(self.tasks)
+        for kind, group in records:
+            rows.add(kind.model, [record.row(created_at) for record in group])
+        links = (
+            (AgreementInvoice, [(agreement, covered) for agreement, covered, _ in self.agreements]),
+            (ExcuseInvoice, self.excuses),
+            (ComplaintInvoice, self.complaints),
+        )
+        for table, pairs in links:
+            rows.add(table, [(owner.id, bill.invoice_id) for owner, bills in pairs for bill in bills])
         self.emit_reminders(rows)
+        rows.accounts.append(f"{self.customer.name} ({self.account_number})")
 
     def emit_ledger(self, rows: Rows) -> None:
         """Invoices, then payments grouped by (day, run), each allocated over the invoices it settles."""
-        currency = self.customer.currency
+        ids, created_at = self.world.ids, self.world.created_at
+        customer_id, currency = self.customer.id, self.customer.currency
+        invoices, payments, allocations = [], [], []
         runs: dict[tuple[date, str], list[tuple[Bill, int]]] = {}
         for bill in self.bills:
             paid = sum(part[1] for part in bill.parts)
             status = bill.status
             if status == InvoiceStatus.OPEN and paid >= bill.cents:
                 status = InvoiceStatus.PAID
-            bill.invoice = Invoice(
-                number=bill.number,
-                customer=self.customer,
-                issue_date=bill.issue,
-                due_date=bill.due,
-                amount=money(bill.cents),
-                currency=currency,
-                allocated_amount=money(paid),
-                status=status,
-                description=f"Goods and services, order {bill.number[-4:]}",
-            )
-            rows.invoices.append(bill.invoice)
+            bill.invoice_id = ids.take(Invoice)
+            invoices.append(
+                (
+                    bill.invoice_id, bill.number, customer_id, bill.issue, bill.due, money(bill.cents),
+                    currency, money(paid), status, f"Goods and services, order {bill.number[-4:]}",
+                    created_at, created_at,
+                )
+            )  # fmt: skip
             for paid_on, cents, run in bill.parts:
                 runs.setdefault((paid_on, run), []).append((bill, cents))
         for (paid_on, _run), shares in sorted(runs.items()):
@@ -682,20 +761,18 @@ class Account:
             merged: dict[int, list] = {}
             for bill, cents in shares:  # one allocation per (payment, invoice)
                 merged.setdefault(id(bill), [bill, 0])[1] += cents
-            total = sum(cents for _, cents in merged.values())
-            payment = Payment(
-                customer=self.customer,
-                reference=f"PAY-{self.account_number}-{self.payment_sequence:04d}",
-                received_on=paid_on,
-                amount=money(total),
-                currency=currency,
-                allocated_amount=money(total),
-            )
-            rows.payments.append(payment)
-            rows.allocations.extend(
-                Allocation(payment=payment, invoice=bill.invoice, amount=money(cents))
-                for bill, cents in merged.values()
-            )
+            total = money(sum(cents for _, cents in merged.values()))
+            payment_id = ids.take(Payment)
+            payments.append(
+                (
+                    payment_id, customer_id, f"PAY-{self.account_number}-{self.payment_sequence:04d}",
+                    paid_on, total, currency, total, created_at,
+                )
+            )  # fmt: skip
+            allocations.extend((payment_id, bill.invoice_id, money(cents)) for bill, cents in merged.values())
+        rows.add(Invoice, invoices)
+        rows.add(Payment, payments)
+        rows.add(Allocation, allocations)
 
     def emit_reminders(self, rows: Rows) -> None:
         """Reminders sent before `today` at each dunning step, one per (step, day) listing its invoices."""
@@ -704,7 +781,7 @@ class Account:
         business_days = self.world.business_days_only.get(
             segment if segment in self.world.steps else None, False
         )
-        lines: dict[tuple[Step, date], list[tuple[Invoice, int]]] = {}
+        lines: dict[tuple[Step, date], list[tuple[Bill, int]]] = {}
         for bill in self.bills:
             for step in steps:
                 run_on = bill.due + timedelta(days=step.offset_days)
@@ -716,63 +793,60 @@ class Account:
                     continue
                 open_cents = bill.cents - bill.paid_by(run_on)
                 if open_cents > 0:
-                    lines.setdefault((step, run_on), []).append((bill.invoice, open_cents))
+                    lines.setdefault((step, run_on), []).append((bill, open_cents))
+        ids, created_at, tz = self.world.ids, self.world.created_at, self.world.tz
+        reminders, reminder_lines = [], []
         by_day = sorted(lines.items(), key=lambda item: (item[0][1], item[0][0].offset_days))
-        for (step, run_on), invoices in by_day:
-            subject, body = self.reminder_words(step, run_on, invoices)
-            reminder = Reminder(
-                customer=self.customer,
-                step=step,
-                run_on=run_on,
-                channel=step.channel,
-                tone=step.tone,
-                subject=subject,
-                body=body,
-                status=DeliveryStatus.SENT,
-                attempts=1,
-                sent_at=datetime.combine(run_on, time(7, 0), tzinfo=self.world.tz),
-            )
-            rows.reminders.append(reminder)
-            rows.reminder_lines.extend(
-                ReminderInvoice(reminder=reminder, invoice=invoice, open_amount=money(cents))
-                for invoice, cents in invoices
-            )
+        for (step, run_on), bills in by_day:
+            subject, body = self.reminder_words(step, run_on, bills)
+            reminder_id = ids.take(Reminder)
+            reminders.append(
+                (
+                    reminder_id, self.customer.id, step.id, run_on, step.channel, step.tone, subject, body,
+                    DeliveryStatus.SENT, 1, "", datetime.combine(run_on, SENT_AT, tzinfo=tz), "", created_at,
+                )
+            )  # fmt: skip
+            reminder_lines.extend((reminder_id, bill.invoice_id, money(cents)) for bill, cents in bills)
+        rows.add(Reminder, reminders)
+        rows.add(ReminderInvoice, reminder_lines)
 
-    def reminder_words(
-        self, step: Step, run_on: date, invoices: list[tuple[Invoice, int]]
-    ) -> tuple[str, str]:
+    def reminder_words(self, step: Step, run_on: date, bills: list[tuple[Bill, int]]) -> tuple[str, str]:
         """Subject and body as the dunning run words them (its own templates and rendering).
 
         Rendering is most of the cost of a large seed, so reminders older than WORDED_DAYS keep a
         short subject and no body: nobody rereads a letter from last year, the invoices are listed.
         """
         if run_on < self.today - timedelta(days=WORDED_DAYS):
-            return (
-                f"{step.get_tone_display()} reminder ({step.offset_label} days): {len(invoices)} invoice(s)",
-                "",
-            )
+            return short_subject(step, len(bills)), ""
+        currency = self.customer.currency
         lines = [
             InvoiceLine(
-                invoice_id=None,  # not inserted yet; the templates show numbers, not ids
-                number=invoice.number,
-                issue_date=invoice.issue_date,
-                due_date=invoice.due_date,
-                currency=invoice.currency,
-                amount=invoice.amount,
+                invoice_id=None,  # the templates show numbers, not ids
+                number=bill.number,
+                issue_date=bill.issue,
+                due_date=bill.due,
+                currency=currency,
+                amount=money(bill.cents),
                 open_amount=money(cents),
-                days_overdue=(run_on - invoice.due_date).days,
+                days_overdue=(run_on - bill.due).days,
             )
-            for invoice, cents in invoices
+            for bill, cents in bills
         ]
         words = compose(self.customer, self.contacts[0], step, lines, run_on)
         return words.subject, words.body
+
+
+@lru_cache(maxsize=1024)
+def short_subject(step: Step, count: int) -> str:
+    """The subject of an old reminder: the same for every reminder of a step listing `count` invoices."""
+    return f"{step.get_tone_display()} reminder ({step.offset_label} days): {count} invoice(s)"
 
 
 def numbers(bills: list[Bill]) -> str:
     return ", ".join(bill.number for bill in bills)
 
 
-def agreement_key(agreement: Agreement) -> str:
+def agreement_key(agreement: Record) -> str:
     return f"{agreement.made_on:%Y%m%d}"
 
 
