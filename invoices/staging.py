@@ -114,7 +114,6 @@ def check_staged() -> Iterator[tuple]:
     its cleaned texts in STAGED_COLUMNS order, the customer's id or None, whether a good row gave its
     number before, the stored invoice as a StoredInvoice or None).
     """
-    stored = ", ".join(f"invoice.{name} AS stored_{name}" for name in StoredInvoice._fields)
     parameters = {
         "whitespace": WHITESPACE,
         "date_pattern": f"^{DATE_PATTERN}$",
@@ -123,24 +122,40 @@ def check_staged() -> Iterator[tuple]:
         "max_money": Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES),
     }
     with connection.cursor() as cursor:
-        # Enough memory for the sort that finds numbers given twice to stay out of temporary files.
-        cursor.execute("SELECT set_config('work_mem', '128MB', true)")
-        cursor.execute(CHECK_SQL.format(stored=stored, **TABLES), parameters)
+        # Memory enough for the sort that finds numbers given twice to stay out of temporary files; no
+        # JIT (compiling costs more than it saves here); dates written back as YYYY-MM-DD whatever the
+        # server's DateStyle. All for this transaction only.
         cursor.execute(
-            "SELECT file_row, number, account_number, issue_text, due_text, amount_text, currency, "
-            f"description, "
-            f"customer_id, occurrence > 1, {', '.join('stored_' + f for f in StoredInvoice._fields)} "
-            f"FROM {CHECKED} WHERE good IS NOT TRUE ORDER BY file_row"
+            "SELECT set_config('work_mem', '256MB', true), set_config('jit', 'off', true), "
+            "set_config('DateStyle', 'ISO', true)"
+        )
+        try:
+            # Good files first: cast, and compare the values written back with the texts (cheaper than
+            # a regular expression per value). Any text that is no date or number at all raises; then
+            # every value is checked for its shape first, which never raises and costs a few seconds.
+            with transaction.atomic():
+                cursor.execute(_check_sql(**CAST), parameters)
+        except DataError:
+            cursor.execute(_check_sql(**SHAPE_FIRST), parameters)
+        cursor.execute(f"SELECT file_row FROM {CHECKED} WHERE NOT good")
+        bad_rows = [row for (row,) in cursor.fetchall()]
+        if not bad_rows:
+            return
+        texts = ", ".join(_clean(f"stage.{connection.ops.quote_name(name)}") for name in STAGED_COLUMNS)
+        stored = ", ".join(f"invoice.{name}" for name in StoredInvoice._fields)
+        cursor.execute(
+            f"SELECT checked.file_row, {texts}, checked.customer_id, checked.given_before, {stored} "
+            f"FROM {CHECKED} AS checked JOIN {STAGE} AS stage ON stage.file_row = checked.file_row "
+            f"LEFT JOIN {TABLES['invoices']} AS invoice ON invoice.number = checked.number "
+            f"WHERE checked.file_row = ANY(%(rows)s) ORDER BY checked.file_row",
+            {**parameters, "rows": bad_rows},
         )
         for record in cursor:
-            row_number, values, customer_id, given_before, stored = (
-                record[0],
-                record[1:8],
-                record[8],
-                record[9],
-                record[10:],
-            )
-            yield row_number, values, customer_id, given_before, StoredInvoice(*stored) if stored[0] else None
+            row_number, values, customer_id, given_before, stored_values = (
+                record[0], record[1:8], record[8], record[9], record[10:]
+            )  # fmt: skip
+            invoice = StoredInvoice(*stored_values) if stored_values[0] else None
+            yield row_number, values, customer_id, given_before, invoice
 
 
 def merge_checked() -> BulkResult:
@@ -189,11 +204,7 @@ TABLES = {
 
 
 def _date(column: str) -> str:
-    """SQL: the text as a date when it is a real YYYY-MM-DD day, else NULL (never an error).
-
-    Integer arithmetic on the digits (after the shape is known), not make_date and intervals: this
-    runs twice per row, and date arithmetic made it the slowest part of the check.
-    """
+    """SQL: the text as a date when it is a real YYYY-MM-DD day, else NULL; never raises."""
     year, month, day = (
         f"substr({column}, {start}, {length})::integer" for start, length in ((1, 4), (6, 2), (9, 2))
     )
@@ -205,8 +216,39 @@ def _date(column: str) -> str:
     )
 
 
-# One pass over the staged rows: clean (strip, upper-case the currency), type without ever raising,
-# find the customer and the stored invoice, count each number's good occurrences so far, and decide.
+# The two ways to type the texts: `typed` gives issue_date, due_date and amount; `shaped` says
+# whether the texts had the shapes the file format allows (YYYY-MM-DD, a plain decimal).
+CAST = {
+    "typed": "issue_text::date AS issue_date, due_text::date AS due_date, amount_text::numeric AS amount",
+    "shaped": "length(issue_text) = 10 AND issue_date::text = issue_text AND length(due_text) = 10 "
+    "AND due_date::text = due_text AND (amount::text = amount_text OR amount_text ~ %(amount_pattern)s)",
+}
+SHAPE_FIRST = {
+    "typed": f"{_date('issue_text')} AS issue_date, {_date('due_text')} AS due_date, "
+    "CASE WHEN amount_text ~ %(amount_pattern)s AND length(amount_text) <= 1000 "
+    "THEN amount_text::numeric END AS amount",
+    "shaped": "true",  # a text of the wrong shape is typed as NULL, which is not well formed
+}
+
+
+def _check_sql(*, typed: str, shaped: str) -> str:
+    cleaned = ", ".join(
+        f"{_clean(connection.ops.quote_name(name))} AS {name}"
+        for name in ("number", "account_number", "currency", "description")
+    )
+    return CHECK_SQL.format(cleaned=cleaned, typed=typed, shaped=shaped, **TABLES)
+
+
+def _clean(column: str) -> str:
+    """SQL: the text as the checks read it: no whitespace around it, currencies in capitals."""
+    text = f"btrim(coalesce({column}, ''), %(whitespace)s)"
+    return f"upper({text})" if column.endswith('currency"') else text
+
+
+# One pass over the staged rows: clean (strip, upper-case the currency), type (CAST or SHAPE_FIRST),
+# find the customer and the stored invoice, decide what can be decided row by row, then count each
+# number's well-formed occurrences so far (a number given twice). The table keeps only what the merge
+# needs, so the sort for that count and the table stay narrow.
 # A row is "well formed" when each value has its shape (what imports.parse_invoice_row checks); only
 # those go on to the checks against the others and the database, as in the batch path.
 # "OFFSET 0" keeps each step a subquery of its own: PostgreSQL would otherwise fold the steps into
@@ -214,49 +256,51 @@ def _date(column: str) -> str:
 CHECK_SQL = """
 CREATE TEMPORARY TABLE {checked} AS
 WITH cleaned AS (
-    SELECT file_row,
-        btrim(coalesce(number, ''), %(whitespace)s) AS number,
-        btrim(coalesce(account_number, ''), %(whitespace)s) AS account_number,
+    SELECT file_row, {cleaned},
         btrim(coalesce(issue_date, ''), %(whitespace)s) AS issue_text,
         btrim(coalesce(due_date, ''), %(whitespace)s) AS due_text,
-        btrim(coalesce(amount, ''), %(whitespace)s) AS amount_text,
-        upper(btrim(coalesce(currency, ''), %(whitespace)s)) AS currency,
-        btrim(coalesce(description, ''), %(whitespace)s) AS description
+        btrim(coalesce(amount, ''), %(whitespace)s) AS amount_text
     FROM {stage} OFFSET 0
 ), typed AS (
-    SELECT cleaned.*,
-        ISSUE_DATE AS issue_date,
-        DUE_DATE AS due_date,
-        CASE WHEN amount_text ~ %(amount_pattern)s THEN amount_text::numeric END AS amount
+    SELECT cleaned.*, {typed}
     FROM cleaned OFFSET 0
 ), parsed AS (
-    SELECT typed.*,
+    SELECT file_row, number, account_number, currency, description, issue_date, due_date, amount,
         number <> '' AND account_number <> '' AND issue_date IS NOT NULL AND due_date IS NOT NULL
         AND amount > 0 AND amount = round(amount, 2) AND amount < %(max_money)s
-        AND currency = ANY(%(currencies)s) AS well_formed
+        AND currency = ANY(%(currencies)s) AND {shaped} AS well_formed
     FROM typed OFFSET 0
 ), found AS (
-    SELECT parsed.*, customer.id AS customer_id, {stored},
-        CASE WHEN well_formed THEN count(*) FILTER (WHERE well_formed) OVER (
-            PARTITION BY parsed.number ORDER BY parsed.file_row ROWS UNBOUNDED PRECEDING) END AS occurrence
-    FROM parsed
-    LEFT JOIN {customers} AS customer ON customer.account_number = parsed.account_number
-    LEFT JOIN {invoices} AS invoice ON invoice.number = parsed.number
+    SELECT p.file_row, p.number, customer.id AS customer_id, p.issue_date, p.due_date, p.amount,
+        p.currency, p.description, well_formed,
+        invoice.id AS stored_id, invoice.status AS stored_status,
+        invoice.allocated_amount AS stored_allocated_amount,
+        coalesce(well_formed AND length(p.number) <= 40 AND customer.id IS NOT NULL
+            AND p.due_date >= p.issue_date AND length(p.description) <= 300
+            AND NOT (coalesce(invoice.allocated_amount, 0) > 0 AND (p.currency <> invoice.currency
+                     OR customer.id <> invoice.customer_id OR p.amount < invoice.allocated_amount)),
+            false) AS good_alone,
+        invoice.id IS NOT NULL
+        AND (customer.id, p.issue_date, p.due_date, p.amount, p.currency, p.description)
+            IS DISTINCT FROM (invoice.customer_id, invoice.issue_date, invoice.due_date, invoice.amount,
+                              invoice.currency, invoice.description) AS changed,
+        CASE WHEN invoice.status IN ('open', 'paid') THEN
+            CASE WHEN invoice.allocated_amount >= p.amount THEN 'paid' ELSE 'open' END
+        ELSE invoice.status END AS new_status
+    FROM parsed AS p
+    LEFT JOIN {customers} AS customer ON customer.account_number = p.account_number
+    LEFT JOIN {invoices} AS invoice ON invoice.number = p.number
+    OFFSET 0
 )
-SELECT found.*,
-    well_formed AND occurrence = 1 AND length(number) <= 40 AND customer_id IS NOT NULL
-    AND due_date >= issue_date AND length(description) <= 300
-    AND NOT (coalesce(stored_allocated_amount, 0) > 0 AND (
-        currency <> stored_currency OR customer_id <> stored_customer_id OR amount < stored_allocated_amount
-    )) AS good,
-    stored_id IS NOT NULL AND (customer_id, issue_date, due_date, amount, currency, description)
-        IS DISTINCT FROM (stored_customer_id, stored_issue_date, stored_due_date, stored_amount,
-                          stored_currency, stored_description) AS changed,
-    CASE WHEN stored_status IN ('open', 'paid') THEN
-        CASE WHEN stored_allocated_amount >= amount THEN 'paid' ELSE 'open' END
-    ELSE stored_status END AS new_status
-FROM found
-""".replace("ISSUE_DATE", _date("issue_text")).replace("DUE_DATE", _date("due_text"))
+SELECT file_row, number, customer_id, issue_date, due_date, amount, currency, description,
+    stored_id, stored_status, stored_allocated_amount, changed, new_status,
+    given_before, good_alone AND NOT given_before AS good
+FROM (
+    SELECT found.*, coalesce(well_formed AND count(*) FILTER (WHERE well_formed) OVER (
+        PARTITION BY number ORDER BY file_row ROWS UNBOUNDED PRECEDING) > 1, false) AS given_before
+    FROM found
+) AS counted
+"""
 
 INSERT_SQL = """
 INSERT INTO {invoices} (number, customer_id, issue_date, due_date, amount, currency, description,

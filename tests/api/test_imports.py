@@ -234,3 +234,22 @@ def test_the_sql_check_and_the_batch_check_give_the_same_errors(tmp_path, custom
     assert len(staged.errors) == 19
     assert [str(error) for error in staged.errors] == [str(error) for error in batches.errors]
     assert not Invoice.objects.exclude(number="F-PAID").exists()
+
+
+def test_dates_and_amounts_a_database_would_read_are_refused_unless_plain(tmp_path, customers):
+    text = INVOICE_HEADER + (
+        "F-1,ACC-1,20261001,2026-10-31,100.00,EUR,\n"
+        "F-2,ACC-1,today,2026-9-30,100.00,EUR,\n"
+        "F-3,ACC-1,2026-10-01,2026-10-31,1e3,EUR,\n"
+        "F-4,ACC-1,2026-10-01,2026-10-31,Infinity,EUR,\n"
+        "F-5,ACC-1,2026-10-01,2026-10-31,+7.,EUR,\n"  # a plain decimal all the same
+    )
+    report = import_invoices(write(tmp_path, text))
+    assert [str(error) for error in report.errors] == [
+        "row 2, column issue_date: '20261001' is not a date; use YYYY-MM-DD.",
+        "row 3, column issue_date: 'today' is not a date; use YYYY-MM-DD.",
+        "row 3, column due_date: '2026-9-30' is not a date; use YYYY-MM-DD.",
+        "row 4, column amount: '1e3' is not an amount; use e.g. 1250.00.",
+        "row 5, column amount: 'Infinity' is not an amount; use e.g. 1250.00.",
+    ]
+    assert not Invoice.objects.exists()
