@@ -190,11 +190,6 @@ def merge_checked() -> BulkResult:
     return BulkResult(created=created, updated=updated, unchanged=total - created - updated)
 
 
-def drop_staged() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {STAGE}, {CHECKED}")
-
-
 TABLES = {
     "stage": STAGE,
     "checked": CHECKED,

@@ -253,3 +253,12 @@ def test_dates_and_amounts_a_database_would_read_are_refused_unless_plain(tmp_pa
         "row 5, column amount: 'Infinity' is not an amount; use e.g. 1250.00.",
     ]
     assert not Invoice.objects.exists()
+
+
+def test_a_file_saved_with_a_byte_order_mark_and_windows_line_breaks_imports(tmp_path, customers):
+    text = "\ufeff" + (INVOICE_HEADER + invoice_rows(3)).replace("\n", "\r\n")
+    path = tmp_path / "excel.csv"
+    path.write_bytes(text.encode("utf-8"))
+    report = import_invoices(path)
+    assert report.ok and report.result.created == 3
+    assert Invoice.objects.get(number="F-00002").description == "Order 2"
