@@ -262,3 +262,15 @@ def test_a_file_saved_with_a_byte_order_mark_and_windows_line_breaks_imports(tmp
     report = import_invoices(path)
     assert report.ok and report.result.created == 3
     assert Invoice.objects.get(number="F-00002").description == "Order 2"
+
+
+def test_quotes_inside_a_value_are_kept_as_a_csv_reader_reads_them(tmp_path, customers):
+    text = INVOICE_HEADER + (
+        'F-1,ACC-1,2026-10-01,2026-10-31,10.00,EUR,Order "A" of May\n'
+        'F-2,ACC-1,2026-10-01,2026-10-31,10.00,EUR,"Quoted, with a ""comma"""\n'
+    )
+    assert import_invoices(write(tmp_path, text)).result.created == 2
+    assert dict(Invoice.objects.values_list("number", "description")) == {
+        "F-1": 'Order "A" of May',
+        "F-2": 'Quoted, with a "comma"',
+    }
