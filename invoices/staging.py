@@ -90,7 +90,8 @@ def reads_alike(path) -> bool:
         return b'"' not in rest or bool(_PLAIN_LINES.fullmatch(rest + b"\n"))
 
 
-_FIELD = rb'(?:"(?:[^"\r\n]|"")*"|[^",\r\n]*)'
+# A quoted field (inner quotes doubled; the loop unrolled, several times faster in `re`) or a bare one.
+_FIELD = rb'(?:"[^"\r\n]*(?:""[^"\r\n]*)*"|[^",\r\n]*)'
 _PLAIN_LINES = re.compile(rb"(?:%s(?:,%s)*\r?\n)*" % (_FIELD, _FIELD))
 
 
