@@ -5,9 +5,11 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
+from invoices import imports
 from invoices.imports import import_invoices, import_payments
 from invoices.models import Invoice, Payment
-from tests.factories import CustomerFactory, InvoiceFactory
+from invoices.services import allocate
+from tests.factories import CustomerFactory, InvoiceFactory, PaymentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +111,166 @@ def test_a_payment_allocated_over_the_open_amount_is_refused_with_its_row(tmp_pa
         "row 3, column allocated_amount: 120.00 exceeds the open amount of invoice F-1 (100.00 EUR)."
     ]
     assert not Payment.objects.exists()
+
+
+# --- Big files: the same answers on every database (PostgreSQL checks and merges them in SQL) -----
+
+
+def test_a_bad_row_deep_in_a_big_file_names_its_row_and_writes_nothing(tmp_path, customers):
+    rows = invoice_rows(3000).splitlines(keepends=True)
+    rows[2497] = "F-BAD,NOBODY,2026-10-01,2026-10-31,10.00,EUR,\n"  # file row 2499
+    rows[2800] = "F-SHORT,ACC-1,2026-10-01\n"  # file row 2802
+    report = import_invoices(write(tmp_path, INVOICE_HEADER + "".join(rows)))
+    assert [str(error) for error in report.errors] == [
+        "row 2499, column account_number: No customer with account number 'NOBODY'.",
+        "row 2802, column -: Wrong number of columns.",
+    ]
+    assert report.rows == 3000 and report.result.created == 0
+    assert not Invoice.objects.exists()
+
+
+def test_reimporting_a_big_file_writes_nothing_and_a_changed_row_updates_only_that_invoice(
+    tmp_path, customers
+):
+    path = write(tmp_path, INVOICE_HEADER + invoice_rows(3000))
+    assert import_invoices(path).result.created == 3000
+    stamps = dict(Invoice.objects.values_list("number", "updated_at"))
+    again = import_invoices(path)
+    assert (again.result.created, again.result.updated, again.result.unchanged) == (0, 0, 3000)
+    assert dict(Invoice.objects.values_list("number", "updated_at")) == stamps
+    changed = write(tmp_path, INVOICE_HEADER + invoice_rows(3000).replace("F-00042,ACC-1", "F-00042,ACC-2"))
+    result = import_invoices(changed).result
+    assert (result.created, result.updated, result.unchanged) == (0, 1, 2999)
+    assert Invoice.objects.get(number="F-00042").customer == customers[1]
+    assert {n for n, stamp in Invoice.objects.values_list("number", "updated_at") if stamp != stamps[n]} == {
+        "F-00042"
+    }
+
+
+def test_values_are_dates_as_yyyy_mm_dd_and_plain_decimal_amounts_only(tmp_path, customers):
+    text = INVOICE_HEADER + (
+        "F-1, ACC-1 ,2024-02-29,2024-03-31, 10.5 ,eur,  Padded  \n"  # spaces around values are dropped
+        "F-2,ACC-1,2026-02-01,2026-02-29,10.00,EUR,\n"  # no 29 February in 2026
+        "F-3,ACC-1,20261001,2026-10-31,1e3,EUR,\n"
+        "F-4,ACC-1,2026-10-01,2026-10-31,NaN,EUR,\n"
+        "F-5,ACC-1,2026-10-01,2026-10-31,10.001,EUR,\n"
+        "F-6,ACC-1,2026-10-01,2026-10-31,1000000000000.00,EUR,\n"
+        f"{'F' * 41},ACC-1,2026-10-01,2026-10-31,10.00,EUR,{'x' * 301}\n"
+    )
+    report = import_invoices(write(tmp_path, text))
+    assert [str(error) for error in report.errors] == [
+        "row 3, column due_date: '2026-02-29' is not a date; use YYYY-MM-DD.",
+        "row 4, column issue_date: '20261001' is not a date; use YYYY-MM-DD.",
+        "row 4, column amount: '1e3' is not an amount; use e.g. 1250.00.",
+        "row 5, column amount: 'NaN' is not an amount; use e.g. 1250.00.",
+        "row 6, column amount: At most 12 digits and 2 decimals.",
+        "row 7, column amount: At most 12 digits and 2 decimals.",
+        "row 8, column number: Give the invoice number, at most 40 characters.",
+        "row 8, column description: At most 300 characters.",
+    ]
+    assert import_invoices(write(tmp_path, INVOICE_HEADER + text.splitlines(keepends=True)[1])).ok
+    invoice = Invoice.objects.get()
+    assert (invoice.customer, invoice.amount, invoice.currency, invoice.description) == (
+        customers[0],
+        Decimal("10.50"),
+        "EUR",
+        "Padded",
+    )
+
+
+def test_rows_are_numbered_as_records_when_a_line_is_blank_or_a_value_spans_lines(tmp_path, customers):
+    text = INVOICE_HEADER + (
+        'F-1,ACC-1,2026-10-01,2026-10-31,10.00,EUR,"two\nlines"\n\nF-2,ACC-1,2026-10-01,2026-10-31,abc,EUR,\n'
+    )
+    report = import_invoices(write(tmp_path, text))
+    assert [str(error) for error in report.errors] == [
+        "row 3, column amount: 'abc' is not an amount; use e.g. 1250.00."
+    ]
+    assert import_invoices(write(tmp_path, text.replace("abc", "10.00"))).result.created == 2
+    assert Invoice.objects.get(number="F-1").description == "two\nlines"
+
+
+def test_an_invoice_with_payments_keeps_its_currency_and_cannot_drop_below_what_is_paid(tmp_path, customers):
+    invoice = InvoiceFactory(number="F-1", customer=customers[0], amount=Decimal("100.00"), currency="EUR")
+    allocate(
+        payment=PaymentFactory(customer=customers[0], currency="EUR"), invoice=invoice, amount=Decimal("60")
+    )
+    text = INVOICE_HEADER + "F-1,ACC-1,2026-10-01,2026-10-31,50.00,USD,\n"
+    report = import_invoices(write(tmp_path, text))
+    assert [str(error) for error in report.errors] == [
+        "row 2, column currency: An invoice with payments allocated keeps its customer and currency.",
+        "row 2, column amount: Cannot be less than the 60.00 already paid.",
+    ]
+    paid = import_invoices(write(tmp_path, text.replace("50.00,USD", "60.00,EUR")))
+    assert paid.result.updated == 1
+    invoice.refresh_from_db()
+    assert (invoice.amount, invoice.status) == (Decimal("60.00"), "paid")
+
+
+def test_a_column_given_twice_is_refused(tmp_path, customers):
+    report = import_invoices(write(tmp_path, INVOICE_HEADER.replace("\n", ",amount\n")))
+    assert [str(error) for error in report.errors] == ["row 1, column amount: Given more than once."]
+
+
+def test_the_sql_check_and_the_batch_check_give_the_same_errors(tmp_path, customers, postgres_only):
+    invoice = InvoiceFactory(number="F-PAID", customer=customers[0], amount=Decimal("100.00"), currency="EUR")
+    allocate(
+        payment=PaymentFactory(customer=customers[0], currency="EUR"), invoice=invoice, amount=Decimal("60")
+    )
+    text = INVOICE_HEADER + (
+        "F-1,ACC-1,2026-10-01,2026-10-31,10.00,EUR,\n"
+        ",,,,,,\n"
+        "F-1,ACC-1,2026-10-01,2026-10-31,10.00,EUR,\n"
+        "F-2,NOBODY,2026-10-31,2026-10-01,0,EUR,\n"
+        "F-3,NOBODY,2026-10-31,2026-10-01,5,EUR,\n"
+        "F-4,ACC-1,2026-13-01,2026-00-10,+5.,usd,\n"
+        "F-5,ACC-1,0000-01-01,2026-01-32,.5,XXX,\n"
+        "F-PAID,ACC-2,2026-10-01,2026-10-31,5.00,USD,\n"
+        "F-6,ACC-1,2026-10-01,2026-10-31,1_000,EUR,\n"
+        "F-7,ACC-1,2026-10-01\n"
+    )
+    path = write(tmp_path, text)
+    staged, batches = imports.import_staged_invoices(path), imports.import_invoice_batches(path)
+    assert len(staged.errors) == 19
+    assert [str(error) for error in staged.errors] == [str(error) for error in batches.errors]
+    assert not Invoice.objects.exclude(number="F-PAID").exists()
+
+
+def test_dates_and_amounts_a_database_would_read_are_refused_unless_plain(tmp_path, customers):
+    text = INVOICE_HEADER + (
+        "F-1,ACC-1,20261001,2026-10-31,100.00,EUR,\n"
+        "F-2,ACC-1,today,2026-9-30,100.00,EUR,\n"
+        "F-3,ACC-1,2026-10-01,2026-10-31,1e3,EUR,\n"
+        "F-4,ACC-1,2026-10-01,2026-10-31,Infinity,EUR,\n"
+        "F-5,ACC-1,2026-10-01,2026-10-31,+7.,EUR,\n"  # a plain decimal all the same
+    )
+    report = import_invoices(write(tmp_path, text))
+    assert [str(error) for error in report.errors] == [
+        "row 2, column issue_date: '20261001' is not a date; use YYYY-MM-DD.",
+        "row 3, column issue_date: 'today' is not a date; use YYYY-MM-DD.",
+        "row 3, column due_date: '2026-9-30' is not a date; use YYYY-MM-DD.",
+        "row 4, column amount: '1e3' is not an amount; use e.g. 1250.00.",
+        "row 5, column amount: 'Infinity' is not an amount; use e.g. 1250.00.",
+    ]
+    assert not Invoice.objects.exists()
+
+
+def test_a_file_saved_with_a_byte_order_mark_and_windows_line_breaks_imports(tmp_path, customers):
+    text = "\ufeff" + (INVOICE_HEADER + invoice_rows(3)).replace("\n", "\r\n")
+    path = tmp_path / "excel.csv"
+    path.write_bytes(text.encode("utf-8"))
+    report = import_invoices(path)
+    assert report.ok and report.result.created == 3
+    assert Invoice.objects.get(number="F-00002").description == "Order 2"
+
+
+def test_quotes_inside_a_value_are_kept_as_a_csv_reader_reads_them(tmp_path, customers):
+    text = INVOICE_HEADER + (
+        'F-1,ACC-1,2026-10-01,2026-10-31,10.00,EUR,Order "A" of May\n'
+        'F-2,ACC-1,2026-10-01,2026-10-31,10.00,EUR,"Quoted, with a ""comma"""\n'
+    )
+    assert import_invoices(write(tmp_path, text)).result.created == 2
+    assert dict(Invoice.objects.values_list("number", "description")) == {
+        "F-1": 'Order "A" of May',
+        "F-2": 'Quoted, with a "comma"',
+    }

@@ -19,7 +19,10 @@ class ImportCommand(BaseCommand):
             "file", type=Path, help="The CSV file (UTF-8, comma-separated, with a header row)."
         )
         parser.add_argument(
-            "--batch-size", type=int, default=DEFAULT_BATCH, help="Rows checked and written at once."
+            "--batch-size",
+            type=int,
+            default=DEFAULT_BATCH,
+            help="Rows checked and written at once (invoices on PostgreSQL: the whole file, in SQL).",
         )
         parser.add_argument(
             "--max-errors", type=int, default=100, help="How many bad rows to list (all are counted)."
