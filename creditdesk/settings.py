@@ -283,12 +283,13 @@ DUNNING_RETRY_BACKOFF_MAX = int(os.environ.get("DUNNING_RETRY_BACKOFF_MAX", "360
 DUNNING_SENDING_TIMEOUT = int(os.environ.get("DUNNING_SENDING_TIMEOUT", "900"))  # a claim older is stale
 DUNNING_SMS_BACKEND = os.environ.get("DUNNING_SMS_BACKEND", "dunning.delivery.LoggingSmsBackend")
 DUNNING_SENDER = os.environ.get("DUNNING_SENDER", "Credit department, CreditDesk")
+DUNNING_RUN_HOUR = int(os.environ.get("DUNNING_RUN_HOUR", "6"))  # local hour of the daily run
 CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
 CELERY_BEAT_SCHEDULE.update(
     {
         "dunning-daily-run": {
             "task": "dunning.tasks.run_dunning",
-            "schedule": crontab(hour=int(os.environ.get("DUNNING_RUN_HOUR", "6")), minute=0),
+            "schedule": crontab(hour=DUNNING_RUN_HOUR, minute=0),
         },
         "dunning-deliver-pending": {"task": "dunning.tasks.deliver_pending", "schedule": 600.0},
     }
@@ -411,7 +412,6 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = 2
 # The daily run: when beat could not queue it at DUNNING_RUN_HOUR (Redis down), catch_up_dunning
 # runs it at the next ten-minute tick after Redis is back (dunning/tasks.py).
-DUNNING_RUN_HOUR = int(os.environ.get("DUNNING_RUN_HOUR", "6"))
 CELERY_BEAT_SCHEDULE["dunning-catch-up"] = {"task": "dunning.tasks.catch_up_dunning", "schedule": 600.0}
 # The cache (DRF's throttle counters) on django-redis, which can ignore a Redis that is down:
 # Django's own RedisCache raises, which turned every API request into a 500. While Redis is down,
