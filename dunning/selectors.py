@@ -188,4 +188,4 @@ def reminders_for_page(user, status: str | None = None, customer_id: int | None 
         reminders = reminders.filter(status=status)
     if customer_id:
         reminders = reminders.filter(customer_id=customer_id)
-    return scope_to_portfolio(reminders, user)
+    return scope_to_portfolio(reminders, user).order_by("-run_on", "-id")

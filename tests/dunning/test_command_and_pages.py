@@ -11,7 +11,7 @@ from django.urls import reverse
 from dunning.delivery import DeliveryFailed, deliver
 from dunning.models import Reminder
 from dunning.services import run_dunning_batch
-from tests.factories import CustomerFactory, InvoiceFactory
+from tests.factories import TODAY, CustomerFactory, InvoiceFactory, ReminderFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -111,3 +111,12 @@ def test_reminder_page_lists_one_customer_history_for_the_customer_page(
     assert page.count("Acme Trading") == 3 and "Other Holding" not in page
     letter = Reminder.objects.get(customer=acme, channel="letter")
     assert reverse("dunning:letter-pdf", args=[letter.pk]) in page
+
+
+def test_reminder_page_lists_the_newest_reminders_first(client, credit_manager):
+    customer = CustomerFactory()
+    older = ReminderFactory(customer=customer, run_on=TODAY - dt.timedelta(days=9))
+    newer = ReminderFactory(customer=customer, run_on=TODAY, step=older.step)
+    client.force_login(credit_manager)
+    page = client.get("/dunning/reminders/").context["page"]
+    assert [reminder.pk for reminder in page.object_list] == [newer.pk, older.pk]
