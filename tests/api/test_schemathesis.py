@@ -16,6 +16,7 @@ import pytest
 import schemathesis
 from hypothesis import settings
 
+from customers.models import Customer
 from tests.factories import (
     AgreementFactory,
     ComplaintFactory,
@@ -27,7 +28,13 @@ from tests.factories import (
     ReminderFactory,
     TaskFactory,
 )
-from tests.schemathesis_support import FUZZ_SETTINGS, STATEFUL_SETTINGS, keep_test_connection, load_schema
+from tests.schemathesis_support import (
+    FUZZ_SETTINGS,
+    STATEFUL_SETTINGS,
+    keep_test_connection,
+    load_schema,
+    scenario_state_machine,
+)
 
 __all__ = ["keep_test_connection"]  # a fixture the tests below use
 
@@ -60,4 +67,16 @@ def test_every_operation_answers_within_its_schema_and_never_with_a_server_error
 
 def test_chains_of_linked_operations_answer_within_the_schema(api_schema):
     """The stateful phase: follow the links (ids and numbers one answer gives, the next call uses)."""
-    api_schema.as_state_machine().run(settings=settings(STATEFUL_SETTINGS))
+    scenario_state_machine(api_schema).run(settings=settings(STATEFUL_SETTINGS))
+
+
+def test_chains_start_each_scenario_from_the_same_ledger(api_schema):
+    """What one scenario wrote is gone before the next starts."""
+    machine = scenario_state_machine(api_schema)
+    first, second = machine(), machine()
+    first.setup()
+    CustomerFactory(account_number="WRITTEN-BY-A-SCENARIO")
+    first.teardown()
+    second.setup()
+    assert not Customer.objects.filter(account_number="WRITTEN-BY-A-SCENARIO").exists()
+    second.teardown()
