@@ -7,8 +7,6 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 WORKDIR /app
 COPY pyproject.toml ./
 COPY . .
-RUN pip install --no-cache-dir . \
-    && DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
-        python manage.py collectstatic --noinput
+RUN pip install --no-cache-dir . && python manage.py collectstatic --noinput
 EXPOSE 8000
 CMD ["gunicorn", "creditdesk.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -23,7 +23,7 @@ run: install
 	bin/serve
 
 test: install
-	DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: install

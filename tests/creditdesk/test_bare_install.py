@@ -72,3 +72,16 @@ def test_bin_serve_keeps_its_queue_and_logs_in_creditdesk_var_dir(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(serve.pid, signal.SIGKILL)
             serve.wait()
+
+
+def test_makemigrations_check_runs_without_a_production_key_but_serving_commands_still_refuse(tmp_path):
+    env = {
+        name: value
+        for name, value in bare_env(tmp_path).items()
+        if name not in {"DJANGO_DEBUG", "DJANGO_SECRET_KEY", "DJANGO_SECURE_SSL_REDIRECT"}
+    }
+    assert "No changes detected" in manage(env, "makemigrations", "--check", "--dry-run")
+    refused = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert refused.returncode != 0 and "DJANGO_SECRET_KEY is not set" in refused.stderr
