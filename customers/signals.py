@@ -1,0 +1,23 @@
+"""Signals that let a higher app keep its precomputed per-customer figures in step with a lower one.
+
+Dependencies point down only, so the invoices, agreements and calls services cannot call the code in
+`calls` or `reports` that keeps a customer's precomputed facts (worklist standing, worth-it score).
+Instead they send `customer_facts_changed` inside their own transaction, and those apps' receivers
+recompute the figures of just those customers before the transaction commits: the person who made
+the change never sees a stale figure, and a rollback undoes both together.
+"""
+
+from django.dispatch import Signal
+
+# Sent with `customer_ids` (a set of ints) and `facts` (a set of words naming what changed:
+# "invoices", "payments", "agreements", "contacts", "tasks", "excuses", "complaints", "reminders").
+# Receivers must be set-based (a constant number of queries for any number of customers), because a
+# bulk import or the dunning run sends one signal for thousands of customers.
+customer_facts_changed = Signal()
+
+
+def announce_change(*, customer_ids, facts: set[str]) -> None:
+    """Tell the apps that keep precomputed per-customer figures which customers to recompute."""
+    ids = {int(pk) for pk in customer_ids if pk is not None}
+    if ids:
+        customer_facts_changed.send(sender=None, customer_ids=ids, facts=set(facts))
