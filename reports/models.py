@@ -1,4 +1,4 @@
-"""Reports keep no tables of their own except the worth-it settings a credit manager can change."""
+"""Reports keep the worth-it settings and what is precomputed for speed (revenue scale, scores)."""
 
 from decimal import Decimal
 
@@ -114,3 +114,47 @@ class RevenueScaleSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.currency} revenues to {self.window_end}"
+
+
+class WorthItScore(models.Model):
+    """A customer's worth-it score as of a day, with the inputs and points it came from.
+
+    Kept so that the ranking page and the worklist sort and filter by the score in SQL instead of
+    recomputing a year of payments and contacts for every customer on each request. Rebuilt for every
+    customer by the nightly task (the 12-month window moves each day) and by a change of the weights;
+    a change to a customer's payments, contacts, agreements, excuses, complaints or reminders refreshes
+    that customer in the same transaction (reports/scores.py). `rebuild_worth_it --check` reports drift.
+
+    Revenue points depend on where the customer's revenue ranks among all customers of its currency,
+    so they are kept as computed (`revenue_points`, `revenue_percent`) rather than derived on reading;
+    the punctuality and effort points are kept too, so that a re-rank can redo the score in one pass.
+    """
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="worth_it"
+    )
+    as_of = models.DateField(help_text="The last day of the 12-month window the score covers.")
+    score = models.PositiveSmallIntegerField(validators=[MaxValueValidator(100)])
+    revenue_paid = models.DecimalField(max_digits=16, decimal_places=2)
+    revenue_percent = models.PositiveSmallIntegerField(
+        help_text="Share (whole percent) of the currency's customers who paid no more."
+    )
+    revenue_points = models.DecimalField(max_digits=4, decimal_places=1)
+    days_late = models.DecimalField(max_digits=7, decimal_places=1, help_text="Amount-weighted average.")
+    punctuality_points = models.DecimalField(max_digits=4, decimal_places=1)
+    interaction_count = models.PositiveIntegerField()
+    minutes_spent = models.PositiveIntegerField()
+    reminder_count = models.PositiveIntegerField()
+    broken_agreement_count = models.PositiveIntegerField()
+    excuse_count = models.PositiveIntegerField()
+    complaint_count = models.PositiveIntegerField()
+    rejected_complaint_count = models.PositiveIntegerField()
+    effort_points = models.DecimalField(
+        max_digits=5, decimal_places=1, help_text="Sum of the effort components' points (zero or less)."
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["score"], name="worth_it_score_idx")]
+
+    def __str__(self) -> str:
+        return f"Worth-it {self.score} as of {self.as_of}"

@@ -1,11 +1,13 @@
-"""Writes of the reports app: the worth-it settings."""
+"""Writes of the reports app: the worth-it settings (and with them every kept score)."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from customers.access import Capability, require
 
 from .models import WorthItSettings
+from .scores import rebuild_worth_it_scores
 
 
 @transaction.atomic
@@ -14,6 +16,8 @@ def update_worth_it_settings(*, actor, **values) -> WorthItSettings:
 
     Saving the same values twice leaves one row: the row is unique by a constraint on `singleton`.
     Only a credit manager changes them (customers.access: MANAGE_SETTINGS).
+    Every kept score is recomputed with the new weights before the transaction commits, so the ranking
+    and the worklist never show scores of the old weights (a few seconds on 20,000 customers).
     """
     require(actor, Capability.MANAGE_SETTINGS)
     settings, _ = WorthItSettings.objects.select_for_update().get_or_create(singleton=True)
@@ -23,4 +27,5 @@ def update_worth_it_settings(*, actor, **values) -> WorthItSettings:
         setattr(settings, name, value)
     settings.full_clean()
     settings.save()
+    rebuild_worth_it_scores(today=timezone.localdate())
     return settings

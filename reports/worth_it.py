@@ -347,55 +347,102 @@ class RevenueScale:
 
 def score_customer(customer: Customer, weights: WorthItSettings, scale: RevenueScale) -> WorthIt:
     """The score of one annotated customer (see `with_worth_it_inputs`), with every component."""
+    inputs = ScoreInputs.of(customer)
+    share = scale.percentile(inputs.currency, inputs.revenue)
+    return assemble(inputs, weights, revenue_points(weights, share), percent_of(share))
+
+
+# The effort component each count annotation (and `WorthItScore` column) feeds.
+COUNT_FIELDS = {
+    "interactions": "interaction_count",
+    "minutes": "minutes_spent",
+    "reminders": "reminder_count",
+    "broken_agreements": "broken_agreement_count",
+    "excuses": "excuse_count",
+    "complaints": "complaint_count",
+    "rejected_complaints": "rejected_complaint_count",
+}
+
+
+@dataclass(frozen=True)
+class ScoreInputs:
+    """What a customer's score is made of besides its revenue rank: what `WorthItScore` keeps."""
+
+    currency: str
+    revenue: Decimal
+    days_late: Decimal
+    counts: dict[str, int]
+
+    @classmethod
+    def of(cls, customer) -> ScoreInputs:
+        """From a customer annotated by `with_worth_it_inputs` or `with_grouped_inputs`."""
+        revenue = cents(customer.revenue_paid)
+        if revenue > 0:
+            days_late = (Decimal(customer.late_amount_days) / revenue).quantize(POINT)
+        else:
+            days_late = Decimal("0.0")
+        counts = {name: int(getattr(customer, field) or 0) for name, field in COUNT_FIELDS.items()}
+        return cls(customer.currency, revenue, days_late, counts)
+
+
+def revenue_points(weights: WorthItSettings, share: Decimal) -> Decimal:
+    """The points of a revenue that `share` (0-1) of its currency's customers did not exceed."""
+    value_weight_total = weights.revenue_weight + weights.punctuality_weight
+    return _points(_value_points(weights.revenue_weight, value_weight_total) * share)
+
+
+def percent_of(share: Decimal) -> int:
+    """The whole percent the revenue component's detail shows."""
+    return int(share * 100)
+
+
+def assemble(inputs: ScoreInputs, weights: WorthItSettings, revenue_pts: Decimal, percent: int) -> WorthIt:
+    """The score and its components from the inputs and the revenue points already worked out."""
     value_weight_total = weights.revenue_weight + weights.punctuality_weight
     components = [
-        _revenue_component(customer, weights, scale, value_weight_total),
-        _punctuality_component(customer, weights, value_weight_total),
+        _revenue_component(inputs, weights, revenue_pts, percent),
+        _punctuality_component(inputs, weights, value_weight_total),
+        *effort_components(inputs, weights),
     ]
-    counts = {
-        "interactions": customer.interaction_count,
-        "minutes": customer.minutes_spent,
-        "reminders": customer.reminder_count,
-        "broken_agreements": customer.broken_agreement_count,
-        "excuses": customer.excuse_count,
-        "complaints": customer.complaint_count,
-        "rejected_complaints": customer.rejected_complaint_count,
-    }
+    total = sum((c.points for c in components), Decimal("0"))
+    return WorthIt(score=score_of(total), components=components, currency=inputs.currency)
+
+
+def score_of(total_points: Decimal) -> int:
+    """Points summed over the components, kept within 0-100 and rounded half up."""
+    return int(max(Decimal("0"), min(HUNDRED, total_points)).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+def effort_components(inputs: ScoreInputs, weights: WorthItSettings) -> list[WorthItComponent]:
+    components = []
     for name, label, prefix in EFFORT_COMPONENTS:
         weight = getattr(weights, f"{prefix}_weight")
         cap = getattr(weights, f"{prefix}_cap")
-        count = int(counts[name] or 0)
+        count = inputs.counts[name]
         share = min(Decimal(count) / Decimal(cap), Decimal("1"))
         points = -_points(weight * share)
         components.append(
             WorthItComponent(name, label, count, weight, points, detail=f"full {weight} points off at {cap}")
         )
-    total = sum((c.points for c in components), Decimal("0"))
-    score = int(max(Decimal("0"), min(HUNDRED, total)).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
-    return WorthIt(score=score, components=components, currency=customer.currency)
+    return components
 
 
-def _revenue_component(customer, weights, scale, value_weight_total) -> WorthItComponent:
-    revenue = cents(customer.revenue_paid)
-    share = scale.percentile(customer.currency, revenue)
-    points = _points(_value_points(weights.revenue_weight, value_weight_total) * share)
-    detail = f"paid more than or as much as {int(share * 100)}% of {customer.currency} customers"
-    label = f"Revenue paid in 12 months ({customer.currency})"
-    return WorthItComponent("revenue", label, revenue, weights.revenue_weight, points, detail)
+def _revenue_component(inputs: ScoreInputs, weights, points: Decimal, percent: int) -> WorthItComponent:
+    detail = f"paid more than or as much as {percent}% of {inputs.currency} customers"
+    label = f"Revenue paid in 12 months ({inputs.currency})"
+    return WorthItComponent("revenue", label, inputs.revenue, weights.revenue_weight, points, detail)
 
 
-def _punctuality_component(customer, weights, value_weight_total) -> WorthItComponent:
-    revenue = cents(customer.revenue_paid)
-    if revenue > 0:
-        days_late = (Decimal(customer.late_amount_days) / revenue).quantize(POINT)
-        share = max(Decimal("0"), 1 - days_late / Decimal(weights.punctuality_zero_at_days))
+def _punctuality_component(inputs: ScoreInputs, weights, value_weight_total) -> WorthItComponent:
+    if inputs.revenue > 0:
+        share = max(Decimal("0"), 1 - inputs.days_late / Decimal(weights.punctuality_zero_at_days))
         detail = f"nothing earned at {weights.punctuality_zero_at_days} days late"
     else:
-        days_late, share = Decimal("0.0"), Decimal("0.5")
+        share = Decimal("0.5")
         detail = "no payment in 12 months: half the points"
     points = _points(_value_points(weights.punctuality_weight, value_weight_total) * share)
     label = "Average days late (weighted by amount)"
-    return WorthItComponent("punctuality", label, days_late, weights.punctuality_weight, points, detail)
+    return WorthItComponent("punctuality", label, inputs.days_late, weights.punctuality_weight, points, detail)
 
 
 def value_points(weights: WorthItSettings) -> dict[str, Decimal]:
