@@ -30,6 +30,8 @@ from .ledger import (
     ledger_trend,
 )
 from .replica import reading_reports
+from .models import WorthItSettings
+from .scores import kept_ranking, scores_serving, worth_it_of
 from .worth_it import worth_it_ranking
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
@@ -244,29 +246,49 @@ class WorthItView(ReportView):
         tags=["reports"],
     )
     def get(self, request):
-        """Customers ranked by worth-it score, best first, with every component, its weight and points."""
-        filters, _ = self.read_query(request)
+        """Customers ranked by worth-it score, best first, with every component, its weight and points.
+
+        Read from the kept scores (as of the day they were last recomputed: every night, and at once
+        for a customer whose facts change), sorted and paged in SQL; a past `as_of` is computed."""
+        filters, query = self.read_query(request)
+        paginator = WorthItPagination()
+        requested = query.validated_data.get("as_of")
+        if scores_serving(requested=requested) is None:
+            return self.computed_page(request, paginator, filters)
+        weights = WorthItSettings.current()
+        kept = kept_ranking(
+            currency=filters["currency"], segment_id=filters["segment_id"], collector_id=filters["collector_id"]
+        )
+        page = paginator.paginate_queryset(kept, request, view=self)
+        first = (paginator.page.number - 1) * paginator.page.paginator.per_page + 1
+        rows = [
+            worth_it_row(rank, row.customer, worth_it_of(row, weights)) for rank, row in enumerate(page, first)
+        ]
+        return paginator.get_paginated_response(WorthItRowSerializer(rows, many=True).data)
+
+    def computed_page(self, request, paginator, filters):
+        """Another day than the kept scores are as of (or none kept yet): every score computed here."""
         ranking = worth_it_ranking(
             today=filters["as_of"],
             currency=filters["currency"],
             segment_id=filters["segment_id"],
             collector_id=filters["collector_id"],
         )
-        rows = [
-            {
-                "rank": rank,
-                "customer_id": customer.pk,
-                "account_number": customer.account_number,
-                "name": customer.name,
-                "currency": customer.currency,
-                "score": worth_it.score,
-                "components": [component.__dict__ for component in worth_it.components],
-            }
-            for rank, (customer, worth_it) in enumerate(ranking, start=1)
-        ]
-        paginator = WorthItPagination()
+        rows = [worth_it_row(rank, customer, worth_it) for rank, (customer, worth_it) in enumerate(ranking, 1)]
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(WorthItRowSerializer(page, many=True).data)
+
+
+def worth_it_row(rank: int, customer, worth_it) -> dict:
+    return {
+        "rank": rank,
+        "customer_id": customer.pk,
+        "account_number": customer.account_number,
+        "name": customer.name,
+        "currency": customer.currency,
+        "score": worth_it.score,
+        "components": [component.__dict__ for component in worth_it.components],
+    }
 
 
 class EffortView(ReportView):

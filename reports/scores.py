@@ -222,6 +222,18 @@ def kept_days() -> tuple[date | None, date | None]:
     return days["oldest"], days["newest"]
 
 
+def scores_serving(*, requested: date | None) -> date | None:
+    """The day of the kept scores when they can answer for `requested` (None: any day), else None.
+
+    They answer when some are kept and, if a day was asked for, it is the day the newest are as of (a
+    customer changed today is refreshed as of today while the rest wait for the night). One query.
+    """
+    oldest, newest = kept_days()
+    if newest is None or (requested and requested != newest):
+        return None
+    return oldest
+
+
 def kept_ranking(
     *,
     currency: str | None = None,

@@ -23,6 +23,7 @@ from .ledger import DEFAULT_PERIOD_MONTHS
 from .models import SETTING_FIELDS, WorthItSettings
 from .replica import reading_reports
 from .services import update_worth_it_settings
+from .scores import kept_ranking, scores_serving, worth_it_of
 from .worth_it import EFFORT_COMPONENTS, value_points, worth_it_ranking
 
 RANKING_PAGE_SIZE = 50
@@ -91,14 +92,7 @@ def worth_it(request):
                 messages.success(request, "Worth-it weights saved: the scores below use them.")
                 return redirect(request.get_full_path())
     lowest_first = request.GET.get("order") == "lowest"
-    ranking = worth_it_ranking(
-        today=filters["as_of"],
-        currency=filters.get("currency"),
-        segment_id=filters.get("segment_id"),
-        collector_id=filters.get("collector_id"),
-        lowest_first=lowest_first,
-    )
-    page = Paginator(ranking, RANKING_PAGE_SIZE).get_page(request.GET.get("page"))
+    page, kept_as_of = ranking_page(request, filters, settings, lowest_first=lowest_first)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -108,6 +102,7 @@ def worth_it(request):
             "form": form,
             "page": page,
             "as_of": filters["as_of"],
+            "kept_as_of": kept_as_of,
             "lowest_first": lowest_first,
             "effort_headers": [
                 (label, getattr(settings, f"{prefix}_weight"), getattr(settings, f"{prefix}_cap"))
@@ -119,6 +114,33 @@ def worth_it(request):
             "query": query.urlencode(),
         },
     )
+
+
+def ranking_page(request, filters: dict, settings: WorthItSettings, *, lowest_first: bool):
+    """One page of the ranking, and the day of the kept scores it shows (None when computed here).
+
+    The kept scores (reports/scores.py) serve the page, sorted and cut in SQL, unless the person asked
+    for another day than they are as of, or none are kept yet: then every score is computed here.
+    """
+    kept_as_of = scores_serving(requested=request.GET.get("as_of") and filters["as_of"])
+    if kept_as_of is None:
+        ranking = worth_it_ranking(
+            today=filters["as_of"],
+            currency=filters.get("currency"),
+            segment_id=filters.get("segment_id"),
+            collector_id=filters.get("collector_id"),
+            lowest_first=lowest_first,
+        )
+        return Paginator(ranking, RANKING_PAGE_SIZE).get_page(request.GET.get("page")), None
+    rows = kept_ranking(
+        currency=filters.get("currency"),
+        segment_id=filters.get("segment_id"),
+        collector_id=filters.get("collector_id"),
+        lowest_first=lowest_first,
+    )
+    page = Paginator(rows, RANKING_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = [(row.customer, worth_it_of(row, settings)) for row in page.object_list]
+    return page, kept_as_of
 
 
 @finance_only

@@ -1,8 +1,11 @@
 """/api/v1/reports/...: the same figures as the dashboard, for finance leads and credit managers only."""
 
+import datetime as dt
+
 import pytest
 from rest_framework.authtoken.models import Token
 
+from reports.scores import rebuild_worth_it_scores
 from tests.factories import TODAY, CustomerFactory, ExcuseFactory, InvoiceFactory, UserFactory
 from tests.reports.test_ledger_figures import ledger  # noqa: F401  (the hand-worked ledger)
 
@@ -71,16 +74,34 @@ def test_trend_endpoint_gives_twelve_points(client, ledger):  # noqa: F811
 def test_worth_it_endpoint_pages_and_pins_its_query_count(client, django_assert_max_num_queries):
     for _ in range(60):
         InvoiceFactory(customer=CustomerFactory())
+    rebuild_worth_it_scores(today=TODAY)
     api = token_client(client, "finance_lead")
 
-    with django_assert_max_num_queries(16):
+    # Kept scores: the days they are as of, the weights, the count and the page (plus sign-in).
+    with django_assert_max_num_queries(8):
         body = api.get(f"/api/v1/reports/worth-it/?as_of={TODAY}").json()
+    with django_assert_max_num_queries(8):
+        second = api.get(f"/api/v1/reports/worth-it/?as_of={TODAY}&page=2").json()
 
     assert body["count"] == 60 and len(body["results"]) == 50
     first = body["results"][0]
     assert first["rank"] == 1 and 0 <= first["score"] <= 100
     assert [c["name"] for c in first["components"]][:2] == ["revenue", "punctuality"]
     assert all("weight" in c and "points" in c for c in first["components"])
+    assert [row["rank"] for row in second["results"]] == list(range(51, 61))
+
+
+def test_worth_it_endpoint_computes_a_day_the_scores_are_not_kept_for(client, django_assert_max_num_queries):
+    for _ in range(60):
+        InvoiceFactory(customer=CustomerFactory())
+    rebuild_worth_it_scores(today=TODAY)
+    api = token_client(client, "finance_lead")
+    past = TODAY - dt.timedelta(days=30)
+
+    with django_assert_max_num_queries(17):
+        body = api.get(f"/api/v1/reports/worth-it/?as_of={past}").json()
+
+    assert body["count"] == 60 and body["results"][0]["rank"] == 1
 
 
 def test_effort_and_excuses_endpoints(client, ledger):  # noqa: F811
