@@ -298,6 +298,11 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": crontab(hour=DUNNING_RUN_HOUR, minute=0),
         },
         "dunning-deliver-pending": {"task": "dunning.tasks.deliver_pending", "schedule": 600.0},
+        # The worth-it score covers the 12 months to today: just after midnight every kept score moves on.
+        "reports-rebuild-worth-it": {
+            "task": "reports.tasks.rebuild_worth_it",
+            "schedule": crontab(hour=0, minute=15),
+        },
     }
 )
 # WeasyPrint narrates every layout step at INFO; keep the worker log for what matters.

@@ -25,6 +25,7 @@ from calls.services import create_task
 from customers.access import SYSTEM, Capability, require
 from customers.models import Customer
 from customers.services import set_credit_hold, set_prepayment_only
+from customers.signals import announce_change
 
 from . import selectors
 from .choices import DeliveryStatus, ProposalKind, ProposalState
@@ -176,7 +177,8 @@ def create_reminders(planned: list[PlannedReminder], *, today: date) -> None:
     """Insert the reminders, skipping any that exist; write lines only for the rows this run inserted.
 
     The run id marks this run's rows: a concurrent run's insert of the same reminder waits on ours
-    and then does nothing, so each reminder's lines are written exactly once. Three queries.
+    and then does nothing, so each reminder's lines are written exactly once. Three queries, plus
+    what the receivers of `customer_facts_changed` do for the customers that got a reminder.
     """
     if not planned:
         return
@@ -214,6 +216,8 @@ def create_reminders(planned: list[PlannedReminder], *, today: date) -> None:
                 for line in item.lines
             ]
     ReminderInvoice.objects.bulk_create(lines, batch_size=2000)
+    # A reminder counts against the customer's worth-it score: the reports app refreshes it now.
+    announce_change(customer_ids={customer_id for customer_id, _ in created_ids}, facts={"reminders"})
 
 
 def task_for_broken_agreement(*, agreement: Agreement, instalment: Instalment, today: date):

@@ -29,8 +29,8 @@ from .ledger import (
     LedgerScope,
     ledger_trend,
 )
-from .replica import reading_reports
 from .models import WorthItSettings
+from .replica import reading_reports
 from .scores import kept_ranking, scores_serving, worth_it_of
 from .worth_it import worth_it_ranking
 
@@ -257,12 +257,15 @@ class WorthItView(ReportView):
             return self.computed_page(request, paginator, filters)
         weights = WorthItSettings.current()
         kept = kept_ranking(
-            currency=filters["currency"], segment_id=filters["segment_id"], collector_id=filters["collector_id"]
+            currency=filters["currency"],
+            segment_id=filters["segment_id"],
+            collector_id=filters["collector_id"],
         )
         page = paginator.paginate_queryset(kept, request, view=self)
         first = (paginator.page.number - 1) * paginator.page.paginator.per_page + 1
         rows = [
-            worth_it_row(rank, row.customer, worth_it_of(row, weights)) for rank, row in enumerate(page, first)
+            worth_it_row(rank, row.customer, worth_it_of(row, weights))
+            for rank, row in enumerate(page, start=first)
         ]
         return paginator.get_paginated_response(WorthItRowSerializer(rows, many=True).data)
 
@@ -274,7 +277,7 @@ class WorthItView(ReportView):
             segment_id=filters["segment_id"],
             collector_id=filters["collector_id"],
         )
-        rows = [worth_it_row(rank, customer, worth_it) for rank, (customer, worth_it) in enumerate(ranking, 1)]
+        rows = [worth_it_row(rank, customer, score) for rank, (customer, score) in enumerate(ranking, 1)]
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(WorthItRowSerializer(page, many=True).data)
 

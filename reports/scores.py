@@ -82,7 +82,8 @@ def worth_it_drift(*, today: date) -> list[str]:
         if have is None:
             lines.append(f"customer {pk}: no kept score (expected {row.score})")
         elif have != want:
-            fields = [f"{name} {old} != {new}" for name, old, new in zip(VALUE_FIELDS, have, want) if old != new]
+            pairs = zip(VALUE_FIELDS, have, want, strict=True)
+            fields = [f"{name} {old} != {new}" for name, old, new in pairs if old != new]
             lines.append(f"customer {pk}: " + ", ".join(fields))
     return lines
 
@@ -93,10 +94,12 @@ def refresh_worth_it_scores(customer_ids, *, today: date) -> int:
     A customer's revenue points depend on where its revenue ranks in its currency, so when a revenue
     changed (or a customer is new) the other customers of that currency are re-ranked from their kept
     revenues and the few whose revenue points or percent move are updated; otherwise nothing else moves.
-    At most fourteen queries plus the writes, for any number of ids.
+    At most fifteen queries plus the writes, for any number of ids. Nothing is done while no score
+    is kept at all (a new installation before its first rebuild): the pages then compute the scores,
+    and a handful of kept rows would hide every other customer from them.
     """
     ids = {int(pk) for pk in customer_ids}
-    if not ids:
+    if not ids or not WorthItScore.objects.exists():
         return 0
     weights = WorthItSettings.current()
     queryset = Customer.objects.filter(pk__in=ids)
@@ -132,7 +135,9 @@ def _refresh_and_rerank(fresh: dict[int, ScoreInputs], weights: WorthItSettings,
         points, percent = revenue_points(weights, shares[pk]), percent_of(shares[pk])
         if (points, percent) != (old_points, old_percent):
             score = score_of(points + punctuality + effort)
-            moved.append(WorthItScore(customer_id=pk, revenue_points=points, revenue_percent=percent, score=score))
+            moved.append(
+                WorthItScore(customer_id=pk, revenue_points=points, revenue_percent=percent, score=score)
+            )
     save(rows)
     WorthItScore.objects.bulk_update(moved, ["revenue_points", "revenue_percent", "score"], batch_size=500)
     return len(rows) + len(moved)
@@ -170,7 +175,7 @@ def row_for(pk: int, inputs: ScoreInputs, weights, today: date, share: Decimal) 
     return make_row(pk, inputs, weights, today, revenue_points(weights, share), percent_of(share))
 
 
-def make_row(pk: int, inputs: ScoreInputs, weights, today: date, points: Decimal, percent: int) -> WorthItScore:
+def make_row(pk: int, inputs: ScoreInputs, weights, today: date, points, percent: int) -> WorthItScore:
     worth_it = assemble(inputs, weights, points, percent)
     revenue, punctuality, *effort = worth_it.components
     return WorthItScore(

@@ -22,8 +22,8 @@ from .forms import ReportFilterForm, WorthItSettingsForm
 from .ledger import DEFAULT_PERIOD_MONTHS
 from .models import SETTING_FIELDS, WorthItSettings
 from .replica import reading_reports
-from .services import update_worth_it_settings
 from .scores import kept_ranking, scores_serving, worth_it_of
+from .services import update_worth_it_settings
 from .worth_it import EFFORT_COMPONENTS, value_points, worth_it_ranking
 
 RANKING_PAGE_SIZE = 50

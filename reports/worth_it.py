@@ -442,7 +442,8 @@ def _punctuality_component(inputs: ScoreInputs, weights, value_weight_total) -> 
         detail = "no payment in 12 months: half the points"
     points = _points(_value_points(weights.punctuality_weight, value_weight_total) * share)
     label = "Average days late (weighted by amount)"
-    return WorthItComponent("punctuality", label, inputs.days_late, weights.punctuality_weight, points, detail)
+    weight = weights.punctuality_weight
+    return WorthItComponent("punctuality", label, inputs.days_late, weight, points, detail)
 
 
 def value_points(weights: WorthItSettings) -> dict[str, Decimal]:

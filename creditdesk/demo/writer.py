@@ -35,6 +35,7 @@ from customers.access import Role
 from customers.bulk import copy_data, copy_statement, csv_data, insert_rows
 from customers.models import Segment
 from dunning.models import Policy
+from reports.scores import rebuild_worth_it_scores
 
 from .kinds import Kind
 from .ledger import TABLES, Rows, World, build_account
@@ -96,6 +97,8 @@ def seed_demo(*, customers: int, seed: int, today: date, progress: bool = False)
                 bar.update(len(rows.accounts))
         bar.close()
         move_sequences_past(with_ids)
+        # The demo's pages read the kept worth-it scores: build them for the day the history ends.
+        rebuild_worth_it_scores(today=today)
     return report
 
 

@@ -83,7 +83,7 @@ def test_worth_it_ranking_page_lists_scores_with_their_components(
     rebuild_worth_it_scores(today=TODAY)
     client.force_login(finance_lead)
 
-    # Kept scores, sorted and cut in SQL: the same count whatever the ledger (see tests/reports/test_scores.py).
+    # Kept scores, sorted and cut in SQL: the same count whatever the ledger (tests/reports/test_scores.py).
     with django_assert_max_num_queries(14):
         page = client.get(f"/reports/worth-it/{AS_OF}").content.decode()
 

@@ -39,4 +39,4 @@ class Command(BaseCommand):
             self.stderr.write(line)
         if len(lines) > SHOWN:
             self.stderr.write(f"... and {len(lines) - SHOWN} more")
-        raise CommandError(f"{len(lines)} kept worth-it scores differ from a full recomputation as of {today}.")
+        raise CommandError(f"{len(lines)} kept worth-it scores differ from a recomputation as of {today}.")
