@@ -42,6 +42,8 @@ class WorklistFilterForm(forms.Form):
     )
     min_days_overdue = forms.IntegerField(required=False, min_value=0, label="Days overdue at least")
     reason = forms.ChoiceField(required=False, choices=[("", "Any reason"), *Reason.CHOICES])
+    min_worth_it = forms.IntegerField(required=False, min_value=0, max_value=100, label="Worth-it at least")
+    max_worth_it = forms.IntegerField(required=False, min_value=0, max_value=100, label="Worth-it at most")
     sort = forms.ChoiceField(
         required=False,
         choices=[
@@ -49,8 +51,16 @@ class WorklistFilterForm(forms.Form):
             ("amount", "Amount overdue"),
             ("days", "Days late"),
             ("name", "Name"),
+            ("worth_it", "Worth-it, best first"),
         ],
     )
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("min_worth_it"), data.get("max_worth_it")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_worth_it", "Pick a maximum no lower than the minimum.")
+        return data
 
     def __init__(self, *args, can_see_all: bool = True, **kwargs):
         super().__init__(*args, **kwargs)

@@ -79,6 +79,10 @@ SORTS = {
     "amount": ("-overdue_amount", "pk"),
     "days": (F("oldest_due_date").asc(nulls_last=True), "pk"),
     "name": ("name", "pk"),
+    # Best first: of the customers that need action, a call is best spent where the customer is worth
+    # keeping (pays, answers); the lowest scores are for the max filter (prepayment, agency review).
+    # `worth_it` is the reports app's kept score (a reverse one-to-one: no import of reports here).
+    "worth_it": (F("worth_it__score").desc(nulls_last=True), "pk"),
 }
 
 
@@ -223,7 +227,8 @@ def priority_expression(today: date):
 
 
 def filter_worklist(queryset: QuerySet[Customer], criteria: dict, *, today: date) -> QuerySet[Customer]:
-    """Narrow the worklist by the filter form's cleaned data (segment, collector, amount, days, reason)."""
+    """Narrow the worklist by the filter form's cleaned data (segment, collector, amount, days, reason,
+    worth-it score range)."""
     if criteria.get("segment"):
         queryset = queryset.filter(segment=criteria["segment"])
     if criteria.get("collector"):
@@ -236,6 +241,10 @@ def filter_worklist(queryset: QuerySet[Customer], criteria: dict, *, today: date
         queryset = queryset.filter(oldest_due_date__lte=today - timedelta(days=criteria["min_days_overdue"]))
     if criteria.get("reason"):
         queryset = queryset.filter(**{f"reason_{criteria['reason']}": True})
+    if criteria.get("min_worth_it") is not None:
+        queryset = queryset.filter(worth_it__score__gte=criteria["min_worth_it"])
+    if criteria.get("max_worth_it") is not None:
+        queryset = queryset.filter(worth_it__score__lte=criteria["max_worth_it"])
     return queryset.order_by(*SORTS.get(criteria.get("sort") or "priority", SORTS["priority"]))
 
 

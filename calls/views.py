@@ -134,12 +134,13 @@ def assign(request):
 
 
 def worth_it_for(customer_ids: list[int], *, today: date) -> dict:
-    """Worth-it scores from the reports app; an empty dict (shown as "—") if it is not installed."""
+    """Worth-it scores from the reports app (the kept ones, which the worklist sorts and filters by);
+    an empty dict (shown as "—") if it is not installed."""
     try:
-        from reports.selectors import worth_it_scores
+        from reports.selectors import kept_worth_it_scores
     except ImportError:
         return {}
-    return worth_it_scores(customer_ids, today=today)
+    return kept_worth_it_scores(customer_ids, today=today)
 
 
 # --- Customer page ----------------------------------------------------------------------------

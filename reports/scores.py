@@ -37,6 +37,7 @@ from .worth_it import (
     revenue_points,
     score_of,
     with_grouped_inputs,
+    worth_it_scores,
 )
 
 # The columns of a row besides its customer, compared by the drift check and written by the upsert.
@@ -219,6 +220,22 @@ def _normal(value):
 
 
 # Reading ---------------------------------------------------------------------------------------------
+
+
+def kept_worth_it_scores(customer_ids, *, today: date) -> dict[int, WorthIt]:
+    """Each customer's kept score (whatever day it is as of, so that it matches what the worklist sorts
+    and filters by); a customer with none kept yet is computed as of `today`. Two queries when all are kept.
+    """
+    ids = {int(pk) for pk in customer_ids}
+    if not ids:
+        return {}
+    rows = list(WorthItScore.objects.filter(customer_id__in=ids).select_related("customer"))
+    weights = WorthItSettings.current() if rows else None
+    found = {row.pk: worth_it_of(row, weights) for row in rows}
+    missing = ids - found.keys()
+    if missing:
+        found.update(worth_it_scores(missing, today=today))
+    return found
 
 
 def kept_days() -> tuple[date | None, date | None]:

@@ -1,6 +1,8 @@
 """Every read of the reports app: worth-it scores and the ledger figures, aggregated in SQL.
 
-Other apps use `worth_it_scores` (the worklist, the customer page) and `worth_it_ranking`.
+Other apps use `kept_worth_it_scores` (the worklist, the customer page: the kept scores, which the
+worklist also sorts and filters by through `Customer.worth_it`), `worth_it_scores` (computed for a day)
+and `worth_it_ranking`.
 """
 
 from .ledger import (  # noqa: F401, E402  (the ledger figures)
@@ -11,6 +13,7 @@ from .ledger import (  # noqa: F401, E402  (the ledger figures)
     ledger_figures,
     ledger_trend,
 )
+from .scores import kept_worth_it_scores  # noqa: F401  (the kept scores, reports/scores.py)
 from .worth_it import (  # noqa: F401  (the public interface of the worth-it score)
     EFFORT_COMPONENTS,
     WorthIt,
