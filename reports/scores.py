@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max, Min, QuerySet
 
 from customers.models import Customer
@@ -53,6 +53,7 @@ VALUE_FIELDS = [
     "effort_points",
 ]
 WRITE_BATCH = 2000
+ANALYZE_AFTER = 1000  # rows written by a rebuild
 
 
 @dataclass
@@ -69,7 +70,20 @@ def rebuild_worth_it_scores(*, today: date) -> RebuildResult:
         kept = kept_values()
         changed = [row for pk, row in expected.items() if kept.get(pk) != values_of(row)]
         save(changed)
+        refresh_statistics(len(changed))
         return RebuildResult(customers=len(expected), written=len(changed), drifted=[r.pk for r in changed])
+
+
+def refresh_statistics(written: int) -> None:
+    """Let PostgreSQL know the table's new shape after a large write (the first build, a new day).
+
+    Without statistics the planner guessed a handful of rows and ranked a filtered page with 16,000
+    index look-ups (66 ms) instead of walking the score index (under 1 ms for the first page); the
+    autovacuum daemon gets there too, but only minutes later. ANALYZE of 20,000 rows takes ~50 ms.
+    """
+    if connection.vendor == "postgresql" and written >= ANALYZE_AFTER:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {WorthItScore._meta.db_table}")
 
 
 def worth_it_drift(*, today: date) -> list[str]:
@@ -104,7 +118,7 @@ def refresh_worth_it_scores(customer_ids, *, today: date) -> int:
         return 0
     weights = WorthItSettings.current()
     queryset = Customer.objects.filter(pk__in=ids)
-    customers = with_grouped_inputs(list(queryset.only("pk", "currency")), queryset, today=today)
+    customers = with_grouped_inputs(list(queryset.only("pk", "currency").order_by()), queryset, today=today)
     fresh = {customer.pk: ScoreInputs.of(customer) for customer in customers}
     kept = {row.pk: row for row in WorthItScore.objects.filter(customer_id__in=fresh)}
     if all(pk in kept and kept[pk].revenue_paid == inputs.revenue for pk, inputs in fresh.items()):
@@ -140,6 +154,7 @@ def _refresh_and_rerank(fresh: dict[int, ScoreInputs], weights: WorthItSettings,
                 WorthItScore(customer_id=pk, revenue_points=points, revenue_percent=percent, score=score)
             )
     save(rows)
+    moved.sort(key=lambda row: row.customer_id)
     WorthItScore.objects.bulk_update(moved, ["revenue_points", "revenue_percent", "score"], batch_size=500)
     return len(rows) + len(moved)
 
@@ -148,7 +163,7 @@ def expected_rows(*, today: date) -> dict[int, WorthItScore]:
     """Every customer's row as of `today`, computed afresh (not saved). About ten queries."""
     weights = WorthItSettings.current()
     everyone = Customer.objects.all()
-    customers = with_grouped_inputs(list(everyone.only("pk", "currency")), everyone, today=today)
+    customers = with_grouped_inputs(list(everyone.only("pk", "currency").order_by()), everyone, today=today)
     inputs = {customer.pk: ScoreInputs.of(customer) for customer in customers}
     counts = Counter(item.currency for item in inputs.values())
     shares = revenue_shares({pk: (i.currency, i.revenue) for pk, i in inputs.items()}, counts)
@@ -194,9 +209,13 @@ def make_row(pk: int, inputs: ScoreInputs, weights, today: date, points, percent
 
 
 def save(rows: list[WorthItScore]) -> None:
-    """Insert or overwrite these rows (one INSERT ... ON CONFLICT per batch)."""
+    """Insert or overwrite these rows (one INSERT ... ON CONFLICT per batch).
+
+    In customer order, as the re-rank's updates are: two transactions refreshing customers of the same
+    currency then lock shared rows in the same order and wait for each other instead of deadlocking.
+    """
     WorthItScore.objects.bulk_create(
-        rows,
+        sorted(rows, key=lambda row: row.customer_id),
         update_conflicts=True,
         unique_fields=["customer"],
         update_fields=VALUE_FIELDS,
