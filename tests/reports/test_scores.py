@@ -298,3 +298,11 @@ class TestWorklist:
         assert page.index("Middle Ground") < page.index("Omega Costly") and "Alpha Worthy" not in page
         wrong = client.get(url, {"min_worth_it": 70, "max_worth_it": 10}).content.decode()
         assert "Pick a maximum no lower than the minimum." in wrong
+
+
+def test_seed_demo_leaves_every_score_built_for_its_day():
+    call_command("seed_demo", "--customers=20", "--seed=3", f"--today={TODAY}", verbosity=0)
+
+    assert WorthItScore.objects.count() == 20
+    assert set(WorthItScore.objects.values_list("as_of", flat=True)) == {TODAY}
+    assert worth_it_drift(today=TODAY) == []
