@@ -22,17 +22,19 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, QuerySet
+from django.db.models import Count, F, Max, Min, QuerySet
 
 from customers.models import Customer
 
 from .models import WorthItScore, WorthItSettings
 from .worth_it import (
     COUNT_FIELDS,
+    SOURCE_INPUTS,
     RevenueScale,
     ScoreInputs,
     WorthIt,
     assemble,
+    grouped_inputs,
     percent_of,
     revenue_points,
     score_of,
@@ -103,8 +105,32 @@ def worth_it_drift(*, today: date) -> list[str]:
     return lines
 
 
-def refresh_worth_it_scores(customer_ids, *, today: date) -> int:
+# The sources of the score (`SOURCE_INPUTS`) each fact announced by `customer_facts_changed` can change.
+FACT_SOURCES = {
+    "payments": {"payments"},
+    "invoices": {"payments"},  # a due date moved changes the days late of the money received
+    "contacts": {"interactions"},
+    "reminders": {"reminders"},
+    "agreements": {"broken_agreements"},
+    "excuses": {"excuses"},
+    "complaints": {"complaints", "rejected_complaints"},
+    "tasks": set(),
+}
+
+
+def sources_for(facts) -> set[str] | None:
+    """The sources to read again for these facts; None (all of them) for no facts or an unknown word."""
+    if not facts or not set(facts) <= FACT_SOURCES.keys():
+        return None
+    return set().union(*(FACT_SOURCES[fact] for fact in facts))
+
+
+def refresh_worth_it_scores(customer_ids, *, today: date, facts=None) -> int:
     """Recompute these customers' rows as of `today`, in the caller's transaction; returns rows written.
+
+    When the facts say only counts changed (contacts, reminders, agreements, excuses, complaints) and
+    the customers' rows are already as of today, only those sources are read again: the dunning run
+    refreshing the customers it reminded reads one grouped query of reminders, not seven.
 
     A customer's revenue points depend on where its revenue ranks in its currency, so when a revenue
     changed (or a customer is new) the other customers of that currency are re-ranked from their kept
@@ -114,8 +140,14 @@ def refresh_worth_it_scores(customer_ids, *, today: date) -> int:
     and a handful of kept rows would hide every other customer from them.
     """
     ids = {int(pk) for pk in customer_ids}
-    if not ids or not WorthItScore.objects.exists():
+    sources = sources_for(facts)
+    if not ids or sources == set() or not WorthItScore.objects.exists():
         return 0
+    if sources is not None and "payments" not in sources:
+        kept_today = WorthItScore.objects.filter(customer_id__in=ids, as_of=today)
+        rows = list(kept_today.annotate(currency=F("customer__currency")))
+        if len(rows) == len(ids):
+            return _refresh_counts(rows, sources, today)
     weights = WorthItSettings.current()
     queryset = Customer.objects.filter(pk__in=ids)
     customers = with_grouped_inputs(list(queryset.only("pk", "currency").order_by()), queryset, today=today)
@@ -129,6 +161,24 @@ def refresh_worth_it_scores(customer_ids, *, today: date) -> int:
         save(rows)
         return len(rows)
     return _refresh_and_rerank(fresh, weights, today)
+
+
+def _refresh_counts(rows: list[WorthItScore], sources: set[str], today: date) -> int:
+    """Read just these sources again for rows kept as of today; their revenue rank has not moved."""
+    weights = WorthItSettings.current()
+    found = grouped_inputs(
+        Customer.objects.filter(pk__in=[row.pk for row in rows]), today=today, sources=sources
+    )
+    columns = [column for source in sorted(sources) for column in SOURCE_INPUTS[source]]
+    fresh = []
+    for row in rows:
+        for column in columns:
+            setattr(row, column, found.get(row.pk, {}).get(column) or 0)
+        counts = {name: getattr(row, column) for name, column in COUNT_FIELDS.items()}
+        inputs = ScoreInputs(row.currency, row.revenue_paid, row.days_late, counts)
+        fresh.append(make_row(row.pk, inputs, weights, today, row.revenue_points, row.revenue_percent))
+    save(fresh)
+    return len(fresh)
 
 
 def _refresh_and_rerank(fresh: dict[int, ScoreInputs], weights: WorthItSettings, today: date) -> int:

@@ -176,11 +176,38 @@ def with_grouped_inputs(
     customers: list[Customer], queryset: QuerySet[Customer], *, today: date
 ) -> list[Customer]:
     """The same inputs as `with_worth_it_inputs`, set on `customers` from one GROUP BY query per source."""
+    inputs = grouped_inputs(queryset, today=today)
+    for customer in customers:
+        found = inputs.get(customer.pk, {})
+        customer.revenue_paid = cents(found.get("revenue_paid"))
+        customer.late_amount_days = found.get("late_amount_days") or Decimal("0.00")
+        for name in INPUT_COUNTS:
+            setattr(customer, name, found.get(name) or 0)
+    return customers
+
+
+# The sources of the inputs, by name, and the inputs each gives (`grouped_inputs(sources=...)`).
+SOURCE_INPUTS = {
+    "payments": ("revenue_paid", "late_amount_days"),
+    "interactions": ("interaction_count", "minutes_spent"),
+    "reminders": ("reminder_count",),
+    "broken_agreements": ("broken_agreement_count",),
+    "excuses": ("excuse_count",),
+    "complaints": ("complaint_count",),
+    "rejected_complaints": ("rejected_complaint_count",),
+}
+
+
+def grouped_inputs(
+    queryset: QuerySet[Customer], *, today: date, sources: set[str] | None = None
+) -> dict[int, dict]:
+    """The raw inputs of the customers in `queryset` by customer id, one GROUP BY query per source
+    (all of `SOURCE_INPUTS`, or just `sources`); a customer with no rows in a source is left out of it."""
     start = window_start(today)
     in_scope = queryset.order_by().values("pk")
     days_late = Greatest(DaysBetween(F("payment__received_on"), F("invoice__due_date")), Value(0))
-    sources = [
-        (
+    queries = {
+        "payments": (
             Allocation.objects.filter(
                 payment__customer__in=in_scope,
                 payment__currency=F("payment__customer__currency"),
@@ -193,52 +220,48 @@ def with_grouped_inputs(
                 "late_amount_days": Sum(F("amount") * days_late, output_field=MONEY),
             },
         ),
-        (
+        "interactions": (
             Interaction.objects.filter(occurred_at__date__gt=start, occurred_at__date__lte=today),
             "customer_id",
             {"interaction_count": Count("pk"), "minutes_spent": Sum("minutes_spent")},
         ),
-        (
+        "reminders": (
             Reminder.objects.filter(run_on__gt=start, run_on__lte=today),
             "customer_id",
             {"reminder_count": Count("pk")},
         ),
-        (
+        "broken_agreements": (
             Agreement.objects.filter(state=AgreementState.BROKEN, closed_on__gt=start, closed_on__lte=today),
             "customer_id",
             {"broken_agreement_count": Count("pk")},
         ),
-        (
+        "excuses": (
             Excuse.objects.filter(given_on__gt=start, given_on__lte=today),
             "customer_id",
             {"excuse_count": Count("pk")},
         ),
-        (
+        "complaints": (
             Complaint.objects.filter(opened_on__gt=start, opened_on__lte=today),
             "customer_id",
             {"complaint_count": Count("pk")},
         ),
-        (
+        "rejected_complaints": (
             Complaint.objects.filter(
                 outcome=ComplaintOutcome.REJECTED, resolved_on__gt=start, resolved_on__lte=today
             ),
             "customer_id",
             {"rejected_complaint_count": Count("pk")},
         ),
-    ]
+    }
     inputs: dict[int, dict] = defaultdict(dict)
-    for source, customer_field, aggregates in sources:
+    for name, (source, customer_field, aggregates) in queries.items():
+        if sources is not None and name not in sources:
+            continue
         if customer_field == "customer_id":
             source = source.filter(customer__in=in_scope)
         for row in source.order_by().values(customer_field).annotate(**aggregates):
             inputs[row[customer_field]].update({name: row[name] for name in aggregates})
-    for customer in customers:
-        found = inputs.get(customer.pk, {})
-        customer.revenue_paid = cents(found.get("revenue_paid"))
-        customer.late_amount_days = found.get("late_amount_days") or Decimal("0.00")
-        for name in INPUT_COUNTS:
-            setattr(customer, name, found.get(name) or 0)
-    return customers
+    return inputs
 
 
 INPUT_COUNTS = (

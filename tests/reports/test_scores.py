@@ -117,6 +117,37 @@ def test_announced_changes_keep_every_score_equal_to_a_full_recomputation(seed):
     assert worth_it_drift(today=TODAY) == []
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_a_fact_other_than_money_rereads_only_its_source_and_keeps_the_scores_exact(seed):
+    ledger = random_ledger(seed)
+    rebuild_worth_it_scores(today=TODAY)
+    rng = random.Random(2000 + seed)
+    customer, other = rng.sample(ledger, 2)
+    moment = dt.datetime.combine(TODAY, dt.time(9), tzinfo=dt.UTC)
+
+    InteractionFactory(customer=customer, occurred_at=moment, minutes_spent=45)
+    ExcuseFactory(customer=other, given_on=TODAY)
+    ComplaintFactory(customer=other, opened_on=TODAY, resolved_on=TODAY, outcome="rejected")
+    AgreementFactory(customer=customer, state="broken", closed_on=TODAY)
+    with CaptureQueriesContext(connection) as context:
+        announce_change(customer_ids={customer.pk}, facts={"contacts", "agreements"})
+    announce_change(customer_ids={other.pk}, facts={"excuses", "complaints"})
+
+    grouped = [q["sql"] for q in context.captured_queries if "GROUP BY" in q["sql"]]
+    assert len(grouped) == 2  # interactions and broken agreements, not payments or the rest
+    assert worth_it_drift(today=TODAY) == []
+
+
+def test_a_task_alone_changes_no_score():
+    ledger = random_ledger(8, customers=3)
+    rebuild_worth_it_scores(today=TODAY)
+
+    with CaptureQueriesContext(connection) as context:
+        announce_change(customer_ids={ledger[0].pk}, facts={"tasks"})
+
+    assert not context.captured_queries
+
+
 def test_a_refresh_costs_the_same_queries_for_one_customer_or_many():
     ledger = random_ledger(7, customers=30)
     rebuild_worth_it_scores(today=TODAY)
