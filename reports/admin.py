@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import RevenueScaleSnapshot, WorthItSettings
+from .models import RevenueScaleSnapshot, WorthItScore, WorthItSettings
 
 
 @admin.register(WorthItSettings)
@@ -26,4 +26,24 @@ class RevenueScaleSnapshotAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WorthItScore)
+class WorthItScoreAdmin(admin.ModelAdmin):
+    """Read-only: the kept scores are written by reports/scores.py (rebuild_worth_it repairs them)."""
+
+    list_display = ("customer", "score", "as_of", "revenue_paid", "revenue_points", "effort_points")
+    list_filter = ("as_of",)
+    search_fields = ("customer__name", "customer__account_number")
+    list_select_related = ("customer",)
+    ordering = ("-score", "customer_id")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
