@@ -190,10 +190,23 @@ def customer_context(request, customer: Customer, *, today: date) -> dict:
         "contacts": list(selectors.contacts_of(customer)),
         "worth_it": worth_it_for([customer.pk], today=today).get(customer.pk),
         "timeline": customer_timeline(customer),
-        "agreements": selectors.agreement_history(customer),
+        **latest_agreements(customer),
         "excuse_flags": selectors.repeated_excuses(customer, today=today),
         "can_write": can_write(request.user),
         "aging_buckets": selectors.AGING_BUCKETS,
+    }
+
+
+AGREEMENTS_SHOWN = 10
+
+
+def latest_agreements(customer: Customer) -> dict:
+    """The side panel's latest agreements; the rest are in the timeline and the agreement list (a
+    long-standing customer has dozens, each with its instalments and invoices)."""
+    agreements = selectors.agreement_history(customer, limit=AGREEMENTS_SHOWN + 1)
+    return {
+        "agreements": agreements[:AGREEMENTS_SHOWN],
+        "more_agreements": len(agreements) > AGREEMENTS_SHOWN,
     }
 
 

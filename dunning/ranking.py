@@ -41,8 +41,15 @@ class Stake:
     overdue_amount: Decimal = Decimal("0.00")
     oldest_due_date: date | None = None
     broken_agreements: int = 0
-    average_days_late: Decimal = Decimal("0.0")
+    average_days_late: Decimal = Decimal("0.0")  # as stored: one decimal
     lateness_threshold_days: int = 30
+    days_late_exact: float | None = None  # unrounded, for the rule's comparison (when known)
+
+    @property
+    def pays_late(self) -> bool:
+        """Average lateness past the segment's threshold (compared before rounding)."""
+        late = self.average_days_late if self.days_late_exact is None else self.days_late_exact
+        return late > self.lateness_threshold_days
 
     def points(self, today: date) -> int:
         return (
@@ -55,7 +62,7 @@ class Stake:
 
     def lateness_points(self) -> int:
         threshold = Decimal(max(self.lateness_threshold_days, 1))
-        if self.average_days_late <= threshold:
+        if not self.pays_late:
             return 0
         return band(self.average_days_late / threshold, LATENESS_RATIO_BANDS) or PAST_THRESHOLD
 

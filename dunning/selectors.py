@@ -245,6 +245,7 @@ def stakes_for(
             broken_agreements=broken.get(customer.pk, 0),
             average_days_late=Decimal(str(round(lateness.get(customer.pk, 0.0), 1))),
             lateness_threshold_days=lateness_threshold(customer),
+            days_late_exact=lateness.get(customer.pk, 0.0),
         )
     return stakes
 

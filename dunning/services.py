@@ -283,7 +283,7 @@ def propose_prepayment(*, customer_ids: Sequence[int], today: date) -> list[Prop
 def prepayment_reason(stake: Stake) -> str:
     threshold = stake.lateness_threshold_days
     broke = stake.broken_agreements >= BROKEN_AGREEMENTS_FOR_PREPAYMENT
-    late = stake.average_days_late > threshold
+    late = stake.pays_late
     if not ((broke and late) if REQUIRE_BOTH_SIGNALS else (broke or late)):
         return ""
     reasons = []

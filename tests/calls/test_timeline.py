@@ -172,3 +172,17 @@ def test_older_entries_stay_inside_the_collectors_portfolio(client, collector):
     other = CustomerFactory()
     client.force_login(collector)
     assert client.get(reverse("calls:customer-timeline", args=[other.pk])).status_code == 404
+
+
+def test_the_side_panel_shows_the_latest_agreements_and_links_to_all(client, collector):
+    customer = CustomerFactory(collector=collector)
+    for days_ago in range(12):
+        AgreementFactory(
+            customer=customer, made_on=TODAY - dt.timedelta(days=days_ago), total_amount=1000 + days_ago
+        )
+    client.force_login(collector)
+    response = client.get(reverse("calls:customer-detail", args=[customer.pk]))
+    assert [agreement.made_on for agreement in response.context["agreements"]] == [
+        TODAY - dt.timedelta(days=n) for n in range(10)
+    ]
+    assert f"{reverse('calls:agreement-list')}?customer={customer.pk}" in response.content.decode()
