@@ -35,7 +35,13 @@ class Agreement(models.Model):
 
     class Meta:
         ordering = ["-made_on", "-id"]
-        indexes = [models.Index(fields=["customer", "state"])]
+        # (customer, made_on) and (customer, closed_on): the customer page's timeline reads the
+        # latest made and the latest closed agreements first, a page at a time.
+        indexes = [
+            models.Index(fields=["customer", "state"]),
+            models.Index(fields=["customer", "made_on"]),
+            models.Index(fields=["customer", "closed_on"]),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(total_amount__gt=0),

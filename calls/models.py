@@ -75,7 +75,11 @@ class Excuse(models.Model):
 
     class Meta:
         ordering = ["-given_on", "-id"]
-        indexes = [models.Index(fields=["customer", "category", "given_on"])]
+        # (customer, given_on): the customer page's timeline reads the latest excuses first.
+        indexes = [
+            models.Index(fields=["customer", "category", "given_on"]),
+            models.Index(fields=["customer", "given_on"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_category_display()} ({self.given_on})"
@@ -98,7 +102,11 @@ class Complaint(models.Model):
 
     class Meta:
         ordering = ["-opened_on", "-id"]
-        indexes = [models.Index(fields=["customer", "resolved_on"])]
+        # (customer, opened_on): the timeline reads the latest complaints first.
+        indexes = [
+            models.Index(fields=["customer", "resolved_on"]),
+            models.Index(fields=["customer", "opened_on"]),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(resolved_on__isnull=True) | Q(resolved_on__gte=F("opened_on")),

@@ -48,10 +48,10 @@ from customers.access import scope_to_portfolio
 from customers.fields import MONEY_DIGITS, MONEY_PLACES
 from customers.models import Customer
 from invoices.choices import InvoiceStatus
-from invoices.models import Invoice, Payment
+from invoices.models import Invoice
 
 from .choices import ExcuseCategory, TaskStatus
-from .models import Complaint, Excuse, Interaction, Task
+from .models import Excuse, Interaction, Task
 
 MONEY = DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
 OVERDUE_AFTER_DAYS = 7  # the first reminders do their work before a person picks up the phone
@@ -522,160 +522,6 @@ def repeated_excuses(customer: Customer, *, today: date) -> list[str]:
         ordinal = ORDINALS.get(row["times"], f"{row['times']}th")
         flags.append(f"{ordinal} '{labels.get(row['category'], row['category'])}' in 6 months")
     return flags
-
-
-@dataclass
-class TimelineEntry:
-    """One line of the customer's story; `kind` drives its icon and colour."""
-
-    day: date
-    moment: datetime | None
-    kind: str
-    title: str
-    details: list[str] = field(default_factory=list)
-    tone: str = ""
-
-    @property
-    def sort_key(self):
-        return (self.day, self.moment or start_of(self.day))
-
-
-def timeline(customer: Customer, *, limit: int = 60) -> list[TimelineEntry]:
-    """Everything that happened with the customer, newest first: interactions (with the promise,
-    excuse or complaint made in them), agreements kept or broken, complaints, payments.
-    (Reminders sent live in the dunning app; the customer page adds them with `merge_timeline`.)
-    A fixed number of queries: each source is read once and capped at `limit` rows."""
-    entries: list[TimelineEntry] = []
-    interactions = (
-        Interaction.objects.filter(customer=customer)
-        .select_related("contact", "user", "agreement")
-        .prefetch_related("excuses", "complaints")
-        .order_by("-occurred_at")[:limit]
-    )
-    for interaction in interactions:
-        entries.append(interaction_entry(interaction))
-    for excuse in Excuse.objects.filter(customer=customer, interaction__isnull=True)[:limit]:
-        entries.append(
-            TimelineEntry(
-                excuse.given_on, None, "excuse", f"Excuse: {excuse.get_category_display()}", [excuse.words]
-            )
-        )
-    for complaint in Complaint.objects.filter(customer=customer).prefetch_related("invoices")[:limit]:
-        entries.extend(complaint_entries(complaint))
-    agreements = Agreement.objects.filter(customer=customer).select_related("interaction")[:limit]
-    for agreement in agreements:
-        entries.extend(agreement_entries(agreement))
-    for payment in Payment.objects.filter(customer=customer).order_by("-received_on")[:limit]:
-        entries.append(
-            TimelineEntry(
-                payment.received_on,
-                payment.created_at,
-                "payment",
-                f"Payment received: {Money(payment.amount, payment.currency)}",
-                [f"Reference {payment.reference}"],
-                tone="good",
-            )
-        )
-    return merge_timeline(entries, [], limit=limit)
-
-
-def merge_timeline(
-    entries: list[TimelineEntry], more: list[TimelineEntry], *, limit: int
-) -> list[TimelineEntry]:
-    return sorted(entries + more, key=lambda entry: entry.sort_key, reverse=True)[:limit]
-
-
-def interaction_entry(interaction: Interaction) -> TimelineEntry:
-    who = f" with {interaction.contact.name}" if interaction.contact else ""
-    title = f"{interaction.get_channel_display()}{who}: {interaction.get_outcome_display()}"
-    details = []
-    if interaction.minutes_spent:
-        details.append(f"{interaction.minutes_spent} min")
-    if interaction.user:
-        details.append(f"by {interaction.user.get_full_name() or interaction.user.username}")
-    lines = [" · ".join(details)] if details else []
-    if interaction.notes:
-        lines.append(interaction.notes)
-    if interaction.agreement:
-        agreement = interaction.agreement
-        lines.append(
-            f"{agreement.get_kind_display()}: {Money(agreement.total_amount, agreement.currency)} "
-            f"({agreement.get_state_display().lower()})"
-        )
-    for excuse in interaction.excuses.all():
-        lines.append(
-            f"Excuse: {excuse.get_category_display()}" + (f" — “{excuse.words}”" if excuse.words else "")
-        )
-    for complaint in interaction.complaints.all():
-        lines.append(f"Complaint opened: {complaint.get_category_display()} — {complaint.description}")
-    if interaction.next_action_on:
-        lines.append(f"Next action on {interaction.next_action_on:%-d %b %Y}")
-    tone = (
-        "good" if interaction.agreement else ("warn" if interaction.outcome in ("refused", "dispute") else "")
-    )
-    return TimelineEntry(
-        timezone.localtime(interaction.occurred_at).date(),
-        interaction.occurred_at,
-        "call",
-        title,
-        lines,
-        tone,
-    )
-
-
-def complaint_entries(complaint: Complaint) -> list[TimelineEntry]:
-    numbers = ", ".join(invoice.number for invoice in complaint.invoices.all())
-    entries = []
-    if complaint.interaction_id is None:
-        entries.append(
-            TimelineEntry(
-                complaint.opened_on,
-                None,
-                "complaint",
-                f"Complaint opened: {complaint.get_category_display()}",
-                [complaint.description, f"Invoices {numbers}" if numbers else ""],
-                tone="warn",
-            )
-        )
-    if complaint.resolved_on:
-        entries.append(
-            TimelineEntry(
-                complaint.resolved_on,
-                None,
-                "complaint",
-                f"Complaint {complaint.get_outcome_display().lower()}: {complaint.get_category_display()}",
-                [f"Invoices {numbers}" if numbers else ""],
-            )
-        )
-    return entries
-
-
-def agreement_entries(agreement: Agreement) -> list[TimelineEntry]:
-    money = Money(agreement.total_amount, agreement.currency)
-    entries = []
-    made_in_call = getattr(agreement, "interaction", None) is not None
-    if not made_in_call:
-        entries.append(
-            TimelineEntry(
-                agreement.made_on,
-                agreement.created_at,
-                "agreement",
-                f"{agreement.get_kind_display()} made: {money}",
-            )
-        )
-    if agreement.closed_on:
-        tone = {"kept": "good", "broken": "bad"}.get(agreement.state, "")
-        entries.append(
-            TimelineEntry(
-                agreement.closed_on,
-                None,
-                "agreement",
-                f"{agreement.get_kind_display()} of {money} {agreement.get_state_display().lower()}",
-                [f"Made on {agreement.made_on:%-d %b %Y}"],
-                tone=tone,
-            )
-        )
-    return entries
 
 
 def contacts_of(customer: Customer):

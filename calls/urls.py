@@ -11,6 +11,7 @@ urlpatterns = [
     path("customers/", views.customer_list, name="customer-list"),
     path("customers/<int:pk>/", views.customer_detail, name="customer-detail"),
     path("customers/<int:pk>/changes/", views.customer_changes, name="customer-changes"),
+    path("customers/<int:pk>/timeline/", views.customer_timeline_older, name="customer-timeline"),
     path("customers/<int:pk>/calls/", views.customer_log_call, name="log-call"),
     path("customers/<int:pk>/statement.pdf", views.statement_pdf, name="customer-statement"),
     path("customers/<int:pk>/contacts/new/", views.contact_edit, name="contact-add"),

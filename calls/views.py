@@ -34,7 +34,7 @@ from customers.redirects import redirect_to_next
 from customers.services import assign_collector, save_contact
 from invoices.models import Invoice
 
-from . import selectors
+from . import customer_page, selectors
 from .forms import AssignForm, ContactForm, LogCallForm, ResolveComplaintForm, WorklistFilterForm
 from .models import Complaint
 from .services import log_call, resolve_complaint
@@ -191,10 +191,23 @@ def customer_context(request, customer: Customer, *, today: date) -> dict:
         "contacts": list(selectors.contacts_of(customer)),
         "worth_it": worth_it_for([customer.pk], today=today).get(customer.pk),
         "timeline": customer_timeline(customer),
-        "agreements": selectors.agreement_history(customer),
+        **latest_agreements(customer),
         "excuse_flags": selectors.repeated_excuses(customer, today=today),
         "can_write": can_write(request.user),
         "aging_buckets": selectors.AGING_BUCKETS,
+    }
+
+
+AGREEMENTS_SHOWN = 10
+
+
+def latest_agreements(customer: Customer) -> dict:
+    """The side panel's latest agreements; the rest are in the timeline and the agreement list (a
+    long-standing customer has dozens, each with its instalments and invoices)."""
+    agreements = selectors.agreement_history(customer, limit=AGREEMENTS_SHOWN + 1)
+    return {
+        "agreements": agreements[:AGREEMENTS_SHOWN],
+        "more_agreements": len(agreements) > AGREEMENTS_SHOWN,
     }
 
 
@@ -202,34 +215,58 @@ def log_call_form(customer: Customer, invoices, data=None) -> LogCallForm:
     return LogCallForm(data, customer=customer, open_invoices=invoices)
 
 
-def customer_timeline(customer: Customer, limit: int = 60):
+def customer_timeline(customer: Customer, before=None) -> customer_page.TimelinePage:
     """The calls app's timeline plus the reminders the dunning app sent (read here, in the
-    presentation layer, because calls sits below dunning)."""
-    entries = selectors.timeline(customer, limit=limit)
-    return selectors.merge_timeline(entries, reminder_entries(customer, limit=limit), limit=limit)
+    presentation layer, because calls sits below dunning), a page at a time."""
+    return customer_page.timeline_page(customer, before=before, more_sources=[REMINDERS])
 
 
-def reminder_entries(customer: Customer, limit: int) -> list:
+REMINDER_FIELDS = (
+    "customer",
+    "run_on",
+    "channel",
+    "tone",
+    "subject",
+    "status",
+    "sent_at",
+    "letter_pdf",
+    "created_at",
+)
+
+
+def reminder_rows(customer: Customer):
     from dunning.models import Reminder
 
-    reminders = (
-        Reminder.objects.filter(customer=customer)
-        .only("customer", "run_on", "channel", "tone", "subject", "status", "sent_at", "letter_pdf")
-        .prefetch_related("invoices")
-        .order_by("-run_on", "-pk")[:limit]
+    return Reminder.objects.filter(customer=customer).only(*REMINDER_FIELDS).prefetch_related("invoices")
+
+
+def reminder_entry(reminder, key) -> customer_page.TimelineEntry:
+    numbers = ", ".join(invoice.number for invoice in reminder.invoices.all())
+    title = f"Reminder ({reminder.get_channel_display()}, {reminder.get_tone_display().lower()})"
+    details = [reminder.subject] if reminder.subject else []
+    if numbers:
+        details.append(f"Invoices {numbers}")
+    details.append(f"Delivery: {reminder.get_status_display().lower()}")
+    return customer_page.TimelineEntry(
+        key, "reminder", title, details, moment=reminder.sent_at, link=letter_url(reminder)
     )
-    entries = []
-    for reminder in reminders:
-        numbers = ", ".join(invoice.number for invoice in reminder.invoices.all())
-        title = f"Reminder ({reminder.get_channel_display()}, {reminder.get_tone_display().lower()})"
-        details = [reminder.subject] if reminder.subject else []
-        if numbers:
-            details.append(f"Invoices {numbers}")
-        details.append(f"Delivery: {reminder.get_status_display().lower()}")
-        entry = selectors.TimelineEntry(reminder.run_on, reminder.sent_at, "reminder", title, details)
-        entry.link = letter_url(reminder)
-        entries.append(entry)
-    return entries
+
+
+# Ordered within its day by when the run made it (never empty, unlike sent_at, so the database's
+# order and the page's key agree).
+REMINDERS = customer_page.Source("reminder", reminder_rows, reminder_entry, day="run_on", moment="created_at")
+
+
+@requires(Capability.BROWSE_PAGES)
+def customer_timeline_older(request, pk: int):
+    """The next page of the timeline, older than the `before` cursor: the entries and a new
+    "Older" button for htmx to swap in place of the old one, or a page of its own without htmx."""
+    customer = customer_for(request, pk)
+    before = customer_page.Cursor.decode(request.GET.get("before"))
+    context = {"customer": customer, "timeline": customer_timeline(customer, before=before)}
+    if request.headers.get("HX-Request"):
+        return render(request, "calls/_timeline_entries.html", context)
+    return render(request, "calls/customer_timeline.html", context)
 
 
 def letter_url(reminder) -> str:

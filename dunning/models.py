@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from customers.fields import MoneyField
+from customers.fields import CurrencyField, MoneyField
 from customers.models import Customer, Segment
 from invoices.models import Invoice
 
@@ -138,8 +138,14 @@ class ReminderInvoice(models.Model):
 class Proposal(models.Model):
     """A customer proposed for prepayment only or credit hold, until a credit manager decides.
 
-    Prepayment only: "once bitten, twice shy" (two broken agreements in twelve months, or average
-    lateness past the segment's threshold). Credit hold: the final dunning step's action.
+    Prepayment only: "once bitten, twice shy" (see dunning.services.propose_prepayment for the rule).
+    Credit hold: the final dunning step's action.
+
+    A large ledger yields thousands of open proposals, so each carries what is at stake, as of
+    `figures_on` (the run refreshes them daily while the proposal is open): the customer's open and
+    overdue amounts in its own currency, its oldest overdue due date, agreements broken in twelve
+    months and average days late, and the `stake` points they add up to (dunning.ranking). The page
+    lists the highest stake first, on the (state, -stake) index.
     """
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="proposals")
@@ -151,10 +157,23 @@ class Proposal(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     decided_on = models.DateField(null=True, blank=True)
+    # What is at stake, in the customer's currency (amounts of different currencies are never added).
+    currency = CurrencyField(blank=True)
+    open_amount = MoneyField(default=0)
+    overdue_amount = MoneyField(default=0)
+    oldest_due_date = models.DateField(null=True, blank=True, help_text="Of the oldest overdue invoice.")
+    broken_agreements = models.PositiveSmallIntegerField(default=0, help_text="Broken in twelve months.")
+    average_days_late = models.DecimalField(max_digits=6, decimal_places=1, default=0)
+    stake = models.PositiveIntegerField(default=0, help_text="Rank points: higher is more pressing.")
+    figures_on = models.DateField(null=True, blank=True, help_text="The day the figures above are of.")
 
     class Meta:
         ordering = ["-proposed_on", "-id"]
-        indexes = [models.Index(fields=["state", "kind"]), models.Index(fields=["customer", "kind", "state"])]
+        indexes = [
+            models.Index(fields=["state", "kind"]),
+            models.Index(fields=["customer", "kind", "state"]),
+            models.Index(fields=["state", "-stake", "oldest_due_date", "id"], name="proposal_state_stake"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["customer", "kind"],

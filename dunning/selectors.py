@@ -8,8 +8,23 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
-from django.db.models import Avg, Case, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Value, When
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 
 from agreements.choices import AgreementState
 from agreements.models import Agreement
@@ -23,6 +38,9 @@ from invoices.selectors import MONEY
 from .choices import ProposalState
 from .engine import PolicyRules, StepRule
 from .models import Policy, Proposal, Reminder, ReminderInvoice, Step
+from .ranking import Stake
+
+DEFAULT_LATENESS_THRESHOLD = 30  # days, for customers without a segment
 
 
 @dataclass(frozen=True)
@@ -167,9 +185,73 @@ def recently_decided_proposals(customer_ids: Sequence[int], kind: str, since: da
 
 
 def open_proposals(user) -> QuerySet[Proposal]:
-    """Proposals waiting for a credit manager, oldest first, with the customer's figures."""
+    """Proposals waiting for a credit manager, the most pressing first (highest stake, then the
+    oldest overdue invoice, then the oldest proposal), with the customer and its segment.
+    The order runs on the (state, -stake, oldest_due_date, id) index, so a page of it is cheap."""
     proposals = Proposal.objects.filter(state=ProposalState.PROPOSED).select_related("customer__segment")
-    return scope_to_portfolio(proposals, user).order_by("proposed_on", "id")
+    return scope_to_portfolio(proposals, user).order_by(
+        "-stake", F("oldest_due_date").asc(nulls_last=True), "id"
+    )
+
+
+def open_proposals_of(customer_ids: Sequence[int]) -> list[Proposal]:
+    return list(Proposal.objects.filter(customer_id__in=list(customer_ids), state=ProposalState.PROPOSED))
+
+
+def amounts_at_stake(customer_ids: Sequence[int], today: date) -> dict[int, dict]:
+    """Per customer, in its own currency: money open on undisputed invoices, the overdue part and
+    the oldest overdue due date. One query. (Invoices in another currency than the customer's are
+    left out here rather than added to it; the customer page shows them.)"""
+    open_part = F("amount") - F("allocated_amount")
+    overdue = Q(due_date__lt=today)
+    zero = Value(Decimal("0.00"))
+    rows = (
+        Invoice.objects.filter(
+            customer_id__in=list(customer_ids),
+            status=InvoiceStatus.OPEN,
+            allocated_amount__lt=F("amount"),
+            currency=F("customer__currency"),
+        )
+        .values("customer_id")
+        .annotate(
+            open_amount=Coalesce(Sum(open_part, output_field=MONEY), zero, output_field=MONEY),
+            overdue_amount=Coalesce(
+                Sum(open_part, filter=overdue, output_field=MONEY), zero, output_field=MONEY
+            ),
+            oldest_due_date=Min("due_date", filter=overdue),
+        )
+        .order_by()
+    )
+    return {row.pop("customer_id"): row for row in rows}
+
+
+def stakes_for(
+    customers: Sequence[Customer], today: date, *, broken: dict | None = None, lateness: dict | None = None
+) -> dict[int, Stake]:
+    """What is at stake with each customer today (dunning.ranking). `broken` (all broken counts)
+    and `lateness` may be passed in when the caller has read them for the same customers already."""
+    ids = [customer.pk for customer in customers]
+    broken = customers_with_broken_agreements(ids, today, at_least=1) if broken is None else broken
+    lateness = average_lateness(ids, today) if lateness is None else lateness
+    amounts = amounts_at_stake(ids, today)
+    stakes = {}
+    for customer in customers:
+        row = amounts.get(customer.pk, {})
+        stakes[customer.pk] = Stake(
+            currency=customer.currency,
+            open_amount=row.get("open_amount", Decimal("0.00")),
+            overdue_amount=row.get("overdue_amount", Decimal("0.00")),
+            oldest_due_date=row.get("oldest_due_date"),
+            broken_agreements=broken.get(customer.pk, 0),
+            average_days_late=Decimal(str(round(lateness.get(customer.pk, 0.0), 1))),
+            lateness_threshold_days=lateness_threshold(customer),
+            days_late_exact=lateness.get(customer.pk, 0.0),
+        )
+    return stakes
+
+
+def lateness_threshold(customer: Customer) -> int:
+    return customer.segment.lateness_threshold_days if customer.segment else DEFAULT_LATENESS_THRESHOLD
 
 
 def decided_proposals(user, limit: int = 50) -> list[Proposal]:

@@ -32,9 +32,11 @@ from .choices import DeliveryStatus, ProposalKind, ProposalState
 from .defaults import STANDARD_POLICY_NAME, STANDARD_STEPS
 from .engine import InvoiceFacts, due_reminders, earliest_offset
 from .models import Policy, Proposal, Reminder, ReminderInvoice, Step
+from .ranking import Stake
 from .rendering import InvoiceLine, reminder_context, render_text
 
 BROKEN_AGREEMENTS_FOR_PREPAYMENT = 2
+REQUIRE_BOTH_SIGNALS = True  # see propose_prepayment: either signal alone proposed a quarter of a ledger
 PROPOSAL_QUIET_DAYS = 180  # a dismissed proposal is not made again for this long
 
 
@@ -237,54 +239,112 @@ def task_for_broken_agreement(*, agreement: Agreement, instalment: Instalment, t
 
 def propose_prepayment(*, customer_ids: Sequence[int], today: date) -> list[Proposal]:
     """ "Once bitten, twice shy": propose prepayment only for customers who broke two agreements in
-    twelve months or whose average lateness passes their segment's threshold.
+    twelve months AND whose average lateness passes their segment's threshold; and bring the
+    figures of the batch's open proposals up to today, so the queue ranks on what is at stake now.
+
+    Both signals, not either (the rule until 2026-11): measured on the 20,000-customer demo ledger
+    for 2026-11-24, average lateness past the threshold alone catches 4,412 customers (22%), two
+    broken agreements alone 2,304 (11.5%), either 4,703 (23.5%): a queue nobody can work, and
+    mostly late payers who keep their word, whom reminders and calls already handle. Both together
+    catch 2,013 (10%): customers for whom neither chasing nor agreements work, the case prepayment
+    only is for. Even so the queue is long, so proposals carry their stake (dunning.ranking) and
+    the page lists the most pressing first. REQUIRE_BOTH_SIGNALS = False restores the old rule.
 
     Not proposed again while a proposal is open, nor for PROPOSAL_QUIET_DAYS after a dismissal;
-    customers already on prepayment only are left alone.
+    customers already on prepayment only are left alone. A repeat run for the same day writes
+    nothing. A fixed number of queries per batch.
     """
-    broken = selectors.customers_with_broken_agreements(customer_ids, today, BROKEN_AGREEMENTS_FOR_PREPAYMENT)
+    broken = selectors.customers_with_broken_agreements(customer_ids, today, at_least=1)
     lateness = selectors.average_lateness(customer_ids, today)
-    candidates = set(broken) | set(lateness)
-    if not candidates:
+    open_now = selectors.open_proposals_of(customer_ids)
+    worth_a_look = {pk for pk, count in broken.items() if count >= BROKEN_AGREEMENTS_FOR_PREPAYMENT}
+    if not REQUIRE_BOTH_SIGNALS:
+        worth_a_look |= set(lateness)
+    worth_a_look |= {proposal.customer_id for proposal in open_now}
+    if not worth_a_look:
         return []
-    customers = Customer.objects.filter(pk__in=candidates, prepayment_only=False).select_related("segment")
+    customers = list(Customer.objects.filter(pk__in=worth_a_look).select_related("segment"))
+    stakes = selectors.stakes_for(customers, today, broken=broken, lateness=lateness)
+    refresh_open_proposals(open_now, stakes, today=today)
     quiet = selectors.recently_decided_proposals(
-        list(candidates), ProposalKind.PREPAYMENT_ONLY, today - timedelta(days=PROPOSAL_QUIET_DAYS)
+        list(worth_a_look), ProposalKind.PREPAYMENT_ONLY, today - timedelta(days=PROPOSAL_QUIET_DAYS)
     )
     proposals = []
     for customer in customers:
-        if customer.pk in quiet:
+        if customer.prepayment_only or customer.pk in quiet:
             continue
-        reason = prepayment_reason(customer, broken.get(customer.pk, 0), lateness.get(customer.pk, 0.0))
+        stake = stakes[customer.pk]
+        reason = prepayment_reason(stake)
         if reason:
-            proposals.append(
-                Proposal(
-                    customer=customer, kind=ProposalKind.PREPAYMENT_ONLY, reason=reason, proposed_on=today
-                )
+            proposal = Proposal(
+                customer=customer, kind=ProposalKind.PREPAYMENT_ONLY, reason=reason, proposed_on=today
             )
+            proposals.append(with_stake(proposal, stake, today=today))
     Proposal.objects.bulk_create(proposals, ignore_conflicts=True)
     return proposals
 
 
-def prepayment_reason(customer: Customer, broken: int, lateness_days: float) -> str:
-    threshold = customer.segment.lateness_threshold_days if customer.segment else 30
+def prepayment_reason(stake: Stake) -> str:
+    threshold = stake.lateness_threshold_days
+    broke = stake.broken_agreements >= BROKEN_AGREEMENTS_FOR_PREPAYMENT
+    late = stake.pays_late
+    if not ((broke and late) if REQUIRE_BOTH_SIGNALS else (broke or late)):
+        return ""
     reasons = []
-    if broken >= BROKEN_AGREEMENTS_FOR_PREPAYMENT:
-        reasons.append(f"broke {broken} agreements in the last twelve months")
-    if lateness_days > threshold:
-        reasons.append(f"pays {lateness_days:.0f} days late on average (segment threshold {threshold})")
-    return ("Once bitten, twice shy: " + " and ".join(reasons) + ".") if reasons else ""
+    if broke:
+        reasons.append(f"broke {stake.broken_agreements} agreements in the last twelve months")
+    if late:
+        reasons.append(
+            f"pays {stake.average_days_late:.0f} days late on average (segment threshold {threshold})"
+        )
+    return "Once bitten, twice shy: " + " and ".join(reasons) + "."
+
+
+STAKE_FIELDS = (
+    "currency",
+    "open_amount",
+    "overdue_amount",
+    "oldest_due_date",
+    "broken_agreements",
+    "average_days_late",
+)
+
+
+def with_stake(proposal: Proposal, stake: Stake, *, today: date) -> Proposal:
+    for name in STAKE_FIELDS:
+        setattr(proposal, name, getattr(stake, name))
+    proposal.stake = stake.points(today)
+    proposal.figures_on = today
+    return proposal
+
+
+def refresh_open_proposals(proposals: list[Proposal], stakes: dict[int, Stake], *, today: date) -> None:
+    """Bring open proposals' figures and stake up to today (only those that changed: a repeat run
+    of the day writes nothing)."""
+    changed = []
+    for proposal in proposals:
+        if proposal.customer_id not in stakes:
+            continue
+        before = [getattr(proposal, name) for name in (*STAKE_FIELDS, "stake")]
+        with_stake(proposal, stakes[proposal.customer_id], today=today)
+        if before != [getattr(proposal, name) for name in (*STAKE_FIELDS, "stake")]:
+            changed.append(proposal)
+    Proposal.objects.bulk_update(changed, [*STAKE_FIELDS, "stake", "figures_on"])
 
 
 def propose_credit_hold(*, customer: Customer, reason: str, today: date) -> Proposal | None:
-    """Propose a credit hold (the final step's action); nothing if one is open or already on hold."""
+    """Propose a credit hold (the final step's action), with what is at stake; nothing if one is
+    open or the customer is already on hold."""
     if customer.credit_hold:
         return None
+    stake = selectors.stakes_for([customer], today)[customer.pk]
+    proposal = Proposal(
+        customer=customer, kind=ProposalKind.CREDIT_HOLD, reason=reason[:300], proposed_on=today
+    )
     try:
         with transaction.atomic():
-            return Proposal.objects.create(
-                customer=customer, kind=ProposalKind.CREDIT_HOLD, reason=reason[:300], proposed_on=today
-            )
+            with_stake(proposal, stake, today=today).save()
+            return proposal
     except IntegrityError:
         return None  # an open proposal already waits for a decision
 

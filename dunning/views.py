@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from customers.access import Capability, require, scope_to_portfolio
+from customers.redirects import redirect_to_next
 
 from . import selectors, services
 from .choices import DeliveryStatus
@@ -69,15 +70,27 @@ def reminder_retry(request, pk: int):
     return redirect(f"{reverse('dunning:reminder-list')}?status=failed")
 
 
+PROPOSALS_PER_PAGE = 25
+
+
 @login_required
 def proposal_list(request):
-    """Open prepayment-only and credit-hold proposals, with the latest decisions below."""
+    """Open prepayment-only and credit-hold proposals, the most pressing first, a page at a time
+    (a count and a page: two queries whatever the queue's length), with the latest decisions below."""
     require(request.user, Capability.DECIDE_CREDIT_CONTROL)
+    page = Paginator(selectors.open_proposals(request.user), PROPOSALS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    today = timezone.localdate()
+    for proposal in page.object_list:
+        proposal.days_overdue = (today - proposal.oldest_due_date).days if proposal.oldest_due_date else 0
     return render(
         request,
         "dunning/proposal_list.html",
         {
-            "proposals": selectors.open_proposals(request.user),
+            "page": page,
+            "proposals": page.object_list,
+            "query": "",
             "decided": selectors.decided_proposals(request.user),
         },
     )
@@ -91,14 +104,14 @@ def proposal_decide(request, pk: int):
     decision = request.POST.get("decision")
     if decision not in ("confirm", "dismiss"):
         messages.error(request, "Choose confirm or dismiss.")
-        return redirect("dunning:proposal-list")
+        return redirect_to_next(request, "dunning:proposal-list")
     try:
         services.decide_proposal(
             proposal=proposal, confirm=decision == "confirm", user=request.user, today=timezone.localdate()
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-        return redirect("dunning:proposal-list")
+        return redirect_to_next(request, "dunning:proposal-list")
     verb = "confirmed" if decision == "confirm" else "dismissed"
     messages.success(request, f"{proposal.get_kind_display()} for {proposal.customer.name} {verb}.")
-    return redirect("dunning:proposal-list")
+    return redirect_to_next(request, "dunning:proposal-list")  # back to the page of the queue they were on

@@ -76,6 +76,7 @@ EXPECTED = [
     ("calls:customer-list", "get", "/customers/", page(CM, COL, FIN)),
     ("calls:customer-detail", "get", "/customers/{customer}/", page(CM, COL, FIN, portfolio=True)),
     ("calls:customer-changes", "get", "/customers/{customer}/changes/", page(CM)),
+    ("calls:customer-timeline", "get", "/customers/{customer}/timeline/", page(CM, COL, FIN, portfolio=True)),
     ("calls:log-call", "post", "/customers/{customer}/calls/", page(CM, COL, portfolio=True)),
     ("calls:customer-statement", "get", "/customers/{customer}/statement.pdf", page(CM, COL, FIN, portfolio=True)),
     ("calls:contact-add", "get", "/customers/{customer}/contacts/new/", page(CM, COL, portfolio=True)),

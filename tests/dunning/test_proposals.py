@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from dunning import services
 from dunning.models import Proposal
 from dunning.services import decide_proposal, run_dunning_batch
 from invoices.services import allocate
@@ -34,34 +35,60 @@ def break_agreement(customer, closed_on):
     )
 
 
-def test_two_broken_agreements_in_twelve_months_propose_prepayment_only(standard_policy):
+def pays_late(customer, days_late):
+    """One invoice paid `days_late` days after its due date, ten days ago."""
+    invoice = InvoiceFactory(customer=customer, due_date=TODAY - dt.timedelta(days=days_late + 10))
+    payment = PaymentFactory(customer=customer, received_on=invoice.due_date + dt.timedelta(days=days_late))
+    allocate(payment=payment, invoice=invoice, amount=Decimal("1000.00"))
+
+
+def test_two_broken_agreements_and_late_payment_propose_prepayment_only(standard_policy):
     customer = CustomerFactory()
+    pays_late(customer, 45)
     break_agreement(customer, TODAY - dt.timedelta(days=300))
     assert run(customer).proposals == []
     break_agreement(customer, TODAY - dt.timedelta(days=10))
     run(customer)
     proposal = Proposal.objects.get(customer=customer)
-    assert proposal.kind == "prepayment_only" and "broke 2 agreements" in proposal.reason
+    assert proposal.kind == "prepayment_only"
+    assert "broke 2 agreements" in proposal.reason and "pays 45 days late on average" in proposal.reason
     run(customer, TODAY + dt.timedelta(days=1))
     assert Proposal.objects.filter(customer=customer).count() == 1  # one open proposal at a time
 
 
+def test_either_signal_alone_no_longer_proposes(standard_policy):
+    promise_breaker, late_payer = CustomerFactory(), CustomerFactory()
+    break_agreement(promise_breaker, TODAY - dt.timedelta(days=30))
+    break_agreement(promise_breaker, TODAY - dt.timedelta(days=10))
+    pays_late(late_payer, 90)
+    assert run_dunning_batch(customer_ids=[promise_breaker.pk, late_payer.pk], today=TODAY).proposals == []
+
+
+def test_the_old_either_rule_can_be_restored(standard_policy, monkeypatch):
+    monkeypatch.setattr(services, "REQUIRE_BOTH_SIGNALS", False)
+    promise_breaker, late_payer = CustomerFactory(), CustomerFactory()
+    break_agreement(promise_breaker, TODAY - dt.timedelta(days=30))
+    break_agreement(promise_breaker, TODAY - dt.timedelta(days=10))
+    pays_late(late_payer, 90)
+    run_dunning_batch(customer_ids=[promise_breaker.pk, late_payer.pk], today=TODAY)
+    assert set(Proposal.objects.values_list("customer", flat=True)) == {promise_breaker.pk, late_payer.pk}
+
+
 def test_broken_agreements_older_than_a_year_do_not_count(standard_policy):
     customer = CustomerFactory()
+    pays_late(customer, 90)
     break_agreement(customer, TODAY - dt.timedelta(days=400))
     break_agreement(customer, TODAY - dt.timedelta(days=380))
     assert run(customer).proposals == []
 
 
-def test_average_lateness_past_the_segment_threshold_proposes_prepayment_only(standard_policy):
+def test_average_lateness_is_measured_against_the_segment_threshold(standard_policy):
     segment = SegmentFactory(name="SME", lateness_threshold_days=20)
     late, punctual = CustomerFactory(segment=segment), CustomerFactory(segment=segment)
     for customer, days_late in ((late, 35), (punctual, 2)):
-        invoice = InvoiceFactory(customer=customer, due_date=TODAY - dt.timedelta(days=60))
-        payment = PaymentFactory(
-            customer=customer, received_on=invoice.due_date + dt.timedelta(days=days_late)
-        )
-        allocate(payment=payment, invoice=invoice, amount=Decimal("1000.00"))
+        pays_late(customer, days_late)
+        break_agreement(customer, TODAY - dt.timedelta(days=30))
+        break_agreement(customer, TODAY - dt.timedelta(days=10))
     run_dunning_batch(customer_ids=[late.pk, punctual.pk], today=TODAY)
     proposal = Proposal.objects.get()
     assert (
@@ -71,6 +98,7 @@ def test_average_lateness_past_the_segment_threshold_proposes_prepayment_only(st
 
 def test_a_dismissed_proposal_is_not_made_again_for_half_a_year(standard_policy, credit_manager):
     customer = CustomerFactory()
+    pays_late(customer, 45)
     break_agreement(customer, TODAY - dt.timedelta(days=30))
     break_agreement(customer, TODAY - dt.timedelta(days=10))
     run(customer)
@@ -108,7 +136,7 @@ def test_proposals_page_query_count_does_not_grow_with_proposals(
     ProposalFactory.create_batch(15)
     ProposalFactory.create_batch(5, state="dismissed", decided_on=TODAY, decided_by=credit_manager)
     client.force_login(credit_manager)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         assert client.get(reverse("dunning:proposal-list")).status_code == 200
 
 
