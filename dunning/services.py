@@ -29,12 +29,13 @@ from customers.services import set_credit_hold, set_prepayment_only
 from . import selectors
 from .choices import DeliveryStatus, ProposalKind, ProposalState
 from .defaults import STANDARD_POLICY_NAME, STANDARD_STEPS
-from .engine import InvoiceFacts, due_reminders, earliest_offset
+from .engine import InvoiceFacts, due_reminders, earliest_offset, step_due_for
 from .models import Policy, Proposal, Reminder, ReminderInvoice, Step
 from .rendering import InvoiceLine, reminder_context, render_text
 
 BROKEN_AGREEMENTS_FOR_PREPAYMENT = 2
 PROPOSAL_QUIET_DAYS = 180  # a dismissed proposal is not made again for this long
+DEFAULT_LATENESS_THRESHOLD = 30  # days, for a customer without a segment
 
 
 @dataclass
@@ -77,7 +78,11 @@ def customer_batches(size: int | None = None) -> Iterator[list[int]]:
 
 
 def run_dunning_batch(
-    *, customer_ids: Sequence[int], today: date, book: selectors.PolicyBook | None = None
+    *,
+    customer_ids: Sequence[int],
+    today: date,
+    book: selectors.PolicyBook | None = None,
+    propose: bool = True,
 ) -> BatchResult:
     """One day's dunning for a batch of customers, all or nothing.
 
@@ -94,7 +99,8 @@ def run_dunning_batch(
             task_for_broken_agreement(agreement=agreement, instalment=instalment, today=today)
         result.reminders = plan_reminders(customer_ids=customer_ids, today=today, book=book)
         create_reminders(result.reminders, today=today)
-        result.proposals = propose_prepayment(customer_ids=customer_ids, today=today)
+        if propose:
+            result.proposals = propose_prepayment(customer_ids=customer_ids, today=today)
     return result
 
 
@@ -110,14 +116,19 @@ def plan_reminders(
         invoices_by_customer.setdefault(invoice.customer_id, []).append(invoice)
     if not invoices_by_customer:
         return []
-    customers_owing = list(invoices_by_customer)
+    reminded = selectors.offsets_reminded(
+        [invoice.pk for invoices in invoices_by_customer.values() for invoice in invoices]
+    )
+    customers_owing = customers_with_a_step_due(invoices_by_customer, reminded, book, today)
+    if not customers_owing:
+        return []  # a same-day repeat ends here: every step due was sent
     disputed = selectors.invoices_under_open_complaint(customers_owing)
     covered = selectors.invoices_under_active_agreement(customers_owing)
-    reminded = selectors.offsets_reminded(customers_owing)
     customers = selectors.customers_in_batch(customers_owing)
     contacts = selectors.primary_contacts(customers_owing)
     planned = []
-    for customer_id, invoices in invoices_by_customer.items():
+    for customer_id in customers_owing:
+        invoices = invoices_by_customer[customer_id]
         customer = customers[customer_id]
         rules = book.rules_for(customer.segment_id)
         if rules is None:
@@ -143,6 +154,40 @@ def plan_reminders(
                 compose(customer, contacts.get(customer_id), book.steps[due.step_id], lines, today)
             )
     return planned
+
+
+def customers_with_a_step_due(
+    invoices_by_customer: dict[int, list], reminded: dict[int, frozenset[int]], book, today: date
+) -> list[int]:
+    """The customers with an invoice whose current step was not sent yet, pauses and exclusions aside.
+
+    A cheap first pass over facts already loaded: only these customers need their complaints,
+    agreements, contacts and rows read, and the engine's full decision. Most of a batch has nothing
+    due on a given day, and on a same-day repeat none has.
+    """
+    owing = []
+    segments = selectors.segments_of(list(invoices_by_customer))
+    for customer_id, invoices in invoices_by_customer.items():
+        rules = book.rules_for(segments[customer_id])
+        if rules is None:
+            continue
+        steps = sorted(rules.steps, key=lambda step: step.offset_days)
+        if any(
+            step_due_for(
+                InvoiceFacts(
+                    invoice_id=invoice.pk,
+                    due_date=invoice.due_date,
+                    status=invoice.status,
+                    open_amount=invoice.open_amount,
+                    sent_offsets=reminded.get(invoice.pk, frozenset()),
+                ),
+                steps,
+                today,
+            )
+            for invoice in invoices
+        ):
+            owing.append(customer_id)
+    return owing
 
 
 def invoice_line(invoice, today: date) -> InvoiceLine:
@@ -240,10 +285,58 @@ def propose_prepayment(*, customer_ids: Sequence[int], today: date) -> list[Prop
     """
     broken = selectors.customers_with_broken_agreements(customer_ids, today, BROKEN_AGREEMENTS_FOR_PREPAYMENT)
     lateness = selectors.average_lateness(customer_ids, today)
-    candidates = set(broken) | set(lateness)
+    candidates = prepayment_candidates(broken, lateness, customer_ids)
+    return make_prepayment_proposals(candidates, broken, lateness, today)
+
+
+def propose_prepayment_everywhere(*, today: date, by_lateness: bool = True) -> int:
+    """The prepayment proposals of one day's run, over every customer at once; how many were made.
+
+    One aggregate over the year's allocations for all customers costs a fraction of the same
+    aggregate repeated per batch (every batch joined its invoices to the payments again), so the run
+    does this once, beside its reminder batches. `by_lateness=False` looks at broken agreements only:
+    the run's last step, once every batch has settled today's agreements. Candidates are read and
+    proposed in chunks, so a worker's memory does not grow with the ledger.
+    """
+    broken = selectors.customers_with_broken_agreements(None, today, BROKEN_AGREEMENTS_FOR_PREPAYMENT)
+    lateness = selectors.average_lateness(None, today) if by_lateness else {}
+    candidates = prepayment_candidates(broken, lateness, None)
+    made = 0
+    for start in range(0, len(candidates), PROPOSAL_CHUNK):
+        chunk = candidates[start : start + PROPOSAL_CHUNK]
+        made += len(make_prepayment_proposals(chunk, broken, lateness, today))
+    return made
+
+
+PROPOSAL_CHUNK = 2000
+
+
+def prepayment_candidates(
+    broken: dict[int, int], lateness: dict[int, float], customer_ids: Sequence[int] | None
+) -> list[int]:
+    """Customers not on prepayment only who broke enough agreements or pay later than their
+    segment allows (30 days without a segment): ids only, streamed, never the customer rows."""
+    if not broken and not lateness:
+        return []
+    customers = Customer.objects.filter(prepayment_only=False)
+    if customer_ids is not None:
+        customers = customers.filter(pk__in=list(customer_ids))
+    rows = customers.order_by("pk").values_list("pk", "segment__lateness_threshold_days")
+    return [
+        pk
+        for pk, threshold in rows.iterator(chunk_size=5000)
+        if broken.get(pk, 0) >= BROKEN_AGREEMENTS_FOR_PREPAYMENT
+        or lateness.get(pk, 0.0) > (threshold if threshold is not None else DEFAULT_LATENESS_THRESHOLD)
+    ]
+
+
+def make_prepayment_proposals(
+    candidates: Sequence[int], broken: dict[int, int], lateness: dict[int, float], today: date
+) -> list[Proposal]:
     if not candidates:
         return []
-    customers = Customer.objects.filter(pk__in=candidates, prepayment_only=False).select_related("segment")
+    customers = Customer.objects.filter(pk__in=list(candidates), prepayment_only=False)
+    customers = customers.select_related("segment")
     quiet = selectors.recently_decided_proposals(
         list(candidates), ProposalKind.PREPAYMENT_ONLY, today - timedelta(days=PROPOSAL_QUIET_DAYS)
     )
@@ -263,7 +356,7 @@ def propose_prepayment(*, customer_ids: Sequence[int], today: date) -> list[Prop
 
 
 def prepayment_reason(customer: Customer, broken: int, lateness_days: float) -> str:
-    threshold = customer.segment.lateness_threshold_days if customer.segment else 30
+    threshold = customer.segment.lateness_threshold_days if customer.segment else DEFAULT_LATENESS_THRESHOLD
     reasons = []
     if broken >= BROKEN_AGREEMENTS_FOR_PREPAYMENT:
         reasons.append(f"broke {broken} agreements in the last twelve months")

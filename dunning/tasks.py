@@ -11,7 +11,8 @@ that minute the day's run was otherwise lost until the next morning.
 
 from datetime import date, datetime, timedelta
 
-from celery import shared_task
+from celery import chord, current_app, group, shared_task
+from celery.backends.base import DisabledBackend
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.core.cache import cache
@@ -26,16 +27,51 @@ def day_of(today: str | None) -> date:
 
 
 @shared_task(acks_late=True)
-def run_dunning(today: str | None = None) -> int:
-    """Queue one batch task per DUNNING_BATCH_SIZE customers for `today` (ISO date; default: today)."""
-    day = day_of(today)
-    batches = 0
-    for customer_ids in services.customer_batches():
-        run_dunning_batch.delay(customer_ids, day.isoformat())
-        batches += 1
-    deliver_pending.delay(day.isoformat())
-    cache.set(run_marker(day), True, timeout=int(timedelta(days=2).total_seconds()))
-    return batches
+def run_dunning(today: str | None = None) -> dict:
+    """Fan one day's run out to the workers: one task per DUNNING_BATCH_SIZE customers.
+
+    Beside the batches runs one task for the lateness proposals (one aggregate over every customer's
+    year of payments is far cheaper than one per batch); once every batch has settled today's
+    agreements, a last task proposes the customers whose agreements broke (a chord, with a result
+    backend; without one, it is queued after the batches and may miss what the last of them breaks,
+    which the next day's run picks up). Returns the number of batches and the id of that last task,
+    whose result says when the whole run is done.
+    """
+    day = day_of(today).isoformat()
+    header = group(
+        [propose_prepayment.si(day, True)]
+        + [remind_customers.si(customer_ids, day) for customer_ids in services.customer_batches()]
+    )
+    last = propose_prepayment.si(day, False)
+    if current_app.conf.task_always_eager or not isinstance(current_app.backend, DisabledBackend):
+        done = chord(header)(last)
+    else:
+        header.apply_async()
+        done = last.apply_async()
+    deliver_pending.delay(day)
+    cache.set(run_marker(day_of(day)), True, timeout=int(timedelta(days=2).total_seconds()))
+    return {"batches": len(header.tasks) - 1, "done": done.id}
+
+
+@shared_task(acks_late=True, ignore_result=False)
+def remind_customers(customer_ids: list[int], today: str) -> dict:
+    """One batch of the day's run (agreements settled, reminders created) and its deliveries queued
+    as one task. A redelivered or repeated batch creates nothing new."""
+    result = services.run_dunning_batch(customer_ids=customer_ids, today=day_of(today), propose=False)
+    created = result.created_reminder_ids
+    if created:
+        deliver_reminders.delay(created)
+    return {
+        "reminders_created": len(created),
+        "agreements_broken": len(result.broken),
+        "agreements_kept": len(result.kept),
+    }
+
+
+@shared_task(acks_late=True, ignore_result=False)
+def propose_prepayment(today: str, by_lateness: bool = True) -> int:
+    """The day's prepayment proposals over every customer (see services.propose_prepayment_everywhere)."""
+    return services.propose_prepayment_everywhere(today=day_of(today), by_lateness=by_lateness)
 
 
 def run_marker(day: date) -> str:
@@ -78,6 +114,21 @@ def deliver_pending(today: str | None = None) -> int:
     for reminder_id in reminder_ids:
         deliver_reminder.delay(reminder_id)
     return len(reminder_ids)
+
+
+@shared_task(acks_late=True)
+def deliver_reminders(reminder_ids: list[int]) -> int:
+    """Deliver a batch's new reminders in one task (thousands of single-reminder messages cost more
+    to publish and consume than to send); one that fails is handed to deliver_reminder, whose retries
+    back off. Returns how many were handed over."""
+    handed_over = 0
+    for reminder_id in reminder_ids:
+        try:
+            deliver(reminder_id, final_attempt=False)
+        except DeliveryFailed:
+            deliver_reminder.apply_async((reminder_id,), countdown=30)
+            handed_over += 1
+    return handed_over
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)

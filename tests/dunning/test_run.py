@@ -216,7 +216,7 @@ def test_a_batch_costs_the_same_number_of_queries_whatever_its_size(
         agreement = AgreementFactory(customer=customer, made_on=days(-2))
         InstalmentFactory(agreement=agreement, due_date=days(10))
         PaymentFactory(customer=customer, received_on=days(-40))  # counts toward average lateness
-    with django_assert_max_num_queries(22):
+    with django_assert_max_num_queries(23):
         result = run(customers, days(7))
     assert len(result.created_reminder_ids) == size * 2
 
