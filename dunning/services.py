@@ -72,9 +72,15 @@ class BatchResult:
 def customer_batches(size: int | None = None) -> Iterator[list[int]]:
     """Every customer id, in batches of `size` (setting DUNNING_BATCH_SIZE), in id order."""
     size = size or settings.DUNNING_BATCH_SIZE
-    ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
+    batch: list[int] = []
+    # Streamed: the ids of a large ledger are never all in memory at once.
+    for pk in Customer.objects.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=5000):
+        batch.append(pk)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def run_dunning_batch(
