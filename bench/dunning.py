@@ -148,17 +148,77 @@ def run_on_workers(day: date, workers: int) -> dict:
             AsyncResult(done, app=app).get(timeout=1800, disable_sync_subtasks=False)
             return {"batches": batches_of(app, queued.id)}
 
+        cpu = CpuMeter(worker.pid)
         first = timed(whole_run)
+        first_cpu = cpu.lap()
         after_first = made_on(day)
         again = timed(whole_run)
+        again_cpu = cpu.lap()
         after_again = made_on(day)
     finally:
         sampler.stop()
         stop_worker(worker)
         app.control.purge()  # the deliveries it queued: delivery is not measured here
     figures = figures_of(first, again, before, after_first, after_again)
+    figures.update(
+        {
+            "run_cpu_seconds": first_cpu,
+            "repeat_cpu_seconds": again_cpu,
+            "cores": os.cpu_count(),
+        }
+    )
     figures.update(sampler.figures())
     return figures
+
+
+class CpuMeter:
+    """CPU seconds used by the worker (main process and children) and by this database's PostgreSQL
+    backends (the workers' persistent connections) since the last lap.
+
+    On a shared machine the wall time says more about the neighbours than about the run; the CPU it
+    used, divided by the cores, is the wall it would take on an idle machine. PostgreSQL's parallel
+    query workers come and go and are not counted (the lateness aggregate uses them), so this is a
+    lower bound.
+    """
+
+    def __init__(self, worker_pid: int):
+        self.worker_pid = worker_pid
+        self.last: dict[int, float] = {}
+
+    def lap(self) -> dict:
+        """{"workers": seconds, "postgres": seconds, "backends": how many} since the last lap."""
+        workers = self.used([self.worker_pid, *children(self.worker_pid)])
+        found = backends()
+        return {"workers": workers, "postgres": self.used(found), "backends": len(found)}
+
+    def used(self, pids: list[int]) -> float:
+        total = 0.0
+        for pid in pids:
+            seconds = cpu_seconds(pid)
+            if seconds is not None:
+                total += seconds - self.last.get(pid, 0.0)
+                self.last[pid] = seconds
+        return round(total, 1)
+
+
+def backends() -> list[int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU of a process, from /proc/<pid>/stat (fields 14 and 15)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 RUN_RESULT_KEY = "bench:dunning:run:{}"
