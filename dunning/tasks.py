@@ -111,8 +111,9 @@ def run_dunning_batch(customer_ids: list[int], today: str) -> dict:
 def deliver_pending(today: str | None = None) -> int:
     """Queue the delivery of every reminder still pending up to `today`, and of stale claims."""
     reminder_ids = services.reminders_to_deliver(today=day_of(today))
-    for reminder_id in reminder_ids:
-        deliver_reminder.delay(reminder_id)
+    size = settings.DUNNING_BATCH_SIZE
+    for start in range(0, len(reminder_ids), size):
+        deliver_reminders.delay(reminder_ids[start : start + size])
     return len(reminder_ids)
 
 
@@ -126,7 +127,7 @@ def deliver_reminders(reminder_ids: list[int]) -> int:
         try:
             deliver(reminder_id, final_attempt=False)
         except DeliveryFailed:
-            deliver_reminder.apply_async((reminder_id,), countdown=30)
+            deliver_reminder.apply_async((reminder_id,), countdown=backoff(0))
             handed_over += 1
     return handed_over
 
@@ -140,10 +141,11 @@ def deliver_reminder(self, reminder_id: int) -> str:
     except DeliveryFailed as error:
         if final:
             return "failed"
-        countdown = get_exponential_backoff_interval(
-            factor=30,
-            retries=self.request.retries,
-            maximum=settings.DUNNING_RETRY_BACKOFF_MAX,
-            full_jitter=True,
-        )
-        raise self.retry(exc=error, countdown=countdown) from error
+        raise self.retry(exc=error, countdown=backoff(self.request.retries)) from error
+
+
+def backoff(retries: int) -> int:
+    """Seconds before the next try: exponential from 30 s, capped, with full jitter."""
+    return get_exponential_backoff_interval(
+        factor=30, retries=retries, maximum=settings.DUNNING_RETRY_BACKOFF_MAX, full_jitter=True
+    )
