@@ -162,8 +162,8 @@ def run_on_workers(day: date, workers: int) -> dict:
     figures = figures_of(first, again, before, after_first, after_again)
     figures.update(
         {
-            "run_cpu_seconds": first_cpu,
-            "repeat_cpu_seconds": again_cpu,
+            "run_worker_cpu_seconds": first_cpu,
+            "repeat_worker_cpu_seconds": again_cpu,
             "cores": os.cpu_count(),
         }
     )
@@ -172,43 +172,26 @@ def run_on_workers(day: date, workers: int) -> dict:
 
 
 class CpuMeter:
-    """CPU seconds used by the worker (main process and children) and by this database's PostgreSQL
-    backends (the workers' persistent connections) since the last lap.
+    """CPU seconds used by the worker (main process and pool children) since the last lap.
 
-    On a shared machine the wall time says more about the neighbours than about the run; the CPU it
-    used, divided by the cores, is the wall it would take on an idle machine. PostgreSQL's parallel
-    query workers come and go and are not counted (the lateness aggregate uses them), so this is a
-    lower bound.
+    On a shared machine the wall time says as much about the neighbours as about the run; the CPU
+    the workers used is the part that does not depend on them. PostgreSQL's share is not counted:
+    the workers' connections (one per task, as Celery's Django fixup closes them) and the parallel
+    query workers come and go too fast to be read from /proc.
     """
 
     def __init__(self, worker_pid: int):
         self.worker_pid = worker_pid
         self.last: dict[int, float] = {}
 
-    def lap(self) -> dict:
-        """{"workers": seconds, "postgres": seconds, "backends": how many} since the last lap."""
-        workers = self.used([self.worker_pid, *children(self.worker_pid)])
-        found = backends()
-        return {"workers": workers, "postgres": self.used(found), "backends": len(found)}
-
-    def used(self, pids: list[int]) -> float:
+    def lap(self) -> float:
         total = 0.0
-        for pid in pids:
+        for pid in [self.worker_pid, *children(self.worker_pid)]:
             seconds = cpu_seconds(pid)
             if seconds is not None:
                 total += seconds - self.last.get(pid, 0.0)
                 self.last[pid] = seconds
         return round(total, 1)
-
-
-def backends() -> list[int]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return [pid for (pid,) in cursor.fetchall()]
 
 
 def cpu_seconds(pid: int) -> float | None:
