@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CREDITDESK_VAR_DIR", BASE_DIR / "var"))
@@ -213,6 +214,19 @@ CELERY_TASK_ALWAYS_EAGER = env_flag("CELERY_TASK_ALWAYS_EAGER")
 CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is redelivered; tasks are idempotent
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Memory: no worker process above 500 MB. A child that ends a task above this resident size (KiB) is
+# replaced by a fresh one; every child is also recycled after so many tasks. Tasks themselves work a
+# batch at a time (dunning: DUNNING_BATCH_SIZE customers), so one task stays far below the cap.
+# Deliveries (SMTP, PDF letters) on a queue of their own, so a worker can be kept to the daily run
+# (`-Q celery`) or to delivery (`-Q delivery`); a worker started without -Q consumes both.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (
+    Queue("celery", Exchange("celery"), routing_key="celery"),
+    Queue("delivery", Exchange("delivery"), routing_key="delivery"),
+)
+CELERY_TASK_ROUTES = {"dunning.tasks.deliver_*": {"queue": "delivery"}}
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = int(os.environ.get("CELERY_WORKER_MAX_MEMORY_PER_CHILD", "400000"))
+CELERY_WORKER_MAX_TASKS_PER_CHILD = int(os.environ.get("CELERY_WORKER_MAX_TASKS_PER_CHILD", "1000"))
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

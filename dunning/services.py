@@ -30,7 +30,7 @@ from customers.signals import announce_change
 from . import selectors
 from .choices import DeliveryStatus, ProposalKind, ProposalState
 from .defaults import STANDARD_POLICY_NAME, STANDARD_STEPS
-from .engine import InvoiceFacts, due_reminders, earliest_offset
+from .engine import InvoiceFacts, due_reminders, earliest_offset, step_due_for
 from .models import Policy, Proposal, Reminder, ReminderInvoice, Step
 from .ranking import Stake
 from .rendering import InvoiceLine, reminder_context, render_text
@@ -74,13 +74,23 @@ class BatchResult:
 def customer_batches(size: int | None = None) -> Iterator[list[int]]:
     """Every customer id, in batches of `size` (setting DUNNING_BATCH_SIZE), in id order."""
     size = size or settings.DUNNING_BATCH_SIZE
-    ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
+    batch: list[int] = []
+    # Streamed: the ids of a large ledger are never all in memory at once.
+    for pk in Customer.objects.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=5000):
+        batch.append(pk)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def run_dunning_batch(
-    *, customer_ids: Sequence[int], today: date, book: selectors.PolicyBook | None = None
+    *,
+    customer_ids: Sequence[int],
+    today: date,
+    book: selectors.PolicyBook | None = None,
+    propose: bool = True,
 ) -> BatchResult:
     """One day's dunning for a batch of customers, all or nothing.
 
@@ -97,7 +107,8 @@ def run_dunning_batch(
             task_for_broken_agreement(agreement=agreement, instalment=instalment, today=today)
         result.reminders = plan_reminders(customer_ids=customer_ids, today=today, book=book)
         create_reminders(result.reminders, today=today)
-        result.proposals = propose_prepayment(customer_ids=customer_ids, today=today)
+        if propose:
+            result.proposals = propose_prepayment(customer_ids=customer_ids, today=today)
     return result
 
 
@@ -113,14 +124,19 @@ def plan_reminders(
         invoices_by_customer.setdefault(invoice.customer_id, []).append(invoice)
     if not invoices_by_customer:
         return []
-    customers_owing = list(invoices_by_customer)
+    reminded = selectors.offsets_reminded(
+        [invoice.pk for invoices in invoices_by_customer.values() for invoice in invoices]
+    )
+    customers_owing = customers_with_a_step_due(invoices_by_customer, reminded, book, today)
+    if not customers_owing:
+        return []  # a same-day repeat ends here: every step due was sent
     disputed = selectors.invoices_under_open_complaint(customers_owing)
     covered = selectors.invoices_under_active_agreement(customers_owing)
-    reminded = selectors.offsets_reminded(customers_owing)
     customers = selectors.customers_in_batch(customers_owing)
     contacts = selectors.primary_contacts(customers_owing)
     planned = []
-    for customer_id, invoices in invoices_by_customer.items():
+    for customer_id in customers_owing:
+        invoices = invoices_by_customer[customer_id]
         customer = customers[customer_id]
         rules = book.rules_for(customer.segment_id)
         if rules is None:
@@ -146,6 +162,40 @@ def plan_reminders(
                 compose(customer, contacts.get(customer_id), book.steps[due.step_id], lines, today)
             )
     return planned
+
+
+def customers_with_a_step_due(
+    invoices_by_customer: dict[int, list], reminded: dict[int, frozenset[int]], book, today: date
+) -> list[int]:
+    """The customers with an invoice whose current step was not sent yet, pauses and exclusions aside.
+
+    A cheap first pass over facts already loaded: only these customers need their complaints,
+    agreements, contacts and rows read, and the engine's full decision. Most of a batch has nothing
+    due on a given day, and on a same-day repeat none has.
+    """
+    owing = []
+    segments = selectors.segments_of(list(invoices_by_customer))
+    for customer_id, invoices in invoices_by_customer.items():
+        rules = book.rules_for(segments[customer_id])
+        if rules is None:
+            continue
+        steps = sorted(rules.steps, key=lambda step: step.offset_days)
+        if any(
+            step_due_for(
+                InvoiceFacts(
+                    invoice_id=invoice.pk,
+                    due_date=invoice.due_date,
+                    status=invoice.status,
+                    open_amount=invoice.open_amount,
+                    sent_offsets=reminded.get(invoice.pk, frozenset()),
+                ),
+                steps,
+                today,
+            )
+            for invoice in invoices
+        ):
+            owing.append(customer_id)
+    return owing
 
 
 def invoice_line(invoice, today: date) -> InvoiceLine:
@@ -282,6 +332,33 @@ def propose_prepayment(*, customer_ids: Sequence[int], today: date) -> list[Prop
             proposals.append(with_stake(proposal, stake, today=today))
     Proposal.objects.bulk_create(proposals, ignore_conflicts=True)
     return proposals
+
+
+PROPOSAL_CHUNK = 2000
+
+
+def propose_prepayment_everywhere(*, today: date) -> int:
+    """The prepayment proposals of one day's run, over every customer; how many were made.
+
+    Run once, after every batch has settled today's agreements (so a break made by the run counts).
+    Only customers who broke enough agreements can qualify (both signals are needed), plus those
+    with an open proposal whose stake is brought up to date; the year's lateness, the costly
+    aggregate, is then read for those few customers only, chunk by chunk, so neither the query nor a
+    worker's memory grows with the ledger. With REQUIRE_BOTH_SIGNALS off, lateness is read for
+    every customer once instead.
+    """
+    candidates = set(
+        selectors.customers_with_broken_agreements(None, today, at_least=BROKEN_AGREEMENTS_FOR_PREPAYMENT)
+    )
+    candidates |= selectors.customers_with_open_proposals(ProposalKind.PREPAYMENT_ONLY)
+    if not REQUIRE_BOTH_SIGNALS:
+        candidates |= set(selectors.average_lateness(None, today))
+    ordered = sorted(candidates)
+    made = 0
+    for start in range(0, len(ordered), PROPOSAL_CHUNK):
+        with transaction.atomic():
+            made += len(propose_prepayment(customer_ids=ordered[start : start + PROPOSAL_CHUNK], today=today))
+    return made
 
 
 def prepayment_reason(stake: Stake) -> str:

@@ -11,7 +11,8 @@ that minute the day's run was otherwise lost until the next morning.
 
 from datetime import date, datetime, timedelta
 
-from celery import shared_task
+from celery import chord, current_app, group, shared_task
+from celery.backends.base import DisabledBackend
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.core.cache import cache
@@ -26,16 +27,46 @@ def day_of(today: str | None) -> date:
 
 
 @shared_task(acks_late=True)
-def run_dunning(today: str | None = None) -> int:
-    """Queue one batch task per DUNNING_BATCH_SIZE customers for `today` (ISO date; default: today)."""
-    day = day_of(today)
-    batches = 0
-    for customer_ids in services.customer_batches():
-        run_dunning_batch.delay(customer_ids, day.isoformat())
-        batches += 1
-    deliver_pending.delay(day.isoformat())
-    cache.set(run_marker(day), True, timeout=int(timedelta(days=2).total_seconds()))
-    return batches
+def run_dunning(today: str | None = None) -> dict:
+    """Fan one day's run out to the workers: one task per DUNNING_BATCH_SIZE customers.
+
+    Once every batch has settled today's agreements, a last task makes the day's prepayment proposals
+    over every customer (a chord, with a result backend; without one, it is queued after the batches
+    and may miss what the last of them breaks, which the next day's run picks up). Returns the number
+    of batches and the id of that last task, whose result says when the whole run is done.
+    """
+    day = day_of(today).isoformat()
+    header = group([remind_customers.si(customer_ids, day) for customer_ids in services.customer_batches()])
+    last = propose_prepayment.si(day)
+    if current_app.conf.task_always_eager or not isinstance(current_app.backend, DisabledBackend):
+        done = chord(header)(last)
+    else:
+        header.apply_async()
+        done = last.apply_async()
+    deliver_pending.delay(day)
+    cache.set(run_marker(day_of(day)), True, timeout=int(timedelta(days=2).total_seconds()))
+    return {"batches": len(header.tasks), "done": done.id}
+
+
+@shared_task(acks_late=True, ignore_result=False)
+def remind_customers(customer_ids: list[int], today: str) -> dict:
+    """One batch of the day's run (agreements settled, reminders created) and its deliveries queued
+    as one task. A redelivered or repeated batch creates nothing new."""
+    result = services.run_dunning_batch(customer_ids=customer_ids, today=day_of(today), propose=False)
+    created = result.created_reminder_ids
+    if created:
+        deliver_reminders.delay(created)
+    return {
+        "reminders_created": len(created),
+        "agreements_broken": len(result.broken),
+        "agreements_kept": len(result.kept),
+    }
+
+
+@shared_task(acks_late=True, ignore_result=False)
+def propose_prepayment(today: str) -> int:
+    """The day's prepayment proposals over every customer (see services.propose_prepayment_everywhere)."""
+    return services.propose_prepayment_everywhere(today=day_of(today))
 
 
 def run_marker(day: date) -> str:
@@ -75,9 +106,25 @@ def run_dunning_batch(customer_ids: list[int], today: str) -> dict:
 def deliver_pending(today: str | None = None) -> int:
     """Queue the delivery of every reminder still pending up to `today`, and of stale claims."""
     reminder_ids = services.reminders_to_deliver(today=day_of(today))
-    for reminder_id in reminder_ids:
-        deliver_reminder.delay(reminder_id)
+    size = settings.DUNNING_BATCH_SIZE
+    for start in range(0, len(reminder_ids), size):
+        deliver_reminders.delay(reminder_ids[start : start + size])
     return len(reminder_ids)
+
+
+@shared_task(acks_late=True)
+def deliver_reminders(reminder_ids: list[int]) -> int:
+    """Deliver a batch's new reminders in one task (thousands of single-reminder messages cost more
+    to publish and consume than to send); one that fails is handed to deliver_reminder, whose retries
+    back off. Returns how many were handed over."""
+    handed_over = 0
+    for reminder_id in reminder_ids:
+        try:
+            deliver(reminder_id, final_attempt=False)
+        except DeliveryFailed:
+            deliver_reminder.apply_async((reminder_id,), countdown=backoff(0))
+            handed_over += 1
+    return handed_over
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
@@ -89,10 +136,11 @@ def deliver_reminder(self, reminder_id: int) -> str:
     except DeliveryFailed as error:
         if final:
             return "failed"
-        countdown = get_exponential_backoff_interval(
-            factor=30,
-            retries=self.request.retries,
-            maximum=settings.DUNNING_RETRY_BACKOFF_MAX,
-            full_jitter=True,
-        )
-        raise self.retry(exc=error, countdown=countdown) from error
+        raise self.retry(exc=error, countdown=backoff(self.request.retries)) from error
+
+
+def backoff(retries: int) -> int:
+    """Seconds before the next try: exponential from 30 s, capped, with full jitter."""
+    return get_exponential_backoff_interval(
+        factor=30, retries=retries, maximum=settings.DUNNING_RETRY_BACKOFF_MAX, full_jitter=True
+    )

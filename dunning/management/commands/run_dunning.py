@@ -4,6 +4,7 @@ Runs the same batches as the Celery task, in this process, and prints one row pe
 --dry-run everything is rolled back: the table shows what the run would do.
 """
 
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
@@ -18,6 +19,28 @@ from dunning.rendering import money, totals_by_currency
 
 class DryRunRollback(Exception):
     pass
+
+
+# Fixed column widths: the table is printed batch by batch, so it cannot be measured first.
+WIDTHS = (12, 30, 4, 7, 6, 8, 24, 14)
+
+
+@dataclass
+class RunTotals:
+    """What the summary needs of a run, kept as counts (and the new reminders' ids to hand over)."""
+
+    created_reminder_ids: list[int] = field(default_factory=list)
+    existing: int = 0
+    broken: int = 0
+    kept: int = 0
+    proposals: int = 0
+    printed_header: bool = False
+
+    def add(self, result: services.BatchResult) -> None:
+        self.created_reminder_ids += result.created_reminder_ids
+        self.existing += len(result.reminders) - len(result.created_reminder_ids)
+        self.broken += len(result.broken)
+        self.kept += len(result.kept)
 
 
 class Command(BaseCommand):
@@ -37,23 +60,29 @@ class Command(BaseCommand):
     @as_system(Channel.COMMAND)  # the audit trail: the dunning run is "system" through "command"
     def handle(self, *args, **options):
         today = self.day(options["date"])
-        result = services.BatchResult()
+        self.totals = RunTotals()
+        dry_run = options["dry_run"]
         try:
             with transaction.atomic():
                 book = selectors.policy_book()
+                # Batch by batch, each printed as it is done and then let go: memory stays that of one
+                # batch whatever the ledger's size. The proposals come last, once over every customer
+                # (cheaper than per batch), after the batches settled today's agreements.
                 for customer_ids in services.customer_batches(options["batch_size"]):
-                    result.merge(
-                        services.run_dunning_batch(customer_ids=customer_ids, today=today, book=book)
+                    result = services.run_dunning_batch(
+                        customer_ids=customer_ids, today=today, book=book, propose=False
                     )
-                if options["dry_run"]:
+                    if not options["summary_only"]:
+                        self.print_table(result, dry_run)
+                    self.totals.add(result)
+                self.totals.proposals = services.propose_prepayment_everywhere(today=today)
+                if dry_run:
                     raise DryRunRollback
         except DryRunRollback:
             pass
-        if not options["summary_only"]:
-            self.print_table(result, options["dry_run"])
-        self.print_summary(result, today, options["dry_run"])
-        if not options["dry_run"]:
-            self.hand_over(result.created_reminder_ids, deliver_now=options["deliver"])
+        self.print_summary(self.totals, today, dry_run)
+        if not dry_run:
+            self.hand_over(self.totals.created_reminder_ids, deliver_now=options["deliver"])
 
     def day(self, text: str | None) -> date:
         if not text:
@@ -65,7 +94,8 @@ class Command(BaseCommand):
 
     def print_table(self, result: services.BatchResult, dry_run: bool) -> None:
         header = ("Account", "Customer", "Step", "Channel", "Tone", "Invoices", "Open", "Result")
-        rows = [header]
+        rows = [] if self.totals.printed_header else [header]
+        self.totals.printed_header = True
         for item in result.reminders:
             totals = ", ".join(money(t.open_amount, t.currency) for t in totals_by_currency(item.lines))
             if dry_run:
@@ -84,20 +114,18 @@ class Command(BaseCommand):
                     outcome,
                 )
             )
-        widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
         for row in rows:
             self.stdout.write(
-                "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+                "  ".join(cell.ljust(width) for cell, width in zip(row, WIDTHS, strict=True)).rstrip()
             )
 
-    def print_summary(self, result: services.BatchResult, today: date, dry_run: bool) -> None:
+    def print_summary(self, totals: "RunTotals", today: date, dry_run: bool) -> None:
         verb = "would be" if dry_run else "were"
-        created = len(result.created_reminder_ids)
-        existing = len(result.reminders) - created
+        created = len(totals.created_reminder_ids)
         self.stdout.write(
-            f"{today}: {created} reminder(s) {verb} created ({existing} already done); "
-            f"{len(result.broken)} agreement(s) {verb} broken, {len(result.kept)} kept; "
-            f"{len(result.proposals)} customer(s) {verb} proposed for prepayment only."
+            f"{today}: {created} reminder(s) {verb} created ({totals.existing} already done); "
+            f"{totals.broken} agreement(s) {verb} broken, {totals.kept} kept; "
+            f"{totals.proposals} customer(s) {verb} proposed for prepayment only."
         )
 
     def hand_over(self, reminder_ids: list[int], deliver_now: bool) -> None:

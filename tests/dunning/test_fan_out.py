@@ -1,0 +1,121 @@
+"""The daily run fanned out to Celery: every customer in exactly one batch, proposals once over all,
+the agreements broken by the batches counted by the last task, and a same-day repeat that adds nothing.
+
+The tasks run eagerly here (the chord too); tests/integration runs them on a real worker and Redis.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+
+from dunning import services, tasks
+from dunning.models import Proposal, Reminder
+from invoices.services import allocate
+from tests.factories import (
+    AgreementFactory,
+    CustomerFactory,
+    InstalmentFactory,
+    InvoiceFactory,
+    PaymentFactory,
+    SegmentFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+DUE = dt.date(2026, 11, 2)
+DAY = DUE + dt.timedelta(days=3)  # the +3 step for every invoice due on DUE
+
+
+@pytest.fixture
+def eager(settings):
+    from creditdesk.celery import app
+
+    settings.DUNNING_BATCH_SIZE = 3
+    was, app.conf.task_always_eager = app.conf.task_always_eager, True
+    yield app
+    app.conf.task_always_eager = was
+
+
+@pytest.fixture
+def batches_seen(monkeypatch):
+    """The customer ids of every batch the run hands to services.run_dunning_batch, in order."""
+    seen: list[list[int]] = []
+    original = services.run_dunning_batch
+
+    def recording(**kwargs):
+        seen.append(list(kwargs["customer_ids"]))
+        return original(**kwargs)
+
+    monkeypatch.setattr(services, "run_dunning_batch", recording)
+    return seen
+
+
+def owing_customers(count: int) -> list:
+    customers = CustomerFactory.create_batch(count)
+    for customer in customers:
+        InvoiceFactory(customer=customer, due_date=DUE)
+    return customers
+
+
+def test_every_customer_is_in_exactly_one_batch_and_gets_its_reminder(eager, batches_seen, standard_policy):
+    owing = owing_customers(7)
+    quiet = CustomerFactory.create_batch(3)  # nothing due: still in a batch, no reminder
+    outcome = tasks.run_dunning(DAY.isoformat())
+    flat = [pk for batch in batches_seen for pk in batch]
+    assert sorted(flat) == sorted(c.pk for c in owing + quiet)
+    assert len(flat) == len(set(flat)) == 10  # none twice
+    assert [len(batch) for batch in batches_seen] == [3, 3, 3, 1] and outcome["batches"] == 4
+    assert sorted(Reminder.objects.values_list("customer_id", flat=True)) == sorted(c.pk for c in owing)
+    assert len(mail.outbox) == 7  # each batch's deliveries queued as one task, delivered
+
+
+def test_a_same_day_repeat_creates_and_sends_nothing(eager, standard_policy):
+    owing_customers(5)
+    late = late_payer()
+    tasks.run_dunning(DAY.isoformat())
+    made = (Reminder.objects.count(), Proposal.objects.count(), len(mail.outbox))
+    assert made[0] == 6 and made[1] == 1 and Proposal.objects.get().customer == late
+    tasks.run_dunning(DAY.isoformat())
+    assert (Reminder.objects.count(), Proposal.objects.count(), len(mail.outbox)) == made
+
+
+def late_payer():
+    customer = CustomerFactory(segment=SegmentFactory(name="SME", lateness_threshold_days=20))
+    invoice = InvoiceFactory(customer=customer, due_date=DUE, amount=Decimal("500.00"))
+    paid = InvoiceFactory(customer=customer, due_date=DUE - dt.timedelta(days=90))
+    payment = PaymentFactory(customer=customer, received_on=paid.due_date + dt.timedelta(days=40))
+    allocate(payment=payment, invoice=paid, amount=paid.amount)
+    assert invoice.pk
+    return customer
+
+
+def test_an_agreement_broken_by_a_batch_counts_for_the_proposals_of_the_same_run(eager, standard_policy):
+    customer = CustomerFactory()
+    AgreementFactory(
+        customer=customer,
+        state="broken",
+        made_on=DAY - dt.timedelta(days=60),
+        closed_on=DAY - dt.timedelta(days=30),
+    )
+    active = AgreementFactory(customer=customer, made_on=DAY - dt.timedelta(days=40))
+    InstalmentFactory(agreement=active, due_date=DAY - dt.timedelta(days=20))  # unpaid, past any grace
+    tasks.run_dunning(DAY.isoformat())
+    active.refresh_from_db()
+    assert active.state == "broken"
+    assert "broke 2 agreements" in Proposal.objects.get(customer=customer).reason
+
+
+def test_proposals_over_every_customer_match_the_per_batch_rule(standard_policy):
+    late = late_payer()
+    punctual = CustomerFactory()
+    invoice = InvoiceFactory(customer=punctual, due_date=DUE - dt.timedelta(days=90))
+    payment = PaymentFactory(customer=punctual, received_on=invoice.due_date)
+    allocate(payment=payment, invoice=invoice, amount=invoice.amount)
+    on_prepayment = late_payer()
+    on_prepayment.prepayment_only = True
+    on_prepayment.save()
+    assert services.propose_prepayment_everywhere(today=DAY) == 1
+    assert Proposal.objects.get().customer == late
+    assert services.propose_prepayment_everywhere(today=DAY) == 0  # an open proposal is not made again
