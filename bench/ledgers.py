@@ -189,7 +189,10 @@ def ensure_template(url: str, ledger: Ledger, log=print) -> dict:
         manage(template_url, "migrate", "--noinput", "-v0")
         write_marker(template_url, ledger, None, f"copy of {adopt}")
     else:
-        log(f"ledger {ledger.key}: seeding template {name} ({ledger.customers:,} customers, seed {ledger.seed})")
+        log(
+            f"ledger {ledger.key}: seeding template {name} "
+            f"({ledger.customers:,} customers, seed {ledger.seed})"
+        )
         create(url, name)
         manage(template_url, "migrate", "--noinput", "-v0")
         started = time.perf_counter()

@@ -30,7 +30,8 @@ def plan(token: str) -> dict:
 
     collectors = get_user_model().objects.filter(groups__name=Role.COLLECTOR.label)
     portfolios = {
-        user.username: list(user.portfolio.order_by("pk").values_list("pk", flat=True)[:2000]) for user in collectors
+        user.username: list(user.portfolio.order_by("pk").values_list("pk", flat=True)[:2000])
+        for user in collectors
     }
     # Open invoices with room for many 1.00 allocations; the payments are dated the server's today.
     invoices = (

@@ -100,7 +100,9 @@ class CreditManager(BrowserUser):
     @task
     def worklist(self):
         sort = random.choice(["priority", "amount", "days", "name"])
-        filters = random.choice(["", "&min_days_overdue=30", "&min_amount=1000", "&min_days_overdue=60&min_amount=500"])
+        filters = random.choice(
+            ["", "&min_days_overdue=30", "&min_amount=1000", "&min_days_overdue=60&min_amount=500"]
+        )
         page = random.choice([1, 1, 2, 5, 20])
         self.page(f"/worklist/?sort={sort}{filters}&page={page}", "worklist (manager, filter + sort)")
 
@@ -134,7 +136,9 @@ class Integrator(HttpUser):
     @task(2)
     def bulk_payments(self):
         payments = []
-        for account, number, currency in random.sample(PLAN["open_invoices"], min(self.batch, len(PLAN["open_invoices"]))):
+        for account, number, currency in random.sample(
+            PLAN["open_invoices"], min(self.batch, len(PLAN["open_invoices"]))
+        ):
             payments.append(
                 {
                     "customer": account,

@@ -117,18 +117,25 @@ def integrator_token() -> str:
 
 
 def groups() -> list[Group]:
-    collector = busiest_collector()
+    return groups_for(busiest_collector(), longest_histories())
+
+
+def groups_for(collector: str, customer_ids: tuple[int, ...] | list[int] = (0,)) -> list[Group]:
+    """Every URL group, in the order they are timed: the manager's and the busiest collector's worklist,
+    the customer pages of the longest histories, the dashboard, worth-it, the API lists."""
     found = [
         Group(f"worklist, {who}, {what}", username, [path], 100, max_queries=8)
         for who, username in (("manager", "manager"), ("collector", collector))
         for what, path in WORKLIST_URLS.items()
     ]
+    customer_pages = [f"/customers/{pk}/" for pk in customer_ids]
+    found.append(Group("customer page, longest histories", "manager", customer_pages, 150))
+    found += [
+        Group(f"dashboard {path}", "finance", [path], 1000, count_queries=False) for path in DASHBOARD_URLS
+    ]
     found.append(
-        Group("customer page, longest histories", "manager", [f"/customers/{pk}/" for pk in longest_histories()],
-              150)
-    )  # fmt: skip
-    found += [Group(f"dashboard {path}", "finance", [path], 1000, count_queries=False) for path in DASHBOARD_URLS]
-    found.append(Group(f"worth-it ranking {WORTH_IT_URL}", "finance", [WORTH_IT_URL], 1000, count_queries=False))
+        Group(f"worth-it ranking {WORTH_IT_URL}", "finance", [WORTH_IT_URL], 1000, count_queries=False)
+    )
     found += [Group(name, "integrator", [path], 100) for name, path in API_URLS.items()]
     return found
 
@@ -190,7 +197,9 @@ def count_queries(group: Group, token: str) -> None:
 def measure(base: str, log=print) -> list[dict]:
     token = integrator_token()
     found = groups()
-    sessions = {username: sign_in(base, username) for username in {g.username for g in found} - {"integrator"}}
+    sessions = {
+        username: sign_in(base, username) for username in {g.username for g in found} - {"integrator"}
+    }
     sessions["integrator"] = api_session(token)
     for group in found:
         time_group(group, base, sessions, log)

@@ -37,13 +37,18 @@ def main() -> None:
     database = f"{connection.vendor} {connection.settings_dict['NAME']}"
     print(f"database: {database}; {invoices:,} invoices; as of {as_of}")
     measured = aging_vs_floor(as_of)
-    report, joined, flat, figures = (measured[k] for k in ("report_s", "join_floor_s", "flat_floor_s", "figures"))
+    report, joined, flat, figures = (
+        measured[k] for k in ("report_s", "join_floor_s", "flat_floor_s", "figures")
+    )
     print(f"aging + DSO report (ledger_figures):        median {report:8.3f} s over {RUNS} runs")
     print(f"SQL floor, open amount per invoice (join):  median {joined:8.3f} s over {RUNS} runs")
     print(f"SQL floor, flat conditional sums:           median {flat:8.3f} s over {RUNS} runs")
     print(f"report / best floor: {measured['ratio']:.2f}x" if measured["floor_s"] else "floor took no time")
     for name in ("join", "flat"):
-        print(f"same buckets and credit sales as the {name} floor: {'yes' if measured['same_as'][name] else 'NO'}")
+        print(
+            f"same buckets and credit sales as the {name} floor: "
+            f"{'yes' if measured['same_as'][name] else 'NO'}"
+        )
     for currency in sorted(figures)[:3]:
         f = figures[currency]
         dso = f"dso {f['dso']} countback {f['countback']} cei {f['cei']}"
