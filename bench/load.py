@@ -1,6 +1,6 @@
 """The load test: Locust, headless, in a child process (it monkey-patches the standard library with
-gevent, which must not happen inside the pass process), against the pass's gunicorn; the RSS of every
-gunicorn and Celery worker is sampled meanwhile. BENCH_LOAD_USERS (16) and BENCH_LOAD_SECONDS (300).
+gevent, which must not happen inside the pass process), against the pass's gunicorn.
+BENCH_LOAD_USERS (16) and BENCH_LOAD_SECONDS (300).
 """
 
 import csv
@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from bench import pages
-from bench.servers import RssSampler, Servers
+from bench.servers import Servers
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS = int(os.environ.get("BENCH_LOAD_USERS", "16"))
@@ -62,14 +62,11 @@ def run(servers: Servers, var_dir: Path, log=print) -> dict:
         "--run-time", f"{SECONDS}s", "--host", servers.base, "--csv", str(prefix), "--only-summary",
         "--stop-timeout", "30", "--exit-code-on-error", "0", "--loglevel", "WARNING",
     ]  # fmt: skip
-    sampler = RssSampler(servers)
-    sampler.start()
     log(f"  load test: {USERS} users for {SECONDS} s")
     env = {**os.environ, "BENCH_LOCUST_PLAN": str(plan_path)}
     with open(var_dir / "locust.log", "w") as output:
         subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=output, stderr=subprocess.STDOUT)
-    memory = sampler.stop()
-    return {"users": USERS, "seconds": SECONDS, **read_stats(prefix), "memory_mb": memory}
+    return {"users": USERS, "seconds": SECONDS, **read_stats(prefix)}
 
 
 def read_stats(prefix: Path) -> dict:

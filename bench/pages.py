@@ -153,7 +153,7 @@ def fetch(session, base: str, path: str, group: Group) -> None:
 
 def time_group(group: Group, base: str, sessions: dict, log=print) -> None:
     session = sessions[group.username]
-    paths = [group.paths[n % len(group.paths)] for n in range(max(REQUESTS, len(group.paths)) + 1)]
+    paths = [group.paths[n % len(group.paths)] for n in range(REQUESTS + 1)]
     fetch(session, base, paths[0], group)  # warm-up: connections, worker caches; not counted
     group.seconds.clear()
     spent = time.perf_counter()

@@ -94,7 +94,7 @@ def measure_pass(key: str, out: Path) -> None:
     from django.db import connection
 
     from bench import api, load, pages, reports
-    from bench.servers import Servers
+    from bench.servers import RssSampler, Servers
 
     def log(line: str) -> None:
         print(line, flush=True)
@@ -105,10 +105,15 @@ def measure_pass(key: str, out: Path) -> None:
     customers, invoices = figures["counts"]["customers"], figures["counts"]["invoices"]
     log(f"== ledger {key}: {customers:,} customers, {invoices:,} invoices; load average {load_average()}")
     with Servers(os.environ["DATABASE_URL"], var_dir) as servers:
+        # RSS of every serving process from the first page to the end of the load test: the single
+        # dashboard request may be the peak as much as sixteen users are.
+        sampler = RssSampler(servers)
+        sampler.start()
         figures["pages"] = pages.measure(servers.base, log)
         figures["load_average"]["pages"] = load_average()
         connection.close()  # the load test must not find this process idle in a transaction
         figures["load"] = load.run(servers, var_dir, log)
+        figures["load"]["memory_mb"] = sampler.stop()
         figures["load_average"]["load"] = load_average()
         failures = sum(failure["occurrences"] for failure in figures["load"]["failures"])
         log(f"  load test: {failures} failures; load average {load_average()}")
@@ -283,8 +288,8 @@ def load_limit_ms(name: str) -> float | None:
 
 def print_table(results: dict) -> None:
     rows = results["rows"]
-    widths = [max(len(str(r[c])) for r in rows) for c in ("ledger", "what", "figure", "floor", "target")]
     header = ("ledger", "what", "figure", "floor", "target")
+    widths = [max(len(column), *(len(str(r[column])) for r in rows)) for column in header]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + "  met"
     print("\n" + line)
     print("-" * len(line))
