@@ -97,41 +97,55 @@ def bulk_api(accounts: list[str]) -> None:
         )
 
 
-def csv_import(accounts: list[str]) -> None:
+def csv_import(accounts: list[str], rows: int = IMPORT_ROWS) -> dict:
+    """import_invoices of `rows` new invoices, then the same file again and every amount changed,
+    against COPY into the real table (the floor); prints each and returns the figures in seconds."""
     from django.db import connection
 
     from invoices.imports import import_invoices
 
+    figures = {"rows": rows}
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "invoices.csv"
-        write_csv(path, accounts)
+        write_csv(path, accounts, rows=rows)
         changed = Path(folder) / "invoices-changed.csv"
-        write_csv(changed, accounts, cents_added=1)
+        write_csv(changed, accounts, cents_added=1, rows=rows)
         size = path.stat().st_size / 2**20
-        print(f"CSV file: {IMPORT_ROWS:,} rows, {size:.0f} MiB; load average {load_average()}")
-        floor = copy_floor(path, connection)
-        print(f"COPY into a bare table: {floor:7.2f} s = {IMPORT_ROWS / floor:9,.0f} rows/s")
-        table = copy_into_invoices(Path(folder), accounts, connection)
+        print(f"CSV file: {rows:,} rows, {size:.0f} MiB; load average {load_average()}")
+        floor = figures["copy_bare_s"] = copy_floor(path, connection)
+        print(f"COPY into a bare table: {floor:7.2f} s = {rows / floor:9,.0f} rows/s")
+        table = figures["copy_table_s"] = copy_into_invoices(Path(folder), accounts, connection, rows=rows)
         print(
             f"COPY into invoices_invoice, indexes and constraints, committed (floor): {table:7.2f} s"
-            f" = {IMPORT_ROWS / table:9,.0f} rows/s"
+            f" = {rows / table:9,.0f} rows/s"
         )
-        for label, file in (
-            ("first import", path),
-            ("re-import, unchanged", path),
-            ("every amount changed", changed),
+        for key, label, file in (
+            ("import_s", "first import", path),
+            ("reimport_s", "re-import, unchanged", path),
+            ("changed_s", "every amount changed", changed),
         ):
             started = time.perf_counter()
             report = import_invoices(file)
-            seconds = time.perf_counter() - started
+            seconds = figures[key] = time.perf_counter() - started
             assert report.ok, [str(e) for e in report.errors[:5]]
             result = report.result
+            figures[key.replace("_s", "_created")] = result.created
             print(
-                f"import_invoices, {label:<21} {seconds:7.2f} s = {IMPORT_ROWS / seconds:9,.0f} rows/s "
+                f"import_invoices, {label:<21} {seconds:7.2f} s = {rows / seconds:9,.0f} rows/s "
                 f"({seconds / table:.2f}x the floor; {result.created:,} created, {result.updated:,} updated, "
                 f"{result.unchanged:,} unchanged)"
             )
         print(f"load average {load_average()}")
+    return figures
+
+
+def import_vs_copy(rows: int = IMPORT_ROWS) -> dict:
+    """The import benchmark alone, for `make bench`: figures as a dict; the BENCH- rows removed after."""
+    accounts = ensure_customers()
+    try:
+        return csv_import(accounts, rows)
+    finally:
+        remove_bench_rows()
 
 
 def load_average() -> str:
@@ -139,13 +153,13 @@ def load_average() -> str:
     return ", ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
-def write_csv(path: Path, accounts: list[str], cents_added: int = 0) -> None:
+def write_csv(path: Path, accounts: list[str], cents_added: int = 0, rows: int = IMPORT_ROWS) -> None:
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(
             ["number", "account_number", "issue_date", "due_date", "amount", "currency", "description"]
         )
-        for n in range(IMPORT_ROWS):
+        for n in range(rows):
             writer.writerow(
                 [f"BENCH-CSV-{n:08d}", accounts[n % len(accounts)], "2026-09-01", "2026-10-01",
                  f"{10 + n % 5000}.{(n + cents_added) % 100:02d}", "EUR", ""]
@@ -168,7 +182,7 @@ def copy_floor(path: Path, connection) -> float:
     return seconds
 
 
-def copy_into_invoices(folder: Path, accounts: list[str], connection) -> float:
+def copy_into_invoices(folder: Path, accounts: list[str], connection, rows: int = IMPORT_ROWS) -> float:
     """Seconds to COPY the same invoices, customers already resolved, into the real table and commit.
 
     What the table's unique number, indexes, foreign key and CHECKs cost on their own, with no parsing
@@ -183,7 +197,7 @@ def copy_into_invoices(folder: Path, accounts: list[str], connection) -> float:
     path, now = folder / "invoice_rows.csv", "2026-11-23T08:00:00+00:00"
     with open(path, "w", newline="") as file:
         writer = csv.writer(file, quoting=csv.QUOTE_ALL)
-        for n in range(IMPORT_ROWS):
+        for n in range(rows):
             writer.writerow(
                 [f"BENCH-CPY-{n:08d}", ids[accounts[n % len(accounts)]], "2026-09-01", "2026-10-01",
                  f"{10 + n % 5000}.{n % 100:02d}", "EUR", "", "0.00", "open", now, now]

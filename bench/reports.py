@@ -36,20 +36,19 @@ def main() -> None:
     )
     database = f"{connection.vendor} {connection.settings_dict['NAME']}"
     print(f"database: {database}; {invoices:,} invoices; as of {as_of}")
-    report, figures = _timed(lambda: _report(as_of))
-    joined, rows = _timed(lambda: _floor(as_of, connection))
-    flat, flat_rows = _timed(lambda: _floor(as_of, connection, FLAT_FLOOR_SQL))
-    floor = min(joined, flat)
+    measured = aging_vs_floor(as_of)
+    report, joined, flat, figures = (
+        measured[k] for k in ("report_s", "join_floor_s", "flat_floor_s", "figures")
+    )
     print(f"aging + DSO report (ledger_figures):        median {report:8.3f} s over {RUNS} runs")
     print(f"SQL floor, open amount per invoice (join):  median {joined:8.3f} s over {RUNS} runs")
     print(f"SQL floor, flat conditional sums:           median {flat:8.3f} s over {RUNS} runs")
-    print(f"report / best floor: {report / floor:.2f}x" if floor else "floor took no time")
-    for name, floor_rows in (("join", rows), ("flat", flat_rows)):
-        same = set(floor_rows) <= set(figures) and all(
-            figures[c]["aging"] == floor_rows[c]["aging"] and figures[c]["sales"] == floor_rows[c]["sales"]
-            for c in floor_rows
+    print(f"report / best floor: {measured['ratio']:.2f}x" if measured["floor_s"] else "floor took no time")
+    for name in ("join", "flat"):
+        print(
+            f"same buckets and credit sales as the {name} floor: "
+            f"{'yes' if measured['same_as'][name] else 'NO'}"
         )
-        print(f"same buckets and credit sales as the {name} floor: {'yes' if same else 'NO'}")
     for currency in sorted(figures)[:3]:
         f = figures[currency]
         dso = f"dso {f['dso']} countback {f['countback']} cei {f['cei']}"
@@ -65,6 +64,28 @@ def main() -> None:
         transaction.set_rollback(True)
     print(f"worth-it scores, page of 50, first call:    {cold:8.3f} s (rebuilds the revenue scale)")
     print(f"worth-it scores, page of 50, then:          median {warm:8.3f} s")
+
+
+def aging_vs_floor(as_of: date, runs: int = RUNS) -> dict:
+    """The report and both SQL floors, each the median of `runs`, in this run; and whether they agree."""
+    from django.db import connection
+
+    report, figures = _timed(lambda: _report(as_of), runs)
+    joined, rows = _timed(lambda: _floor(as_of, connection), runs)
+    flat, flat_rows = _timed(lambda: _floor(as_of, connection, FLAT_FLOOR_SQL), runs)
+    floor = min(joined, flat)
+    same_as = {
+        name: set(floor_rows) <= set(figures)
+        and all(
+            figures[c]["aging"] == floor_rows[c]["aging"] and figures[c]["sales"] == floor_rows[c]["sales"]
+            for c in floor_rows
+        )
+        for name, floor_rows in (("join", rows), ("flat", flat_rows))
+    }
+    return {
+        "report_s": report, "join_floor_s": joined, "flat_floor_s": flat, "floor_s": floor,
+        "ratio": report / floor if floor else None, "same_as": same_as, "runs": runs, "figures": figures,
+    }  # fmt: skip
 
 
 def _timed(work, runs: int = RUNS):
