@@ -7,7 +7,8 @@
    DATABASE_URL the copy): gunicorn with 2 workers and a Celery worker on the copy; whole pages timed
    over HTTP, one client (bench/pages.py); aging + DSO against the SQL floor (bench/reports.py); the
    Locust load test with RSS sampling (bench/load.py); import_invoices against COPY (bench/api.py);
-   the dunning run (bench/dunning.py, see DUNNING_FIGURES). The pass writes its figures as JSON.
+   the dunning run and its repeat on real Celery workers (bench/dunning.py). The pass writes its
+   figures as JSON.
 3. The table: one row per target and ledger (figure, floor where there is one, target, met), printed
    and written to BENCH_JSON (default var/bench/results.json).
 
@@ -15,7 +16,6 @@ By environment: BENCH_LEDGERS (20k,50k), BENCH_REQUESTS, BENCH_GROUP_SECONDS, BE
 BENCH_LOAD_SECONDS, BENCH_IMPORT_ROWS, BENCH_RUNS, BENCH_ADOPT_20K / BENCH_ADOPT_50K (bench/ledgers.py).
 """
 
-import importlib
 import json
 import os
 import subprocess
@@ -29,12 +29,6 @@ from bench import ledgers
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = ROOT / "var" / "bench" / "results.json"
 DUNNING_DATE = "2026-11-24"  # the day after the ledger's history ends, as in the issue
-# HOOK: the function bench/dunning.py exposes (its owner is rewriting it) that returns the run's figures
-# as a dict: {"first_run_s", "repeat_run_s", "repeat_created", "workers", "reminders"}. Until it exists,
-# the pass times dunning's main() whole and parses nothing (figures marked "main() wall time").
-DUNNING_FIGURES = "measure"
-
-
 def load_average() -> str:
     return ", ".join(f"{load:.2f}" for load in os.getloadavg())
 
@@ -139,17 +133,10 @@ def counts() -> dict:
 
 
 def dunning_figures() -> dict:
-    """The dunning run's figures from bench/dunning.py's DUNNING_FIGURES function when it has one;
-    else its main() timed whole (first run and same-day re-run of every batch, one process, rolled
-    back): a stand-in, not the target's measure, until the hook is wired."""
-    module = importlib.import_module("bench.dunning")
-    function = getattr(module, DUNNING_FIGURES, None)
-    if function is not None:
-        return {"source": f"bench.dunning.{DUNNING_FIGURES}()", **function()}
-    started = time.perf_counter()
-    module.main()
-    seconds = time.perf_counter() - started
-    return {"source": "bench.dunning.main() wall time (hook not wired)", "main_wall_s": seconds}
+    """One day's dunning run on real Celery workers (bench/dunning.py), then its same-day repeat."""
+    from bench import dunning
+
+    return dunning.run(today=DUNNING_DATE)
 
 
 def met(value, limit) -> str:
@@ -251,29 +238,21 @@ def import_rows(imp: dict):
 
 
 def dunning_rows(dunning: dict):
-    if "first_run_s" not in dunning:
-        yield (
-            f"dunning run {DUNNING_DATE} (stand-in, hook not wired)",
-            f"{dunning['main_wall_s']:.1f} s for main(): run + re-run",
-            "",
-            "<= 15 s wall; repeat <= 5 s",
-            "n/a",
-        )
-        return
     yield (
-        f"dunning run {DUNNING_DATE}",
-        f"{dunning['first_run_s']:.1f} s",
+        f"dunning run {DUNNING_DATE} ({dunning['customers']:,} customers, {dunning['mode']})",
+        f"{dunning['run_seconds']:.1f} s, {dunning['reminders_created']:,} reminders,"
+        f" {dunning['proposals_made']:,} proposals",
         "",
         "<= 15 s wall (50k)",
-        met(dunning["first_run_s"], 15),
+        met(dunning["run_seconds"], 15),
     )
-    repeat, created = dunning["repeat_run_s"], dunning.get("repeat_created")
+    created = dunning["repeat_reminders_created"] + dunning["repeat_proposals_made"]
     yield (
         "dunning same-day repeat",
-        f"{repeat:.1f} s, {created} created",
+        f"{dunning['repeat_seconds']:.1f} s, {created} created",
         "",
         "<= 5 s, creates nothing",
-        "yes" if repeat <= 5 and not created else "no",
+        "yes" if dunning["repeat_seconds"] <= 5 and not created else "no",
     )
 
 
