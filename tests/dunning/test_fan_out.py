@@ -81,24 +81,35 @@ def test_a_same_day_repeat_creates_and_sends_nothing(eager, standard_policy):
     assert (Reminder.objects.count(), Proposal.objects.count(), len(mail.outbox)) == made
 
 
-def late_payer():
+def late_payer(*, broken_agreements: int = 2):
+    """A customer who pays 40 days late against a 20-day threshold and broke `broken_agreements`
+    agreements this year: with two, both signals of the prepayment rule."""
     customer = CustomerFactory(segment=SegmentFactory(name="SME", lateness_threshold_days=20))
     invoice = InvoiceFactory(customer=customer, due_date=DUE, amount=Decimal("500.00"))
-    paid = InvoiceFactory(customer=customer, due_date=DUE - dt.timedelta(days=90))
-    payment = PaymentFactory(customer=customer, received_on=paid.due_date + dt.timedelta(days=40))
-    allocate(payment=payment, invoice=paid, amount=paid.amount)
+    paid_late(customer)
+    for months in range(1, broken_agreements + 1):
+        broken_agreement(customer, closed_days_ago=30 * months)
     assert invoice.pk
     return customer
 
 
-def test_an_agreement_broken_by_a_batch_counts_for_the_proposals_of_the_same_run(eager, standard_policy):
-    customer = CustomerFactory()
+def paid_late(customer) -> None:
+    paid = InvoiceFactory(customer=customer, due_date=DUE - dt.timedelta(days=90))
+    payment = PaymentFactory(customer=customer, received_on=paid.due_date + dt.timedelta(days=40))
+    allocate(payment=payment, invoice=paid, amount=paid.amount)
+
+
+def broken_agreement(customer, *, closed_days_ago: int) -> None:
     AgreementFactory(
         customer=customer,
         state="broken",
-        made_on=DAY - dt.timedelta(days=60),
-        closed_on=DAY - dt.timedelta(days=30),
+        made_on=DAY - dt.timedelta(days=closed_days_ago + 30),
+        closed_on=DAY - dt.timedelta(days=closed_days_ago),
     )
+
+
+def test_an_agreement_broken_by_a_batch_counts_for_the_proposals_of_the_same_run(eager, standard_policy):
+    customer = late_payer(broken_agreements=1)
     active = AgreementFactory(customer=customer, made_on=DAY - dt.timedelta(days=40))
     InstalmentFactory(agreement=active, due_date=DAY - dt.timedelta(days=20))  # unpaid, past any grace
     tasks.run_dunning(DAY.isoformat())
@@ -109,6 +120,7 @@ def test_an_agreement_broken_by_a_batch_counts_for_the_proposals_of_the_same_run
 
 def test_proposals_over_every_customer_match_the_per_batch_rule(standard_policy):
     late = late_payer()
+    late_payer(broken_agreements=1)  # one signal only: late, but kept all but one agreement
     punctual = CustomerFactory()
     invoice = InvoiceFactory(customer=punctual, due_date=DUE - dt.timedelta(days=90))
     payment = PaymentFactory(customer=punctual, received_on=invoice.due_date)
