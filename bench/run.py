@@ -29,6 +29,8 @@ from bench import ledgers
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = ROOT / "var" / "bench" / "results.json"
 DUNNING_DATE = "2026-11-24"  # the day after the ledger's history ends, as in the issue
+
+
 def load_average() -> str:
     return ", ".join(f"{load:.2f}" for load in os.getloadavg())
 
