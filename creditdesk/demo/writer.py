@@ -30,6 +30,7 @@ from django.db import reset_queries, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from calls.standing import rebuild_all
 from creditdesk.roles import sync_roles
 from customers.access import Role
 from customers.bulk import copy_data, copy_statement, csv_data, insert_rows
@@ -96,6 +97,9 @@ def seed_demo(*, customers: int, seed: int, today: date, progress: bool = False)
                 bar.update(len(rows.accounts))
         bar.close()
         move_sequences_past(with_ids)
+        # The rows above went in directly, not through the services that keep the worklist's
+        # standings, so build them all once, set-based, in the same transaction.
+        rebuild_all(as_of=today)
     return report
 
 
