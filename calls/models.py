@@ -158,7 +158,9 @@ class Standing(models.Model):
     the worklist recomputes it live for that row only, and a daily task rolls those rows forward.
     """
 
-    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, primary_key=True, related_name="standing")
+    customer = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, primary_key=True, related_name="standing"
+    )
     # Earliest due date of open invoices with money still open, any currency (overdue once before today).
     oldest_open_due_on = models.DateField(null=True, blank=True)
     overdue_amount = MoneyField(default=0)

@@ -24,24 +24,24 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     Case,
     Count,
     DecimalField,
-    Exists,
     F,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
+    Window,
 )
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
 from django.utils import timezone
 
 from agreements.choices import AgreementState, InstalmentState
@@ -110,14 +110,53 @@ def worklist(*, user, today: date) -> QuerySet[Customer]:
     behind it (`reason_*` flags, `overdue_amount` in the customer's currency, `oldest_due_date`,
     `last_contact_at`) and a `priority`, highest first. A credit manager sees every customer."""
     customers = scope_to_portfolio(Customer.objects.all(), user, customer_path="")
-    annotated = with_worklist_facts(customers, today=today)
+    reasons = WorklistReasons(today)
     return (
-        annotated.filter(
-            Q(reason_broken=True) | Q(reason_task=True) | Q(reason_promise_due=True) | Q(reason_overdue=True)
-        )
+        with_worklist_facts(customers, today=today)
+        .filter(reasons.broken | reasons.task | reasons.promise_due | reasons.overdue)
         .select_related("segment", "collector")
         .order_by(*SORTS["priority"])
     )
+
+
+class WorklistReasons:
+    """Each reason as a condition on the customer's `Standing` row (and, for a promise due, on the
+    instalments falling due today), written flat on the stored columns: these conditions are
+    evaluated for every customer of the portfolio, so they avoid nesting one CASE in another.
+
+    calls.standing explains why each equals its live definition (`live_worklist_facts`); the tests
+    compare both over random histories.
+    """
+
+    def __init__(self, today: date):
+        contact = "standing__last_contact_at"
+        self.not_contacted_today = Q(**{f"{contact}__isnull": True}) | Q(
+            **{f"{contact}__lt": start_of(today)}
+        )
+        quiet = Q(**{f"{contact}__isnull": True}) | Q(
+            **{f"{contact}__lt": start_of(today - timedelta(days=QUIET_DAYS))}
+        )
+        self.broken = Q(standing__latest_broken_on__gte=today - timedelta(days=BROKEN_LOOKBACK_DAYS)) & (
+            Q(**{f"{contact}__isnull": True}) | Q(**{f"{contact}__lt": F("standing__latest_broken_on")})
+        )
+        self.task = Q(standing__first_open_task_on__lte=today)
+        promise_due_customers = Instalment.objects.filter(
+            agreement__state=AgreementState.ACTIVE, state=InstalmentState.PENDING, due_date=today
+        ).values("agreement__customer_id")
+        self.promise_due = Q(pk__in=promise_due_customers) & self.not_contacted_today
+        # oldest_open_due_on <= today - 7 is "the oldest overdue due date is 7+ days back": any such
+        # date is before today, so it is the oldest overdue one.
+        self.overdue = (
+            Q(standing__oldest_open_due_on__lte=today - timedelta(days=OVERDUE_AFTER_DAYS))
+            & Q(standing__has_active_agreement=False)
+            & (Q(standing__last_open_task_on__isnull=True) | Q(standing__last_open_task_on__lte=today))
+            & quiet
+            & ~Q(dunning_paused_until__gte=today)
+        )
+        # The stored overdue amount holds from overdue_as_of through next_due_on (calls.models.Standing).
+        self.amount_valid = Q(standing__overdue_as_of__lte=today) & (
+            Q(standing__next_due_on__isnull=True) | Q(standing__next_due_on__gte=today)
+        )
 
 
 def with_worklist_facts(customers: QuerySet[Customer], *, today: date) -> QuerySet[Customer]:
@@ -128,47 +167,33 @@ def with_worklist_facts(customers: QuerySet[Customer], *, today: date) -> QueryS
     one join, no subquery over the ledger, except the overdue amount of a row whose stored amount is
     not valid for `today` (computed live for that row only) and the instalments falling due today.
     """
-    amount_valid = Q(standing__overdue_as_of__lte=today) & (
-        Q(standing__next_due_on__isnull=True) | Q(standing__next_due_on__gte=today)
-    )
-    promise_due_customers = Instalment.objects.filter(
-        agreement__state=AgreementState.ACTIVE, state=InstalmentState.PENDING, due_date=today
-    ).values("agreement__customer_id")
-    broken_unhandled = Q(
-        standing__latest_broken_on__gte=today - timedelta(days=BROKEN_LOOKBACK_DAYS)
-    ) & (Q(standing__last_contact_at__isnull=True) | Q(standing__last_contact_at__lt=F("standing__latest_broken_on")))
-    not_contacted_today = Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=start_of(today))
-    quiet = Q(last_contact_at__isnull=True) | Q(
-        last_contact_at__lt=start_of(today - timedelta(days=QUIET_DAYS))
-    )
-    paused = Q(dunning_paused_until__gte=today)
-    return (
-        customers.annotate(
-            overdue_amount=Case(
-                When(amount_valid, then=F("standing__overdue_amount")),
-                default=overdue_amount_as_of(today),
-                output_field=MONEY,
-            ),
-            oldest_due_date=Case(
-                When(standing__oldest_open_due_on__lt=today, then=F("standing__oldest_open_due_on")), default=None
-            ),
-            last_contact_at=F("standing__last_contact_at"),
-            reason_broken=flag(broken_unhandled),
-            reason_task=flag(Q(standing__first_open_task_on__lte=today)),
-            has_later_task=flag(Q(standing__last_open_task_on__gt=today)),
-            has_active_agreement=flag(Q(standing__has_active_agreement=True)),
-            promise_falls_due=flag(Q(pk__in=promise_due_customers)),
-        )
-        .annotate(
-            reason_promise_due=flag(Q(promise_falls_due=True) & not_contacted_today),
-            reason_overdue=flag(
-                Q(oldest_due_date__lte=today - timedelta(days=OVERDUE_AFTER_DAYS))
-                & Q(has_active_agreement=False, has_later_task=False)
-                & quiet
-                & ~paused
-            ),
-        )
-        .annotate(priority=priority_expression(today))
+    reasons = WorklistReasons(today)
+    live_amount = overdue_amount_as_of(today)
+    return customers.annotate(
+        overdue_amount=Case(
+            When(reasons.amount_valid, then=F("standing__overdue_amount")),
+            default=live_amount,
+            output_field=MONEY,
+        ),
+        oldest_due_date=Case(
+            When(standing__oldest_open_due_on__lt=today, then=F("standing__oldest_open_due_on")), default=None
+        ),
+        last_contact_at=F("standing__last_contact_at"),
+        reason_broken=flag(reasons.broken),
+        reason_task=flag(reasons.task),
+        reason_promise_due=flag(reasons.promise_due),
+        reason_overdue=flag(reasons.overdue),
+        priority=(
+            points(reasons.broken, 400)
+            + points(reasons.task, 300)
+            + points(reasons.promise_due, 250)
+            + days_late_points("standing__oldest_open_due_on", today)
+            + Case(
+                When(reasons.amount_valid, then=amount_points(F("standing__overdue_amount"))),
+                default=amount_points(live_amount),
+                output_field=IntegerField(),
+            )
+        ),
     )
 
 
@@ -177,38 +202,48 @@ def flag(condition: Q) -> Case:
     return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
+def points(condition: Q, value: int) -> Case:
+    return Case(When(condition, then=Value(value)), default=Value(0), output_field=IntegerField())
+
+
+def days_late_points(due_field: str, today: date) -> Case:
+    """Up to 300 points for lateness of the oldest overdue due date (`due_field`; none when not yet
+    past). Thresholds are compared to dates, not computed as date differences, so they run anywhere."""
+    return Case(
+        When(**{f"{due_field}__lt": today - timedelta(days=90)}, then=Value(300)),
+        When(**{f"{due_field}__lt": today - timedelta(days=60)}, then=Value(200)),
+        When(**{f"{due_field}__lt": today - timedelta(days=30)}, then=Value(150)),
+        When(**{f"{due_field}__lt": today}, then=Value(50)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def amount_points(amount) -> Case:
+    """Up to 300 points for the overdue amount at stake (an expression, in the customer's currency)."""
+    return Case(
+        When(GreaterThanOrEqual(amount, Value(Decimal(50_000))), then=Value(300)),
+        When(GreaterThanOrEqual(amount, Value(Decimal(10_000))), then=Value(200)),
+        When(GreaterThanOrEqual(amount, Value(Decimal(1_000))), then=Value(100)),
+        When(GreaterThan(amount, Value(Decimal(0))), then=Value(25)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
 def priority_expression(today: date):
     """Points: what broke or was planned comes first, then lateness and amount at stake.
 
     Broken 400, task 300, promise due 250; days late up to 300; amount (customer's currency) up to 300.
-    Thresholds are compared to dates, not computed as date differences, so they run on any database.
+    Over annotations named as the worklist's (`reason_*`, `oldest_due_date`, `overdue_amount`): the
+    live definition's form; `with_worklist_facts` computes the same points from the stored columns.
     """
-
-    def points(condition: Q, value: int):
-        return Case(When(condition, then=Value(value)), default=Value(0), output_field=IntegerField())
-
-    days_late = Case(
-        When(oldest_due_date__lt=today - timedelta(days=90), then=Value(300)),
-        When(oldest_due_date__lt=today - timedelta(days=60), then=Value(200)),
-        When(oldest_due_date__lt=today - timedelta(days=30), then=Value(150)),
-        When(oldest_due_date__lt=today, then=Value(50)),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-    amount = Case(
-        When(overdue_amount__gte=50_000, then=Value(300)),
-        When(overdue_amount__gte=10_000, then=Value(200)),
-        When(overdue_amount__gte=1_000, then=Value(100)),
-        When(overdue_amount__gt=0, then=Value(25)),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
     return (
         points(Q(reason_broken=True), 400)
         + points(Q(reason_task=True), 300)
         + points(Q(reason_promise_due=True), 250)
-        + days_late
-        + amount
+        + days_late_points("oldest_due_date", today)
+        + amount_points(F("overdue_amount"))
     )
 
 
@@ -227,6 +262,33 @@ def filter_worklist(queryset: QuerySet[Customer], criteria: dict, *, today: date
     if criteria.get("reason"):
         queryset = queryset.filter(**{f"reason_{criteria['reason']}": True})
     return queryset.order_by(*SORTS.get(criteria.get("sort") or "priority", SORTS["priority"]))
+
+
+class CountingPaginator(Paginator):
+    """A Paginator for the worklist: one narrow query finds the page's customers and counts the list,
+    a second reads those customers in full.
+
+    The reasons and priority are computed over every customer of the portfolio: a separate COUNT
+    would compute them all a second time, and sorting full rows (customer, segment, collector)
+    carries wide tuples through the sort. So the first query sorts ids only and counts with
+    COUNT(*) OVER (); the second reads just the page's rows (measured on 20,000 customers: half the
+    time of COUNT plus the page query). Past the last page (no row carries the count) it falls back
+    to Paginator's own count and answers with the last page, as `get_page` always did.
+    """
+
+    def get_page(self, number):
+        try:
+            number = max(int(number or 1), 1)
+        except (TypeError, ValueError):
+            number = 1
+        bottom = (number - 1) * self.per_page
+        counted = self.object_list.annotate(full_count=Window(Count("pk"))).values_list("pk", "full_count")
+        found = list(counted[bottom : bottom + self.per_page])
+        if not found:
+            return super().get_page(number)
+        self.__dict__["count"] = found[0][1]  # Paginator.count is a cached_property
+        by_id = {row.pk: row for row in self.object_list.filter(pk__in=[pk for pk, _ in found])}
+        return self._get_page([by_id[pk] for pk, _ in found if pk in by_id], number, self)
 
 
 @dataclass

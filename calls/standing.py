@@ -91,21 +91,25 @@ def overdue_amount_as_of(as_of) -> Coalesce:
     return Coalesce(Subquery(total, output_field=MONEY), Value(Decimal("0.00")), output_field=MONEY)
 
 
-def with_standing_facts(customers: QuerySet[Customer], *, as_of) -> QuerySet[Customer]:
-    """Annotate `fact_<name>` for every column of Standing, computed from the ledger as of `as_of`."""
+def with_standing_facts(customers: QuerySet[Customer], *, as_of: date | str) -> QuerySet[Customer]:
+    """Annotate `fact_<name>` for every column of Standing, computed from the ledger as of `as_of`:
+    a date, or the name of an annotation of `customers` holding each customer's own day."""
+    day, inner_day = (as_of, as_of) if isinstance(as_of, date) else (F(as_of), OuterRef(as_of))
     open_tasks = Task.objects.filter(customer=OuterRef("pk"), status=TaskStatus.OPEN).order_by()
     return customers.annotate(
         fact_oldest_open_due_on=Subquery(open_invoices().order_by("due_date").values("due_date")[:1]),
-        fact_overdue_amount=overdue_amount_as_of(as_of),
-        fact_overdue_as_of=Value(as_of) if isinstance(as_of, date) else as_of,
+        fact_overdue_amount=overdue_amount_as_of(inner_day),
+        fact_overdue_as_of=Value(day) if isinstance(day, date) else day,
         fact_next_due_on=Subquery(
             open_invoices()
-            .filter(currency=OuterRef("currency"), due_date__gte=as_of)
+            .filter(currency=OuterRef("currency"), due_date__gte=inner_day)
             .order_by("due_date")
             .values("due_date")[:1]
         ),
         fact_last_contact_at=Subquery(
-            Interaction.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at").values("occurred_at")[:1]
+            Interaction.objects.filter(customer=OuterRef("pk"))
+            .order_by("-occurred_at")
+            .values("occurred_at")[:1]
         ),
         fact_latest_broken_on=Subquery(
             Agreement.objects.filter(customer=OuterRef("pk"), state=AgreementState.BROKEN)
@@ -132,7 +136,8 @@ def computed_standings(customer_ids: list[int], *, as_of: date) -> list[Standing
         "pk", *(f"fact_{name}" for name in Standing.FACTS)
     )
     return [
-        Standing(customer_id=row["pk"], **{name: row[f"fact_{name}"] for name in Standing.FACTS}) for row in rows
+        Standing(customer_id=row["pk"], **{name: row[f"fact_{name}"] for name in Standing.FACTS})
+        for row in rows
     ]
 
 
@@ -190,7 +195,7 @@ def find_drift() -> Drift:
     stored_names = [f"standing__{name}" for name in Standing.FACTS]
     for chunk in _chunks(Customer.objects.values_list("pk", flat=True)):
         customers = Customer.objects.filter(pk__in=chunk).annotate(row_as_of=F("standing__overdue_as_of"))
-        rows = with_standing_facts(customers, as_of=OuterRef("row_as_of")).values(
+        rows = with_standing_facts(customers, as_of="row_as_of").values(
             "pk", "row_as_of", *stored_names, *(f"fact_{name}" for name in Standing.FACTS)
         )
         for row in rows:
@@ -243,7 +248,10 @@ def live_worklist_facts(customers: QuerySet[Customer], *, today: date) -> QueryS
     from .selectors import BROKEN_LOOKBACK_DAYS, OVERDUE_AFTER_DAYS, QUIET_DAYS, start_of
 
     overdue = Invoice.objects.filter(
-        customer=OuterRef("pk"), status=InvoiceStatus.OPEN, due_date__lt=today, allocated_amount__lt=F("amount")
+        customer=OuterRef("pk"),
+        status=InvoiceStatus.OPEN,
+        due_date__lt=today,
+        allocated_amount__lt=F("amount"),
     )
     spoken_since_break = Interaction.objects.filter(
         customer=OuterRef("customer"), occurred_at__gte=OuterRef("closed_on")
@@ -261,17 +269,23 @@ def live_worklist_facts(customers: QuerySet[Customer], *, today: date) -> QueryS
         due_date=today,
     )
     not_contacted_today = Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=start_of(today))
-    quiet = Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=start_of(today - timedelta(days=QUIET_DAYS)))
+    quiet = Q(last_contact_at__isnull=True) | Q(
+        last_contact_at__lt=start_of(today - timedelta(days=QUIET_DAYS))
+    )
     return customers.annotate(
         overdue_amount=overdue_amount_as_of(today),
         oldest_due_date=Subquery(overdue.order_by("due_date").values("due_date")[:1]),
         last_contact_at=Subquery(
-            Interaction.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at").values("occurred_at")[:1]
+            Interaction.objects.filter(customer=OuterRef("pk"))
+            .order_by("-occurred_at")
+            .values("occurred_at")[:1]
         ),
         reason_broken=Exists(broken_unhandled),
         reason_task=Exists(open_tasks.filter(due_on__lte=today)),
         has_later_task=Exists(open_tasks.filter(due_on__gt=today)),
-        has_active_agreement=Exists(Agreement.objects.filter(customer=OuterRef("pk"), state=AgreementState.ACTIVE)),
+        has_active_agreement=Exists(
+            Agreement.objects.filter(customer=OuterRef("pk"), state=AgreementState.ACTIVE)
+        ),
         promise_falls_due=Exists(promise_due),
     ).annotate(
         reason_promise_due=Case(
@@ -288,4 +302,3 @@ def live_worklist_facts(customers: QuerySet[Customer], *, today: date) -> QueryS
             default=Value(False),
         ),
     )
-

@@ -300,8 +300,14 @@ CELERY_BEAT_SCHEDULE.update(
         "dunning-deliver-pending": {"task": "dunning.tasks.deliver_pending", "schedule": 600.0},
         # The worklist's standings (calls.standing): stale overdue amounts restated for the new day,
         # then every row checked against the ledger, drift logged and repaired.
-        "calls-roll-standings": {"task": "calls.tasks.roll_standings_forward", "schedule": crontab(hour=0, minute=5)},
-        "calls-check-standings": {"task": "calls.tasks.check_standings", "schedule": crontab(hour=2, minute=30)},
+        "calls-roll-standings": {
+            "task": "calls.tasks.roll_standings_forward",
+            "schedule": crontab(hour=0, minute=5),
+        },
+        "calls-check-standings": {
+            "task": "calls.tasks.check_standings",
+            "schedule": crontab(hour=2, minute=30),
+        },
     }
 )
 # WeasyPrint narrates every layout step at INFO; keep the worker log for what matters.

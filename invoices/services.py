@@ -356,7 +356,11 @@ def write_invoice_batch(plan: InvoiceBatchPlan) -> BulkResult:
 def batch_customer_ids(plan: InvoiceBatchPlan) -> set[int]:
     """The customers whose invoices a batch creates or changes (old and new owner of a moved one)."""
     created = {row[NEW_INVOICE_COLUMNS.index("customer_id")] for row in plan.to_create}
-    return created | {old.customer_id for old, _ in plan.to_update} | {new.customer_id for _, new in plan.to_update}
+    return (
+        created
+        | {old.customer_id for old, _ in plan.to_update}
+        | {new.customer_id for _, new in plan.to_update}
+    )
 
 
 def record_status_changes(changes: list[tuple[StoredInvoice, StoredInvoice]]) -> None:
