@@ -29,18 +29,22 @@ from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     Case,
+    CharField,
     Count,
     DecimalField,
     F,
     IntegerField,
+    JSONField,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
     Window,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce, JSONObject
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
 from django.utils import timezone
 
@@ -52,7 +56,7 @@ from customers.models import Customer
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice, Payment
 
-from .choices import ExcuseCategory, TaskStatus
+from .choices import ExcuseCategory, TaskKind, TaskStatus
 from .models import Complaint, Excuse, Interaction, Task
 from .standing import overdue_amount_as_of
 
@@ -112,7 +116,7 @@ def worklist(*, user, today: date) -> QuerySet[Customer]:
     customers = scope_to_portfolio(Customer.objects.all(), user, customer_path="")
     reasons = WorklistReasons(today)
     return (
-        with_worklist_facts(customers, today=today)
+        with_row_details(with_worklist_facts(customers, today=today), today=today)
         .filter(reasons.broken | reasons.task | reasons.promise_due | reasons.overdue)
         .select_related("segment", "collector")
         .order_by(*SORTS["priority"])
@@ -195,6 +199,48 @@ def with_worklist_facts(customers: QuerySet[Customer], *, today: date) -> QueryS
             )
         ),
     )
+
+
+def with_row_details(customers: QuerySet[Customer], *, today: date) -> QuerySet[Customer]:
+    """Annotate what a worklist row spells out: the latest broken agreement in the window, the first
+    two open tasks due, the instalment falling due today (each a small JSON object or text).
+
+    Correlated subqueries in the SELECT list only: the worklist's filter and sort never use them, so
+    the database computes them just for the rows a page reads (25), in the page's own query rather
+    than one query per kind of detail.
+    """
+    broken = Agreement.objects.filter(
+        customer=OuterRef("pk"),
+        state=AgreementState.BROKEN,
+        closed_on__gte=today - timedelta(days=BROKEN_LOOKBACK_DAYS),
+    ).order_by("-closed_on", "-pk")
+    tasks = Task.objects.filter(customer=OuterRef("pk"), status=TaskStatus.OPEN, due_on__lte=today).order_by(
+        "due_on", "pk"
+    )
+    promise = Instalment.objects.filter(
+        agreement__customer=OuterRef("pk"),
+        agreement__state=AgreementState.ACTIVE,
+        state=InstalmentState.PENDING,
+        due_date=today,
+    ).order_by("pk")
+    return customers.annotate(
+        broken_detail=json_of(
+            broken, kind="kind", amount=as_text("total_amount"), currency="currency", closed_on="closed_on"
+        ),
+        first_task_detail=json_of(tasks, reason="reason", kind="kind"),
+        second_task_reason=Subquery(tasks.values("reason")[1:2]),
+        promise_detail=json_of(promise, amount=as_text("amount"), currency="agreement__currency"),
+    )
+
+
+def json_of(queryset: QuerySet, **fields) -> Subquery:
+    """The first row of `queryset` as a JSON object of `fields` (one column for several values)."""
+    return Subquery(queryset.values(detail=JSONObject(**fields))[:1], output_field=JSONField())
+
+
+def as_text(field: str) -> Cast:
+    """Money as text inside JSON, so it comes back a Decimal, never a float."""
+    return Cast(field, output_field=CharField())
 
 
 def flag(condition: Q) -> Case:
@@ -312,13 +358,10 @@ class WorklistRow:
 def worklist_rows(customers: list[Customer], *, today: date) -> list[WorklistRow]:
     """Spell out why each customer of one worklist page needs action, with per-currency amounts.
 
-    Four queries for the whole page, whatever its length.
+    The customers come from `worklist` (with `with_row_details`); one more query for the whole page,
+    the overdue amounts per currency, whatever its length.
     """
-    ids = [customer.pk for customer in customers]
-    overdue = overdue_by_currency(ids, today=today)
-    broken = latest_broken_agreements(ids, today=today)
-    tasks = due_tasks(ids, today=today)
-    promises = promises_due(ids, today=today)
+    overdue = overdue_by_currency([customer.pk for customer in customers], today=today)
     rows = []
     for customer in customers:
         row = WorklistRow(customer=customer)
@@ -326,25 +369,33 @@ def worklist_rows(customers: list[Customer], *, today: date) -> list[WorklistRow
         row.overdue = [Money(t["amount"], t["currency"]) for t in totals]
         if customer.oldest_due_date:
             row.days_late = (today - customer.oldest_due_date).days
-        if customer.reason_broken and customer.pk in broken:
-            agreement = broken[customer.pk]
-            noun = "promise" if agreement.kind == "promise" else "payment plan"
+        broken = customer.broken_detail
+        if customer.reason_broken and broken:
+            noun = "promise" if broken["kind"] == "promise" else "payment plan"
+            closed_on = date.fromisoformat(broken["closed_on"])
             row.reasons.append(
-                f"{noun.capitalize()} of {Money(agreement.total_amount, agreement.currency)} "
-                f"broken on {agreement.closed_on:%-d %b}"
+                f"{noun.capitalize()} of {Money(Decimal(broken['amount']), broken['currency'])} "
+                f"broken on {closed_on:%-d %b}"
             )
+        task_reasons = [
+            reason for reason in (task_detail(customer, "reason"), customer.second_task_reason) if reason
+        ]
         if customer.reason_task:
-            row.reasons.extend(task.reason for task in tasks.get(customer.pk, [])[:2])
-        if customer.reason_promise_due and customer.pk in promises:
-            instalment = promises[customer.pk]
+            row.reasons.extend(task_reasons)
+        promise = customer.promise_detail
+        if customer.reason_promise_due and promise:
             row.reasons.append(
-                f"Promise of {Money(instalment.amount, instalment.agreement.currency)} falls due today"
+                f"Promise of {Money(Decimal(promise['amount']), promise['currency'])} falls due today"
             )
         if customer.reason_overdue:
             row.reasons.append(overdue_reason(totals))
-        row.next_action = next_action_for(customer, tasks.get(customer.pk, []))
+        row.next_action = next_action_for(customer, task_detail(customer, "kind"))
         rows.append(row)
     return rows
+
+
+def task_detail(customer: Customer, key: str) -> str | None:
+    return (customer.first_task_detail or {}).get(key)
 
 
 def overdue_reason(totals: list[dict]) -> str:
@@ -359,12 +410,12 @@ def overdue_reason(totals: list[dict]) -> str:
     return f"{count} {noun} overdue, {amounts}"
 
 
-def next_action_for(customer: Customer, tasks: list[Task]) -> str:
+def next_action_for(customer: Customer, first_task_kind: str | None) -> str:
     channel = customer.get_preferred_channel_display().lower()
     if customer.reason_broken:
         return "Call: ask why the agreement broke and agree new terms"
-    if tasks:
-        return tasks[0].get_kind_display()
+    if first_task_kind:
+        return TaskKind(first_task_kind).label
     if customer.reason_promise_due:
         return "Check today's payment; remind if not received"
     return f"Call (prefers {channel})" if channel != "phone" else "Call"
@@ -399,36 +450,6 @@ def overdue_by_currency(customer_ids: list[int], *, today: date) -> dict[int, li
         row["amount"] = row.pop("overdue_total")
         grouped[row["customer_id"]].append(row)
     return grouped
-
-
-def latest_broken_agreements(customer_ids: list[int], *, today: date) -> dict[int, Agreement]:
-    agreements = Agreement.objects.filter(
-        customer_id__in=customer_ids,
-        state=AgreementState.BROKEN,
-        closed_on__gte=today - timedelta(days=BROKEN_LOOKBACK_DAYS),
-    ).order_by("customer_id", "-closed_on", "-pk")
-    latest: dict[int, Agreement] = {}
-    for agreement in agreements:
-        latest.setdefault(agreement.customer_id, agreement)
-    return latest
-
-
-def due_tasks(customer_ids: list[int], *, today: date) -> dict[int, list[Task]]:
-    tasks = Task.objects.filter(customer_id__in=customer_ids, status=TaskStatus.OPEN, due_on__lte=today)
-    grouped: dict[int, list[Task]] = defaultdict(list)
-    for task in tasks.order_by("due_on", "pk"):
-        grouped[task.customer_id].append(task)
-    return grouped
-
-
-def promises_due(customer_ids: list[int], *, today: date) -> dict[int, Instalment]:
-    instalments = Instalment.objects.filter(
-        agreement__customer_id__in=customer_ids,
-        agreement__state=AgreementState.ACTIVE,
-        state=InstalmentState.PENDING,
-        due_date=today,
-    ).select_related("agreement")
-    return {instalment.agreement.customer_id: instalment for instalment in instalments}
 
 
 # --- The customer page ------------------------------------------------------------------------
