@@ -57,8 +57,9 @@ def upsert_customer(*, account_number: str, actor, **values) -> tuple[Customer, 
         customer.full_clean(validate_unique=False)
         if created:
             customer.save()
-        elif not save_changed_fields(customer, before):  # the same values again write nothing
+        elif "currency" not in save_changed_fields(customer, before):  # the same values write nothing
             return customer, created
+        # Only the currency feeds precomputed figures (the overdue amount is in the customer's currency).
         announce_change(customer_ids={customer.pk}, facts={"customer"})
         return customer, created
 

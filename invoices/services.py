@@ -34,6 +34,8 @@ class AllocationRequest:
 
 
 UPSERT_FIELDS = ("customer", "issue_date", "due_date", "amount", "currency", "description")
+# The invoice fields that precomputed per-customer figures depend on (customers.signals).
+FIGURE_FIELDS = frozenset({"customer", "customer_id", "due_date", "amount", "currency", "status"})
 
 
 def upsert_invoice(
@@ -75,8 +77,8 @@ def upsert_invoice(
             invoice.status = status_for_balance(invoice.amount, invoice.allocated_amount)
         if created:
             invoice.save()
-        elif not save_changed_fields(invoice, before):  # the same values again write nothing
-            return invoice, created
+        elif not FIGURE_FIELDS.intersection(save_changed_fields(invoice, before)):
+            return invoice, created  # the same values write nothing; a new description concerns no figure
         announce_change(customer_ids=owners, facts={"invoices"})
         return invoice, created
 
@@ -356,11 +358,12 @@ def write_invoice_batch(plan: InvoiceBatchPlan) -> BulkResult:
 def batch_customer_ids(plan: InvoiceBatchPlan) -> set[int]:
     """The customers whose invoices a batch creates or changes (old and new owner of a moved one)."""
     created = {row[NEW_INVOICE_COLUMNS.index("customer_id")] for row in plan.to_create}
-    return (
-        created
-        | {old.customer_id for old, _ in plan.to_update}
-        | {new.customer_id for _, new in plan.to_update}
-    )
+    moved = [
+        (old, new)
+        for old, new in plan.to_update
+        if any(getattr(old, name) != getattr(new, name) for name in FIGURE_FIELDS if name in old._fields)
+    ]
+    return created | {old.customer_id for old, _ in moved} | {new.customer_id for _, new in moved}
 
 
 def record_status_changes(changes: list[tuple[StoredInvoice, StoredInvoice]]) -> None:
