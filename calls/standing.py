@@ -144,7 +144,7 @@ def computed_standings(customer_ids: list[int], *, as_of: date) -> list[Standing
 def refresh_standings(customer_ids: Iterable[int], *, as_of: date) -> int:
     """Recompute and store the standings of these customers: two queries per CHUNK of ids."""
     count = 0
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # all chunks or none; no savepoint inside a service's
         for chunk in _chunks(customer_ids):
             standings = computed_standings(chunk, as_of=as_of)
             Standing.objects.bulk_create(
