@@ -15,6 +15,7 @@ from django.db import transaction
 from audit.records import Change, record_changes
 from customers.access import Capability, acting_user, require
 from customers.models import Customer
+from customers.signals import announce_change
 from invoices.models import Allocation, Invoice, Payment
 
 from .choices import AgreementKind, AgreementState, InstalmentState
@@ -65,6 +66,7 @@ def create_agreement(
             for number, terms in enumerate(sorted(instalments, key=lambda t: t.due_date), start=1)
         )
         agreement.invoices.set(invoices)
+        announce_change(customer_ids={customer.pk}, facts={"agreements"})
         return agreement
 
 
@@ -107,6 +109,7 @@ def cancel_agreement(*, agreement: Agreement, today: date, actor) -> Agreement:
     agreement.state = AgreementState.CANCELLED
     agreement.closed_on = today
     agreement.save(update_fields=["state", "closed_on"])
+    announce_change(customer_ids={agreement.customer_id}, facts={"agreements"})
     return agreement
 
 
@@ -167,6 +170,7 @@ def check_agreements(*, today: date, customer_ids: Sequence[int] | None = None) 
                                                    "closed_on": (None, a.closed_on)})
              for a in changed_agreements),
         )  # fmt: skip
+        announce_change(customer_ids={a.customer_id for a in changed_agreements}, facts={"agreements"})
     return result
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Complaint, Excuse, Interaction, Task
+from .models import Complaint, Excuse, Interaction, Standing, Task
 
 
 @admin.register(Interaction)
@@ -47,3 +47,21 @@ class TaskAdmin(admin.ModelAdmin):
     search_fields = ("customer__name", "customer__account_number", "reason")
     list_select_related = ("customer", "assigned_to")
     raw_id_fields = ("customer", "assigned_to")
+
+
+@admin.register(Standing)
+class StandingAdmin(admin.ModelAdmin):
+    """Read-only: the rows are derived (calls.standing); fix the ledger and they follow."""
+
+    list_display = ("customer", "oldest_open_due_on", "overdue_amount", "overdue_as_of", "last_contact_at")
+    search_fields = ("customer__name", "customer__account_number")
+    list_select_related = ("customer",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

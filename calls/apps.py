@@ -7,8 +7,10 @@ class CallsConfig(AppConfig):
 
     def ready(self) -> None:
         from audit.registry import register
+        from customers.signals import customer_facts_changed
 
         from .models import Complaint
+        from .standing import on_facts_changed
 
         # The audit trail (audit/): what of these records is recorded on every change.
         register(
@@ -17,3 +19,6 @@ class CallsConfig(AppConfig):
             customer="customer_id",
             log_create=False,
         )
+        # The worklist's precomputed standings follow every change the lower apps announce, in the
+        # same transaction (calls.standing).
+        customer_facts_changed.connect(on_facts_changed, dispatch_uid="calls.standing")

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from agreements.models import Agreement
+from customers.fields import MoneyField
 from customers.models import Contact, Customer
 from invoices.models import Invoice
 
@@ -149,3 +150,48 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.customer.name} by {self.due_on}"
+
+
+class Standing(models.Model):
+    """One row per customer: the time-independent facts the worklist needs, kept precomputed.
+
+    Written only by `calls.standing` (the receiver of `customers.signals.customer_facts_changed`, in
+    the transaction of the change, and `rebuild_standings`); see its docstring for what each column
+    means and how the worklist derives its reasons from them.
+
+    `overdue_amount` is the one fact that moves with the calendar: it is the open amount (customer's
+    currency) of open invoices due before `overdue_as_of`, and `next_due_on` is the earliest due date
+    of such invoices on or after that day. The amount therefore stays exact for every day from
+    `overdue_as_of` through `next_due_on` (no invoice becomes overdue in between); outside that window
+    the worklist recomputes it live for that row only, and a daily task rolls those rows forward.
+    """
+
+    customer = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, primary_key=True, related_name="standing"
+    )
+    # Earliest due date of open invoices with money still open, any currency (overdue once before today).
+    oldest_open_due_on = models.DateField(null=True, blank=True)
+    overdue_amount = MoneyField(default=0)
+    overdue_as_of = models.DateField()
+    next_due_on = models.DateField(null=True, blank=True)
+    last_contact_at = models.DateTimeField(null=True, blank=True)
+    # closed_on of the latest broken agreement: "broken and unhandled" is derived from it and last contact.
+    latest_broken_on = models.DateField(null=True, blank=True)
+    has_active_agreement = models.BooleanField(default=False)
+    first_open_task_on = models.DateField(null=True, blank=True)
+    last_open_task_on = models.DateField(null=True, blank=True)
+
+    FACTS = (
+        "oldest_open_due_on",
+        "overdue_amount",
+        "overdue_as_of",
+        "next_due_on",
+        "last_contact_at",
+        "latest_broken_on",
+        "has_active_agreement",
+        "first_open_task_on",
+        "last_open_task_on",
+    )
+
+    def __str__(self) -> str:
+        return f"Standing of customer {self.customer_id}"

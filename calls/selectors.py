@@ -12,8 +12,9 @@ What "needs action today" means (a customer is on the worklist when any of these
 Logging a call therefore takes a customer off today's list: it completes today's call tasks,
 counts as contact, and a promise makes an active agreement.
 
-The priority is computed in SQL so a page of the worklist costs the same few queries whatever the
-size of the ledger; the per-row details (amounts per currency, reasons in words) are fetched for
+The reasons and the priority are computed in SQL from each customer's precomputed `Standing` row
+(calls.standing), so a page of the worklist costs the same few queries and reads no invoice, whatever
+the size of the ledger; the per-row details (amounts per currency, reasons in words) are fetched for
 the customers of one page only.
 """
 
@@ -23,14 +24,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.db.models import (
+    BooleanField,
     Case,
+    CharField,
     Count,
     DecimalField,
-    Exists,
     F,
     IntegerField,
+    JSONField,
     OuterRef,
     Q,
     QuerySet,
@@ -38,8 +42,10 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce, JSONObject
+from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
 from django.utils import timezone
 
 from agreements.choices import AgreementState, InstalmentState
@@ -50,8 +56,9 @@ from customers.models import Customer
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
 
-from .choices import ExcuseCategory, TaskStatus
-from .models import Excuse, Interaction, Task
+from .choices import ExcuseCategory, TaskKind, TaskStatus
+from .models import Excuse, Task
+from .standing import overdue_amount_as_of
 
 MONEY = DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
 OVERDUE_AFTER_DAYS = 7  # the first reminders do their work before a person picks up the phone
@@ -90,9 +97,10 @@ SORTS = {
 def without_jit():
     """Run the worklist queries with PostgreSQL's JIT off, in a transaction.
 
-    The worklist query is estimated as costly (a dozen correlated subqueries over every customer),
-    so PostgreSQL JIT-compiles it: measured on 20,000 customers, compiling took 4.5 s of a 5.3 s
-    query that runs in 0.8 s without it. SET LOCAL keeps the change to this transaction.
+    The worklist query can be estimated as costly (the live fallback for stale overdue amounts is a
+    correlated subquery), so PostgreSQL may JIT-compile it: measured on 20,000 customers before the
+    standing table, compiling took 4.5 s of a 5.3 s query that runs in 0.8 s without it. SET LOCAL
+    keeps the change to this transaction.
     """
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -110,84 +118,166 @@ def worklist(*, user, today: date) -> QuerySet[Customer]:
     behind it (`reason_*` flags, `overdue_amount` in the customer's currency, `oldest_due_date`,
     `last_contact_at`) and a `priority`, highest first. A credit manager sees every customer."""
     customers = scope_to_portfolio(Customer.objects.all(), user, customer_path="")
-    annotated = with_worklist_facts(customers, today=today)
+    reasons = WorklistReasons(today)
     return (
-        annotated.filter(
-            Q(reason_broken=True) | Q(reason_task=True) | Q(reason_promise_due=True) | Q(reason_overdue=True)
-        )
+        with_row_details(with_worklist_facts(customers, today=today), today=today)
+        .filter(reasons.broken | reasons.task | reasons.promise_due | reasons.overdue)
         .select_related("segment", "collector")
         .order_by(*SORTS["priority"])
     )
 
 
+class WorklistReasons:
+    """Each reason as a condition on the customer's `Standing` row (and, for a promise due, on the
+    instalments falling due today), written flat on the stored columns: these conditions are
+    evaluated for every customer of the portfolio, so they avoid nesting one CASE in another.
+
+    calls.standing explains why each equals its live definition (`live_worklist_facts`); the tests
+    compare both over random histories.
+    """
+
+    def __init__(self, today: date):
+        contact = "standing__last_contact_at"
+        self.not_contacted_today = Q(**{f"{contact}__isnull": True}) | Q(
+            **{f"{contact}__lt": start_of(today)}
+        )
+        quiet = Q(**{f"{contact}__isnull": True}) | Q(
+            **{f"{contact}__lt": start_of(today - timedelta(days=QUIET_DAYS))}
+        )
+        self.broken = Q(standing__latest_broken_on__gte=today - timedelta(days=BROKEN_LOOKBACK_DAYS)) & (
+            Q(**{f"{contact}__isnull": True}) | Q(**{f"{contact}__lt": F("standing__latest_broken_on")})
+        )
+        self.task = Q(standing__first_open_task_on__lte=today)
+        promise_due_customers = Instalment.objects.filter(
+            agreement__state=AgreementState.ACTIVE, state=InstalmentState.PENDING, due_date=today
+        ).values("agreement__customer_id")
+        self.promise_due = Q(pk__in=promise_due_customers) & self.not_contacted_today
+        # oldest_open_due_on <= today - 7 is "the oldest overdue due date is 7+ days back": any such
+        # date is before today, so it is the oldest overdue one.
+        self.overdue = (
+            Q(standing__oldest_open_due_on__lte=today - timedelta(days=OVERDUE_AFTER_DAYS))
+            & Q(standing__has_active_agreement=False)
+            & (Q(standing__last_open_task_on__isnull=True) | Q(standing__last_open_task_on__lte=today))
+            & quiet
+            & ~Q(dunning_paused_until__gte=today)
+        )
+        # The stored overdue amount holds from overdue_as_of through next_due_on (calls.models.Standing).
+        self.amount_valid = Q(standing__overdue_as_of__lte=today) & (
+            Q(standing__next_due_on__isnull=True) | Q(standing__next_due_on__gte=today)
+        )
+
+
 def with_worklist_facts(customers: QuerySet[Customer], *, today: date) -> QuerySet[Customer]:
-    """Annotate each customer with the reasons it needs action today and its priority (all in SQL)."""
-    overdue = Invoice.objects.filter(
-        customer=OuterRef("pk"),
-        status=InvoiceStatus.OPEN,
-        due_date__lt=today,
-        allocated_amount__lt=F("amount"),
+    """Annotate each customer with the reasons it needs action today and its priority (all in SQL).
+
+    The facts come from the customer's precomputed `Standing` row (calls.standing explains each column
+    and why the reasons derived here equal their live definitions, `calls.standing.live_worklist_facts`):
+    one join, no subquery over the ledger, except the overdue amount of a row whose stored amount is
+    not valid for `today` (computed live for that row only) and the instalments falling due today.
+    """
+    reasons = WorklistReasons(today)
+    live_amount = overdue_amount_as_of(today)
+    return customers.annotate(
+        overdue_amount=Case(
+            When(reasons.amount_valid, then=F("standing__overdue_amount")),
+            default=live_amount,
+            output_field=MONEY,
+        ),
+        oldest_due_date=Case(
+            When(standing__oldest_open_due_on__lt=today, then=F("standing__oldest_open_due_on")), default=None
+        ),
+        last_contact_at=F("standing__last_contact_at"),
+        reason_broken=flag(reasons.broken),
+        reason_task=flag(reasons.task),
+        reason_promise_due=flag(reasons.promise_due),
+        reason_overdue=flag(reasons.overdue),
+        priority=(
+            points(reasons.broken, 400)
+            + points(reasons.task, 300)
+            + points(reasons.promise_due, 250)
+            + days_late_points("standing__oldest_open_due_on", today)
+            + Case(
+                When(reasons.amount_valid, then=amount_points(F("standing__overdue_amount"))),
+                default=amount_points(live_amount),
+                output_field=IntegerField(),
+            )
+        ),
     )
-    last_contact = Interaction.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at")
-    spoken_since_break = Interaction.objects.filter(
-        customer=OuterRef("customer"), occurred_at__gte=OuterRef("closed_on")
-    )
-    broken_unhandled = Agreement.objects.filter(
+
+
+def with_row_details(customers: QuerySet[Customer], *, today: date) -> QuerySet[Customer]:
+    """Annotate what a worklist row spells out: the latest broken agreement in the window, the first
+    two open tasks due, the instalment falling due today (each a small JSON object or text).
+
+    Correlated subqueries in the SELECT list only: the worklist's filter and sort never use them, so
+    the database computes them just for the rows a page reads (25), in the page's own query rather
+    than one query per kind of detail.
+    """
+    broken = Agreement.objects.filter(
         customer=OuterRef("pk"),
         state=AgreementState.BROKEN,
         closed_on__gte=today - timedelta(days=BROKEN_LOOKBACK_DAYS),
-    ).exclude(Exists(spoken_since_break))
-    open_tasks = Task.objects.filter(customer=OuterRef("pk"), status=TaskStatus.OPEN)
-    promise_due = Instalment.objects.filter(
+    ).order_by("-closed_on", "-pk")
+    tasks = Task.objects.filter(customer=OuterRef("pk"), status=TaskStatus.OPEN, due_on__lte=today).order_by(
+        "due_on", "pk"
+    )
+    promise = Instalment.objects.filter(
         agreement__customer=OuterRef("pk"),
         agreement__state=AgreementState.ACTIVE,
         state=InstalmentState.PENDING,
         due_date=today,
+    ).order_by("pk")
+    return customers.annotate(
+        broken_detail=json_of(
+            broken, kind="kind", amount=as_text("total_amount"), currency="currency", closed_on="closed_on"
+        ),
+        first_task_detail=json_of(tasks, reason="reason", kind="kind"),
+        second_task_reason=Subquery(tasks.values("reason")[1:2]),
+        promise_detail=json_of(promise, amount=as_text("amount"), currency="agreement__currency"),
     )
-    active_agreement = Agreement.objects.filter(customer=OuterRef("pk"), state=AgreementState.ACTIVE)
-    not_contacted_today = Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=start_of(today))
-    quiet = Q(last_contact_at__isnull=True) | Q(
-        last_contact_at__lt=start_of(today - timedelta(days=QUIET_DAYS))
+
+
+def json_of(queryset: QuerySet, **fields) -> Subquery:
+    """The first row of `queryset` as a JSON object of `fields` (one column for several values)."""
+    return Subquery(queryset.values(detail=JSONObject(**fields))[:1], output_field=JSONField())
+
+
+def as_text(field: str) -> Cast:
+    """Money as text inside JSON, so it comes back a Decimal, never a float."""
+    return Cast(field, output_field=CharField())
+
+
+def flag(condition: Q) -> Case:
+    """True or False, never NULL (a customer without a standing row has no reason, not an unknown one)."""
+    return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
+def points(condition: Q, value: int) -> Case:
+    return Case(When(condition, then=Value(value)), default=Value(0), output_field=IntegerField())
+
+
+def days_late_points(due_field: str, today: date) -> Case:
+    """Up to 300 points for lateness of the oldest overdue due date (`due_field`; none when not yet
+    past). Thresholds are compared to dates, not computed as date differences, so they run anywhere."""
+    return Case(
+        When(**{f"{due_field}__lt": today - timedelta(days=90)}, then=Value(300)),
+        When(**{f"{due_field}__lt": today - timedelta(days=60)}, then=Value(200)),
+        When(**{f"{due_field}__lt": today - timedelta(days=30)}, then=Value(150)),
+        When(**{f"{due_field}__lt": today}, then=Value(50)),
+        default=Value(0),
+        output_field=IntegerField(),
     )
-    paused = Q(dunning_paused_until__gte=today)
-    return (
-        customers.annotate(
-            overdue_amount=Coalesce(
-                Subquery(
-                    overdue.filter(currency=OuterRef("currency"))
-                    .order_by()
-                    .values("customer")
-                    .annotate(total=Sum(F("amount") - F("allocated_amount")))
-                    .values("total"),
-                    output_field=MONEY,
-                ),
-                Value(Decimal("0.00")),
-                output_field=MONEY,
-            ),
-            oldest_due_date=Subquery(overdue.order_by("due_date").values("due_date")[:1]),
-            last_contact_at=Subquery(last_contact.values("occurred_at")[:1]),
-            reason_broken=Exists(broken_unhandled),
-            reason_task=Exists(open_tasks.filter(due_on__lte=today)),
-            has_later_task=Exists(open_tasks.filter(due_on__gt=today)),
-            has_active_agreement=Exists(active_agreement),
-            promise_falls_due=Exists(promise_due),
-        )
-        .annotate(
-            reason_promise_due=Case(
-                When(Q(promise_falls_due=True) & not_contacted_today, then=Value(True)), default=Value(False)
-            ),
-            reason_overdue=Case(
-                When(
-                    Q(oldest_due_date__lte=today - timedelta(days=OVERDUE_AFTER_DAYS))
-                    & Q(has_active_agreement=False, has_later_task=False)
-                    & quiet
-                    & ~paused,
-                    then=Value(True),
-                ),
-                default=Value(False),
-            ),
-        )
-        .annotate(priority=priority_expression(today))
+
+
+def amount_points(amount) -> Case:
+    """Up to 300 points for the overdue amount at stake (an expression, in the customer's currency)."""
+    return Case(
+        When(GreaterThanOrEqual(amount, Value(Decimal(50_000))), then=Value(300)),
+        When(GreaterThanOrEqual(amount, Value(Decimal(10_000))), then=Value(200)),
+        When(GreaterThanOrEqual(amount, Value(Decimal(1_000))), then=Value(100)),
+        When(GreaterThan(amount, Value(Decimal(0))), then=Value(25)),
+        default=Value(0),
+        output_field=IntegerField(),
     )
 
 
@@ -195,34 +285,15 @@ def priority_expression(today: date):
     """Points: what broke or was planned comes first, then lateness and amount at stake.
 
     Broken 400, task 300, promise due 250; days late up to 300; amount (customer's currency) up to 300.
-    Thresholds are compared to dates, not computed as date differences, so they run on any database.
+    Over annotations named as the worklist's (`reason_*`, `oldest_due_date`, `overdue_amount`): the
+    live definition's form; `with_worklist_facts` computes the same points from the stored columns.
     """
-
-    def points(condition: Q, value: int):
-        return Case(When(condition, then=Value(value)), default=Value(0), output_field=IntegerField())
-
-    days_late = Case(
-        When(oldest_due_date__lt=today - timedelta(days=90), then=Value(300)),
-        When(oldest_due_date__lt=today - timedelta(days=60), then=Value(200)),
-        When(oldest_due_date__lt=today - timedelta(days=30), then=Value(150)),
-        When(oldest_due_date__lt=today, then=Value(50)),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-    amount = Case(
-        When(overdue_amount__gte=50_000, then=Value(300)),
-        When(overdue_amount__gte=10_000, then=Value(200)),
-        When(overdue_amount__gte=1_000, then=Value(100)),
-        When(overdue_amount__gt=0, then=Value(25)),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
     return (
         points(Q(reason_broken=True), 400)
         + points(Q(reason_task=True), 300)
         + points(Q(reason_promise_due=True), 250)
-        + days_late
-        + amount
+        + days_late_points("oldest_due_date", today)
+        + amount_points(F("overdue_amount"))
     )
 
 
@@ -248,6 +319,33 @@ def filter_worklist(queryset: QuerySet[Customer], criteria: dict, *, today: date
     return queryset.order_by(*SORTS.get(criteria.get("sort") or "priority", SORTS["priority"]))
 
 
+class CountingPaginator(Paginator):
+    """A Paginator for the worklist: one narrow query finds the page's customers and counts the list,
+    a second reads those customers in full.
+
+    The reasons and priority are computed over every customer of the portfolio: a separate COUNT
+    would compute them all a second time, and sorting full rows (customer, segment, collector)
+    carries wide tuples through the sort. So the first query sorts ids only and counts with
+    COUNT(*) OVER (); the second reads just the page's rows (measured on 20,000 customers: half the
+    time of COUNT plus the page query). Past the last page (no row carries the count) it falls back
+    to Paginator's own count and answers with the last page, as `get_page` always did.
+    """
+
+    def get_page(self, number):
+        try:
+            number = max(int(number or 1), 1)
+        except (TypeError, ValueError):
+            number = 1
+        bottom = (number - 1) * self.per_page
+        counted = self.object_list.annotate(full_count=Window(Count("pk"))).values_list("pk", "full_count")
+        found = list(counted[bottom : bottom + self.per_page])
+        if not found:
+            return super().get_page(number)
+        self.__dict__["count"] = found[0][1]  # Paginator.count is a cached_property
+        by_id = {row.pk: row for row in self.object_list.filter(pk__in=[pk for pk, _ in found])}
+        return self._get_page([by_id[pk] for pk, _ in found if pk in by_id], number, self)
+
+
 @dataclass
 class Money:
     amount: Decimal
@@ -269,13 +367,10 @@ class WorklistRow:
 def worklist_rows(customers: list[Customer], *, today: date) -> list[WorklistRow]:
     """Spell out why each customer of one worklist page needs action, with per-currency amounts.
 
-    Four queries for the whole page, whatever its length.
+    The customers come from `worklist` (with `with_row_details`); one more query for the whole page,
+    the overdue amounts per currency, whatever its length.
     """
-    ids = [customer.pk for customer in customers]
-    overdue = overdue_by_currency(ids, today=today)
-    broken = latest_broken_agreements(ids, today=today)
-    tasks = due_tasks(ids, today=today)
-    promises = promises_due(ids, today=today)
+    overdue = overdue_by_currency([customer.pk for customer in customers], today=today)
     rows = []
     for customer in customers:
         row = WorklistRow(customer=customer)
@@ -283,25 +378,33 @@ def worklist_rows(customers: list[Customer], *, today: date) -> list[WorklistRow
         row.overdue = [Money(t["amount"], t["currency"]) for t in totals]
         if customer.oldest_due_date:
             row.days_late = (today - customer.oldest_due_date).days
-        if customer.reason_broken and customer.pk in broken:
-            agreement = broken[customer.pk]
-            noun = "promise" if agreement.kind == "promise" else "payment plan"
+        broken = customer.broken_detail
+        if customer.reason_broken and broken:
+            noun = "promise" if broken["kind"] == "promise" else "payment plan"
+            closed_on = date.fromisoformat(broken["closed_on"])
             row.reasons.append(
-                f"{noun.capitalize()} of {Money(agreement.total_amount, agreement.currency)} "
-                f"broken on {agreement.closed_on:%-d %b}"
+                f"{noun.capitalize()} of {Money(Decimal(broken['amount']), broken['currency'])} "
+                f"broken on {closed_on:%-d %b}"
             )
+        task_reasons = [
+            reason for reason in (task_detail(customer, "reason"), customer.second_task_reason) if reason
+        ]
         if customer.reason_task:
-            row.reasons.extend(task.reason for task in tasks.get(customer.pk, [])[:2])
-        if customer.reason_promise_due and customer.pk in promises:
-            instalment = promises[customer.pk]
+            row.reasons.extend(task_reasons)
+        promise = customer.promise_detail
+        if customer.reason_promise_due and promise:
             row.reasons.append(
-                f"Promise of {Money(instalment.amount, instalment.agreement.currency)} falls due today"
+                f"Promise of {Money(Decimal(promise['amount']), promise['currency'])} falls due today"
             )
         if customer.reason_overdue:
             row.reasons.append(overdue_reason(totals))
-        row.next_action = next_action_for(customer, tasks.get(customer.pk, []))
+        row.next_action = next_action_for(customer, task_detail(customer, "kind"))
         rows.append(row)
     return rows
+
+
+def task_detail(customer: Customer, key: str) -> str | None:
+    return (customer.first_task_detail or {}).get(key)
 
 
 def overdue_reason(totals: list[dict]) -> str:
@@ -316,12 +419,12 @@ def overdue_reason(totals: list[dict]) -> str:
     return f"{count} {noun} overdue, {amounts}"
 
 
-def next_action_for(customer: Customer, tasks: list[Task]) -> str:
+def next_action_for(customer: Customer, first_task_kind: str | None) -> str:
     channel = customer.get_preferred_channel_display().lower()
     if customer.reason_broken:
         return "Call: ask why the agreement broke and agree new terms"
-    if tasks:
-        return tasks[0].get_kind_display()
+    if first_task_kind:
+        return TaskKind(first_task_kind).label
     if customer.reason_promise_due:
         return "Check today's payment; remind if not received"
     return f"Call (prefers {channel})" if channel != "phone" else "Call"
@@ -356,36 +459,6 @@ def overdue_by_currency(customer_ids: list[int], *, today: date) -> dict[int, li
         row["amount"] = row.pop("overdue_total")
         grouped[row["customer_id"]].append(row)
     return grouped
-
-
-def latest_broken_agreements(customer_ids: list[int], *, today: date) -> dict[int, Agreement]:
-    agreements = Agreement.objects.filter(
-        customer_id__in=customer_ids,
-        state=AgreementState.BROKEN,
-        closed_on__gte=today - timedelta(days=BROKEN_LOOKBACK_DAYS),
-    ).order_by("customer_id", "-closed_on", "-pk")
-    latest: dict[int, Agreement] = {}
-    for agreement in agreements:
-        latest.setdefault(agreement.customer_id, agreement)
-    return latest
-
-
-def due_tasks(customer_ids: list[int], *, today: date) -> dict[int, list[Task]]:
-    tasks = Task.objects.filter(customer_id__in=customer_ids, status=TaskStatus.OPEN, due_on__lte=today)
-    grouped: dict[int, list[Task]] = defaultdict(list)
-    for task in tasks.order_by("due_on", "pk"):
-        grouped[task.customer_id].append(task)
-    return grouped
-
-
-def promises_due(customer_ids: list[int], *, today: date) -> dict[int, Instalment]:
-    instalments = Instalment.objects.filter(
-        agreement__customer_id__in=customer_ids,
-        agreement__state=AgreementState.ACTIVE,
-        state=InstalmentState.PENDING,
-        due_date=today,
-    ).select_related("agreement")
-    return {instalment.agreement.customer_id: instalment for instalment in instalments}
 
 
 # --- The customer page ------------------------------------------------------------------------

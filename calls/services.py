@@ -17,6 +17,7 @@ from agreements.services import InstalmentTerms, create_agreement
 from audit.records import Change, record_changes
 from customers.access import Capability, acting_user, require
 from customers.models import Contact, Customer
+from customers.signals import announce_change
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
 from invoices.services import set_invoice_status
@@ -130,6 +131,7 @@ def log_call(
                 assigned_to=customer.collector or acting_user(user),
                 actor=user,
             )
+        announce_change(customer_ids={customer.pk}, facts={"contacts", "tasks"})
         return interaction
 
 
@@ -180,6 +182,7 @@ def record_excuse(
     record.full_clean()
     record.save()
     record.invoices.set(invoices)
+    announce_change(customer_ids={customer.pk}, facts={"excuses"})
     return record
 
 
@@ -210,6 +213,7 @@ def open_complaint(
             (Change(pk, customer_id, number, {"status": (InvoiceStatus.OPEN, InvoiceStatus.DISPUTED)})
              for pk, customer_id, number in disputed),
         )  # fmt: skip
+        announce_change(customer_ids={customer.pk}, facts={"complaints", "invoices"})
     return record
 
 
@@ -246,6 +250,7 @@ def resolve_complaint(
             set_invoice_status(
                 invoice=invoice, status=InvoiceStatus.CANCELLED if cancel else InvoiceStatus.OPEN, actor=user
             )
+        announce_change(customer_ids={complaint.customer_id}, facts={"complaints"})
     return complaint
 
 
@@ -276,6 +281,7 @@ def create_task(
     try:
         with transaction.atomic():
             task.save()
+            announce_change(customer_ids={customer.pk}, facts={"tasks"})
     except IntegrityError:
         if not dedupe_key:
             raise
@@ -287,12 +293,17 @@ def complete_task(*, task: Task, actor, status: str = TaskStatus.DONE) -> Task:
     require(actor, Capability.LOG_CALLS)
     task.status = status
     task.done_at = timezone.now()
-    task.save(update_fields=["status", "done_at"])
+    with transaction.atomic():
+        task.save(update_fields=["status", "done_at"])
+        announce_change(customer_ids={task.customer_id}, facts={"tasks"})
     return task
 
 
 def complete_tasks_handled_by_call(*, customer: Customer, today: date) -> int:
-    """A logged call handles the customer's open call and follow-up tasks due by today."""
+    """A logged call handles the customer's open call and follow-up tasks due by today.
+
+    Announces nothing itself: its caller (log_call) announces the call and its tasks together.
+    """
     return Task.objects.filter(
         customer=customer,
         status=TaskStatus.OPEN,

@@ -90,7 +90,7 @@ def worklist(request):
     criteria = form.cleaned_data if form.is_valid() else {}
     queryset = selectors.filter_worklist(queryset, criteria, today=today)
     with selectors.without_jit():
-        page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = selectors.CountingPaginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
         customers = list(page.object_list)
     rows = selectors.worklist_rows(customers, today=today)
     scores = worth_it_for([row.customer.pk for row in rows], today=today)

@@ -317,6 +317,16 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "reports.tasks.rebuild_worth_it",
             "schedule": crontab(hour=0, minute=15),
         },
+        # The worklist's standings (calls.standing): stale overdue amounts restated for the new day,
+        # then every row checked against the ledger, drift logged and repaired.
+        "calls-roll-standings": {
+            "task": "calls.tasks.roll_standings_forward",
+            "schedule": crontab(hour=0, minute=5),
+        },
+        "calls-check-standings": {
+            "task": "calls.tasks.check_standings",
+            "schedule": crontab(hour=2, minute=30),
+        },
     }
 )
 # WeasyPrint narrates every layout step at INFO; keep the worker log for what matters.

@@ -14,6 +14,7 @@ from audit.records import Change, record_changes
 from .access import Capability, may, require
 from .changes import field_values, save_changed_fields
 from .models import Contact, Customer, Segment
+from .signals import announce_change
 
 CUSTOMER_FIELDS = (
     "name", "segment", "currency", "payment_terms_days", "credit_limit", "preferred_channel",
@@ -56,8 +57,10 @@ def upsert_customer(*, account_number: str, actor, **values) -> tuple[Customer, 
         customer.full_clean(validate_unique=False)
         if created:
             customer.save()
-        else:
-            save_changed_fields(customer, before)  # the same values again write nothing
+        elif "currency" not in save_changed_fields(customer, before):  # the same values write nothing
+            return customer, created
+        # Only the currency feeds precomputed figures (the overdue amount is in the customer's currency).
+        announce_change(customer_ids={customer.pk}, facts={"customer"})
         return customer, created
 
 

@@ -10,7 +10,9 @@ the change never sees a stale figure, and a rollback undoes both together.
 from django.dispatch import Signal
 
 # Sent with `customer_ids` (a set of ints) and `facts` (a set of words naming what changed:
-# "invoices", "payments", "agreements", "contacts", "tasks", "excuses", "complaints", "reminders").
+# "invoices", "payments", "agreements", "contacts", "tasks", "excuses", "complaints", "reminders", and
+# "customer" for the account's own fields that figures depend on, such as its currency; "contacts" is
+# also sent for a logged call, the worklist's "last contact").
 # Receivers must be set-based (a constant number of queries for any number of customers), because a
 # bulk import or the dunning run sends one signal for thousands of customers.
 customer_facts_changed = Signal()

@@ -21,6 +21,7 @@ from customers.changes import field_values, save_changed_fields
 from customers.choices import CURRENCY_CODES
 from customers.fields import CENT, MONEY_DIGITS, MONEY_PLACES
 from customers.models import Customer
+from customers.signals import announce_change
 
 from .choices import InvoiceStatus
 from .models import Allocation, Invoice, Payment
@@ -33,6 +34,8 @@ class AllocationRequest:
 
 
 UPSERT_FIELDS = ("customer", "issue_date", "due_date", "amount", "currency", "description")
+# The invoice fields that precomputed per-customer figures depend on (customers.signals).
+FIGURE_FIELDS = frozenset({"customer", "customer_id", "due_date", "amount", "currency", "status"})
 
 
 def upsert_invoice(
@@ -62,6 +65,7 @@ def upsert_invoice(
             if errors:
                 raise ValidationError(errors)
         before = field_values(invoice, (*UPSERT_FIELDS, "status"))
+        owners = {invoice.customer_id, customer.pk}  # both, should a sync move it to another customer
         invoice.customer = customer
         invoice.issue_date = issue_date
         invoice.due_date = due_date
@@ -73,8 +77,9 @@ def upsert_invoice(
             invoice.status = status_for_balance(invoice.amount, invoice.allocated_amount)
         if created:
             invoice.save()
-        else:
-            save_changed_fields(invoice, before)  # the same values again write nothing
+        elif not FIGURE_FIELDS.intersection(save_changed_fields(invoice, before)):
+            return invoice, created  # the same values write nothing; a new description concerns no figure
+        announce_change(customer_ids=owners, facts={"invoices"})
         return invoice, created
 
 
@@ -118,6 +123,7 @@ def record_payment(
                 allocate(payment=payment, invoice=invoice, amount=request.amount)
             except ValidationError as error:
                 raise ValidationError({f"allocations[{index}]": error.messages}) from error
+        announce_change(customer_ids={customer.pk}, facts={"payments"})
         return payment, True
 
 
@@ -148,6 +154,7 @@ def allocate(*, payment: Payment, invoice: Invoice, amount: Decimal) -> Allocati
             Invoice.objects.filter(pk=invoice.pk).update(status=InvoiceStatus.PAID)
             record_change(invoice, {"status": (invoice.status, InvoiceStatus.PAID)})
         invoice.status = InvoiceStatus.PAID
+    announce_change(customer_ids={invoice.customer_id}, facts={"payments", "invoices"})
     return allocation
 
 
@@ -167,6 +174,7 @@ def set_invoice_status(*, invoice: Invoice, status: str, actor) -> Invoice:
         before = Invoice.objects.select_for_update().values_list("status", flat=True).get(pk=invoice.pk)
         Invoice.objects.filter(pk=invoice.pk).update(status=status)
         record_change(invoice, {"status": (before, status)})
+        announce_change(customer_ids={invoice.customer_id}, facts={"invoices"})
     invoice.status = status
     return invoice
 
@@ -343,7 +351,19 @@ def write_invoice_batch(plan: InvoiceBatchPlan) -> BulkResult:
         insert_invoices(plan.to_create)
         update_invoices(plan.to_update)
         record_status_changes(plan.to_update)
+        announce_change(customer_ids=batch_customer_ids(plan), facts={"invoices"})
     return BulkResult(created=len(plan.to_create), updated=len(plan.to_update), unchanged=plan.unchanged)
+
+
+def batch_customer_ids(plan: InvoiceBatchPlan) -> set[int]:
+    """The customers whose invoices a batch creates or changes (old and new owner of a moved one)."""
+    created = {row[NEW_INVOICE_COLUMNS.index("customer_id")] for row in plan.to_create}
+    moved = [
+        (old, new)
+        for old, new in plan.to_update
+        if any(getattr(old, name) != getattr(new, name) for name in FIGURE_FIELDS if name in old._fields)
+    ]
+    return created | {old.customer_id for old, _ in moved} | {new.customer_id for _, new in moved}
 
 
 def record_status_changes(changes: list[tuple[StoredInvoice, StoredInvoice]]) -> None:
@@ -603,6 +623,7 @@ def write_payment_batch(plan: PaymentBatchPlan) -> BulkResult:
         ]
         Allocation.objects.bulk_create(allocations, batch_size=1000)
         add_to_invoices(allocations)
+        announce_change(customer_ids={payment.customer_id for payment in payments}, facts={"payments"})
     return BulkResult(created=len(payments), unchanged=plan.unchanged)
 
 

@@ -30,6 +30,7 @@ from audit.records import Change, record_changes
 from customers.choices import CURRENCY_CODES
 from customers.fields import MONEY_DIGITS, MONEY_PLACES
 from customers.models import Customer
+from customers.signals import announce_change
 
 from .models import Invoice
 from .services import BulkResult, StoredInvoice
@@ -206,12 +207,15 @@ def merge_checked() -> BulkResult:
             f"WHERE changed AND stored_status <> new_status"
         )
         moved = cursor.fetchall()
+        cursor.execute(f"SELECT DISTINCT customer_id FROM {CHECKED} WHERE stored_id IS NULL OR changed")
+        touched = [customer_id for (customer_id,) in cursor.fetchall()]
         cursor.execute(f"DROP TABLE {STAGE}, {CHECKED}")
     record_changes(
         Invoice,
         (Change(pk, customer_id, number, {"status": (before, after)})
          for pk, customer_id, number, before, after in moved),
     )  # fmt: skip
+    announce_change(customer_ids=touched, facts={"invoices"})
     return BulkResult(created=created, updated=updated, unchanged=total - created - updated)
 
 

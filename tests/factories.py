@@ -13,10 +13,42 @@ from calls.models import Complaint, Excuse, Interaction, Task
 from creditdesk.roles import sync_roles
 from customers.access import Role
 from customers.models import Contact, Customer, Segment
+from customers.signals import announce_change
 from dunning.models import Policy, Reminder, Step
 from invoices.models import Invoice, Payment
 
 TODAY = dt.date(2026, 11, 23)
+
+
+class LedgerFactory(factory.django.DjangoModelFactory):
+    """A factory for a row that customers' precomputed figures depend on.
+
+    Factories write rows directly, bypassing the services that announce the change; this announces it
+    the same way (customers.signals), so the worklist standing and other precomputed figures stay
+    what the services would have made them.
+    """
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        super()._after_postgeneration(instance, create, results)
+        if create:
+            fact, customer_id_of = LEDGER_FACTS[type(instance)]
+            announce_change(customer_ids={customer_id_of(instance)}, facts={fact})
+
+
+# What each factory-made row announces: the fact it changes and whose customer it is.
+LEDGER_FACTS = {
+    Customer: ("customer", lambda customer: customer.pk),
+    Invoice: ("invoices", lambda invoice: invoice.customer_id),
+    Agreement: ("agreements", lambda agreement: agreement.customer_id),
+    Instalment: ("agreements", lambda instalment: instalment.agreement.customer_id),
+    Interaction: ("contacts", lambda interaction: interaction.customer_id),
+    Complaint: ("complaints", lambda complaint: complaint.customer_id),
+    Task: ("tasks", lambda task: task.customer_id),
+}
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -46,7 +78,7 @@ class SegmentFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Segment {n}")
 
 
-class CustomerFactory(factory.django.DjangoModelFactory):
+class CustomerFactory(LedgerFactory):
     class Meta:
         model = Customer
 
@@ -71,7 +103,7 @@ class ContactFactory(factory.django.DjangoModelFactory):
     is_primary = True
 
 
-class InvoiceFactory(factory.django.DjangoModelFactory):
+class InvoiceFactory(LedgerFactory):
     class Meta:
         model = Invoice
 
@@ -94,7 +126,7 @@ class PaymentFactory(factory.django.DjangoModelFactory):
     currency = factory.LazyAttribute(lambda p: p.customer.currency)
 
 
-class AgreementFactory(factory.django.DjangoModelFactory):
+class AgreementFactory(LedgerFactory):
     class Meta:
         model = Agreement
 
@@ -105,7 +137,7 @@ class AgreementFactory(factory.django.DjangoModelFactory):
     made_on = TODAY
 
 
-class InstalmentFactory(factory.django.DjangoModelFactory):
+class InstalmentFactory(LedgerFactory):
     class Meta:
         model = Instalment
 
@@ -115,7 +147,7 @@ class InstalmentFactory(factory.django.DjangoModelFactory):
     amount = Decimal("1000.00")
 
 
-class InteractionFactory(factory.django.DjangoModelFactory):
+class InteractionFactory(LedgerFactory):
     class Meta:
         model = Interaction
 
@@ -136,7 +168,7 @@ class ExcuseFactory(factory.django.DjangoModelFactory):
     given_on = TODAY
 
 
-class ComplaintFactory(factory.django.DjangoModelFactory):
+class ComplaintFactory(LedgerFactory):
     class Meta:
         model = Complaint
 
@@ -146,7 +178,7 @@ class ComplaintFactory(factory.django.DjangoModelFactory):
     opened_on = TODAY
 
 
-class TaskFactory(factory.django.DjangoModelFactory):
+class TaskFactory(LedgerFactory):
     class Meta:
         model = Task
 

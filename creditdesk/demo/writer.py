@@ -30,6 +30,7 @@ from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from calls.standing import rebuild_all
 from creditdesk.roles import sync_roles
 from customers.access import Role
 from customers.bulk import copy_data, copy_statement, csv_data, insert_rows
@@ -98,7 +99,10 @@ def seed_demo(*, customers: int, seed: int, today: date, progress: bool = False)
         bar.close()
         move_sequences_past(with_ids)
         gather_planner_statistics()
-        # The demo's pages read the kept worth-it scores: build them for the day the history ends.
+        # The rows above went in directly, not through the services that keep the precomputed figures
+        # (the worklist's standings, the worth-it scores), so build them once, set-based, in the same
+        # transaction, for the day the history ends.
+        rebuild_all(as_of=today)
         rebuild_worth_it_scores(today=today)
     return report
 
