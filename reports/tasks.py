@@ -1,0 +1,17 @@
+"""Celery tasks of the reports app: thin, idempotent wrappers."""
+
+from datetime import date
+
+from celery import shared_task
+from django.utils import timezone
+
+from . import snapshots
+
+
+@shared_task(acks_late=True)
+def refresh_snapshots(today: str | None = None) -> dict:
+    """Nightly (beat): yesterday's snapshot and every invalidated day since the earliest kept.
+
+    A repeat finds everything filled and writes nothing."""
+    day = date.fromisoformat(today) if today else timezone.localdate()
+    return snapshots.refresh(today=day)
