@@ -289,39 +289,42 @@ def payment_rate_by_debt_band(
 ) -> list[dict]:
     """Per currency and balance band: customers, how many paid in `lookback_days`, share of balance paid.
 
-    The band is the customer's open balance `lookback_days` before `as_of`. Two queries.
+    The band is the customer's open balance `lookback_days` before `as_of`. Two queries, which rely
+    on `Invoice.allocated_amount` being the sum of the invoice's allocations (kept by invoices.services).
     """
     start = as_of - timedelta(days=lookback_days)
     in_scope = _customers_in(customers, **filters).values("pk")
+    # The balance on `start` is what is open now plus what was paid after `start`: the open part reads
+    # only the invoices still open (partial index invoice_open_aging), the paid part only the payments
+    # received since `start`, instead of every invoice and allocation in the ledger.
     invoiced = (
-        Invoice.objects.filter(customer__in=in_scope, issue_date__lte=start)
+        Invoice.objects.filter(customer__in=in_scope, issue_date__lte=start, allocated_amount__lt=F("amount"))
         .exclude(status__in=CLOSED_STATUSES)
         .order_by()
         .values("customer_id", "currency")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum(F("amount") - F("allocated_amount")))
     )
     allocations = (
         Allocation.objects.filter(invoice__customer__in=in_scope, invoice__issue_date__lte=start)
         .exclude(invoice__status__in=CLOSED_STATUSES)
-        .filter(payment__received_on__lte=as_of)
+        .filter(payment__received_on__gt=start)
         .order_by()
         .values("invoice__customer_id", "invoice__currency")
         .annotate(
-            before=Sum(
-                Case(
-                    When(payment__received_on__lte=start, then=F("amount")), default=ZERO, output_field=MONEY
-                )
-            ),
+            after_start=Sum("amount"),  # paid after `start`: still open on `start`
             since=Sum(
-                Case(When(payment__received_on__gt=start, then=F("amount")), default=ZERO, output_field=MONEY)
+                Case(
+                    When(payment__received_on__lte=as_of, then=F("amount")), default=ZERO, output_field=MONEY
+                )
             ),
         )
     )
     paid = {(row["invoice__customer_id"], row["invoice__currency"]): row for row in allocations}
     bands: dict[tuple[str, int], dict] = {}
-    for row in invoiced:
-        key = (row["customer_id"], row["currency"])
-        balance = cents(row["total"]) - cents(paid.get(key, {}).get("before"))
+    open_now = {(row["customer_id"], row["currency"]): row["total"] for row in invoiced}
+    for key in sorted(set(open_now) | set(paid)):
+        row = {"customer_id": key[0], "currency": key[1]}
+        balance = cents(open_now.get(key)) + cents(paid.get(key, {}).get("after_start"))
         if balance <= 0:
             continue
         since = cents(paid.get(key, {}).get("since"))

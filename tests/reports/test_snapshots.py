@@ -228,3 +228,50 @@ def test_backfill_command_fills_months_of_days_and_the_check_finds_no_drift(caps
     first = TODAY.replace(day=1).replace(month=TODAY.month - 2)
     assert SnapshotDay.objects.filter(day__gte=first, day__lt=TODAY).count() == (TODAY - first).days
     assert "equals the live figures" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_debt_bands_read_from_open_invoices_equal_a_plain_rebuild(seed):
+    from invoices.models import Allocation, Invoice
+    from reports.analytics import DEBT_BANDS, _band_label, payment_rate_by_debt_band
+
+    random_ledger(seed)
+    for as_of in [TODAY, D(2026, 6, 30)]:
+        start = as_of - dt.timedelta(days=30)
+        balances, paid = {}, {}
+        for invoice in Invoice.objects.exclude(status__in=["cancelled", "written_off"]).filter(
+            issue_date__lte=start
+        ):
+            key = (invoice.customer_id, invoice.currency)
+            allocations = Allocation.objects.filter(invoice=invoice).select_related("payment")
+            before = sum((a.amount for a in allocations if a.payment.received_on <= start), Decimal("0"))
+            since = sum(
+                (a.amount for a in allocations if start < a.payment.received_on <= as_of), Decimal("0")
+            )
+            balances[key] = balances.get(key, Decimal("0")) + invoice.amount - before
+            paid[key] = paid.get(key, Decimal("0")) + since
+        expected = {}
+        for key, balance in balances.items():
+            if balance > 0:
+                band = (key[1], sum(1 for limit in DEBT_BANDS if balance >= limit))
+                customers, paying, total, total_paid = expected.get(band, (0, 0, Decimal("0"), Decimal("0")))
+                expected[band] = (
+                    customers + 1,
+                    paying + (paid[key] > 0),
+                    total + balance,
+                    total_paid + paid[key],
+                )
+
+        rows = payment_rate_by_debt_band(as_of=as_of)
+
+        labels = {_band_label(band): band for band in range(len(DEBT_BANDS) + 1)}
+        got = {
+            (row["currency"], labels[row["band"]]): (
+                row["customers"],
+                row["paying"],
+                row["balance"],
+                row["paid"],
+            )
+            for row in rows
+        }
+        assert got == expected, as_of
