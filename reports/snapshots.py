@@ -126,12 +126,13 @@ def fill_months(*, today: date) -> int:
 def refresh(*, today: date, months_back: int = 0) -> dict:
     """The nightly run: regroup if customers moved, then fill yesterday, every invalidated day since the
     earliest day kept (or `months_back` months), and the months. Idempotent: a repeat writes nothing new."""
+    # The window kept so far is refilled whole after a regrouping too.
+    kept = SnapshotDay.objects.order_by("day").values_list("day", flat=True).first()
     regrouped = False
     if assignments_changed():
         _drop_all_and_regroup()
         regrouped = True
     yesterday = today - timedelta(days=1)
-    kept = SnapshotDay.objects.order_by("day").values_list("day", flat=True).first()
     first = add_months(today.replace(day=1), -months_back) if months_back else (kept or yesterday)
     first = min(first, kept or first)
     wanted = [first + timedelta(days=n) for n in range((yesterday - first).days + 1)]
