@@ -119,16 +119,16 @@ def effort_against_value(
     start = window_start(today)
     settings = WorthItSettings.current()
     in_scope = _customers_in(customers, **filters).order_by()
+    # What a payment allocated is kept on it (Payment.allocated_amount, the sum of its allocations):
+    # summing that reads the year's payments only, not every allocation joined to its payment.
     revenue = {
-        (row["payment__customer_id"], row["payment__currency"]): row["total"]
-        for row in Allocation.objects.filter(
-            payment__customer__in=in_scope.values("pk"),
-            payment__received_on__gt=start,
-            payment__received_on__lte=today,
+        (row["customer_id"], row["currency"]): row["total"]
+        for row in Payment.objects.filter(
+            customer__in=in_scope.values("pk"), received_on__gt=start, received_on__lte=today
         )
         .order_by()
-        .values("payment__customer_id", "payment__currency")
-        .annotate(total=Sum("amount"))
+        .values("customer_id", "currency")
+        .annotate(total=Sum("allocated_amount"))
     }
     minutes = dict(
         Interaction.objects.filter(
