@@ -120,12 +120,14 @@ class SnapshotDay(models.Model):
     """A day whose ledger positions are in LedgerSnapshot, complete, for the customer grouping of its fill.
 
     A row exists only when every group of the day was written (in the same transaction); a back-dated
-    write deletes the rows of the days it changed (reports/snapshots.py), so a missing row means
-    "read live". Groups are the customers' segment and collector when the snapshots were filled
+    write marks the days it changed stale (reports/snapshots.py): a stale or missing day is read live,
+    and the nightly run refills the stale ones (the rows stay, so the window kept is remembered).
+    Groups are the customers' segment and collector when the snapshots were filled
     (SnapshotAssignment); after a reassignment no snapshot is read until they are refilled.
     """
 
     day = models.DateField(unique=True)
+    stale = models.BooleanField(default=False)
     filled_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -166,6 +168,7 @@ class SnapshotMonth(models.Model):
     """A past calendar month whose credit sales are in MonthlySalesSnapshot (see SnapshotDay)."""
 
     month = models.DateField(unique=True, help_text="First day of the month.")
+    stale = models.BooleanField(default=False)
     filled_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -11,7 +11,7 @@ from .sections import bump_ledger_version
 @receiver(customer_facts_changed, dispatch_uid="reports.ledger_changed")
 def ledger_changed(sender, customer_ids, facts, earliest_day=None, **kwargs) -> None:
     """Every cached dashboard section is stale once the change commits; the daily snapshots from the
-    change's earliest day on are dropped now, in the writer's transaction (a rollback keeps them)."""
+    change's earliest day on are marked stale now, in the writer's transaction (a rollback keeps them)."""
     bump_ledger_version()
     if set(facts) & snapshots.LEDGER_FACTS:
         snapshots.invalidate(since=earliest_day)

@@ -7,9 +7,10 @@ group, the credit sales (MonthlySalesSnapshot, SnapshotMonth). Every other figur
 
 Filled by `fill_days` / `fill_months` (the nightly Celery task, and `snapshot_ledger --months N` to
 backfill), from the same live SQL the figures use otherwise, so a snapshot equals the live figure.
-Invalidated by a back-dated write: the receiver of `customers.signals.customer_facts_changed` drops
-every day from the signal's `earliest_day` on (every day when a ledger change gives none); the next
-read of such a day is live, the next nightly run refills it.
+Invalidated by a back-dated write: the receiver of `customers.signals.customer_facts_changed` marks
+every day from the signal's `earliest_day` on stale (every day when a ledger change gives none); the
+next read of such a day is live, the next nightly run refills it. Only days still fresh are updated,
+so once a day is stale, further writers touch (and lock) nothing until the refill.
 
 Grouping: the live SQL of a past day groups by each customer's *current* segment and collector. The
 snapshot records the grouping it was filled under (SnapshotAssignment); while any customer has moved
@@ -136,9 +137,13 @@ def refresh(*, today: date, months_back: int = 0) -> dict:
     first = add_months(today.replace(day=1), -months_back) if months_back else (kept or yesterday)
     first = min(first, kept or first)
     wanted = [first + timedelta(days=n) for n in range((yesterday - first).days + 1)]
-    have = set(SnapshotDay.objects.filter(day__gte=first, day__lte=yesterday).values_list("day", flat=True))
+    have = set(
+        SnapshotDay.objects.filter(day__gte=first, day__lte=yesterday, stale=False).values_list(
+            "day", flat=True
+        )
+    )
     days = fill_days([day for day in wanted if day not in have])
-    months_have = set(SnapshotMonth.objects.values_list("month", flat=True))
+    months_have = set(SnapshotMonth.objects.filter(stale=False).values_list("month", flat=True))
     first_invoice = Invoice.objects.order_by("issue_date").values_list("issue_date", flat=True).first()
     months_missing = first_invoice is not None and any(
         month not in months_have
@@ -154,7 +159,7 @@ def refresh(*, today: date, months_back: int = 0) -> dict:
 def drift(days: list[date] | None = None) -> list[date]:
     """The kept days (or `days`) whose snapshot differs from a live rebuild, and the kept months whose
     sales do: what `snapshot_ledger --check` reports. Reads the whole ledger once per batch of days."""
-    kept = sorted(days or SnapshotDay.objects.values_list("day", flat=True))
+    kept = sorted(days or SnapshotDay.objects.filter(stale=False).values_list("day", flat=True))
     differ = []
     for start in range(0, len(kept), FILL_BATCH_DAYS):
         batch = kept[start : start + FILL_BATCH_DAYS]
@@ -163,7 +168,7 @@ def drift(days: list[date] | None = None) -> list[date]:
         for day in batch:
             if _nonzero(live, day) != _nonzero(stored, day):
                 differ.append(day)
-    months = sorted(SnapshotMonth.objects.values_list("month", flat=True))
+    months = sorted(SnapshotMonth.objects.filter(stale=False).values_list("month", flat=True))
     if months:
         last = add_months(months[-1], 1) - timedelta(days=1)
         live_sales = monthly_credit_sales(
@@ -251,18 +256,15 @@ def drop_all() -> None:
 
 
 def invalidate(*, since: date | None) -> None:
-    """Drop every snapshot a change dated `since` can have moved (None: all of them).
+    """Mark stale every snapshot a change dated `since` can have moved (None: all of them).
 
-    Called in the writer's transaction, so a rollback keeps the snapshots too.
+    Called in the writer's transaction, so a rollback keeps the snapshots fresh too.
     """
-    if since is None:
-        drop_all()
-        return
-    SnapshotDay.objects.filter(day__gte=since).delete()
-    LedgerSnapshot.objects.filter(day__gte=since).delete()
-    month = since.replace(day=1)
-    SnapshotMonth.objects.filter(month__gte=month).delete()
-    MonthlySalesSnapshot.objects.filter(month__gte=month).delete()
+    days, months = SnapshotDay.objects.filter(stale=False), SnapshotMonth.objects.filter(stale=False)
+    if since is not None:
+        days, months = days.filter(day__gte=since), months.filter(month__gte=since.replace(day=1))
+    days.update(stale=True)
+    months.update(stale=True)
 
 
 # --- Reading -------------------------------------------------------------------------------------------
@@ -298,7 +300,7 @@ def snapshot_positions(
 ) -> tuple[dict[tuple, dict[date, dict[str, Decimal]]], set[date]]:
     """Open amounts of the days that have a complete snapshot, shaped like `receivable_positions`;
     and the days found. One query for the marks, one for the amounts (summed per group in SQL)."""
-    found = set(SnapshotDay.objects.filter(day__in=days).values_list("day", flat=True))
+    found = set(SnapshotDay.objects.filter(day__in=days, stale=False).values_list("day", flat=True))
     positions: dict[tuple, dict[date, dict[str, Decimal]]] = defaultdict(dict)
     if not found:
         return {}, found
@@ -329,7 +331,7 @@ def snapshot_sales(
     months: list[date], *, scope: LedgerScope
 ) -> tuple[dict[tuple, dict[date, Decimal]], set[date]]:
     """Credit sales of the months that have a complete snapshot, shaped like `monthly_credit_sales`."""
-    found = set(SnapshotMonth.objects.filter(month__in=months).values_list("month", flat=True))
+    found = set(SnapshotMonth.objects.filter(month__in=months, stale=False).values_list("month", flat=True))
     sales: dict[tuple, dict[date, Decimal]] = defaultdict(dict)
     if not found:
         return {}, found

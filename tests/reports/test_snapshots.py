@@ -160,35 +160,40 @@ def test_a_back_dated_payment_invalidates_the_days_after_it_and_the_next_read_is
     announce_change(customer_ids={invoice.customer_id}, facts={"invoices"}, earliest_day=invoice.issue_date)
     fill([as_of])
     before = {f.currency: f for f in ledger_figures(as_of)}["EUR"]
-    kept_before = SnapshotDay.objects.filter(day__lt=D(2026, 9, 15)).count()
+    kept_before = SnapshotDay.objects.filter(day__lt=D(2026, 9, 15), stale=False).count()
 
     payment = PaymentFactory(customer=invoice.customer, amount=Decimal("400"), received_on=D(2026, 9, 15))
     allocate(payment=payment, invoice=invoice, amount=Decimal("400"))
     # What the payment services announce (customers/signals.py): the earliest day the payment moves.
     announce_change(customer_ids={invoice.customer_id}, facts={"payments"}, earliest_day=payment.received_on)
 
-    assert not SnapshotDay.objects.filter(day__gte=D(2026, 9, 15)).exists()
-    assert SnapshotDay.objects.filter(day__lt=D(2026, 9, 15)).count() == kept_before  # earlier days kept
+    assert not SnapshotDay.objects.filter(day__gte=D(2026, 9, 15), stale=False).exists()
+    assert SnapshotDay.objects.filter(day__lt=D(2026, 9, 15), stale=False).count() == kept_before  # kept
     after = {f.currency: f for f in ledger_figures(as_of)}["EUR"]
     assert after.receivables == before.receivables - Decimal("400.00")
     assert breakdown(as_of) == breakdown(as_of, live=True)
     refresh_snapshots(today=TODAY.isoformat())  # the nightly run refills what was dropped
-    assert SnapshotDay.objects.filter(day=as_of).exists()
+    assert SnapshotDay.objects.filter(day=as_of, stale=False).exists()
     assert breakdown(as_of) == breakdown(as_of, live=True)
 
 
-def test_a_ledger_change_without_a_day_drops_every_snapshot():
+def test_a_ledger_change_without_a_day_makes_every_snapshot_stale_and_the_window_is_refilled():
     random_ledger(5)
     fill([D(2026, 9, 30)])
+    kept = set(SnapshotDay.objects.values_list("day", flat=True))
     announce_change(customer_ids={Customer.objects.first().pk}, facts={"invoices"})
-    assert not SnapshotDay.objects.exists()
+    assert not SnapshotDay.objects.filter(stale=False).exists()
+
+    snapshots.refresh(today=TODAY)
+
+    assert kept <= set(SnapshotDay.objects.filter(stale=False).values_list("day", flat=True))
 
 
 def test_a_call_logged_keeps_the_snapshots():
     random_ledger(5)
     fill([D(2026, 9, 30)])
     announce_change(customer_ids={Customer.objects.first().pk}, facts={"tasks", "excuses"})
-    assert SnapshotDay.objects.exists()
+    assert SnapshotDay.objects.exists() and not SnapshotDay.objects.filter(stale=True).exists()
 
 
 def test_a_reassigned_customer_is_grouped_as_live_until_refilled_under_the_new_grouping():
