@@ -18,15 +18,14 @@ from django.db.models import (
     Max,
     Min,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
     Sum,
     When,
 )
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models.functions import TruncMonth
 
-from calls.choices import ComplaintOutcome, Direction, ExcuseCategory
+from calls.choices import ComplaintOutcome, ExcuseCategory
 from calls.models import Complaint, Excuse, Interaction
 from customers.models import Customer
 from dunning.models import Reminder
@@ -34,16 +33,18 @@ from invoices.choices import CLOSED_STATUSES
 from invoices.models import Allocation, Invoice, Payment
 from invoices.selectors import MONEY, ZERO
 
-from .expressions import DaysBetween, cents
+from . import channels
+from .expressions import cents
 from .models import WorthItSettings
 from .worth_it import window_start
+
+FOLLOW_THROUGH_DAYS = channels.FOLLOW_THROUGH_DAYS
 
 HUNDRED = Decimal("100")
 TENTH = Decimal("0.1")
 # Open balance bands, in units of the customer's own currency.
 DEBT_BANDS = (Decimal("1000"), Decimal("10000"), Decimal("50000"))
 REMINDER_BEFORE_COMPLAINT_DAYS = 30
-FOLLOW_THROUGH_DAYS = 7
 
 ANALYTICS_DEFINITIONS = {
     "effort": "Effort = minutes collectors logged on interactions with the customer in the last 12 months.",
@@ -352,45 +353,18 @@ def channel_follow_through(
 ) -> list[dict]:
     """Per segment and channel (call, email, letter): contacts in 12 months and the share paid within 7 days.
 
-    Counts outbound interactions and reminders. Two queries.
+    Counts outbound interactions and reminders; kept per past month (reports/channels.py explains why
+    and how), so two or three queries.
     """
-    start = window_start(today)
-    in_scope = _customers_in(customers, **filters).values("pk")
+    counts = channels.follow_through(today=today, customers=customers, **filters)
+    names = channels.segment_names(segment for segment, _ in counts)
     rows: dict[tuple[str, str], dict] = {}
-    interactions = Interaction.objects.filter(
-        customer__in=in_scope,
-        direction=Direction.OUTBOUND,
-        channel__in=("phone", "email", "letter"),
-        occurred_at__date__gt=start,
-        occurred_at__date__lte=today,
-    ).annotate(day=TruncDate("occurred_at"))
-    reminders = Reminder.objects.filter(
-        customer__in=in_scope, channel__in=("email", "letter"), run_on__gt=start, run_on__lte=today
-    ).annotate(day=F("run_on"))
-    for queryset, channel_names in ((interactions, {"phone": "call"}), (reminders, {})):
-        first_payment = Payment.objects.filter(
-            customer=OuterRef("customer"), received_on__gte=OuterRef("day")
-        )
-        counted = (
-            queryset.annotate(
-                paid_on=Subquery(first_payment.order_by("received_on").values("received_on")[:1]),
-            )
-            .annotate(gap=DaysBetween(F("paid_on"), F("day")))
-            .order_by()
-            .values("customer__segment__name", "channel")
-            .annotate(
-                contacts=Count("pk"),
-                followed=Count(Case(When(Q(gap__lte=FOLLOW_THROUGH_DAYS), then=1))),
-            )
-        )
-        for row in counted:
-            channel = channel_names.get(row["channel"], row["channel"])
-            key = (row["customer__segment__name"] or "No segment", channel)
-            entry = rows.setdefault(
-                key, {"segment": key[0], "channel": channel, "contacts": 0, "followed": 0}
-            )
-            entry["contacts"] += row["contacts"]
-            entry["followed"] += row["followed"]
+    for (segment_id, stored_channel), (contacts, followed) in counts.items():
+        channel = {"phone": "call"}.get(stored_channel, stored_channel)
+        key = (names.get(segment_id, "No segment"), channel)
+        entry = rows.setdefault(key, {"segment": key[0], "channel": channel, "contacts": 0, "followed": 0})
+        entry["contacts"] += contacts
+        entry["followed"] += followed
     for entry in rows.values():
         entry["followed_share"] = _percent(entry["followed"], entry["contacts"])
     return [rows[key] for key in sorted(rows)]

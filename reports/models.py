@@ -211,3 +211,45 @@ class SnapshotAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"customer {self.customer_id} in segment {self.segment_id}, collector {self.collector_id}"
+
+
+class ChannelMonth(models.Model):
+    """A past calendar month whose channel follow-through is in ChannelSnapshot (see SnapshotDay).
+
+    A month's figures depend on its contacts and on payments up to FOLLOW_THROUGH_DAYS after its end,
+    so a back-dated contact or payment marks stale the months it can reach (reports/channels.py).
+    """
+
+    month = models.DateField(unique=True, help_text="First day of the month.")
+    stale = models.BooleanField(default=False)
+    filled_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"channels of {self.month:%Y-%m}"
+
+
+class ChannelSnapshot(models.Model):
+    """Outbound contacts of one month and how many were followed by a payment, per group and channel.
+
+    Segment and collector are plain ids (0: none), as in LedgerSnapshot; channel is the reminder or
+    interaction channel as stored ("phone", "email", "letter").
+    """
+
+    month = models.DateField()
+    currency = CurrencyField()
+    segment_id = models.IntegerField(default=0)
+    collector_id = models.IntegerField(default=0)
+    channel = models.CharField(max_length=10)
+    contacts = models.PositiveIntegerField(default=0)
+    followed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "currency", "segment_id", "collector_id", "channel"],
+                name="channel_snapshot_once_per_group",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.channel} {self.month:%Y-%m}"

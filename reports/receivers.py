@@ -4,7 +4,7 @@ from django.dispatch import receiver
 
 from customers.signals import customer_facts_changed
 
-from . import snapshots
+from . import channels, snapshots
 from .sections import bump_ledger_version
 
 
@@ -15,3 +15,5 @@ def ledger_changed(sender, customer_ids, facts, earliest_day=None, **kwargs) -> 
     bump_ledger_version()
     if set(facts) & snapshots.LEDGER_FACTS:
         snapshots.invalidate(since=earliest_day)
+    if set(facts) & channels.CHANNEL_FACTS:
+        channels.invalidate(since=earliest_day)

@@ -42,7 +42,15 @@ from .ledger import (
     months_back,
     receivable_positions,
 )
-from .models import LedgerSnapshot, MonthlySalesSnapshot, SnapshotAssignment, SnapshotDay, SnapshotMonth
+from .models import (
+    ChannelMonth,
+    ChannelSnapshot,
+    LedgerSnapshot,
+    MonthlySalesSnapshot,
+    SnapshotAssignment,
+    SnapshotDay,
+    SnapshotMonth,
+)
 
 # The facts whose change can move a past day's ledger figures (the others are calls, tasks...).
 LEDGER_FACTS = {"invoices", "payments"}
@@ -246,6 +254,9 @@ def _drop_all_and_regroup() -> None:
 
 
 def drop_all() -> None:
+    # The channel follow-through months (reports/channels.py) are grouped the same way.
+    ChannelMonth.objects.all().delete()
+    ChannelSnapshot.objects.all().delete()
     SnapshotDay.objects.all().delete()
     LedgerSnapshot.objects.all().delete()
     SnapshotMonth.objects.all().delete()

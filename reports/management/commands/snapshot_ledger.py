@@ -5,7 +5,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from reports import snapshots
+from reports import channels, snapshots
 
 
 class Command(BaseCommand):
@@ -26,7 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args, months, today, check, drop, **options):
         today = today or timezone.localdate()
         if check:
-            drifted = snapshots.drift()
+            drifted = snapshots.drift() + channels.drift()
             if drifted:
                 raise CommandError(
                     f"Snapshots differ from the live figures on {len(drifted)} day(s): {drifted[:10]}"
@@ -36,7 +36,8 @@ class Command(BaseCommand):
         if drop:
             snapshots.drop_all()
         result = snapshots.refresh(today=today, months_back=months)
+        channel_months = channels.refresh(today=today, months=max(months, channels.KEPT_MONTHS))
         self.stdout.write(
-            f"Filled {result['days']} day(s) and {result['months']} month(s)"
+            f"Filled {result['days']} day(s), {result['months']} month(s), {channel_months} of channels"
             + (" after regrouping (customers moved)." if result["regrouped"] else ".")
         )
