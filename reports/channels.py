@@ -26,12 +26,13 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from calls.choices import Direction
 from calls.models import Interaction
 from customers.models import Customer, Segment
+from dunning.choices import DeliveryStatus
 from dunning.models import Reminder
 from invoices.models import Payment
 
@@ -51,41 +52,53 @@ GroupKey = tuple[str, int, int, str]  # currency, segment id (0: none), collecto
 # --- Live counts ---------------------------------------------------------------------------------------
 
 
-def live_counts(first: date, last: date, in_scope: QuerySet | None = None) -> dict[GroupKey, list[int]]:
-    """[contacts, followed] per group for the contacts dated first..last (both included). One query.
+def live_counts(
+    stretches: list[tuple[date, date]], in_scope: QuerySet | None = None
+) -> dict[GroupKey, list[int]]:
+    """[contacts, followed] per group for the contacts dated in any of the stretches (first, last days
+    included). One query, however many stretches: each reads the tables once.
 
     Set-based rather than a probe per contact: the contacts and the payments that can follow them
-    (first..last + FOLLOW_THROUGH_DAYS) are read once as one stream sorted per customer by day, newest
-    first with payments before contacts of the same day, so a running MIN over the payments seen so
-    far is each contact's next payment.
+    (first..last + FOLLOW_THROUGH_DAYS of each stretch) are read once as one stream sorted per customer
+    by day, newest first with payments before contacts of the same day, so a running MIN over the
+    payments seen so far is each contact's next payment among those read. That is its true next
+    payment whenever that one comes within FOLLOW_THROUGH_DAYS (it was read); otherwise every payment
+    read after the contact is later still, so the contact counts as not followed either way.
     """
     in_scope = Customer.objects.order_by().values("pk") if in_scope is None else in_scope
+    when = Q(pk__in=[])
+    when_reminded = Q(pk__in=[])
+    when_paid = Q(pk__in=[])
+    for first, last in stretches:
+        when |= Q(occurred_at__date__gte=first, occurred_at__date__lte=last)
+        when_reminded |= Q(run_on__gte=first, run_on__lte=last)
+        when_paid |= Q(received_on__gte=first, received_on__lte=last + timedelta(days=FOLLOW_THROUGH_DAYS))
     interactions = (
         Interaction.objects.filter(
+            when,
             customer__in=in_scope,
             direction=Direction.OUTBOUND,
             channel__in=("phone", "email", "letter"),
-            occurred_at__date__gte=first,
-            occurred_at__date__lte=last,
         )
         .order_by()
         .annotate(c_customer=F("customer_id"), c_day=TruncDate("occurred_at"), c_channel=F("channel"))
         .values("c_customer", "c_day", "c_channel")
     )
+    # Every reminder has one of the delivery statuses: naming them all lets PostgreSQL read a few
+    # days of reminders through the (status, run_on) index instead of scanning the whole table.
     reminders = (
         Reminder.objects.filter(
-            customer__in=in_scope, channel__in=("email", "letter"), run_on__gte=first, run_on__lte=last
+            when_reminded,
+            customer__in=in_scope,
+            status__in=DeliveryStatus.values,
+            channel__in=("email", "letter"),
         )
         .order_by()
         .annotate(c_customer=F("customer_id"), c_day=F("run_on"), c_channel=F("channel"))
         .values("c_customer", "c_day", "c_channel")
     )
     payments = (
-        Payment.objects.filter(
-            customer__in=in_scope,
-            received_on__gte=first,
-            received_on__lte=last + timedelta(days=FOLLOW_THROUGH_DAYS),
-        )
+        Payment.objects.filter(when_paid, customer__in=in_scope)
         .order_by()
         .annotate(c_customer=F("customer_id"), c_day=F("received_on"))
         .values("c_customer", "c_day")
@@ -139,7 +152,7 @@ def fill_months(months: list[date]) -> int:
     """Write the figures of each month (first days; replacing any), one transaction per month."""
     snapshots._record_assignments_if_none()
     for month in sorted(set(months)):
-        counts = live_counts(month, month_last_day(month))
+        counts = live_counts([(month, month_last_day(month))])
         with transaction.atomic():
             ChannelSnapshot.objects.filter(month=month).delete()
             ChannelSnapshot.objects.bulk_create(
@@ -181,7 +194,7 @@ def invalidate(*, since: date | None) -> None:
 def drift(months: list[date] | None = None) -> list[date]:
     """The kept months (or `months`) whose stored figures differ from a live count."""
     kept = months or sorted(ChannelMonth.objects.filter(stale=False).values_list("month", flat=True))
-    return [month for month in kept if _stored(month) != live_counts(month, month_last_day(month))]
+    return [month for month in kept if _stored(month) != live_counts([(month, month_last_day(month))])]
 
 
 def _stored(month: date) -> dict[GroupKey, list[int]]:
@@ -205,7 +218,7 @@ def follow_through(
     """[contacts, followed] per (segment id, stored channel) over the window (today - 365, today].
 
     Fresh complete months come from ChannelSnapshot (one query), the rest of the window live (one
-    query per stretch of days not covered). A portfolio (`customers`) or a customer moved since the
+    query for the days not covered). A portfolio (`customers`) or a customer moved since the
     fill reads everything live.
     """
     first, last = today - timedelta(days=WINDOW_DAYS - 1), today
@@ -226,11 +239,10 @@ def follow_through(
             kept = kept.filter(collector_id=collector_id)
         for row in kept.values("segment_id", "channel", "contacts", "followed"):
             _add(totals[(row["segment_id"], row["channel"])], [row["contacts"], row["followed"]])
-    for start, end in _uncovered(first, last, covered):
-        for (_, segment, _, channel), counts in live_counts(
-            start, end, in_scope.order_by().values("pk")
-        ).items():
-            _add(totals[(segment, channel)], counts)
+    stretches = _uncovered(first, last, covered)
+    live = live_counts(stretches, in_scope.order_by().values("pk")) if stretches else {}
+    for (_, segment, _, channel), counts in live.items():
+        _add(totals[(segment, channel)], counts)
     return dict(totals)
 
 
