@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import (
@@ -24,6 +24,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from calls.choices import ComplaintOutcome, ExcuseCategory
 from calls.models import Complaint, Excuse, Interaction
@@ -131,9 +132,13 @@ def effort_against_value(
         .values("customer_id", "currency")
         .annotate(total=Sum("allocated_amount"))
     }
+    # The window's local days as an instant range: the same interactions as `occurred_at__date`,
+    # without converting every row's timestamp to the local zone first.
     minutes = dict(
         Interaction.objects.filter(
-            customer__in=in_scope.values("pk"), occurred_at__date__gt=start, occurred_at__date__lte=today
+            customer__in=in_scope.values("pk"),
+            occurred_at__gte=_local_midnight(start + timedelta(days=1)),
+            occurred_at__lt=_local_midnight(today + timedelta(days=1)),
         )
         .order_by()
         .values_list("customer_id")
@@ -368,6 +373,11 @@ def channel_follow_through(
     for entry in rows.values():
         entry["followed_share"] = _percent(entry["followed"], entry["contacts"])
     return [rows[key] for key in sorted(rows)]
+
+
+def _local_midnight(day: date) -> datetime:
+    """The first instant of `day` in the current time zone (as `__date` lookups read days)."""
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _band_label(band: int) -> str:

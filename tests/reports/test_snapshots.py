@@ -224,8 +224,8 @@ def test_the_nightly_run_fills_yesterday_and_a_repeat_writes_nothing():
     again = refresh_snapshots(today=TODAY.isoformat())
 
     assert first["days"] == 1 and SnapshotDay.objects.filter(day=TODAY - dt.timedelta(days=1)).exists()
-    assert first["months"] > 0
-    assert again == {"regrouped": False, "days": 0, "months": 0}
+    assert first["months"] > 0 and first["channel_months"] == 13
+    assert again == {"regrouped": False, "days": 0, "months": 0, "channel_months": 0}
 
 
 def test_backfill_command_fills_months_of_days_and_the_check_finds_no_drift(capsys):
