@@ -172,15 +172,16 @@ def fill_months(months: list[date]) -> int:
 
 
 def refresh(*, today: date, months: int = KEPT_MONTHS) -> int:
-    """Fill the complete months among the last `months` that are missing or stale; returns how many.
+    """Fill the complete months among the last `months`, and any month kept before (a backfill reaching
+    further back), that are missing or stale; returns how many. A repeat fills nothing.
 
     Run after snapshots.refresh (which regroups and drops these too when customers moved). A month is
     complete once it has ended; a payment arriving later for its last days marks it stale again.
     """
     this_month = today.replace(day=1)
-    wanted = [add_months(this_month, -back) for back in range(months, 0, -1)]
-    fresh = set(ChannelMonth.objects.filter(month__in=wanted, stale=False).values_list("month", flat=True))
-    return fill_months([month for month in wanted if month not in fresh])
+    recent = {add_months(this_month, -back) for back in range(months, 0, -1)}
+    kept = dict(ChannelMonth.objects.filter(month__lt=this_month).values_list("month", "stale"))
+    return fill_months([month for month in recent | set(kept) if kept.get(month, True)])
 
 
 def invalidate(*, since: date | None) -> None:

@@ -206,3 +206,15 @@ def test_the_backfill_command_fills_channel_months_and_the_check_finds_no_drift(
     ChannelSnapshot.objects.update(followed=0, contacts=99)
     with pytest.raises(Exception, match="differ"):
         call_command("snapshot_ledger", "--check")
+
+
+def test_a_backfill_beyond_the_nightly_months_is_kept_fresh_by_the_nightly_run():
+    customer = CustomerFactory()
+    ReminderFactory(customer=customer, run_on=dt.date(2025, 3, 10), step=StepFactory(channel="email"))
+    assert channels.refresh(today=TODAY, months=24) == 24
+    PaymentFactory(customer=customer, received_on=dt.date(2025, 3, 12))
+    announce_change(customer_ids={customer.pk}, facts={"payments"}, earliest_day=dt.date(2025, 3, 12))
+
+    assert channels.refresh(today=TODAY) == 20  # March 2025 to October 2026, not only the last 13
+    assert not ChannelMonth.objects.filter(stale=True).exists()
+    assert channels.drift() == []
