@@ -23,11 +23,12 @@ nightly run regroups.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from calls.choices import Direction
 from calls.models import Interaction
@@ -70,7 +71,10 @@ def live_counts(
     when_reminded = Q(pk__in=[])
     when_paid = Q(pk__in=[])
     for first, last in stretches:
-        when |= Q(occurred_at__date__gte=first, occurred_at__date__lte=last)
+        # Local days as an instant range (as `occurred_at__date`, without converting every row).
+        when |= Q(
+            occurred_at__gte=_local_midnight(first), occurred_at__lt=_local_midnight(last + timedelta(days=1))
+        )
         when_reminded |= Q(run_on__gte=first, run_on__lte=last)
         when_paid |= Q(received_on__gte=first, received_on__lte=last + timedelta(days=FOLLOW_THROUGH_DAYS))
     interactions = (
@@ -142,6 +146,10 @@ def live_counts(
 
 
 # --- Filling and invalidation --------------------------------------------------------------------------
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def month_last_day(month: date) -> date:
