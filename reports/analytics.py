@@ -309,7 +309,7 @@ def payment_rate_by_debt_band(
         Invoice.objects.filter(customer__in=in_scope, issue_date__lte=start, allocated_amount__lt=F("amount"))
         .exclude(status__in=CLOSED_STATUSES)
         .order_by()
-        .values("customer_id", "currency")
+        .values_list("customer_id", "currency")
         .annotate(total=Sum(F("amount") - F("allocated_amount")))
     )
     allocations = (
@@ -317,7 +317,7 @@ def payment_rate_by_debt_band(
         .exclude(invoice__status__in=CLOSED_STATUSES)
         .filter(payment__received_on__gt=start)
         .order_by()
-        .values("invoice__customer_id", "invoice__currency")
+        .values_list("invoice__customer_id", "invoice__currency")
         .annotate(
             after_start=Sum("amount"),  # paid after `start`: still open on `start`
             since=Sum(
@@ -327,21 +327,28 @@ def payment_rate_by_debt_band(
             ),
         )
     )
-    paid = {(row["invoice__customer_id"], row["invoice__currency"]): row for row in allocations}
+    # Tuples, and cents() only for sums there are: this loop runs once per customer with a balance.
+    paid = {(customer_id, currency): sums for customer_id, currency, *sums in allocations}
     bands: dict[tuple[str, int], dict] = {}
-    open_now = {(row["customer_id"], row["currency"]): row["total"] for row in invoiced}
-    for key in sorted(set(open_now) | set(paid)):
-        row = {"customer_id": key[0], "currency": key[1]}
-        balance = cents(open_now.get(key)) + cents(paid.get(key, {}).get("after_start"))
+    open_now = {(customer_id, currency): total for customer_id, currency, total in invoiced}
+    nothing = Decimal("0.00")
+    for key in open_now.keys() | paid.keys():
+        after_start, since = paid.get(key, (None, None))
+        open_part = open_now.get(key)
+        balance = (cents(open_part) if open_part else nothing) + (
+            cents(after_start) if after_start else nothing
+        )
         if balance <= 0:
             continue
-        since = cents(paid.get(key, {}).get("since"))
+        since = cents(since) if since else nothing
         band = sum(1 for limit in DEBT_BANDS if balance >= limit)
-        entry = bands.setdefault(
-            (row["currency"], band),
-            {"currency": row["currency"], "band": _band_label(band), "customers": 0, "paying": 0,
-             "balance": Decimal("0.00"), "paid": Decimal("0.00")},
-        )  # fmt: skip
+        currency = key[1]
+        entry = bands.get((currency, band))
+        if entry is None:
+            entry = bands[(currency, band)] = {
+                "currency": currency, "band": _band_label(band), "customers": 0, "paying": 0,
+                "balance": Decimal("0.00"), "paid": Decimal("0.00"),
+            }  # fmt: skip
         entry["customers"] += 1
         entry["paying"] += 1 if since > 0 else 0
         entry["balance"] += balance
