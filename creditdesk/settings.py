@@ -304,6 +304,7 @@ DUNNING_SENDING_TIMEOUT = int(os.environ.get("DUNNING_SENDING_TIMEOUT", "900")) 
 DUNNING_SMS_BACKEND = os.environ.get("DUNNING_SMS_BACKEND", "dunning.delivery.LoggingSmsBackend")
 DUNNING_SENDER = os.environ.get("DUNNING_SENDER", "Credit department, CreditDesk")
 DUNNING_RUN_HOUR = int(os.environ.get("DUNNING_RUN_HOUR", "6"))  # local hour of the daily run
+REPORTS_SNAPSHOT_HOUR = int(os.environ.get("REPORTS_SNAPSHOT_HOUR", "1"))  # local hour of the snapshots
 CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
 CELERY_BEAT_SCHEDULE.update(
     {
@@ -327,8 +328,16 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "calls.tasks.check_standings",
             "schedule": crontab(hour=2, minute=30),
         },
+        # Yesterday's ledger snapshot, and any day a back-dated write invalidated (reports/snapshots.py).
+        "reports-snapshots": {
+            "task": "reports.tasks.refresh_snapshots",
+            "schedule": crontab(hour=REPORTS_SNAPSHOT_HOUR, minute=15),
+        },
     }
 )
+# Dashboard sections are cached per ledger version (reports/sections.py) only in a cache that every
+# process shares: with the per-process memory cache, one process would not see another's new version.
+REPORTS_CACHE_SECONDS = int(os.environ.get("REPORTS_CACHE_SECONDS", "900" if REDIS_URL else "0"))
 # WeasyPrint narrates every layout step at INFO; keep the worker log for what matters.
 LOGGING["loggers"].update({"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}})
 

@@ -34,6 +34,14 @@ class Invoice(models.Model):
             models.Index(fields=["customer", "status", "due_date"]),
             models.Index(fields=["status", "due_date"]),
             models.Index(fields=["issue_date"]),
+            # Today's aging reads only the invoices still open (about a tenth of the ledger): this
+            # partial index holds just those, with every column the figures need (index-only scan).
+            models.Index(
+                fields=["currency", "due_date"],
+                include=["issue_date", "amount", "allocated_amount", "customer"],
+                condition=Q(allocated_amount__lt=F("amount")) & ~Q(status__in=["written_off", "cancelled"]),
+                name="invoice_open_aging",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

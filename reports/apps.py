@@ -8,7 +8,7 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         from audit.registry import register
 
-        from . import receivers  # noqa: F401  (connects the worth-it refresh to customer_facts_changed)
+        from . import receivers  # noqa: F401  (connects the receivers of customer_facts_changed)
         from .models import WorthItSettings
 
         # The audit trail (audit/): what of these records is recorded on every change.

@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Case, F, Q, QuerySet, Sum, When
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from customers.models import Customer
 from invoices.choices import CLOSED_STATUSES
@@ -181,13 +182,17 @@ class LedgerFigures:
 
 
 def ledger_figures(
-    as_of: date, *, scope: LedgerScope | None = None, period_months: int = DEFAULT_PERIOD_MONTHS
+    as_of: date,
+    *,
+    scope: LedgerScope | None = None,
+    period_months: int = DEFAULT_PERIOD_MONTHS,
+    live: bool = False,
 ) -> list[LedgerFigures]:
     """Aging, DSO (standard, countback, best possible), ADD, CEI and overdue share on `as_of`.
 
     One list entry per currency (and group); three queries whatever the size of the ledger.
     """
-    return ledger_trend(as_of, scope=scope, period_months=period_months, points=1)[as_of]
+    return ledger_trend(as_of, scope=scope, period_months=period_months, points=1, live=live)[as_of]
 
 
 def ledger_trend(
@@ -196,13 +201,14 @@ def ledger_trend(
     scope: LedgerScope | None = None,
     period_months: int = DEFAULT_PERIOD_MONTHS,
     points: int = 12,
+    live: bool = False,
 ) -> dict[date, list[LedgerFigures]]:
     """The figures at the end of each of the last `points` months, the last point being `as_of` itself.
 
     Three queries in all: invoice and allocation totals for every day needed, and monthly credit sales.
     """
     scope = scope or LedgerScope()
-    positions, sales = _read_ledger(as_of, scope, period_months, points)
+    positions, sales = _read_ledger(as_of, scope, period_months, points, live=live)
     return _build_trend(trend_days(as_of, points), positions, sales, period_months)
 
 
@@ -212,6 +218,7 @@ def ledger_breakdown(
     scope: LedgerScope | None = None,
     period_months: int = DEFAULT_PERIOD_MONTHS,
     points: int = 12,
+    live: bool = False,
 ) -> tuple[dict[date, list[LedgerFigures]], list[LedgerFigures], list[LedgerFigures]]:
     """The trend of the scope, and its figures on `as_of` per segment and per collector, in three queries.
 
@@ -219,7 +226,7 @@ def ledger_breakdown(
     whole ledger, the segments and the collectors are added up from those groups.
     """
     scope = replace(scope or LedgerScope(), group_by="segment_and_collector")
-    positions, sales = _read_ledger(as_of, scope, period_months, points)
+    positions, sales = _read_ledger(as_of, scope, period_months, points, live=live)
     days = trend_days(as_of, points)
     trend = _build_trend(days, *_roll_up(positions, sales, lambda group: None), period_months)
     by_segment = _build_trend([as_of], *_roll_up(positions, sales, lambda group: group[0]), period_months)
@@ -227,11 +234,23 @@ def ledger_breakdown(
     return trend, by_segment[as_of], by_collector[as_of]
 
 
-def _read_ledger(as_of: date, scope: LedgerScope, period_months: int, points: int):
+def _read_ledger(as_of: date, scope: LedgerScope, period_months: int, points: int, *, live: bool = False):
+    """Positions on every day the figures need, and monthly credit sales: from the daily snapshots
+    where they are complete (reports/snapshots.py), else rebuilt live; `live` forces the rebuild."""
+    from . import snapshots  # snapshots are filled from the functions of this module
+
     days = trend_days(as_of, points)
     openings = {period_start(day, period_months) - timedelta(days=1) for day in days}
-    positions = receivable_positions(sorted(set(days) | openings), scope=scope, aged_days={as_of})
-    sales = monthly_credit_sales(as_of, scope=scope, months=COUNTBACK_MONTHS + points + period_months)
+    all_days = sorted(set(days) | openings)
+    months = COUNTBACK_MONTHS + points + period_months
+    if not live:
+        read = snapshots.read_ledger(
+            all_days, scope=scope, aged_days={as_of}, as_of=as_of, months=months, today=timezone.localdate()
+        )
+        if read is not None:
+            return read
+    positions = receivable_positions(all_days, scope=scope, aged_days={as_of})
+    sales = monthly_credit_sales(as_of, scope=scope, months=months)
     return positions, sales
 
 

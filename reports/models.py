@@ -1,4 +1,5 @@
-"""Reports keep the worth-it settings and what is precomputed for speed (revenue scale, scores)."""
+"""Reports keep the worth-it settings a credit manager can change, and what is precomputed for speed
+(revenue scale, worth-it scores, ledger and channel snapshots), all of it rebuildable."""
 
 from decimal import Decimal
 
@@ -6,7 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from customers.fields import CurrencyField
+from customers.fields import CurrencyField, MoneyField
 
 
 def WeightField(default: str, help_text: str) -> models.DecimalField:  # noqa: N802
@@ -158,3 +159,142 @@ class WorthItScore(models.Model):
 
     def __str__(self) -> str:
         return f"Worth-it {self.score} as of {self.as_of}"
+
+
+class SnapshotDay(models.Model):
+    """A day whose ledger positions are in LedgerSnapshot, complete, for the customer grouping of its fill.
+
+    A row exists only when every group of the day was written (in the same transaction); a back-dated
+    write marks the days it changed stale (reports/snapshots.py): a stale or missing day is read live,
+    and the nightly run refills the stale ones (the rows stay, so the window kept is remembered).
+    Groups are the customers' segment and collector when the snapshots were filled
+    (SnapshotAssignment); after a reassignment no snapshot is read until they are refilled.
+    """
+
+    day = models.DateField(unique=True)
+    stale = models.BooleanField(default=False)
+    filled_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"snapshot of {self.day}"
+
+
+class LedgerSnapshot(models.Model):
+    """Open amounts per aging bucket on one day, for one (currency, segment, collector).
+
+    Segment and collector are plain ids (0: none) rather than foreign keys: a snapshot is a record of
+    sums, it must not be cascaded away or block deleting a segment; ids that no longer exist are
+    labelled like "No segment" by the dashboard, as the live figures would be.
+    """
+
+    day = models.DateField()
+    currency = CurrencyField()
+    segment_id = models.IntegerField(default=0)
+    collector_id = models.IntegerField(default=0)
+    current = MoneyField(default=0)
+    days_1_30 = MoneyField(default=0)
+    days_31_60 = MoneyField(default=0)
+    days_61_90 = MoneyField(default=0)
+    over_90 = MoneyField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "currency", "segment_id", "collector_id"],
+                name="ledger_snapshot_once_per_group",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} on {self.day}"
+
+
+class SnapshotMonth(models.Model):
+    """A past calendar month whose credit sales are in MonthlySalesSnapshot (see SnapshotDay)."""
+
+    month = models.DateField(unique=True, help_text="First day of the month.")
+    stale = models.BooleanField(default=False)
+    filled_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"sales of {self.month:%Y-%m}"
+
+
+class MonthlySalesSnapshot(models.Model):
+    """Credit sales (invoices issued, not cancelled or written off) of one month per group."""
+
+    month = models.DateField()
+    currency = CurrencyField()
+    segment_id = models.IntegerField(default=0)
+    collector_id = models.IntegerField(default=0)
+    amount = MoneyField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "currency", "segment_id", "collector_id"],
+                name="monthly_sales_once_per_group",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} sales {self.month:%Y-%m}"
+
+
+class SnapshotAssignment(models.Model):
+    """Each customer's segment and collector (0: none) when the snapshots were filled.
+
+    The live figures of a past day group by the customer's current segment and collector; snapshots
+    are sums per group, so they are only read while every customer is still where it was then.
+    """
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    segment_id = models.IntegerField(default=0)
+    collector_id = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id} in segment {self.segment_id}, collector {self.collector_id}"
+
+
+class ChannelMonth(models.Model):
+    """A past calendar month whose channel follow-through is in ChannelSnapshot (see SnapshotDay).
+
+    A month's figures depend on its contacts and on payments up to FOLLOW_THROUGH_DAYS after its end,
+    so a back-dated contact or payment marks stale the months it can reach (reports/channels.py).
+    """
+
+    month = models.DateField(unique=True, help_text="First day of the month.")
+    stale = models.BooleanField(default=False)
+    filled_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"channels of {self.month:%Y-%m}"
+
+
+class ChannelSnapshot(models.Model):
+    """Outbound contacts of one month and how many were followed by a payment, per group and channel.
+
+    Segment and collector are plain ids (0: none), as in LedgerSnapshot; channel is the reminder or
+    interaction channel as stored ("phone", "email", "letter").
+    """
+
+    month = models.DateField()
+    currency = CurrencyField()
+    segment_id = models.IntegerField(default=0)
+    collector_id = models.IntegerField(default=0)
+    channel = models.CharField(max_length=10)
+    contacts = models.PositiveIntegerField(default=0)
+    followed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "currency", "segment_id", "collector_id", "channel"],
+                name="channel_snapshot_once_per_group",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.channel} {self.month:%Y-%m}"

@@ -1,17 +1,30 @@
-"""Keeps the worth-it scores in step with the apps below: connected in `ReportsConfig.ready`."""
+"""What the reports app does when a lower app announces a change (customers.signals): connected in
+`ReportsConfig.ready`, run in the writer's transaction."""
 
 from django.dispatch import receiver
 from django.utils import timezone
 
 from customers.signals import customer_facts_changed
 
+from . import channels, snapshots
 from .scores import refresh_worth_it_scores
+from .sections import bump_ledger_version
 
 
 @receiver(customer_facts_changed, dispatch_uid="reports.refresh_worth_it")
 def refresh_worth_it(sender, *, customer_ids, facts, **kwargs) -> None:
-    """Recompute the scores of these customers as of today, in the sender's transaction: only the
-    sources the facts can change (reports/scores.py FACT_SOURCES; tasks change nothing, and an
-    unknown word refreshes everything: a needless refresh costs a few queries, a missed one a wrong
-    score until the night)."""
+    """Recompute the scores of these customers as of today: only the sources the facts can change
+    (reports/scores.py FACT_SOURCES; tasks change nothing, and an unknown word refreshes everything:
+    a needless refresh costs a few queries, a missed one a wrong score until the night)."""
     refresh_worth_it_scores(customer_ids, today=timezone.localdate(), facts=facts)
+
+
+@receiver(customer_facts_changed, dispatch_uid="reports.ledger_changed")
+def ledger_changed(sender, customer_ids, facts, earliest_day=None, **kwargs) -> None:
+    """Every cached dashboard section is stale once the change commits; the daily snapshots from the
+    change's earliest day on are marked stale now (a rollback keeps them)."""
+    bump_ledger_version()
+    if set(facts) & snapshots.LEDGER_FACTS:
+        snapshots.invalidate(since=earliest_day)
+    if set(facts) & channels.CHANNEL_FACTS:
+        channels.invalidate(since=earliest_day)

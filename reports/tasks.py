@@ -1,4 +1,5 @@
-"""Celery tasks of the reports app: thin wrappers around `reports.scores`."""
+"""Celery tasks of the reports app: thin, idempotent wrappers around `reports.scores`,
+`reports.snapshots` and `reports.channels`."""
 
 import logging
 from datetime import date
@@ -6,6 +7,7 @@ from datetime import date
 from celery import shared_task
 from django.utils import timezone
 
+from . import channels, snapshots
 from .scores import rebuild_worth_it_scores
 
 logger = logging.getLogger(__name__)
@@ -22,3 +24,14 @@ def rebuild_worth_it(today: str | None = None) -> int:
         "worth-it scores as of %s: %s customers, %s rows rewritten", day, result.customers, result.written
     )
     return result.written
+
+
+@shared_task(acks_late=True)
+def refresh_snapshots(today: str | None = None) -> dict:
+    """Nightly (beat): yesterday's snapshot and every invalidated day since the earliest kept.
+
+    A repeat finds everything filled and writes nothing."""
+    day = date.fromisoformat(today) if today else timezone.localdate()
+    filled = snapshots.refresh(today=day)
+    # After the ledger snapshots: a regrouping there drops the channel months too.
+    return {**filled, "channel_months": channels.refresh(today=day)}

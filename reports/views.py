@@ -9,14 +9,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.safestring import mark_safe
 
 from customers.access import Capability, may
 
-from . import exports
+from . import exports, sections
 from .dashboard import build_dashboard
 from .forms import ReportFilterForm, WorthItSettingsForm
 from .ledger import DEFAULT_PERIOD_MONTHS
@@ -64,11 +66,40 @@ def read_filters(request) -> tuple[ReportFilterForm, dict]:
 
 @finance_only
 def dashboard(request):
+    """The headline figures and the filter form at once; every other section loads from its own URL."""
     form, filters = read_filters(request)
-    context = build_dashboard(**filters)
     return render(
-        request, "reports/dashboard.html", {**context, "form": form, "query": request.GET.urlencode()}
+        request,
+        "reports/dashboard.html",
+        {
+            "form": form,
+            "as_of": filters["as_of"],
+            "period_months": filters["period_months"],
+            "headline": mark_safe(sections.render_headline(filters)),  # noqa: S308  (our own template)
+            "sections": [(name, title) for name, (title, _) in sections.SECTIONS.items()],
+            "query": request.GET.urlencode(),
+        },
     )
+
+
+@finance_only
+def section(request, name: str):
+    """One section of the dashboard: the fragment for htmx, a page of its own without JavaScript."""
+    if name not in sections.SECTIONS:
+        raise Http404("No such section.")
+    form, filters = read_filters(request)
+    body = mark_safe(sections.render_section(name, filters))  # noqa: S308  (our own template)
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(body)
+        patch_vary_headers(response, ["HX-Request"])  # the same URL answers a whole page without htmx
+        return response
+    title = sections.SECTIONS[name][0]
+    return render(
+        request,
+        "reports/section_page.html",
+        {"form": form, "name": name, "title": title, "body": body, "as_of": filters["as_of"],
+         "query": request.GET.urlencode()},
+    )  # fmt: skip
 
 
 @finance_only

@@ -93,6 +93,7 @@ EXPECTED = [
     ("dunning:proposal-list", "get", "/dunning/proposals/", page(CM)),
     ("dunning:proposal-decide", "post", "/dunning/proposals/{proposal}/decide/", page(CM)),
     ("reports:dashboard", "get", "/reports/", page(CM, FIN)),
+    ("reports:section", "get", "/reports/section/aging/", page(CM, FIN)),
     ("reports:worth-it", "get", "/reports/worth-it/", page(CM, FIN)),
     ("reports:worth-it", "post", "/reports/worth-it/", page(CM)),
     ("reports:export", "get", "/reports/export/figures.csv", page(CM, FIN)),

@@ -235,9 +235,9 @@ def test_each_broken_agreement_adds_only_its_task_queries_to_the_batch(
         InstalmentFactory(agreement=agreement, due_date=days(-1))
     # select, savepoint, insert, release per task, and the worklist standing the task changes
     # (calls.standing: select the facts, upsert the row); one INSERT of the audit entries for all of
-    # them; the agreements broken restate those customers' standings once (2); 18: with the read of
-    # the batch's open proposals.
-    with django_assert_max_num_queries(18 + 2 + 6 * 3):
+    # them; the agreements broken restate those customers' standings once (2); 19: with the reads of
+    # the batch's open proposals and of its customers' segments.
+    with django_assert_max_num_queries(19 + 2 + 6 * 3):
         result = run(customers, days(7))
     assert len(result.broken) == 3
 

@@ -149,3 +149,25 @@ def test_channel_follow_through_counts_payments_within_seven_days_per_segment():
         ("SME", "call", 1, 1, Decimal("100.0")),
         ("SME", "email", 2, 1, Decimal("50.0")),
     ]
+
+
+def test_effort_counts_interactions_by_their_local_day_at_the_window_edges():
+    """The window is (today - 365, today] in local days: an instant range must draw the same line."""
+    customer = CustomerFactory()
+    start = TODAY - dt.timedelta(days=365)
+
+    def local(day, hour, minute):
+        return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, minute)))
+
+    InteractionFactory(customer=customer, occurred_at=local(start, 23, 59), minutes_spent=1)  # out
+    InteractionFactory(
+        customer=customer, occurred_at=local(start + dt.timedelta(days=1), 0, 0), minutes_spent=10
+    )
+    InteractionFactory(customer=customer, occurred_at=local(TODAY, 23, 59), minutes_spent=100)
+    InteractionFactory(
+        customer=customer, occurred_at=local(TODAY + dt.timedelta(days=1), 0, 0), minutes_spent=1000
+    )
+
+    (summary,) = effort_against_value(today=TODAY)
+
+    assert summary.total_minutes == 110

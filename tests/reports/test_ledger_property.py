@@ -56,6 +56,9 @@ def build_ledger(rows):
                 currency=row["currency"],
             )
             Allocation.objects.create(payment=payment, invoice=invoice, amount=paid)
+            # The running sums the allocation services keep (today's aging reads open invoices by them).
+            Invoice.objects.filter(pk=invoice.pk).update(allocated_amount=paid)
+            Payment.objects.filter(pk=payment.pk).update(allocated_amount=paid)
 
 
 def plain_python_figures(as_of: dt.date, period_months: int = 3) -> dict:

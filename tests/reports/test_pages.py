@@ -35,15 +35,40 @@ def test_dashboard_shows_each_figure_with_its_definition_and_charts(client, fina
     client.force_login(finance_lead)
 
     page = client.get(f"/reports/{AS_OF}").content.decode()
+    sections = {
+        name: client.get(f"/reports/section/{name}/{AS_OF}", headers={"HX-Request": "true"}).content.decode()
+        for name in ["aging", "trend", "breakdown", "effort", "excuses", "debt-bands", "channels"]
+    }
 
     assert 'data-currency="EUR"' in page and 'data-currency="USD"' in page
     for text in ["6,600.00 EUR", "84.8%", "92.4 days", "88.7 days", "14.0 days", "78.4 days", "44.6%"]:
         assert text in page, text
     assert "DSO (countback): walk back month by month" in page
     assert "CEI = (opening receivables + credit sales - closing receivables)" in page
-    for chart in ["aging", "dso-trend", "pareto", "excuse-mix"]:
-        assert f'data-chart="{chart}"' in page, chart
-    assert "Per segment" in page and "SME" in page and "Per collector" in page
+    for name in sections:  # each section loads on its own, with a plain link for browsers without JS
+        assert f'hx-get="/reports/section/{name}/{AS_OF}"' in page, name
+        assert f'<a href="/reports/section/{name}/{AS_OF}"' in page, name
+    for name, chart in [
+        ("aging", "aging"),
+        ("trend", "dso-trend"),
+        ("effort", "pareto"),
+        ("excuses", "excuse-mix"),
+    ]:
+        assert f'data-chart="{chart}"' in sections[name], chart
+    assert "Per segment" in sections["breakdown"] and "SME" in sections["breakdown"]
+    assert "Per collector" in sections["breakdown"]
+
+
+def test_a_section_without_javascript_is_a_page_of_its_own(client, finance_lead, ledger):  # noqa: F811
+    client.force_login(finance_lead)
+
+    fragment = client.get(f"/reports/section/aging/{AS_OF}", headers={"HX-Request": "true"})
+    page = client.get(f"/reports/section/aging/{AS_OF}")
+
+    assert "<html" not in fragment.content.decode() and "HX-Request" in fragment["Vary"]
+    assert "<html" in page.content.decode() and 'data-chart="aging"' in page.content.decode()
+    assert "3,000.00" in page.content.decode()  # 31-60 days in EUR
+    assert client.get("/reports/section/nothing/").status_code == 404
 
 
 def test_dashboard_filters_by_segment_and_rebuilds_a_past_day(client, credit_manager, ledger):  # noqa: F811

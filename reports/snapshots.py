@@ -1,0 +1,427 @@
+"""Daily snapshots of the ledger figures: past days change only when history is corrected.
+
+What is kept (reports/models.py): per day and per (currency, segment, collector), the open amount in
+each aging bucket (LedgerSnapshot, SnapshotDay marks a day complete); per past calendar month and
+group, the credit sales (MonthlySalesSnapshot, SnapshotMonth). Every other figure of the dashboard
+(DSO, countback, best DSO, ADD, CEI, the trend, the segment and collector tables) is a sum of these.
+
+Filled by `fill_days` / `fill_months` (the nightly Celery task, and `snapshot_ledger --months N` to
+backfill), from the same live SQL the figures use otherwise, so a snapshot equals the live figure.
+Invalidated by a back-dated write: the receiver of `customers.signals.customer_facts_changed` marks
+every day from the signal's `earliest_day` on stale (every day when a ledger change gives none); the
+next read of such a day is live, the next nightly run refills it. Only days still fresh are updated,
+so once a day is stale, further writers touch (and lock) nothing until the refill.
+
+Grouping: the live SQL of a past day groups by each customer's *current* segment and collector. The
+snapshot records the grouping it was filled under (SnapshotAssignment); while any customer has moved
+since, no snapshot is read (every day is live) and the nightly run refills them all under the new one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Case, F, Sum, When
+from django.db.models.functions import Coalesce
+
+from customers.models import Customer
+from invoices.models import Invoice, Payment
+from invoices.selectors import MONEY, ZERO
+
+from .expressions import cents
+from .ledger import (
+    BUCKET_KEYS,
+    LedgerScope,
+    _bucket_conditions,
+    add_months,
+    month_end,
+    monthly_credit_sales,
+    months_back,
+    receivable_positions,
+)
+from .models import (
+    ChannelMonth,
+    ChannelSnapshot,
+    LedgerSnapshot,
+    MonthlySalesSnapshot,
+    SnapshotAssignment,
+    SnapshotDay,
+    SnapshotMonth,
+)
+
+# The facts whose change can move a past day's ledger figures (the others are calls, tasks...).
+LEDGER_FACTS = {"invoices", "payments"}
+# Days per fill query: each adds five conditional sums to one scan of invoices and of allocations.
+FILL_BATCH_DAYS = 8
+GROUPED = LedgerScope(group_by="segment_and_collector")
+NONE = 0  # segment or collector id stored for "none"
+EMPTY_MONTHS_BEFORE = 48  # more than the trend and countback look back (COUNTBACK_MONTHS + 12 + 12)
+
+
+def _stored(group_id: int | None) -> int:
+    return group_id or NONE
+
+
+def _read(stored_id: int) -> int | None:
+    return stored_id or None
+
+
+# --- Filling -------------------------------------------------------------------------------------------
+
+
+def fill_days(days: list[date]) -> int:
+    """Write the snapshot of each day (replacing any), in batches; returns the days written.
+
+    Each batch is one transaction: its days are complete (SnapshotDay) or not there at all.
+    """
+    _record_assignments_if_none()
+    days = sorted(set(days))
+    for start in range(0, len(days), FILL_BATCH_DAYS):
+        batch = days[start : start + FILL_BATCH_DAYS]
+        with transaction.atomic():
+            positions = receivable_positions(batch, scope=GROUPED)
+            LedgerSnapshot.objects.filter(day__in=batch).delete()
+            LedgerSnapshot.objects.bulk_create(
+                LedgerSnapshot(
+                    day=day,
+                    currency=currency,
+                    segment_id=_stored(segment_id),
+                    collector_id=_stored(collector_id),
+                    **buckets,
+                )
+                for (currency, (segment_id, collector_id)), by_day in positions.items()
+                for day, buckets in by_day.items()
+            )
+            SnapshotDay.objects.filter(day__in=batch).delete()
+            SnapshotDay.objects.bulk_create(SnapshotDay(day=day) for day in batch)
+    return len(days)
+
+
+def fill_months(*, today: date) -> int:
+    """Write the credit sales of every calendar month before this one (one query); returns the months."""
+    _record_assignments_if_none()
+    this_month = today.replace(day=1)
+    first = Invoice.objects.order_by("issue_date").values_list("issue_date", flat=True).first()
+    if first is None or first >= this_month:
+        return 0
+    # The months before the first invoice are kept too (empty), so that a countback or trend reaching
+    # back past the start of the ledger still reads every month from the snapshot.
+    months = _months_between(
+        add_months(first.replace(day=1), -EMPTY_MONTHS_BEFORE), add_months(this_month, -1)
+    )
+    last_day = this_month - timedelta(days=1)
+    with transaction.atomic():
+        sales = monthly_credit_sales(last_day, scope=GROUPED, months=len(months))
+        MonthlySalesSnapshot.objects.filter(month__in=months).delete()
+        MonthlySalesSnapshot.objects.bulk_create(
+            MonthlySalesSnapshot(
+                month=month,
+                currency=currency,
+                segment_id=_stored(segment_id),
+                collector_id=_stored(collector_id),
+                amount=amount,
+            )
+            for (currency, (segment_id, collector_id)), by_month in sales.items()
+            for month, amount in by_month.items()
+        )
+        SnapshotMonth.objects.filter(month__in=months).delete()
+        SnapshotMonth.objects.bulk_create(SnapshotMonth(month=month) for month in months)
+    return len(months)
+
+
+def refresh(*, today: date, months_back: int = 0) -> dict:
+    """The nightly run: regroup if customers moved, then fill yesterday, every invalidated day since the
+    earliest day kept (or `months_back` months), and the months. Idempotent: a repeat writes nothing new."""
+    # The window kept so far is refilled whole after a regrouping too.
+    kept = SnapshotDay.objects.order_by("day").values_list("day", flat=True).first()
+    regrouped = False
+    if assignments_changed():
+        _drop_all_and_regroup()
+        regrouped = True
+    yesterday = today - timedelta(days=1)
+    first = add_months(today.replace(day=1), -months_back) if months_back else (kept or yesterday)
+    first = min(first, kept or first)
+    wanted = [first + timedelta(days=n) for n in range((yesterday - first).days + 1)]
+    have = set(
+        SnapshotDay.objects.filter(day__gte=first, day__lte=yesterday, stale=False).values_list(
+            "day", flat=True
+        )
+    )
+    days = fill_days([day for day in wanted if day not in have])
+    months_have = set(SnapshotMonth.objects.filter(stale=False).values_list("month", flat=True))
+    first_invoice = Invoice.objects.order_by("issue_date").values_list("issue_date", flat=True).first()
+    months_missing = first_invoice is not None and any(
+        month not in months_have
+        for month in _months_between(
+            add_months(first_invoice.replace(day=1), -EMPTY_MONTHS_BEFORE),
+            add_months(today.replace(day=1), -1),
+        )
+    )
+    months = fill_months(today=today) if months_missing else 0
+    return {"regrouped": regrouped, "days": days, "months": months}
+
+
+def drift(days: list[date] | None = None) -> list[date]:
+    """The kept days (or `days`) whose snapshot differs from a live rebuild, and the kept months whose
+    sales do: what `snapshot_ledger --check` reports. Reads the whole ledger once per batch of days."""
+    kept = sorted(days or SnapshotDay.objects.filter(stale=False).values_list("day", flat=True))
+    differ = []
+    for start in range(0, len(kept), FILL_BATCH_DAYS):
+        batch = kept[start : start + FILL_BATCH_DAYS]
+        live = receivable_positions(batch, scope=GROUPED)
+        stored, _ = snapshot_positions(batch, scope=GROUPED, aged_days=set(batch))
+        for day in batch:
+            if _nonzero(live, day) != _nonzero(stored, day):
+                differ.append(day)
+    months = sorted(SnapshotMonth.objects.filter(stale=False).values_list("month", flat=True))
+    if months:
+        last = add_months(months[-1], 1) - timedelta(days=1)
+        live_sales = monthly_credit_sales(
+            last, scope=GROUPED, months=len(_months_between(months[0], months[-1]))
+        )
+        stored_sales, _ = snapshot_sales(months, scope=GROUPED)
+        for month in months:
+            if _nonzero_sales(live_sales, month) != _nonzero_sales(stored_sales, month):
+                differ.append(month)
+    return differ
+
+
+def _nonzero(positions, day) -> dict:
+    return {
+        (key, bucket): amount
+        for key, by_day in positions.items()
+        for bucket, amount in by_day.get(day, {}).items()
+        if amount
+    }
+
+
+def _nonzero_sales(sales, month) -> dict:
+    return {key: by_month[month] for key, by_month in sales.items() if by_month.get(month)}
+
+
+def _months_between(first: date, last: date) -> list[date]:
+    months, month = [], first
+    while month <= last:
+        months.append(month)
+        month = add_months(month, 1)
+    return months
+
+
+# --- Grouping ------------------------------------------------------------------------------------------
+
+
+def assignments_changed() -> bool:
+    """Whether a customer recorded at fill time is now in another segment or with another collector.
+
+    Customers created since have no snapshot history of their own (their back-dated invoices, if any,
+    invalidated the days they touch), so only recorded customers are compared. One query.
+    """
+    return (
+        SnapshotAssignment.objects.annotate(
+            now_segment=Coalesce("customer__segment_id", NONE),
+            now_collector=Coalesce("customer__collector_id", NONE),
+        )
+        .exclude(segment_id=F("now_segment"), collector_id=F("now_collector"))
+        .exists()
+    )
+
+
+def _record_assignments_if_none() -> None:
+    if not SnapshotAssignment.objects.exists():
+        _record_assignments()
+
+
+def _record_assignments() -> None:
+    SnapshotAssignment.objects.all().delete()
+    SnapshotAssignment.objects.bulk_create(
+        (
+            SnapshotAssignment(customer_id=pk, segment_id=_stored(segment), collector_id=_stored(collector))
+            for pk, segment, collector in Customer.objects.order_by().values_list(
+                "pk", "segment_id", "collector_id"
+            )
+        ),
+        batch_size=5000,
+    )
+
+
+@transaction.atomic
+def _drop_all_and_regroup() -> None:
+    drop_all()
+    _record_assignments()
+
+
+def drop_all() -> None:
+    # The channel follow-through months (reports/channels.py) are grouped the same way.
+    ChannelMonth.objects.all().delete()
+    ChannelSnapshot.objects.all().delete()
+    SnapshotDay.objects.all().delete()
+    LedgerSnapshot.objects.all().delete()
+    SnapshotMonth.objects.all().delete()
+    MonthlySalesSnapshot.objects.all().delete()
+
+
+# --- Invalidation --------------------------------------------------------------------------------------
+
+
+def invalidate(*, since: date | None) -> None:
+    """Mark stale every snapshot a change dated `since` can have moved (None: all of them).
+
+    Called in the writer's transaction, so a rollback keeps the snapshots fresh too.
+    """
+    days, months = SnapshotDay.objects.filter(stale=False), SnapshotMonth.objects.filter(stale=False)
+    if since is not None:
+        days, months = days.filter(day__gte=since), months.filter(month__gte=since.replace(day=1))
+    days.update(stale=True)
+    months.update(stale=True)
+
+
+# --- Reading -------------------------------------------------------------------------------------------
+
+
+def usable(scope: LedgerScope) -> bool:
+    """Snapshots hold whole groups: a portfolio (`customers`) cuts across them, and a moved customer
+    regroups them; both read live."""
+    return scope.customers is None and not assignments_changed()
+
+
+def _group_key(scope: LedgerScope, segment_id: int, collector_id: int):
+    segment, collector = _read(segment_id), _read(collector_id)
+    return {
+        "segment": segment,
+        "collector": collector,
+        "segment_and_collector": (segment, collector),
+    }.get(scope.group_by or "")
+
+
+def _in_scope(queryset, scope: LedgerScope):
+    if scope.currency:
+        queryset = queryset.filter(currency=scope.currency)
+    if scope.segment_id:
+        queryset = queryset.filter(segment_id=scope.segment_id)
+    if scope.collector_id:
+        queryset = queryset.filter(collector_id=scope.collector_id)
+    return queryset
+
+
+def snapshot_positions(
+    days: list[date], *, scope: LedgerScope, aged_days: set[date]
+) -> tuple[dict[tuple, dict[date, dict[str, Decimal]]], set[date]]:
+    """Open amounts of the days that have a complete snapshot, shaped like `receivable_positions`;
+    and the days found. One query for the marks, one for the amounts (summed per group in SQL)."""
+    found = set(SnapshotDay.objects.filter(day__in=days, stale=False).values_list("day", flat=True))
+    positions: dict[tuple, dict[date, dict[str, Decimal]]] = defaultdict(dict)
+    if not found:
+        return {}, found
+    group_fields = {
+        "segment": ["segment_id"],
+        "collector": ["collector_id"],
+        "segment_and_collector": ["segment_id", "collector_id"],
+    }.get(scope.group_by or "", [])
+    rows = (
+        _in_scope(LedgerSnapshot.objects.filter(day__in=found), scope)
+        .order_by()
+        .values("day", "currency", *group_fields)
+        .annotate(**{key: Sum(key) for key in BUCKET_KEYS})
+    )
+    for row in rows:
+        key = (row["currency"], _group_key(scope, row.get("segment_id", NONE), row.get("collector_id", NONE)))
+        buckets = {key_: row[key_] for key_ in BUCKET_KEYS}
+        if row["day"] not in aged_days:
+            buckets = {
+                "current": buckets["current"],
+                "overdue": sum(list(buckets.values())[1:], Decimal("0.00")),
+            }
+        positions[key][row["day"]] = buckets
+    return dict(positions), found
+
+
+def snapshot_sales(
+    months: list[date], *, scope: LedgerScope
+) -> tuple[dict[tuple, dict[date, Decimal]], set[date]]:
+    """Credit sales of the months that have a complete snapshot, shaped like `monthly_credit_sales`."""
+    found = set(SnapshotMonth.objects.filter(month__in=months, stale=False).values_list("month", flat=True))
+    sales: dict[tuple, dict[date, Decimal]] = defaultdict(dict)
+    if not found:
+        return {}, found
+    group_fields = {
+        "segment": ["segment_id"],
+        "collector": ["collector_id"],
+        "segment_and_collector": ["segment_id", "collector_id"],
+    }.get(scope.group_by or "", [])
+    rows = (
+        _in_scope(MonthlySalesSnapshot.objects.filter(month__in=found), scope)
+        .order_by()
+        .values("month", "currency", *group_fields)
+        .annotate(total=Sum("amount"))
+    )
+    for row in rows:
+        key = (row["currency"], _group_key(scope, row.get("segment_id", NONE), row.get("collector_id", NONE)))
+        sales[key][row["month"]] = row["total"]
+    return dict(sales), found
+
+
+def open_positions(today: date, *, scope: LedgerScope) -> dict[tuple, dict[date, dict[str, Decimal]]] | None:
+    """Today's aging from the invoices still open (partial index `invoice_open_aging`), or None when
+    that would differ from the full rebuild: a payment dated after today is already allocated."""
+    if Payment.objects.filter(received_on__gt=today, allocated_amount__gt=0).exists():
+        return None
+    open_amount = F("amount") - F("allocated_amount")
+    columns = {
+        bucket: Sum(Case(When(condition, then=open_amount), default=ZERO, output_field=MONEY))
+        for bucket, condition in _bucket_conditions(today, "").items()
+    }
+    queryset = scope.filter(Invoice.objects.filter(allocated_amount__lt=F("amount"), issue_date__lte=today))
+    rows = queryset.order_by().values("currency", *scope.group_fields()).annotate(**columns)
+    positions: dict[tuple, dict[date, dict[str, Decimal]]] = defaultdict(dict)
+    for row in rows:
+        positions[(row["currency"], scope.group_key(row))][today] = {
+            bucket: cents(row[bucket]) for bucket in BUCKET_KEYS
+        }
+    return dict(positions)
+
+
+def read_ledger(
+    days: list[date], *, scope: LedgerScope, aged_days: set[date], as_of: date, months: int, today: date
+):
+    """Positions on `days` and monthly sales for `months` months to `as_of`, as `ledger._read_ledger`
+    reads them live, but from the snapshots where complete, today's from open invoices only, and live
+    SQL for the rest. None when snapshots cannot serve this scope (read everything live)."""
+    if not usable(scope):
+        return None
+    positions, found = snapshot_positions(
+        [day for day in days if day < today], scope=scope, aged_days=aged_days
+    )
+    live_days = [day for day in days if day not in found]
+    if today in live_days and today in aged_days:
+        opened = open_positions(today, scope=scope)
+        if opened is not None:
+            _merge(positions, opened)
+            live_days.remove(today)
+    if live_days:
+        _merge(positions, receivable_positions(live_days, scope=scope, aged_days=aged_days & set(live_days)))
+    return positions, _sales(as_of, scope=scope, months=months, today=today)
+
+
+def _sales(as_of: date, *, scope: LedgerScope, months: int, today: date) -> dict[tuple, dict[date, Decimal]]:
+    wanted = [month for month, _ in months_back(as_of, months)]
+    whole = [
+        m for m in wanted if m < today.replace(day=1) and (m < as_of.replace(day=1) or as_of == month_end(m))
+    ]
+    sales, found = snapshot_sales(whole, scope=scope)
+    missing = [month for month in wanted if month not in found]
+    if missing:
+        count = len([month for month in wanted if month >= min(missing)])
+        live = monthly_credit_sales(as_of, scope=scope, months=count)
+        for key, by_month in live.items():
+            for month, amount in by_month.items():
+                if month in missing:
+                    sales.setdefault(key, {})[month] = amount
+    return sales
+
+
+def _merge(into: dict, more: dict) -> None:
+    for key, by_day in more.items():
+        into.setdefault(key, {}).update(by_day)

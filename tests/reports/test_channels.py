@@ -1,0 +1,220 @@
+"""Channel follow-through: the kept past months plus the live rest equal a plain count of every contact."""
+
+import datetime as dt
+import random
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from customers.signals import announce_change
+from reports import channels
+from reports.analytics import channel_follow_through
+from reports.models import ChannelMonth, ChannelSnapshot
+from tests.factories import (
+    TODAY,
+    CustomerFactory,
+    InteractionFactory,
+    PaymentFactory,
+    ReminderFactory,
+    SegmentFactory,
+    StepFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+CHANNEL_NAMES = {"phone": "call"}
+
+
+def random_ledger(seed: int) -> list:
+    """Customers in two segments (and none), two currencies and two collectors, with contacts and
+    payments scattered over 20 months, clustered so that some contacts are followed and some not."""
+    rng = random.Random(seed)
+    segments = [SegmentFactory(name="SME"), SegmentFactory(name="Retail"), None]
+    collectors = [UserFactory(), None]
+    steps = [StepFactory(channel="email"), StepFactory(channel="letter")]
+    customers = [
+        CustomerFactory(
+            segment=rng.choice(segments),
+            collector=rng.choice(collectors),
+            currency=rng.choice(["EUR", "USD"]),
+        )
+        for _ in range(6)
+    ]
+    reminded = set()
+    for customer in customers:
+        for _ in range(12):
+            day = TODAY - dt.timedelta(days=rng.randrange(-10, 600))
+            kind = rng.choice(["interaction", "reminder", "payment", "payment"])
+            if kind == "interaction":
+                InteractionFactory(
+                    customer=customer,
+                    channel=rng.choice(["phone", "email", "letter", "visit"]),
+                    direction=rng.choice(["outbound", "outbound", "inbound"]),
+                    occurred_at=timezone.make_aware(
+                        dt.datetime.combine(day, dt.time(rng.choice([0, 10, 23])))
+                    ),
+                )
+            elif kind == "reminder" and day <= TODAY:
+                step = rng.choice(steps)
+                if (customer.pk, step.pk, day) in reminded:  # once per customer, step and day
+                    continue
+                reminded.add((customer.pk, step.pk, day))
+                ReminderFactory(customer=customer, step=step, run_on=day)
+            else:
+                PaymentFactory(customer=customer, received_on=day, amount=Decimal("10.00"))
+    return customers
+
+
+def plain(today: dt.date, **filters) -> list[dict]:
+    """The definition, one contact at a time: its customer's first payment on or after its day."""
+    from calls.models import Interaction
+    from dunning.models import Reminder
+    from invoices.models import Payment
+
+    start = today - dt.timedelta(days=365)
+    payments = defaultdict(list)
+    for customer_id, day in Payment.objects.values_list("customer_id", "received_on"):
+        payments[customer_id].append(day)
+    contacts = [
+        (i.customer, timezone.localdate(i.occurred_at), i.channel)
+        for i in Interaction.objects.select_related("customer__segment")
+        if i.direction == "outbound" and i.channel in ("phone", "email", "letter")
+    ] + [
+        (r.customer, r.run_on, r.channel)
+        for r in Reminder.objects.select_related("customer__segment")
+        if r.channel in ("email", "letter")
+    ]
+    rows: dict[tuple, dict] = {}
+    for customer, day, channel in contacts:
+        if not start < day <= today or any(
+            value and getattr(customer, field) != value for field, value in filters.items()
+        ):
+            continue
+        channel = CHANNEL_NAMES.get(channel, channel)
+        segment = customer.segment.name if customer.segment else "No segment"
+        entry = rows.setdefault(
+            (segment, channel), {"segment": segment, "channel": channel, "contacts": 0, "followed": 0}
+        )
+        entry["contacts"] += 1
+        later = [paid for paid in payments[customer.pk] if paid >= day]
+        entry["followed"] += 1 if later and (min(later) - day).days <= channels.FOLLOW_THROUGH_DAYS else 0
+    for entry in rows.values():
+        entry["followed_share"] = (
+            Decimal(entry["followed"] * 100 / entry["contacts"]).quantize(Decimal("0.1"))
+            if entry["contacts"]
+            else None
+        )
+    return [rows[key] for key in sorted(rows)]
+
+
+def scopes(customers) -> list[dict]:
+    segment = next(c.segment for c in customers if c.segment)
+    collector = next((c.collector for c in customers if c.collector), None)
+    return [
+        {},
+        {"currency": "EUR"},
+        {"segment_id": segment.pk},
+        {"collector_id": getattr(collector, "pk", None)},
+    ]
+
+
+def compare(today, customers) -> None:
+    for scope in scopes(customers):
+        expected = plain(today, **scope)
+        got = channel_follow_through(today=today, **scope)
+        assert [(r["segment"], r["channel"], r["contacts"], r["followed"]) for r in got] == [
+            (r["segment"], r["channel"], r["contacts"], r["followed"]) for r in expected
+        ], (today, scope)
+
+
+AS_OF_DAYS = [TODAY, dt.date(2026, 6, 30), dt.date(2026, 3, 1), dt.date(2026, 10, 31)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_kept_months_plus_live_days_equal_a_plain_count(seed):
+    customers = random_ledger(seed)
+    for today in AS_OF_DAYS:
+        compare(today, customers)  # nothing kept: all live
+    assert channels.refresh(today=TODAY, months=20) == 20
+    assert ChannelSnapshot.objects.exists()
+    for today in AS_OF_DAYS:
+        compare(today, customers)  # kept months and the live rest
+
+
+def test_a_kept_month_is_read_instead_of_the_contacts(django_assert_max_num_queries):
+    customer = CustomerFactory(segment=SegmentFactory(name="SME"))
+    ReminderFactory(customer=customer, run_on=dt.date(2026, 5, 10), step=StepFactory(channel="email"))
+    PaymentFactory(customer=customer, received_on=dt.date(2026, 5, 12))
+    channels.refresh(today=TODAY)
+    # Proof that the month is read from the snapshot: change the stored figure behind its back.
+    ChannelSnapshot.objects.filter(month=dt.date(2026, 5, 1)).update(contacts=5)
+    with django_assert_max_num_queries(6):
+        (row,) = channel_follow_through(today=TODAY)
+    assert (row["contacts"], row["followed"]) == (5, 1)
+
+
+def test_a_back_dated_payment_marks_stale_the_months_it_can_follow_and_the_read_is_right():
+    customer = CustomerFactory(segment=SegmentFactory(name="SME"))
+    step = StepFactory(channel="letter")
+    ReminderFactory(customer=customer, run_on=dt.date(2026, 4, 28), step=step)
+    ReminderFactory(customer=customer, run_on=dt.date(2026, 2, 10), step=step)
+    channels.refresh(today=TODAY)
+    assert channel_follow_through(today=TODAY)[0]["followed"] == 0
+
+    # Paid on 3 May: within 7 days of the April reminder, so April (and later) are stale, March is not.
+    PaymentFactory(customer=customer, received_on=dt.date(2026, 5, 3))
+    announce_change(customer_ids={customer.pk}, facts={"payments"}, earliest_day=dt.date(2026, 5, 3))
+
+    stale = set(ChannelMonth.objects.filter(stale=True).values_list("month", flat=True))
+    assert dt.date(2026, 4, 1) in stale and dt.date(2026, 3, 1) not in stale
+    assert channel_follow_through(today=TODAY)[0]["followed"] == 1
+    assert channels.refresh(today=TODAY) == len(stale)
+    assert channels.refresh(today=TODAY) == 0  # a repeat writes nothing
+    assert channel_follow_through(today=TODAY)[0]["followed"] == 1
+    assert channels.drift() == []
+
+
+def test_a_change_without_a_day_marks_every_month_stale_and_a_call_logged_too():
+    customer = CustomerFactory()
+    channels.refresh(today=TODAY)
+    announce_change(customer_ids={customer.pk}, facts={"excuses"})
+    assert not ChannelMonth.objects.filter(stale=True).exists()
+    announce_change(customer_ids={customer.pk}, facts={"contacts"})
+    assert not ChannelMonth.objects.filter(stale=False).exists()
+
+
+def test_a_reassigned_customer_is_counted_in_its_new_segment():
+    old, new = SegmentFactory(name="Old"), SegmentFactory(name="New")
+    customer = CustomerFactory(segment=old)
+    ReminderFactory(customer=customer, run_on=dt.date(2026, 5, 10), step=StepFactory(channel="email"))
+    channels.refresh(today=TODAY)
+    customer.segment = new
+    customer.save()
+    assert [r["segment"] for r in channel_follow_through(today=TODAY)] == ["New"]
+    assert [r["segment"] for r in channel_follow_through(today=TODAY, segment_id=new.pk)] == ["New"]
+
+
+def test_the_backfill_command_fills_channel_months_and_the_check_finds_no_drift(capsys):
+    random_ledger(4)
+    call_command("snapshot_ledger", "--today", str(TODAY))
+    assert ChannelMonth.objects.filter(stale=False).count() == channels.KEPT_MONTHS
+    call_command("snapshot_ledger", "--check")
+    ChannelSnapshot.objects.update(followed=0, contacts=99)
+    with pytest.raises(Exception, match="differ"):
+        call_command("snapshot_ledger", "--check")
+
+
+def test_a_backfill_beyond_the_nightly_months_is_kept_fresh_by_the_nightly_run():
+    customer = CustomerFactory()
+    ReminderFactory(customer=customer, run_on=dt.date(2025, 3, 10), step=StepFactory(channel="email"))
+    assert channels.refresh(today=TODAY, months=24) == 24
+    PaymentFactory(customer=customer, received_on=dt.date(2025, 3, 12))
+    announce_change(customer_ids={customer.pk}, facts={"payments"}, earliest_day=dt.date(2025, 3, 12))
+
+    assert channels.refresh(today=TODAY) == 20  # March 2025 to October 2026, not only the last 13
+    assert not ChannelMonth.objects.filter(stale=True).exists()
+    assert channels.drift() == []
