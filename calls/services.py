@@ -131,7 +131,11 @@ def log_call(
                 assigned_to=customer.collector or acting_user(user),
                 actor=user,
             )
-        announce_change(customer_ids={customer.pk}, facts={"contacts", "tasks"})
+        announce_change(
+            customer_ids={customer.pk},
+            facts={"contacts", "tasks"},
+            earliest_day=timezone.localdate(interaction.occurred_at),
+        )
         return interaction
 
 
@@ -213,7 +217,8 @@ def open_complaint(
             (Change(pk, customer_id, number, {"status": (InvoiceStatus.OPEN, InvoiceStatus.DISPUTED)})
              for pk, customer_id, number in disputed),
         )  # fmt: skip
-        announce_change(customer_ids={customer.pk}, facts={"complaints", "invoices"})
+        # Disputed invoices still count as receivables, so only today's figures move.
+        announce_change(customer_ids={customer.pk}, facts={"complaints", "invoices"}, earliest_day=today)
     return record
 
 

@@ -269,7 +269,9 @@ def create_reminders(planned: list[PlannedReminder], *, today: date) -> None:
             ]
     ReminderInvoice.objects.bulk_create(lines, batch_size=2000)
     # A reminder counts against the customer's worth-it score: the reports app refreshes it now.
-    announce_change(customer_ids={customer_id for customer_id, _ in created_ids}, facts={"reminders"})
+    announce_change(
+        customer_ids={customer_id for customer_id, _ in created_ids}, facts={"reminders"}, earliest_day=today
+    )
 
 
 def task_for_broken_agreement(*, agreement: Agreement, instalment: Instalment, today: date):

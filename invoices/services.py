@@ -79,7 +79,8 @@ def upsert_invoice(
             invoice.save()
         elif not FIGURE_FIELDS.intersection(save_changed_fields(invoice, before)):
             return invoice, created  # the same values write nothing; a new description concerns no figure
-        announce_change(customer_ids=owners, facts={"invoices"})
+        issued = [day for day in (before.get("issue_date"), invoice.issue_date) if day is not None]
+        announce_change(customer_ids=owners, facts={"invoices"}, earliest_day=min(issued))
         return invoice, created
 
 
@@ -123,7 +124,7 @@ def record_payment(
                 allocate(payment=payment, invoice=invoice, amount=request.amount)
             except ValidationError as error:
                 raise ValidationError({f"allocations[{index}]": error.messages}) from error
-        announce_change(customer_ids={customer.pk}, facts={"payments"})
+        announce_change(customer_ids={customer.pk}, facts={"payments"}, earliest_day=payment.received_on)
         return payment, True
 
 
@@ -154,7 +155,10 @@ def allocate(*, payment: Payment, invoice: Invoice, amount: Decimal) -> Allocati
             Invoice.objects.filter(pk=invoice.pk).update(status=InvoiceStatus.PAID)
             record_change(invoice, {"status": (invoice.status, InvoiceStatus.PAID)})
         invoice.status = InvoiceStatus.PAID
-    announce_change(customer_ids={invoice.customer_id}, facts={"payments", "invoices"})
+    # An allocation counts on past days from its payment's received day on (reports.ledger).
+    announce_change(
+        customer_ids={invoice.customer_id}, facts={"payments", "invoices"}, earliest_day=payment.received_on
+    )
     return allocation
 
 
@@ -174,7 +178,10 @@ def set_invoice_status(*, invoice: Invoice, status: str, actor) -> Invoice:
         before = Invoice.objects.select_for_update().values_list("status", flat=True).get(pk=invoice.pk)
         Invoice.objects.filter(pk=invoice.pk).update(status=status)
         record_change(invoice, {"status": (before, status)})
-        announce_change(customer_ids={invoice.customer_id}, facts={"invoices"})
+        # A written-off or cancelled invoice leaves every past day it counted on (the status has no date).
+        announce_change(
+            customer_ids={invoice.customer_id}, facts={"invoices"}, earliest_day=invoice.issue_date
+        )
     invoice.status = status
     return invoice
 
@@ -351,8 +358,18 @@ def write_invoice_batch(plan: InvoiceBatchPlan) -> BulkResult:
         insert_invoices(plan.to_create)
         update_invoices(plan.to_update)
         record_status_changes(plan.to_update)
-        announce_change(customer_ids=batch_customer_ids(plan), facts={"invoices"})
+        announce_change(
+            customer_ids=batch_customer_ids(plan), facts={"invoices"}, earliest_day=earliest_issue(plan)
+        )
     return BulkResult(created=len(plan.to_create), updated=len(plan.to_update), unchanged=plan.unchanged)
+
+
+def earliest_issue(plan: InvoiceBatchPlan):
+    """The earliest issue date a batch creates or moves an invoice from or to: past days from it on change."""
+    at = NEW_INVOICE_COLUMNS.index("issue_date")
+    days = [row[at] for row in plan.to_create]
+    days += [day for old, new in plan.to_update for day in (old.issue_date, new.issue_date)]
+    return min(days, default=None)
 
 
 def batch_customer_ids(plan: InvoiceBatchPlan) -> set[int]:
@@ -623,7 +640,11 @@ def write_payment_batch(plan: PaymentBatchPlan) -> BulkResult:
         ]
         Allocation.objects.bulk_create(allocations, batch_size=1000)
         add_to_invoices(allocations)
-        announce_change(customer_ids={payment.customer_id for payment in payments}, facts={"payments"})
+        announce_change(
+            customer_ids={payment.customer_id for payment in payments},
+            facts={"payments"},
+            earliest_day=min((payment.received_on for payment in payments), default=None),
+        )
     return BulkResult(created=len(payments), unchanged=plan.unchanged)
 
 

@@ -198,6 +198,13 @@ def merge_checked() -> BulkResult:
             f"FROM {CHECKED}"
         )
         created, updated, total = cursor.fetchone()
+        # Before the update: a changed invoice moves past days from its old issue date or its new one.
+        cursor.execute(
+            f"SELECT min(least(checked.issue_date, invoice.issue_date)) FROM {CHECKED} AS checked "
+            f"LEFT JOIN {TABLES['invoices']} AS invoice ON invoice.id = checked.stored_id "
+            f"WHERE checked.stored_id IS NULL OR checked.changed"
+        )
+        (earliest_issue,) = cursor.fetchone()
         cursor.execute(INSERT_SQL.format(**TABLES), {"now": now})
         cursor.execute(UPDATE_SQL.format(**TABLES), {"now": now})
         if cursor.rowcount != updated:
@@ -215,7 +222,7 @@ def merge_checked() -> BulkResult:
         (Change(pk, customer_id, number, {"status": (before, after)})
          for pk, customer_id, number, before, after in moved),
     )  # fmt: skip
-    announce_change(customer_ids=touched, facts={"invoices"})
+    announce_change(customer_ids=touched, facts={"invoices"}, earliest_day=earliest_issue)
     return BulkResult(created=created, updated=updated, unchanged=total - created - updated)
 
 

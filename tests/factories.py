@@ -35,19 +35,30 @@ class LedgerFactory(factory.django.DjangoModelFactory):
     def _after_postgeneration(cls, instance, create, results=None):
         super()._after_postgeneration(instance, create, results)
         if create:
-            fact, customer_id_of = LEDGER_FACTS[type(instance)]
-            announce_change(customer_ids={customer_id_of(instance)}, facts={fact})
+            fact, customer_id_of, earliest_day_of = LEDGER_FACTS[type(instance)]
+            announce_change(
+                customer_ids={customer_id_of(instance)}, facts={fact}, earliest_day=earliest_day_of(instance)
+            )
 
 
-# What each factory-made row announces: the fact it changes and whose customer it is.
+def no_day(instance) -> None:
+    return None
+
+
+# What each factory-made row announces: the fact it changes, whose customer it is and the earliest
+# ledger day it moves (as the services say it: reports keep their past days before it).
 LEDGER_FACTS = {
-    Customer: ("customer", lambda customer: customer.pk),
-    Invoice: ("invoices", lambda invoice: invoice.customer_id),
-    Agreement: ("agreements", lambda agreement: agreement.customer_id),
-    Instalment: ("agreements", lambda instalment: instalment.agreement.customer_id),
-    Interaction: ("contacts", lambda interaction: interaction.customer_id),
-    Complaint: ("complaints", lambda complaint: complaint.customer_id),
-    Task: ("tasks", lambda task: task.customer_id),
+    Customer: ("customer", lambda customer: customer.pk, no_day),
+    Invoice: ("invoices", lambda invoice: invoice.customer_id, lambda invoice: invoice.issue_date),
+    Agreement: ("agreements", lambda agreement: agreement.customer_id, no_day),
+    Instalment: ("agreements", lambda instalment: instalment.agreement.customer_id, no_day),
+    Interaction: (
+        "contacts",
+        lambda interaction: interaction.customer_id,
+        lambda interaction: timezone.localdate(interaction.occurred_at),
+    ),
+    Complaint: ("complaints", lambda complaint: complaint.customer_id, no_day),
+    Task: ("tasks", lambda task: task.customer_id, no_day),
 }
 
 

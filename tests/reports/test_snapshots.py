@@ -163,9 +163,8 @@ def test_a_back_dated_payment_invalidates_the_days_after_it_and_the_next_read_is
     kept_before = SnapshotDay.objects.filter(day__lt=D(2026, 9, 15), stale=False).count()
 
     payment = PaymentFactory(customer=invoice.customer, amount=Decimal("400"), received_on=D(2026, 9, 15))
+    # The service announces the earliest day the allocation moves: its payment's received day.
     allocate(payment=payment, invoice=invoice, amount=Decimal("400"))
-    # What the payment services announce (customers/signals.py): the earliest day the payment moves.
-    announce_change(customer_ids={invoice.customer_id}, facts={"payments"}, earliest_day=payment.received_on)
 
     assert not SnapshotDay.objects.filter(day__gte=D(2026, 9, 15), stale=False).exists()
     assert SnapshotDay.objects.filter(day__lt=D(2026, 9, 15), stale=False).count() == kept_before  # kept
