@@ -33,8 +33,14 @@ INVOICE = {
 
 
 # Precomputed per-customer figures that follow a change in the same transaction (customers.signals):
-# a changed due date rightly restates the worklist standing; what is checked here is the record itself.
-DERIVED_TABLES = ('"calls_standing"',)
+# a changed due date rightly restates the worklist standing and marks the reports' snapshots from its
+# issue date stale; what is checked here is the record itself.
+DERIVED_TABLES = (
+    '"calls_standing"',
+    '"reports_snapshotday"',
+    '"reports_snapshotmonth"',
+    '"reports_worthitscore"',
+)
 
 
 def writes(queries) -> list[str]:
