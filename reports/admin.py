@@ -1,6 +1,43 @@
 from django.contrib import admin
 
-from .models import RevenueScaleSnapshot, WorthItScore, WorthItSettings
+from .models import (
+    ChannelMonth,
+    ChannelSnapshot,
+    LedgerSnapshot,
+    MonthlySalesSnapshot,
+    RevenueScaleSnapshot,
+    SnapshotAssignment,
+    SnapshotDay,
+    SnapshotMonth,
+    WorthItScore,
+    WorthItSettings,
+)
+
+
+class KeptFiguresAdmin(admin.ModelAdmin):
+    """Read-only: figures the reports app computes and keeps (rebuilt by its commands and nightly tasks);
+    an edit here would be drift, which the checks report."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+for kept in (
+    SnapshotDay,
+    LedgerSnapshot,
+    SnapshotMonth,
+    MonthlySalesSnapshot,
+    SnapshotAssignment,
+    ChannelMonth,
+    ChannelSnapshot,
+):
+    admin.site.register(kept, KeptFiguresAdmin)
 
 
 @admin.register(WorthItSettings)
@@ -15,35 +52,20 @@ class WorthItSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(RevenueScaleSnapshot)
-class RevenueScaleSnapshotAdmin(admin.ModelAdmin):
-    """Read-only: the snapshots are rebuilt by the worth-it score itself."""
+class RevenueScaleSnapshotAdmin(KeptFiguresAdmin):
+    """The snapshots are rebuilt by the worth-it score itself."""
 
     list_display = ("currency", "window_end", "fingerprint", "computed_at")
     list_filter = ("currency", "window_end")
     search_fields = ("currency",)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(WorthItScore)
-class WorthItScoreAdmin(admin.ModelAdmin):
-    """Read-only: the kept scores are written by reports/scores.py (rebuild_worth_it repairs them)."""
+class WorthItScoreAdmin(KeptFiguresAdmin):
+    """The kept scores are written by reports/scores.py (rebuild_worth_it repairs them)."""
 
     list_display = ("customer", "score", "as_of", "revenue_paid", "revenue_points", "effort_points")
     list_filter = ("as_of",)
     search_fields = ("customer__name", "customer__account_number")
     list_select_related = ("customer",)
     ordering = ("-score", "customer_id")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
