@@ -20,12 +20,14 @@ GROUP_SECONDS = float(os.environ.get("BENCH_GROUP_SECONDS", "90"))
 PASSWORD = os.environ.get("BENCH_DEMO_PASSWORD", "demo-pass-2026")  # creditdesk.demo.writer.DEMO_PASSWORD
 LONGEST_HISTORIES = 20
 
-# The finance lead's dashboard, one entry per URL a person waits for. After the merge that splits
-# /reports/ into a headline and sections (/reports/section/<name>/), list the headline and every section
-# here; until then the dashboard is one page. A past day is the same page with ?as_of=.
-DASHBOARD_URLS = (
-    "/reports/",
-    "/reports/?as_of=2026-10-31",
+# The finance lead's dashboard, one entry per URL a person waits for: the headline, then each section
+# (reports/sections.py SECTIONS), which the page loads on its own; today (live) and a past day (snapshots).
+DASHBOARD_SECTIONS = ("aging", "trend", "breakdown", "effort", "excuses", "debt-bands", "channels")
+DASHBOARD_DAYS = ("", "?as_of=2026-10-31")
+DASHBOARD_URLS = tuple(
+    path + day
+    for day in DASHBOARD_DAYS
+    for path in ("/reports/", *(f"/reports/section/{name}/" for name in DASHBOARD_SECTIONS))
 )
 WORTH_IT_URL = "/reports/worth-it/"
 WORKLIST_URLS = {

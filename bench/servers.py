@@ -27,6 +27,9 @@ def app_environment(database_url: str, var_dir: Path) -> dict:
         "DJANGO_DEBUG": "false",
         "DJANGO_SECURE_SSL_REDIRECT": "false",  # plain HTTP to our own loopback server
         "CREDITDESK_VAR_DIR": str(var_dir),
+        # Dashboard sections uncached by default: every figure is what the first finance lead after a
+        # ledger change waits for (BENCH_REPORTS_CACHE_SECONDS=900 measures the cached page instead).
+        "REPORTS_CACHE_SECONDS": os.environ.get("BENCH_REPORTS_CACHE_SECONDS", "0"),
     }
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     return env
