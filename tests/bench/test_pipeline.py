@@ -67,7 +67,9 @@ def test_make_bench_runs_whole_at_a_tiny_size(bench_url, tmp_path):
     assert figures["aging"]["report_s"] > 0 and figures["aging"]["floor_s"] > 0
     assert figures["import"]["import_created"] == 300 and figures["import"]["reimport_created"] == 0
     assert figures["import"]["copy_table_s"] > 0
-    assert figures["dunning"]["source"].startswith("bench.dunning")
+    dunning = figures["dunning"]
+    assert dunning["customers"] == 40 and dunning["reminders_created"] > 0
+    assert dunning["repeat_reminders_created"] == 0 and dunning["repeat_proposals_made"] == 0
 
     rows = {row["what"] for row in results["rows"]}
     for what in (
