@@ -19,13 +19,11 @@ the customers of one page only.
 """
 
 from collections import defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.paginator import Paginator
-from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -93,22 +91,6 @@ SORTS = {
 }
 
 
-@contextmanager
-def without_jit():
-    """Run the worklist queries with PostgreSQL's JIT off, in a transaction.
-
-    The worklist query can be estimated as costly (the live fallback for stale overdue amounts is a
-    correlated subquery), so PostgreSQL may JIT-compile it: measured on 20,000 customers before the
-    standing table, compiling took 4.5 s of a 5.3 s query that runs in 0.8 s without it. SET LOCAL
-    keeps the change to this transaction.
-    """
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
-        yield
-
-
 def start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
@@ -122,7 +104,8 @@ def worklist(*, user, today: date) -> QuerySet[Customer]:
     return (
         with_row_details(with_worklist_facts(customers, today=today), today=today)
         .filter(reasons.broken | reasons.task | reasons.promise_due | reasons.overdue)
-        .select_related("segment", "collector")
+        # The reports app's kept worth-it score (reverse one-to-one), read with the page's rows.
+        .select_related("segment", "collector", "worth_it")
         .order_by(*SORTS["priority"])
     )
 

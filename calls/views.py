@@ -89,11 +89,10 @@ def worklist(request):
     queryset = selectors.worklist(user=request.user, today=today)
     criteria = form.cleaned_data if form.is_valid() else {}
     queryset = selectors.filter_worklist(queryset, criteria, today=today)
-    with selectors.without_jit():
-        page = selectors.CountingPaginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-        customers = list(page.object_list)
+    page = selectors.CountingPaginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    customers = list(page.object_list)
     rows = selectors.worklist_rows(customers, today=today)
-    scores = worth_it_for([row.customer.pk for row in rows], today=today)
+    scores = worth_it_for(customers=customers, today=today)
     for row in rows:
         row.worth_it = scores.get(row.customer.pk)
     query = request.GET.copy()
@@ -133,14 +132,14 @@ def assign(request):
     return redirect_to_next(request, "calls:worklist")
 
 
-def worth_it_for(customer_ids: list[int], *, today: date) -> dict:
-    """Worth-it scores from the reports app (the kept ones, which the worklist sorts and filters by);
-    an empty dict (shown as "—") if it is not installed."""
+def worth_it_for(customer_ids: list[int] = (), *, today: date, customers=()) -> dict:
+    """Worth-it scores from the reports app (the kept ones, which the worklist sorts and filters by;
+    `customers` may come with them joined); an empty dict (shown as "—") if it is not installed."""
     try:
         from reports.selectors import kept_worth_it_scores
     except ImportError:
         return {}
-    return kept_worth_it_scores(customer_ids, today=today)
+    return kept_worth_it_scores(customer_ids, today=today, customers=customers)
 
 
 # --- Customer page ----------------------------------------------------------------------------

@@ -291,14 +291,25 @@ def _normal(value):
 # Reading ---------------------------------------------------------------------------------------------
 
 
-def kept_worth_it_scores(customer_ids, *, today: date) -> dict[int, WorthIt]:
+def kept_worth_it_scores(customer_ids=(), *, today: date, customers=()) -> dict[int, WorthIt]:
     """Each customer's kept score (whatever day it is as of, so that it matches what the worklist sorts
-    and filters by); a customer with none kept yet is computed as of `today`. Two queries when all are kept.
+    and filters by); a customer with none kept yet is computed as of `today`. Two queries when all are
+    kept; one when `customers` come with their kept row joined (`select_related("worth_it")`).
     """
-    ids = {int(pk) for pk in customer_ids}
+    joined = {}
+    for customer in customers:
+        try:
+            row = customer.worth_it
+        except WorthItScore.DoesNotExist:
+            continue
+        row.customer = customer
+        joined[customer.pk] = row
+    ids = {int(pk) for pk in customer_ids} | {customer.pk for customer in customers}
     if not ids:
         return {}
-    rows = list(WorthItScore.objects.filter(customer_id__in=ids).select_related("customer"))
+    rows = list(joined.values())
+    if ids - joined.keys():
+        rows += WorthItScore.objects.filter(customer_id__in=ids - joined.keys()).select_related("customer")
     weights = WorthItSettings.current() if rows else None
     found = {row.pk: worth_it_of(row, weights) for row in rows}
     missing = ids - found.keys()

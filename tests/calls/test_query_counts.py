@@ -22,10 +22,9 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 MAX_QUERIES = {
-    # session, user and roles 3; the worklist 5, 6 on PostgreSQL (ids and count, the page's rows,
-    # amounts per currency, the savepoint pair around SET LOCAL jit = off); worth-it scores 5 (reports);
-    # the filter form's segments 1.
-    "calls:worklist": 15,
+    # session, user and roles 3; the worklist 3 (ids and count, the page's rows with their kept
+    # worth-it scores, amounts per currency); the worth-it weights 1; the filter form's segments 1.
+    "calls:worklist": 8,
     "calls:customer-list": 10,
     "calls:invoice-list": 10,
     "calls:agreement-list": 10,
