@@ -291,9 +291,14 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"without_traceback": {"()": "creditdesk.log.WithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Cache errors are ignored by design (IGNORE_EXCEPTIONS below): one line each, no traceback.
+        "django_redis.cache": {"filters": ["without_traceback"]},
+    },
 }
 
 # Tests: when set, a test that needs PostgreSQL, Redis, a worker or a browser fails instead of skipping.

@@ -58,7 +58,8 @@ def test_finance_and_api_pages_break_no_policy_rule(browser_page, violations, le
     UserFactory(username="fiona", role="finance_lead")
     log_in(page, "fiona")
     page.goto(f"/reports/?as_of={TODAY.isoformat()}")
-    expect(page.locator("figcaption.legend span").first).to_be_visible()
+    page.locator("#section-trend").scroll_into_view_if_needed()  # htmx loads it (no inline script)
+    expect(page.locator("#section-trend figcaption.legend span").first).to_be_visible()
 
     page.goto("/api/v1/docs/")
     expect(page.locator(".swagger-ui .information-container")).to_be_visible()

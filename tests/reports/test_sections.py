@@ -3,6 +3,7 @@ nobody gets figures older than the last write that changed them."""
 
 import datetime as dt
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.core.cache import cache
@@ -87,5 +88,7 @@ def test_without_a_shared_cache_nothing_is_cached(client, finance_lead, invoice,
     settings.REPORTS_CACHE_SECONDS = 0
     cache.clear()
     client.force_login(finance_lead)
-    client.get(URL, headers=HTMX)
-    assert not [key for key in cache._cache if "reports:section" in key]
+    with mock.patch("reports.sections.cache", wraps=cache) as spy:
+        client.get(URL, headers=HTMX)
+    assert not [call for call in spy.set.call_args_list if "reports:section" in str(call.args[0])]
+    assert not spy.get.called  # not even looked up
