@@ -9,6 +9,7 @@ queued: beat advances its schedule before sending and only logs a failed send, s
 that minute the day's run was otherwise lost until the next morning.
 """
 
+import random
 from datetime import date, datetime, timedelta
 
 from celery import chord, current_app, group, shared_task
@@ -16,6 +17,7 @@ from celery.backends.base import DisabledBackend
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.core.cache import cache
+from django.db import OperationalError
 from django.utils import timezone
 
 from . import services
@@ -48,11 +50,33 @@ def run_dunning(today: str | None = None) -> dict:
     return {"batches": len(header.tasks), "done": done.id}
 
 
-@shared_task(acks_late=True, ignore_result=False)
-def remind_customers(customer_ids: list[int], today: str) -> dict:
+# PostgreSQL's codes for a transaction it rolled back because it lost a race with another one.
+LOST_A_RACE = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def lost_a_race(error: OperationalError) -> bool:
+    cause = error.__cause__
+    return (getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)) in LOST_A_RACE
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=False, max_retries=5)
+def remind_customers(self, customer_ids: list[int], today: str) -> dict:
     """One batch of the day's run (agreements settled, reminders created) and its deliveries queued
-    as one task. A redelivered or repeated batch creates nothing new."""
-    result = services.run_dunning_batch(customer_ids=customer_ids, today=day_of(today), propose=False)
+    as one task. A redelivered or repeated batch creates nothing new.
+
+    Batches run side by side on the workers, and the figures a batch's changes restate (a payment's
+    re-rank of worth-it scores, say) can take row locks in another order than a neighbour's: should
+    PostgreSQL break such a deadlock by rolling this batch back, the batch (all or nothing, idempotent)
+    runs again a moment later instead of failing the day's run.
+    """
+    try:
+        result = services.run_dunning_batch(customer_ids=customer_ids, today=day_of(today), propose=False)
+    except OperationalError as error:
+        if not lost_a_race(error):
+            raise
+        raise self.retry(
+            exc=error, countdown=random.uniform(0.2, 1.0) * (self.request.retries + 1)
+        ) from error
     created = result.created_reminder_ids
     if created:
         deliver_reminders.delay(created)

@@ -131,3 +131,38 @@ def test_proposals_over_every_customer_match_the_per_batch_rule(standard_policy)
     assert services.propose_prepayment_everywhere(today=DAY) == 1
     assert Proposal.objects.get().customer == late
     assert services.propose_prepayment_everywhere(today=DAY) == 0  # an open proposal is not made again
+
+
+class LostARace(Exception):
+    sqlstate = "40P01"  # what psycopg's DeadlockDetected carries
+
+
+def test_a_batch_rolled_back_by_a_deadlock_runs_again(eager, standard_policy, monkeypatch):
+    from django.db import OperationalError
+
+    owing_customers(2)
+    original, calls = services.run_dunning_batch, []
+
+    def deadlocked_once(**kwargs):
+        calls.append(kwargs["customer_ids"])
+        if len(calls) == 1:
+            raise OperationalError("deadlock detected") from LostARace()
+        return original(**kwargs)
+
+    monkeypatch.setattr(services, "run_dunning_batch", deadlocked_once)
+    tasks.run_dunning(DAY.isoformat())
+    assert len(calls) == 2 and calls[0] == calls[1]  # the same batch, again
+    assert Reminder.objects.count() == 2
+
+
+def test_any_other_database_error_fails_the_batch(eager, standard_policy, monkeypatch):
+    from django.db import OperationalError
+
+    owing_customers(1)
+
+    def broken(**kwargs):
+        raise OperationalError("server closed the connection")
+
+    monkeypatch.setattr(services, "run_dunning_batch", broken)
+    with pytest.raises(OperationalError):
+        tasks.run_dunning(DAY.isoformat())
