@@ -315,11 +315,7 @@ def snapshot_positions(
     positions: dict[tuple, dict[date, dict[str, Decimal]]] = defaultdict(dict)
     if not found:
         return {}, found
-    group_fields = {
-        "segment": ["segment_id"],
-        "collector": ["collector_id"],
-        "segment_and_collector": ["segment_id", "collector_id"],
-    }.get(scope.group_by or "", [])
+    group_fields = snapshot_group_fields(scope)
     rows = (
         _in_scope(LedgerSnapshot.objects.filter(day__in=found), scope)
         .order_by()
@@ -338,6 +334,15 @@ def snapshot_positions(
     return dict(positions), found
 
 
+def snapshot_group_fields(scope: LedgerScope) -> list[str]:
+    """The snapshot columns a scope's grouping reads (none when the scope is not grouped)."""
+    return {
+        "segment": ["segment_id"],
+        "collector": ["collector_id"],
+        "segment_and_collector": ["segment_id", "collector_id"],
+    }.get(scope.group_by or "", [])
+
+
 def snapshot_sales(
     months: list[date], *, scope: LedgerScope
 ) -> tuple[dict[tuple, dict[date, Decimal]], set[date]]:
@@ -346,11 +351,7 @@ def snapshot_sales(
     sales: dict[tuple, dict[date, Decimal]] = defaultdict(dict)
     if not found:
         return {}, found
-    group_fields = {
-        "segment": ["segment_id"],
-        "collector": ["collector_id"],
-        "segment_and_collector": ["segment_id", "collector_id"],
-    }.get(scope.group_by or "", [])
+    group_fields = snapshot_group_fields(scope)
     rows = (
         _in_scope(MonthlySalesSnapshot.objects.filter(month__in=found), scope)
         .order_by()
