@@ -1,14 +1,20 @@
 """The API over agreements: promises to pay and payment plans with their instalments."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from customers.access import Capability
-from customers.api import CustomerByAccountField, PortfolioScopedMixin, WordsWithheldMixin, local_today
+from customers.api import (
+    CustomerByAccountField,
+    PortfolioScopedMixin,
+    WordsWithheldMixin,
+    WritesThroughServicesMixin,
+    local_today,
+)
 from invoices.api import MONEY
-from invoices.models import Invoice
+from invoices.selectors import invoices_numbered
 
 from . import services
 from .choices import AgreementKind
@@ -75,9 +81,6 @@ class InstalmentTermsSerializer(serializers.Serializer):
     due_date = serializers.DateField(help_text="Date of payment (YYYY-MM-DD), not before today.")
     amount = serializers.DecimalField(**MONEY, help_text="Amount promised for that date, positive.")
 
-    def to_terms(self, data) -> services.InstalmentTerms:
-        return services.InstalmentTerms(due_date=data["due_date"], amount=data["amount"])
-
 
 class AgreementWriteSerializer(serializers.Serializer):
     """The body of POST /agreements/: a promise (one instalment) or a plan (two or more)."""
@@ -94,30 +97,6 @@ class AgreementWriteSerializer(serializers.Serializer):
     grace_days = serializers.IntegerField(min_value=0, max_value=60, default=3, help_text="Days of grace.")
     notes = serializers.CharField(required=False, allow_blank=True, default="", help_text="What was said.")
 
-    def validate(self, attrs):
-        """The invoices are looked up in the named customer only (who is in the user's portfolio), so
-        another portfolio's invoice and an unknown number get the same answer."""
-        customer, numbers = attrs["customer"], attrs.get("invoices", [])
-        found = {i.number: i for i in Invoice.objects.filter(customer=customer, number__in=numbers)}
-        missing = [number for number in dict.fromkeys(numbers) if number not in found]
-        if missing:
-            raise serializers.ValidationError(
-                {
-                    "invoices": [
-                        f"{customer.account_number} has no invoice numbered {', '.join(missing[:10])}."
-                    ]
-                }
-            )
-        attrs["invoices"] = [found[number] for number in dict.fromkeys(numbers)]
-        return attrs
-
-    def create(self, validated_data):
-        data = dict(validated_data)
-        terms = [services.InstalmentTerms(t["due_date"], t["amount"]) for t in data.pop("instalments")]
-        return services.create_agreement(
-            instalments=terms, made_on=local_today(), made_by=self.context["request"].user, **data
-        )
-
 
 @extend_schema_view(
     list=extend_schema(summary="List agreements"),
@@ -129,8 +108,8 @@ class AgreementWriteSerializer(serializers.Serializer):
     ),
 )
 class AgreementViewSet(
-    WordsWithheldMixin, PortfolioScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin, viewsets.GenericViewSet,
+    WritesThroughServicesMixin, WordsWithheldMixin, PortfolioScopedMixin, mixins.ListModelMixin,
+    mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet,
 ):  # fmt: skip
     """What customers committed to, and whether they kept it."""
 
@@ -138,6 +117,7 @@ class AgreementViewSet(
         "invoices", "instalments"
     )
     serializer_class = AgreementSerializer
+    write_serializer_class = AgreementWriteSerializer
     words_withheld_serializer_class = AgreementTermsSerializer
     filterset_class = AgreementFilter
     ordering_fields = ["made_on", "total_amount", "id"]
@@ -145,12 +125,17 @@ class AgreementViewSet(
     read_capability = Capability.READ_DISPUTES
     write_capabilities = {"create": Capability.LOG_CALLS, "cancel": Capability.LOG_CALLS}
 
-    def create(self, request, *args, **kwargs):
-        serializer = AgreementWriteSerializer(data=request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        agreement = serializer.save()
-        body = self.get_serializer(self.get_queryset().get(pk=agreement.pk)).data
-        return Response(body, status=status.HTTP_201_CREATED)
+    def create_record(self, *, customer, instalments, invoices, **terms) -> Agreement:
+        """The invoices are looked up in the named customer only (who is in the user's portfolio), so
+        another portfolio's invoice and an unknown number get the same answer."""
+        return services.create_agreement(
+            customer=customer,
+            instalments=[services.InstalmentTerms(t["due_date"], t["amount"]) for t in instalments],
+            invoices=invoices_numbered(customer=customer, numbers=invoices),
+            made_on=local_today(),
+            made_by=self.request.user,
+            **terms,
+        )
 
     @extend_schema(summary="Cancel an active agreement; the chase resumes", request=None,
                    responses={200: AgreementSerializer})  # fmt: skip

@@ -6,16 +6,22 @@ effects as one logged in the browser: agreements, excuses, disputes, tasks done 
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from agreements.api import InstalmentTermsSerializer
 from agreements.services import InstalmentTerms
 from customers.access import Capability
-from customers.api import CustomerByAccountField, PortfolioScopedMixin, WordsWithheldMixin, local_today
-from customers.models import Contact
-from invoices.models import Invoice
+from customers.api import (
+    CustomerByAccountField,
+    PortfolioScopedMixin,
+    WordsWithheldMixin,
+    WritesThroughServicesMixin,
+    local_today,
+)
+from customers.selectors import contact_of
+from invoices.selectors import invoices_numbered
 
 from . import services
 from .choices import (
@@ -32,22 +38,6 @@ from .filters import ComplaintFilter, ExcuseFilter, InteractionFilter, TaskFilte
 from .models import Complaint, Excuse, Interaction, Task
 
 CUSTOMER_READ = {"help_text": "The customer's account number."}
-
-
-def invoices_by_number(numbers: list[str], *, customer) -> list[Invoice]:
-    """The named customer's invoices with these numbers.
-
-    The lookup stays inside the customer (who is inside the user's portfolio), so an unknown number,
-    another customer's and another portfolio's get the same answer: nothing outside the user's scope
-    is told to exist.
-    """
-    found = {i.number: i for i in Invoice.objects.filter(customer=customer, number__in=numbers)}
-    missing = [number for number in dict.fromkeys(numbers) if number not in found]
-    if missing:
-        raise serializers.ValidationError(
-            {"invoices": [f"{customer.account_number} has no invoice numbered {', '.join(missing[:10])}."]}
-        )
-    return [found[number] for number in dict.fromkeys(numbers)]
 
 
 def invoice_numbers_field(help_text: str):
@@ -124,34 +114,6 @@ class InteractionWriteSerializer(serializers.Serializer):
     )
     invoices = invoice_numbers_field("Numbers of the invoices discussed (promise, excuse, complaint).")
 
-    def validate(self, attrs):
-        """Invoices and contact are looked up inside the named customer only (see invoices_by_number)."""
-        customer = attrs["customer"]
-        attrs["invoices"] = invoices_by_number(attrs.get("invoices", []), customer=customer)
-        contact_id = attrs.get("contact")
-        if contact_id is not None:
-            attrs["contact"] = Contact.objects.filter(pk=contact_id, customer=customer).first()
-            if attrs["contact"] is None:
-                raise serializers.ValidationError(
-                    {"contact": [f"{customer.account_number} has no contact with id {contact_id}."]}
-                )
-        return attrs
-
-    def create(self, validated_data):
-        data = dict(validated_data)
-        customer = data.pop("customer")
-        promise = data.pop("promise", None)
-        call = services.CallLog(
-            promise=InstalmentTerms(**promise) if promise else None,
-            plan=[InstalmentTerms(**terms) for terms in data.pop("plan", [])],
-            excuse=services.ExcuseInput(**data.pop("excuse")) if data.get("excuse") else None,
-            complaint=services.ComplaintInput(**data.pop("complaint")) if data.get("complaint") else None,
-            **{name: value for name, value in data.items() if name not in ("excuse", "complaint")},
-        )
-        return services.log_call(
-            customer=customer, user=self.context["request"].user, call=call, today=local_today()
-        )
-
 
 class ExcuseSerializer(serializers.ModelSerializer):
     customer = serializers.CharField(source="customer.account_number", **CUSTOMER_READ)
@@ -173,30 +135,15 @@ class ExcuseSerializer(serializers.ModelSerializer):
         }
 
 
-class CustomerInvoicesMixin:
+class CustomerInvoicesSerializer(serializers.Serializer):
     """Write serializers naming a customer and invoice numbers: they are looked up in that customer."""
 
-    def validate(self, attrs):
-        attrs["invoices"] = invoices_by_number(attrs["invoices"], customer=attrs["customer"])
-        return attrs
 
-
-class ExcuseWriteSerializer(CustomerInvoicesMixin, serializers.Serializer):
+class ExcuseWriteSerializer(CustomerInvoicesSerializer):
     customer = CustomerByAccountField()
     category = serializers.ChoiceField(choices=ExcuseCategory.choices, help_text="The kind of reason given.")
     words = serializers.CharField(required=False, allow_blank=True, default="", help_text="In their words.")
     invoices = invoice_numbers_field("Numbers of the invoices it is about.")
-
-    def create(self, validated_data):
-        data = dict(validated_data)
-        excuse = services.ExcuseInput(category=data["category"], words=data["words"])
-        return services.record_excuse(
-            customer=data["customer"],
-            excuse=excuse,
-            invoices=data["invoices"],
-            today=local_today(),
-            actor=self.context["request"].user,
-        )
 
 
 class ComplaintSerializer(serializers.ModelSerializer):
@@ -241,7 +188,7 @@ class DisputeSerializer(ComplaintSerializer):
         read_only_fields = fields
 
 
-class ComplaintWriteSerializer(CustomerInvoicesMixin, serializers.Serializer):
+class ComplaintWriteSerializer(CustomerInvoicesSerializer):
     customer = CustomerByAccountField()
     category = serializers.ChoiceField(
         choices=ComplaintCategory.choices, help_text="What the dispute is about."
@@ -252,17 +199,6 @@ class ComplaintWriteSerializer(CustomerInvoicesMixin, serializers.Serializer):
         min_length=1,
         help_text="Numbers of the disputed invoices.",
     )
-
-    def create(self, validated_data):
-        data = dict(validated_data)
-        complaint = services.ComplaintInput(category=data["category"], description=data["description"])
-        return services.open_complaint(
-            customer=data["customer"],
-            complaint=complaint,
-            invoices=data["invoices"],
-            today=local_today(),
-            actor=self.context["request"].user,
-        )
 
 
 class ResolutionSerializer(serializers.Serializer):
@@ -308,9 +244,6 @@ class TaskWriteSerializer(serializers.Serializer):
         help_text="Username; the customer's collector when left out.",
     )
 
-    def create(self, validated_data):
-        return services.create_task(actor=self.context["request"].user, **validated_data)
-
 
 class TaskCompletionSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
@@ -318,21 +251,8 @@ class TaskCompletionSerializer(serializers.Serializer):
     )
 
 
-class CreateThroughSerializerMixin:
-    """POST validates with `write_serializer_class`, writes through a service, answers in the read shape."""
-
-    write_serializer_class: type[serializers.Serializer]
-
-    def create(self, request, *args, **kwargs):
-        serializer = self.write_serializer_class(data=request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        record = serializer.save()
-        body = self.get_serializer(self.get_queryset().get(pk=record.pk)).data
-        return Response(body, status=status.HTTP_201_CREATED)
-
-
 class CallsViewSet(
-    CreateThroughSerializerMixin, PortfolioScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    WritesThroughServicesMixin, PortfolioScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     mixins.CreateModelMixin, viewsets.GenericViewSet,
 ):  # fmt: skip
     """Conversations: read by those who may read their words, written by those who log calls."""
@@ -363,6 +283,25 @@ class InteractionViewSet(CallsViewSet):
     ordering_fields = ["occurred_at", "minutes_spent", "id"]
     ordering = ["-occurred_at", "-id"]
 
+    def create_record(
+        self, *, customer, invoices, contact=None, promise=None, plan=(), excuse=None, complaint=None, **call
+    ) -> Interaction:
+        """The call as the browser's form gives it: invoices and contact looked up in the customer."""
+        return services.log_call(
+            customer=customer,
+            user=self.request.user,
+            call=services.CallLog(
+                invoices=invoices_numbered(customer=customer, numbers=invoices),
+                contact=None if contact is None else contact_of(customer=customer, contact_id=contact),
+                promise=InstalmentTerms(**promise) if promise else None,
+                plan=[InstalmentTerms(**terms) for terms in plan],
+                excuse=services.ExcuseInput(**excuse) if excuse else None,
+                complaint=services.ComplaintInput(**complaint) if complaint else None,
+                **call,
+            ),
+            today=local_today(),
+        )
+
 
 @extend_schema_view(
     list=extend_schema(summary="List excuses"),
@@ -380,6 +319,15 @@ class ExcuseViewSet(CallsViewSet):
     filterset_class = ExcuseFilter
     ordering_fields = ["given_on", "id"]
     ordering = ["-given_on", "-id"]
+
+    def create_record(self, *, customer, invoices, **excuse) -> Excuse:
+        return services.record_excuse(
+            customer=customer,
+            excuse=services.ExcuseInput(**excuse),
+            invoices=invoices_numbered(customer=customer, numbers=invoices),
+            today=local_today(),
+            actor=self.request.user,
+        )
 
 
 @extend_schema_view(
@@ -404,6 +352,15 @@ class ComplaintViewSet(WordsWithheldMixin, CallsViewSet):
     ordering = ["-opened_on", "-id"]
     read_capability = Capability.READ_DISPUTES
     write_capabilities = {"create": Capability.LOG_CALLS, "resolve": Capability.RESOLVE_COMPLAINTS}
+
+    def create_record(self, *, customer, invoices, **complaint) -> Complaint:
+        return services.open_complaint(
+            customer=customer,
+            complaint=services.ComplaintInput(**complaint),
+            invoices=invoices_numbered(customer=customer, numbers=invoices),
+            today=local_today(),
+            actor=self.request.user,
+        )
 
     @extend_schema(summary="Resolve a complaint as upheld or rejected", request=ResolutionSerializer,
                    responses={200: ComplaintSerializer})  # fmt: skip
@@ -435,6 +392,9 @@ class TaskViewSet(CallsViewSet):
     ordering_fields = ["due_on", "id"]
     ordering = ["due_on", "id"]
     write_capabilities = {"create": Capability.LOG_CALLS, "complete": Capability.LOG_CALLS}
+
+    def create_record(self, **task) -> Task:
+        return services.create_task(actor=self.request.user, **task)
 
     @extend_schema(summary="Mark a task done or cancelled", request=TaskCompletionSerializer,
                    responses={200: TaskSerializer})  # fmt: skip

@@ -4,7 +4,6 @@ Customers are addressed by the ERP's account number (`PUT /customers/by-account/
 creates or updates); every other resource names its customer by account number too.
 """
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -63,6 +62,35 @@ class WordsWithheldMixin:
         return self.words_withheld_serializer_class
 
 
+class WritesThroughServicesMixin:
+    """One flow for every write: the serializer checks the body's shape, the viewset hands the
+    validated data to a service with keyword arguments (`create_record`, `update_record`), and the
+    answer is the stored record read back through the viewset's queryset, in the read shape.
+
+    `write_serializer_class` is the body's shape when it differs from the answer's."""
+
+    write_serializer_class: type[serializers.Serializer] | None = None
+
+    def create(self, request, *args, **kwargs):
+        shape = self.write_serializer_class or self.get_serializer_class()
+        serializer = shape(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        record = self.create_record(**serializer.validated_data)
+        return Response(self.read_back(record), status=status.HTTP_201_CREATED)
+
+    def perform_update(self, serializer):
+        serializer.instance = self.update_record(serializer.instance, **serializer.validated_data)
+
+    def read_back(self, record) -> dict:
+        return self.get_serializer(self.get_queryset().get(pk=record.pk)).data
+
+    def create_record(self, **data):
+        raise NotImplementedError(f"{type(self).__name__} names the service that creates its records.")
+
+    def update_record(self, instance, **data):
+        raise NotImplementedError(f"{type(self).__name__} names the service that updates its records.")
+
+
 class SegmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Segment
@@ -72,9 +100,6 @@ class SegmentSerializer(serializers.ModelSerializer):
             "name": {"help_text": "Unique name, e.g. Key accounts."},
             "description": {"help_text": "What the customers in it have in common."},
         }
-
-    def create(self, validated_data):
-        return services.upsert_segment(actor=self.context["request"].user, **validated_data)
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -127,13 +152,6 @@ class CustomerSerializer(serializers.ModelSerializer):
             "created_at": {"help_text": "When the account was first synced."},
             "updated_at": {"help_text": "When the account last changed."},
         }
-
-    def create(self, validated_data):
-        account_number = validated_data.pop("account_number")
-        customer, _ = services.upsert_customer(
-            account_number=account_number, actor=self.context["request"].user, **validated_data
-        )
-        return customer
 
 
 class CustomerUpsertSerializer(CustomerSerializer):
@@ -210,25 +228,6 @@ class CreditControlSerializer(serializers.Serializer):
             raise serializers.ValidationError({"non_field_errors": [f"Send at least one of: {names}."]})
         return attrs
 
-    def save(self, customer: Customer, *, actor) -> Customer:
-        data = self.validated_data
-        terms = {name: data[name] for name in services.CREDIT_DECISION_FIELDS if name in data}
-        with transaction.atomic():
-            if terms:
-                services.set_credit_terms(customer=customer, actor=actor, **terms)
-            if "collector" in data:
-                services.assign_collector(customers=[customer], collector=data["collector"], actor=actor)
-            if "credit_hold" in data:
-                services.set_credit_hold(customer=customer, on_hold=data["credit_hold"], actor=actor)
-            if "prepayment_only" in data:
-                services.set_prepayment_only(
-                    customer=customer, prepayment_only=data["prepayment_only"], actor=actor
-                )
-            if "dunning_paused_until" in data:
-                services.pause_dunning(customer=customer, until=data["dunning_paused_until"], actor=actor)
-        customer.refresh_from_db()
-        return customer
-
 
 @extend_schema_view(
     list=extend_schema(summary="List customers", description="A collector sees their portfolio only."),
@@ -239,8 +238,8 @@ class CreditControlSerializer(serializers.Serializer):
     ),  # fmt: skip
 )
 class CustomerViewSet(
-    PortfolioScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
+    WritesThroughServicesMixin, PortfolioScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin, viewsets.GenericViewSet,
 ):  # fmt: skip
     """Customer accounts as the ERP keeps them, with the credit manager's holds and portfolio."""
 
@@ -256,6 +255,12 @@ class CustomerViewSet(
         "by_account": Capability.SYNC_LEDGER,
         "credit_control": Capability.DECIDE_CREDIT_CONTROL,
     }
+
+    def create_record(self, *, account_number: str, **values) -> Customer:
+        customer, _ = services.upsert_customer(
+            account_number=account_number, actor=self.request.user, **values
+        )
+        return customer
 
     @extend_schema(
         summary="Customer by account number",
@@ -281,8 +286,6 @@ class CustomerViewSet(
             return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data)
         serializer = CustomerUpsertSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        if len(account_number) > 40:
-            raise serializers.ValidationError({"account_number": ["At most 40 characters."]})
         customer, created = services.upsert_customer(
             account_number=account_number, actor=request.user, **serializer.validated_data
         )
@@ -303,7 +306,9 @@ class CustomerViewSet(
         # partial: a field left out of a form is left alone (not read as an unticked checkbox, i.e. false).
         serializer = CreditControlSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        customer = serializer.save(customer, actor=request.user)
+        customer = services.decide_credit_control(
+            customer=customer, actor=request.user, **serializer.validated_data
+        )
         return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data)
 
     @extend_schema(
@@ -349,13 +354,6 @@ class ContactSerializer(serializers.ModelSerializer):
             "verified_at": {"help_text": "When the details were last confirmed."},
         }
 
-    def create(self, validated_data):
-        return services.save_contact(actor=self.context["request"].user, **validated_data)
-
-    def update(self, instance, validated_data):
-        validated_data.setdefault("customer", instance.customer)
-        return services.save_contact(contact=instance, actor=self.context["request"].user, **validated_data)
-
 
 @extend_schema_view(
     list=extend_schema(summary="List contacts"),
@@ -367,8 +365,8 @@ class ContactSerializer(serializers.ModelSerializer):
     partial_update=extend_schema(summary="Change some of a contact's details"),
 )
 class ContactViewSet(
-    PortfolioScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-    mixins.UpdateModelMixin, viewsets.GenericViewSet,
+    WritesThroughServicesMixin, PortfolioScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet,
 ):  # fmt: skip
     """The people at a customer: who to call and write to, kept up to date."""
 
@@ -384,6 +382,13 @@ class ContactViewSet(
         "partial_update": Capability.EDIT_CONTACTS,
     }
 
+    def create_record(self, **values) -> Contact:
+        return services.save_contact(actor=self.request.user, **values)
+
+    def update_record(self, contact: Contact, **values) -> Contact:
+        values.setdefault("customer", contact.customer)
+        return services.save_contact(contact=contact, actor=self.request.user, **values)
+
 
 @extend_schema_view(
     list=extend_schema(summary="List segments"),
@@ -391,7 +396,11 @@ class ContactViewSet(
     create=extend_schema(summary="Create a segment"),
 )
 class SegmentViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    WritesThroughServicesMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Groups of customers treated alike, each with its dunning policy (set by credit managers)."""
 
@@ -402,6 +411,9 @@ class SegmentViewSet(
     filterset_class = SegmentFilter
     ordering_fields = ["name", "id"]
     ordering = ["name"]
+
+    def create_record(self, **values) -> Segment:
+        return services.upsert_segment(actor=self.request.user, **values)
 
 
 def local_today():

@@ -2,7 +2,8 @@
 
 from decimal import Decimal
 
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import DEFAULT_DB_ALIAS, models
 
 from .choices import CURRENCY_CODES, Currency
 
@@ -30,6 +31,31 @@ def known_currency_constraint(model_name: str, field: str = "currency") -> model
         name=f"{model_name}_known_currency",
         violation_error_message="Unknown currency: use an ISO 4217 code such as EUR, USD or GBP.",
     )
+
+
+class FieldCheckConstraint(models.CheckConstraint):
+    """A CHECK whose violation `full_clean` reports on one field (as the forms and the API show it)
+    instead of on the record as a whole: the rule keeps one home, the constraint, and its message
+    still names the field a person has to correct."""
+
+    def __init__(self, *, field: str, **kwargs):
+        super().__init__(**kwargs)
+        self.field = field
+
+    def validate(self, model, instance, exclude=None, using=DEFAULT_DB_ALIAS):
+        try:
+            super().validate(model, instance, exclude=exclude, using=using)
+        except ValidationError as error:
+            raise ValidationError({self.field: error.error_list}) from error
+
+    def deconstruct(self):
+        # Migrated exactly like a CheckConstraint: naming the field is Python only.
+        _, args, kwargs = super().deconstruct()
+        return "django.db.models.CheckConstraint", args, kwargs
+
+    def clone(self):
+        _, args, kwargs = self.deconstruct()
+        return type(self)(*args, field=self.field, **kwargs)
 
 
 class MailboxField(models.EmailField):

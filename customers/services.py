@@ -127,6 +127,33 @@ def pause_dunning(*, customer: Customer, until, actor) -> Customer:
     return customer
 
 
+CREDIT_CONTROL_FIELDS = (
+    *CREDIT_DECISION_FIELDS, "collector", "credit_hold", "prepayment_only", "dunning_paused_until",
+)  # fmt: skip
+
+
+@transaction.atomic
+def decide_credit_control(*, customer: Customer, actor, **decisions) -> Customer:
+    """A credit manager's decisions about one account, all or none: the fields of CREDIT_CONTROL_FIELDS
+    that are given are set (None where it means "none": no segment, no collector, no pause)."""
+    unknown = set(decisions) - set(CREDIT_CONTROL_FIELDS)
+    if unknown:
+        raise ValidationError({name: "Not a credit control decision." for name in sorted(unknown)})
+    terms = {name: decisions[name] for name in CREDIT_DECISION_FIELDS if name in decisions}
+    if terms:
+        set_credit_terms(customer=customer, actor=actor, **terms)
+    if "collector" in decisions:
+        assign_collector(customers=[customer], collector=decisions["collector"], actor=actor)
+    if "credit_hold" in decisions:
+        set_credit_hold(customer=customer, on_hold=decisions["credit_hold"], actor=actor)
+    if "prepayment_only" in decisions:
+        set_prepayment_only(customer=customer, prepayment_only=decisions["prepayment_only"], actor=actor)
+    if "dunning_paused_until" in decisions:
+        pause_dunning(customer=customer, until=decisions["dunning_paused_until"], actor=actor)
+    customer.refresh_from_db()
+    return customer
+
+
 def save_contact(
     *, customer: Customer, actor, contact: Contact | None = None, verified: bool = False, **values
 ) -> Contact:

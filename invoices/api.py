@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from customers.access import Capability
-from customers.api import CustomerByAccountField, PortfolioScopedMixin
+from customers.api import CustomerByAccountField, PortfolioScopedMixin, WritesThroughServicesMixin
 from customers.choices import Currency
 from customers.pagination import document_page
 
@@ -73,15 +73,6 @@ class InvoiceSerializer(serializers.ModelSerializer):
 
     def get_open_amount(self, invoice) -> str:
         return f"{invoice.amount - invoice.allocated_amount:.2f}"
-
-    def validate(self, attrs):
-        if attrs.get("issue_date") and attrs.get("due_date") and attrs["due_date"] < attrs["issue_date"]:
-            raise serializers.ValidationError({"due_date": ["The due date cannot be before the issue date."]})
-        return attrs
-
-    def create(self, validated_data):
-        invoice, _ = services.upsert_invoice(**validated_data)
-        return invoice
 
 
 class InvoiceUpsertSerializer(InvoiceSerializer):
@@ -234,8 +225,8 @@ def check_payments(items: list[PaymentData]) -> list[dict]:
     ),  # fmt: skip
 )
 class InvoiceViewSet(
-    PortfolioScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
+    WritesThroughServicesMixin, PortfolioScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin, viewsets.GenericViewSet,
 ):  # fmt: skip
     """The ledger's invoices, with what is still open on each."""
 
@@ -255,6 +246,10 @@ class InvoiceViewSet(
 
     def get_throttles(self):
         return bulk_throttles(self, super().get_throttles())
+
+    def create_record(self, **values) -> Invoice:
+        invoice, _ = services.upsert_invoice(**values)
+        return invoice
 
     @extend_schema(summary="Invoice by number", methods=["GET"], responses={200: InvoiceSerializer})
     @extend_schema(
@@ -276,8 +271,6 @@ class InvoiceViewSet(
             return Response(InvoiceSerializer(invoice, context=self.get_serializer_context()).data)
         serializer = InvoiceUpsertSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        if len(number) > 40:
-            raise serializers.ValidationError({"number": ["At most 40 characters."]})
         invoice, created = services.upsert_invoice(number=number, **serializer.validated_data)
         body = InvoiceSerializer(invoice, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -410,13 +403,14 @@ class PaymentBulkSerializer(serializers.Serializer):
     ),
 )
 class PaymentViewSet(
-    PortfolioScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
+    WritesThroughServicesMixin, PortfolioScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin, viewsets.GenericViewSet,
 ):  # fmt: skip
     """Money received, split over the invoices it pays."""
 
     queryset = Payment.objects.select_related("customer").prefetch_related("allocations__invoice")
     serializer_class = PaymentSerializer
+    write_serializer_class = PaymentWriteSerializer
     filterset_class = PaymentFilter
     pagination_class = LedgerCursorPagination
     ordering_fields = ["id", "received_on", "amount", "reference"]
@@ -428,14 +422,15 @@ class PaymentViewSet(
         return bulk_throttles(self, super().get_throttles())
 
     def create(self, request, *args, **kwargs):
-        serializer = PaymentWriteSerializer(data=request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        allocations = [AllocationRequest(a["invoice"], a["amount"]) for a in data.pop("allocations", [])]
-        payment, created = services.record_payment(allocations=allocations, **data)
-        payment = self.get_queryset().get(pk=payment.pk)
-        body = self.get_serializer(payment).data
-        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        response = super().create(request, *args, **kwargs)
+        if not self.created:  # this customer already has a payment with this reference: the stored one
+            response.status_code = status.HTTP_200_OK
+        return response
+
+    def create_record(self, *, allocations=(), **values) -> Payment:
+        requests = [AllocationRequest(a["invoice"], a["amount"]) for a in allocations]
+        payment, self.created = services.record_payment(allocations=requests, **values)
+        return payment
 
     @extend_schema(
         summary="Record up to 5,000 payments with their allocations, all or nothing",

@@ -9,7 +9,7 @@ under concurrent writers, since the UPDATE that raises the sum takes the row loc
 from django.db import models
 from django.db.models import F, Q
 
-from customers.fields import CurrencyField, MoneyField, known_currency_constraint
+from customers.fields import CurrencyField, FieldCheckConstraint, MoneyField, known_currency_constraint
 from customers.models import Customer
 
 from .choices import InvoiceStatus
@@ -49,7 +49,8 @@ class Invoice(models.Model):
                 name="invoice_amount_positive",
                 violation_error_message="The invoice amount must be positive.",
             ),
-            models.CheckConstraint(
+            FieldCheckConstraint(
+                field="due_date",
                 condition=Q(due_date__gte=F("issue_date")),
                 name="invoice_due_not_before_issue",
                 violation_error_message="The due date cannot be before the issue date.",

@@ -1,8 +1,10 @@
 """Reads over invoices: open amounts and statuses that follow from allocations."""
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db.models import (
     Case,
     DecimalField,
@@ -18,6 +20,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Round
 
 from customers.fields import MONEY_DIGITS, MONEY_PLACES
+from customers.models import Customer
 
 from .choices import InvoiceStatus
 from .models import Allocation, Invoice
@@ -75,3 +78,20 @@ def open_invoices(queryset: QuerySet[Invoice] | None = None) -> QuerySet[Invoice
 def days_overdue(invoice: Invoice, today: date) -> int:
     """Whole days past the due date on `today`; zero when not yet due."""
     return max((today - invoice.due_date).days, 0)
+
+
+def invoices_numbered(*, customer: Customer, numbers: Sequence[str]) -> list[Invoice]:
+    """The customer's invoices with these numbers, in the order named (each once).
+
+    The lookup stays inside the customer (who is inside the user's portfolio), so an unknown number,
+    another customer's and another portfolio's get the same answer: nothing outside the user's scope
+    is told to exist.
+    """
+    wanted = list(dict.fromkeys(numbers))
+    found = {i.number: i for i in Invoice.objects.filter(customer=customer, number__in=wanted)}
+    missing = [number for number in wanted if number not in found]
+    if missing:
+        raise ValidationError(
+            {"invoices": [f"{customer.account_number} has no invoice numbered {', '.join(missing[:10])}."]}
+        )
+    return [found[number] for number in wanted]

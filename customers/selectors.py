@@ -1,0 +1,22 @@
+"""Reads of customers and contacts shared by pages and the API (writes are in services.py)."""
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from .access import scope_to_portfolio
+from .models import Contact, Customer
+
+
+def visible_customers(*, user) -> QuerySet[Customer]:
+    """The customers the user may see: a collector's portfolio, everyone for the other roles."""
+    return scope_to_portfolio(Customer.objects.all(), user, customer_path="")
+
+
+def contact_of(*, customer: Customer, contact_id: int) -> Contact:
+    """The customer's contact with this id; another customer's contact is "no such contact", so a
+    lookup never tells that a record outside the customer exists."""
+    contact = Contact.objects.filter(pk=contact_id, customer=customer).first()
+    if contact is None:
+        message = f"{customer.account_number} has no contact with id {contact_id}."
+        raise ValidationError({"contact": [message]})
+    return contact
