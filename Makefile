@@ -24,6 +24,8 @@ run: install
 
 test: install
 	$(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-mypy-only-key-not-for-serving-0123456789abcdefghijklmnop} \
+		$(VENV)/bin/mypy $(wildcard */services.py */selectors.py)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: install

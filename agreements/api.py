@@ -18,7 +18,7 @@ from invoices.selectors import invoices_numbered
 
 from . import services
 from .choices import AgreementKind
-from .filters import AgreementFilter
+from .filters import AgreementFilterSet
 from .models import Agreement, Instalment
 
 
@@ -119,7 +119,7 @@ class AgreementViewSet(
     serializer_class = AgreementSerializer
     write_serializer_class = AgreementWriteSerializer
     words_withheld_serializer_class = AgreementTermsSerializer
-    filterset_class = AgreementFilter
+    filterset_class = AgreementFilterSet
     ordering_fields = ["made_on", "total_amount", "id"]
     ordering = ["-made_on", "-id"]
     read_capability = Capability.READ_DISPUTES

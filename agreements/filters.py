@@ -10,7 +10,7 @@ from .choices import AgreementKind, AgreementState
 from .models import Agreement
 
 
-class AgreementFilter(django_filters.FilterSet):
+class AgreementFilterSet(django_filters.FilterSet):
     customer = IdFilter(field_name="customer_id", help_text="Customer id.")
     account_number = django_filters.CharFilter(
         field_name="customer__account_number", help_text="The customer's account number, exactly."

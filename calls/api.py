@@ -34,7 +34,7 @@ from .choices import (
     TaskKind,
     TaskStatus,
 )
-from .filters import ComplaintFilter, ExcuseFilter, InteractionFilter, TaskFilter
+from .filters import ComplaintFilterSet, ExcuseFilterSet, InteractionFilterSet, TaskFilterSet
 from .models import Complaint, Excuse, Interaction, Task
 
 CUSTOMER_READ = {"help_text": "The customer's account number."}
@@ -279,7 +279,7 @@ class InteractionViewSet(CallsViewSet):
     queryset = Interaction.objects.select_related("customer", "user")
     serializer_class = InteractionSerializer
     write_serializer_class = InteractionWriteSerializer
-    filterset_class = InteractionFilter
+    filterset_class = InteractionFilterSet
     ordering_fields = ["occurred_at", "minutes_spent", "id"]
     ordering = ["-occurred_at", "-id"]
 
@@ -316,7 +316,7 @@ class ExcuseViewSet(CallsViewSet):
     queryset = Excuse.objects.select_related("customer").prefetch_related("invoices")
     serializer_class = ExcuseSerializer
     write_serializer_class = ExcuseWriteSerializer
-    filterset_class = ExcuseFilter
+    filterset_class = ExcuseFilterSet
     ordering_fields = ["given_on", "id"]
     ordering = ["-given_on", "-id"]
 
@@ -347,7 +347,7 @@ class ComplaintViewSet(WordsWithheldMixin, CallsViewSet):
     serializer_class = ComplaintSerializer
     words_withheld_serializer_class = DisputeSerializer
     write_serializer_class = ComplaintWriteSerializer
-    filterset_class = ComplaintFilter
+    filterset_class = ComplaintFilterSet
     ordering_fields = ["opened_on", "resolved_on", "id"]
     ordering = ["-opened_on", "-id"]
     read_capability = Capability.READ_DISPUTES
@@ -388,7 +388,7 @@ class TaskViewSet(CallsViewSet):
     queryset = Task.objects.select_related("customer", "assigned_to")
     serializer_class = TaskSerializer
     write_serializer_class = TaskWriteSerializer
-    filterset_class = TaskFilter
+    filterset_class = TaskFilterSet
     ordering_fields = ["due_on", "id"]
     ordering = ["due_on", "id"]
     write_capabilities = {"create": Capability.LOG_CALLS, "complete": Capability.LOG_CALLS}

@@ -23,7 +23,7 @@ from .choices import (
 from .models import Complaint, Excuse, Interaction, Task
 
 
-class CustomerScopedFilter(django_filters.FilterSet):
+class CustomerScopedFilterSet(django_filters.FilterSet):
     """The customer, segment and collector filters every calls list shares."""
 
     customer = IdFilter(field_name="customer_id", help_text="Customer id.")
@@ -65,7 +65,7 @@ class InstantFromToRangeFilter(django_filters.IsoDateTimeFromToRangeFilter):
     field_class = _InstantRangeField
 
 
-class InteractionFilter(CustomerScopedFilter):
+class InteractionFilterSet(CustomerScopedFilterSet):
     user = ModelChoiceFilter(queryset=get_user_model().objects.all(), help_text="User id of who logged it.")
     channel = django_filters.MultipleChoiceFilter(choices=InteractionChannel.choices)
     direction = django_filters.ChoiceFilter(choices=Direction.choices)
@@ -78,7 +78,7 @@ class InteractionFilter(CustomerScopedFilter):
         fields = ["customer", "user", "channel", "outcome"]
 
 
-class ExcuseFilter(CustomerScopedFilter):
+class ExcuseFilterSet(CustomerScopedFilterSet):
     category = django_filters.MultipleChoiceFilter(choices=ExcuseCategory.choices)
     given_on = django_filters.DateFromToRangeFilter(help_text="Given between _after and _before.")
     invoice = django_filters.CharFilter(
@@ -90,7 +90,7 @@ class ExcuseFilter(CustomerScopedFilter):
         fields = ["customer", "category"]
 
 
-class ComplaintFilter(CustomerScopedFilter):
+class ComplaintFilterSet(CustomerScopedFilterSet):
     category = django_filters.MultipleChoiceFilter(choices=ComplaintCategory.choices)
     is_open = django_filters.BooleanFilter(
         field_name="resolved_on", lookup_expr="isnull", help_text="true: not yet resolved."
@@ -107,7 +107,7 @@ class ComplaintFilter(CustomerScopedFilter):
         fields = ["customer", "category", "outcome"]
 
 
-class TaskFilter(CustomerScopedFilter):
+class TaskFilterSet(CustomerScopedFilterSet):
     assigned_to = ModelChoiceFilter(
         queryset=get_user_model().objects.all(), help_text="User id of who the task is for."
     )

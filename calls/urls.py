@@ -1,4 +1,6 @@
-"""Browser URLs of the calls app: the worklist, the customer page and the lists."""
+"""Browser URLs of the calls app: the worklist, the customer page, customers and complaints.
+
+The invoice, agreement and reminder lists are their own apps' (invoices, agreements, dunning)."""
 
 from django.urls import path
 
@@ -8,7 +10,7 @@ app_name = "calls"
 urlpatterns = [
     path("worklist/", views.worklist, name="worklist"),
     path("worklist/assign/", views.assign, name="assign"),
-    path("customers/", views.customer_list, name="customer-list"),
+    path("customers/", views.CustomerListView.as_view(), name="customer-list"),
     path("customers/<int:pk>/", views.customer_detail, name="customer-detail"),
     path("customers/<int:pk>/changes/", views.customer_changes, name="customer-changes"),
     path("customers/<int:pk>/timeline/", views.customer_timeline_older, name="customer-timeline"),
@@ -17,9 +19,7 @@ urlpatterns = [
     path("customers/<int:pk>/contacts/new/", views.contact_edit, name="contact-add"),
     path("customers/<int:pk>/contacts/<int:contact_pk>/", views.contact_row, name="contact-row"),
     path("customers/<int:pk>/contacts/<int:contact_pk>/edit/", views.contact_edit, name="contact-edit"),
-    path("invoices/", views.invoice_list, name="invoice-list"),
-    path("agreements/", views.agreement_list, name="agreement-list"),
-    path("complaints/", views.complaint_list, name="complaint-list"),
+    path("complaints/", views.ComplaintListView.as_view(), name="complaint-list"),
     path("complaints/<int:pk>/resolve/", views.complaint_resolve, name="complaint-resolve"),
-    path("reminders/", views.reminder_list, name="reminder-list"),
+    path("reminders/", views.ReminderListRedirect.as_view(), name="reminder-list"),
 ]

@@ -88,12 +88,12 @@ ROLE_LINKS = {
     Role.COLLECTOR: [
         ("My worklist", "calls:worklist", "Your portfolio's calls for today, in priority order."),
         ("Customers", "calls:customer-list", "Your customers, their history and promises."),
-        ("Agreements", "calls:agreement-list", "Promises and payment plans: kept or broken."),
+        ("Agreements", "agreements:agreement-list", "Promises and payment plans: kept or broken."),
     ],
     Role.FINANCE_LEAD: [
         ("Dashboard", "reports:dashboard", "DSO, aging and trends per segment."),
         ("Worth-it ranking", "reports:worth-it", "What each customer brings against what they cost."),
-        ("Invoices", "calls:invoice-list", "The ledger, filtered."),
+        ("Invoices", "invoices:invoice-list", "The ledger, filtered."),
     ],
     Role.INTEGRATOR: [
         ("API documentation", "api-docs", "Sync customers, invoices and payments from your ERP."),

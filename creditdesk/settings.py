@@ -303,6 +303,8 @@ LOGGING = {
 
 # Tests: when set, a test that needs PostgreSQL, Redis, a worker or a browser fails instead of skipping.
 CREDITDESK_REQUIRE_SERVICES = env_flag("CREDITDESK_REQUIRE_SERVICES")
+# Rows per page of every browser list (customers.pages.PortfolioListView and the worklist).
+CREDITDESK_PAGE_SIZE = 25
 
 # Dunning: the daily run (Celery beat), batches, delivery retries, SMS backend, letter sender.
 from celery.schedules import crontab  # noqa: E402

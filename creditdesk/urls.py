@@ -17,6 +17,8 @@ urlpatterns = [
     path("api/v1/", include("creditdesk.api")),
     path("api-token/", tokens.api_token, name="api-token"),
     path("", include("calls.urls")),
+    path("invoices/", include("invoices.urls")),
+    path("agreements/", include("agreements.urls")),
     path("dunning/", include("dunning.urls")),
     path("reports/", include("reports.urls")),
 ]

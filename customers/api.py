@@ -18,7 +18,7 @@ from audit.selectors import customer_history, rows_of
 
 from . import services
 from .access import Capability, may, scope_to_portfolio
-from .filters import ContactFilter, CustomerFilter, SegmentFilter, collectors
+from .filters import ContactFilterSet, CustomerFilterSet, SegmentFilterSet, collectors
 from .models import Contact, Customer, Segment
 from .pagination import DocumentedPageNumberPagination
 
@@ -245,7 +245,7 @@ class CustomerViewSet(
 
     queryset = Customer.objects.select_related("segment", "collector")
     serializer_class = CustomerSerializer
-    filterset_class = CustomerFilter
+    filterset_class = CustomerFilterSet
     ordering_fields = ["name", "account_number", "credit_limit", "updated_at", "id"]
     ordering = ["name", "id"]
     customer_path = ""
@@ -372,7 +372,7 @@ class ContactViewSet(
 
     queryset = Contact.objects.select_related("customer")
     serializer_class = ContactSerializer
-    filterset_class = ContactFilter
+    filterset_class = ContactFilterSet
     ordering_fields = ["name", "id"]
     ordering = ["customer_id", "-is_primary", "name", "id"]
     read_capability = Capability.READ_LEDGER
@@ -408,7 +408,7 @@ class SegmentViewSet(
     read_capability = Capability.READ_LEDGER
     write_capabilities = {"create": Capability.MANAGE_SETTINGS}
     serializer_class = SegmentSerializer
-    filterset_class = SegmentFilter
+    filterset_class = SegmentFilterSet
     ordering_fields = ["name", "id"]
     ordering = ["name"]
 

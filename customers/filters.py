@@ -46,7 +46,7 @@ def collectors():
     return get_user_model().objects.filter(groups__name=Role.COLLECTOR.label).order_by("username")
 
 
-class CustomerFilter(django_filters.FilterSet):
+class CustomerFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="search", label="Search", help_text="Part of the name or account number."
     )
@@ -72,7 +72,7 @@ class CustomerFilter(django_filters.FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(account_number__icontains=value))
 
 
-class ContactFilter(django_filters.FilterSet):
+class ContactFilterSet(django_filters.FilterSet):
     customer = IdFilter(field_name="customer_id", help_text="Customer id.")
     account_number = django_filters.CharFilter(
         field_name="customer__account_number", help_text="The customer's account number."
@@ -87,7 +87,7 @@ class ContactFilter(django_filters.FilterSet):
         fields = ["customer", "account_number", "is_primary"]
 
 
-class SegmentFilter(django_filters.FilterSet):
+class SegmentFilterSet(django_filters.FilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
 
     class Meta:

@@ -9,7 +9,7 @@ from rest_framework import serializers, viewsets
 from customers.access import Capability
 from customers.api import PortfolioScopedMixin
 
-from .filters import PolicyFilter, ReminderFilter
+from .filters import PolicyFilterSet, ReminderFilterSet
 from .models import Policy, Reminder, ReminderInvoice, Step
 
 
@@ -83,7 +83,7 @@ class PolicyViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = Policy.objects.select_related("segment").prefetch_related("steps")
     serializer_class = PolicySerializer
-    filterset_class = PolicyFilter
+    filterset_class = PolicyFilterSet
     ordering_fields = ["name", "id"]
     ordering = ["-is_default", "name"]
     read_capability = Capability.READ_LEDGER
@@ -97,7 +97,7 @@ class ReminderViewSet(PortfolioScopedMixin, viewsets.ReadOnlyModelViewSet):
 
     queryset = Reminder.objects.select_related("customer", "step__policy").prefetch_related("lines__invoice")
     serializer_class = ReminderSerializer
-    filterset_class = ReminderFilter
+    filterset_class = ReminderFilterSet
     ordering_fields = ["run_on", "id"]
     ordering = ["-run_on", "-id"]
     read_capability = Capability.READ_LEDGER

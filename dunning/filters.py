@@ -2,7 +2,7 @@
 
 import django_filters
 
-from calls.filters import CustomerScopedFilter
+from calls.filters import CustomerScopedFilterSet
 from customers.filters import ModelChoiceFilter
 from customers.models import Segment
 
@@ -10,7 +10,7 @@ from .choices import DeliveryStatus, StepChannel, Tone
 from .models import Policy, Reminder
 
 
-class ReminderFilter(CustomerScopedFilter):
+class ReminderFilterSet(CustomerScopedFilterSet):
     policy = ModelChoiceFilter(
         field_name="step__policy", queryset=Policy.objects.all(), help_text="Dunning policy id."
     )
@@ -29,7 +29,7 @@ class ReminderFilter(CustomerScopedFilter):
         fields = ["customer", "policy", "channel", "status"]
 
 
-class PolicyFilter(django_filters.FilterSet):
+class PolicyFilterSet(django_filters.FilterSet):
     segment = ModelChoiceFilter(queryset=Segment.objects.all(), help_text="Segment id.")
     is_default = django_filters.BooleanFilter()
 

@@ -35,7 +35,7 @@ from invoices.choices import InvoiceStatus
 from invoices.models import Allocation, Invoice
 from invoices.selectors import MONEY
 
-from .choices import ProposalState
+from .choices import DeliveryStatus, ProposalState
 from .engine import PolicyRules, StepRule
 from .models import Policy, Proposal, Reminder, ReminderInvoice, Step
 from .ranking import Stake
@@ -296,13 +296,25 @@ def decided_proposals(user, limit: int = 50) -> list[Proposal]:
     return list(scope_to_portfolio(proposals, user).order_by("-decided_on", "-id")[:limit])
 
 
-def reminders_for_page(user, status: str | None = None, customer_id: int | None = None) -> QuerySet[Reminder]:
-    """Reminders with customer and step, newest first, each with its invoice count."""
-    reminders = Reminder.objects.select_related("customer", "step__policy").annotate(
-        invoice_count=Count("lines")
-    )
-    if status:
-        reminders = reminders.filter(status=status)
-    if customer_id:
-        reminders = reminders.filter(customer_id=customer_id)
-    return scope_to_portfolio(reminders, user).order_by("-run_on", "-id")
+def reminders_to_deliver(*, today: date) -> list[int]:
+    """Ids of the reminders still to deliver: pending ones made by a run up to today, oldest first."""
+    pending = Reminder.objects.filter(status=DeliveryStatus.PENDING, run_on__lte=today)
+    return list(pending.order_by("pk").values_list("pk", flat=True))
+
+
+_TIMELINE_FIELDS = (
+    "customer",
+    "run_on",
+    "channel",
+    "tone",
+    "subject",
+    "status",
+    "sent_at",
+    "letter_pdf",
+    "created_at",
+)
+
+
+def reminders_for_timeline(*, customer: Customer) -> QuerySet[Reminder]:
+    """The customer's reminders as the customer page's timeline shows them, with their invoices."""
+    return Reminder.objects.filter(customer=customer).only(*_TIMELINE_FIELDS).prefetch_related("invoices")

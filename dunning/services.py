@@ -10,12 +10,11 @@ inserted a reminder writes its invoice lines.
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from agreements.models import Agreement, Instalment
@@ -448,20 +447,30 @@ def decide_proposal(*, proposal: Proposal, confirm: bool, user, today: date) -> 
         return locked
 
 
-def reminders_to_deliver(*, today: date, now=None) -> list[int]:
-    """Reminders still to deliver: pending ones up to today, and claims a dead worker left behind.
+def release_stale_claims(*, now: datetime | None = None) -> int:
+    """Put back to pending the claims ("sending") a dead worker left behind; returns how many.
 
-    A claim ("sending") older than DUNNING_SENDING_TIMEOUT seconds is released back to pending; the
-    delivery it guarded may have happened just before the worker died, which is the one case where a
-    message can go out twice (SMTP cannot be asked whether it got one).
+    A claim older than DUNNING_SENDING_TIMEOUT seconds is released; the delivery it guarded may have
+    happened just before the worker died, which is the one case where a message can go out twice
+    (SMTP cannot be asked whether it got one).
     """
-    now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.DUNNING_SENDING_TIMEOUT)
-    Reminder.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=stale).update(
+    stale = (now or timezone.now()) - timedelta(seconds=settings.DUNNING_SENDING_TIMEOUT)
+    return Reminder.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=stale).update(
         status=DeliveryStatus.PENDING, claimed_at=None
     )
-    pending = Reminder.objects.filter(Q(status=DeliveryStatus.PENDING), run_on__lte=today)
-    return list(pending.order_by("pk").values_list("pk", flat=True))
+
+
+def retry_failed_reminder(*, reminder: Reminder, actor) -> bool:
+    """Deliver a failed reminder again, now (a credit manager's action). False, and nothing done,
+    when it is not failed (any more); DeliveryFailed when it fails again."""
+    from .delivery import deliver  # delivery imports calls' services, as this module does; kept lazy
+
+    require(actor, Capability.MANAGE_SETTINGS)
+    claimed = Reminder.objects.filter(pk=reminder.pk, status=DeliveryStatus.FAILED)
+    if not claimed.update(status=DeliveryStatus.PENDING):
+        return False
+    deliver(reminder.pk, final_attempt=True)
+    return True
 
 
 def ensure_standard_policy() -> Policy:
@@ -471,5 +480,5 @@ def ensure_standard_policy() -> Policy:
         return policy
     policy, _ = Policy.objects.get_or_create(name=STANDARD_POLICY_NAME, defaults={"is_default": True})
     for spec in STANDARD_STEPS:
-        Step.objects.get_or_create(policy=policy, offset_days=spec["offset_days"], defaults=spec)
+        Step.objects.get_or_create(policy=policy, offset_days=spec["offset_days"], defaults=spec)  # type: ignore[misc]  # a dict of mixed values
     return policy

@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.db import OperationalError
 from django.utils import timezone
 
-from . import services
+from . import selectors, services
 from .delivery import DeliveryFailed, deliver
 
 
@@ -129,7 +129,8 @@ def run_dunning_batch(customer_ids: list[int], today: str) -> dict:
 @shared_task(acks_late=True)
 def deliver_pending(today: str | None = None) -> int:
     """Queue the delivery of every reminder still pending up to `today`, and of stale claims."""
-    reminder_ids = services.reminders_to_deliver(today=day_of(today))
+    services.release_stale_claims()
+    reminder_ids = selectors.reminders_to_deliver(today=day_of(today))
     size = settings.DUNNING_BATCH_SIZE
     for start in range(0, len(reminder_ids), size):
         deliver_reminders.delay(reminder_ids[start : start + size])

@@ -6,7 +6,7 @@ from . import views
 
 app_name = "dunning"
 urlpatterns: list = [
-    path("reminders/", views.reminder_list, name="reminder-list"),
+    path("reminders/", views.ReminderListView.as_view(), name="reminder-list"),
     path("reminders/<int:pk>/letter.pdf", views.letter_pdf, name="letter-pdf"),
     path("reminders/<int:pk>/retry/", views.reminder_retry, name="reminder-retry"),
     path("proposals/", views.proposal_list, name="proposal-list"),

@@ -21,7 +21,7 @@ from customers.pagination import document_page
 
 from . import services
 from .choices import InvoiceStatus
-from .filters import InvoiceFilter, PaymentFilter
+from .filters import InvoiceFilterSet, PaymentFilterSet
 from .models import Allocation, Invoice, Payment
 from .services import AllocationRequest, BulkValidationError, InvoiceData, PaymentData
 
@@ -232,7 +232,7 @@ class InvoiceViewSet(
 
     queryset = Invoice.objects.select_related("customer")
     serializer_class = InvoiceSerializer
-    filterset_class = InvoiceFilter
+    filterset_class = InvoiceFilterSet
     pagination_class = LedgerCursorPagination
     ordering_fields = ["id", "due_date", "issue_date", "amount", "number", "updated_at"]
     ordering = ["id"]
@@ -411,7 +411,7 @@ class PaymentViewSet(
     queryset = Payment.objects.select_related("customer").prefetch_related("allocations__invoice")
     serializer_class = PaymentSerializer
     write_serializer_class = PaymentWriteSerializer
-    filterset_class = PaymentFilter
+    filterset_class = PaymentFilterSet
     pagination_class = LedgerCursorPagination
     ordering_fields = ["id", "received_on", "amount", "reference"]
     ordering = ["id"]

@@ -30,7 +30,7 @@ class DatedFilterSet(django_filters.FilterSet):
         return self.today or timezone.localdate()
 
 
-class InvoiceFilter(DatedFilterSet):
+class InvoiceFilterSet(DatedFilterSet):
     q = django_filters.CharFilter(
         method="search", label="Search", help_text="Part of the invoice number or the customer's name."
     )
@@ -70,7 +70,7 @@ class InvoiceFilter(DatedFilterSet):
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
 
-class PaymentFilter(DatedFilterSet):
+class PaymentFilterSet(DatedFilterSet):
     reference = django_filters.CharFilter(help_text="The payment reference, exactly.")
     customer = IdFilter(field_name="customer_id", help_text="Customer id.")
     account_number = django_filters.CharFilter(

@@ -31,7 +31,7 @@ ZERO = Value(Decimal("0.00"), output_field=MONEY)
 DECIDED_STATUSES = (InvoiceStatus.CANCELLED, InvoiceStatus.WRITTEN_OFF, InvoiceStatus.DISPUTED)
 
 
-def allocated_sum(as_of: date | None = None) -> Subquery:
+def allocated_sum(as_of: date | None = None) -> Round:
     """Sum of allocations to the outer invoice, from payments received on or before `as_of`."""
     allocations = Allocation.objects.filter(invoice=OuterRef("pk"))
     if as_of is not None:

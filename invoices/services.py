@@ -4,6 +4,7 @@ Each function runs in one transaction and either writes everything or nothing. V
 are raised as django.core.exceptions.ValidationError with a message per field.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -79,7 +80,7 @@ def upsert_invoice(
             invoice.save()
         elif not FIGURE_FIELDS.intersection(save_changed_fields(invoice, before)):
             return invoice, created  # the same values write nothing; a new description concerns no figure
-        issued = [day for day in (before.get("issue_date"), invoice.issue_date) if day is not None]
+        issued = [day for day in (before.get("issue_date"), invoice.issue_date) if isinstance(day, date)]
         announce_change(customer_ids=owners, facts={"invoices"}, earliest_day=min(issued))
         return invoice, created
 
@@ -91,7 +92,7 @@ def record_payment(
     received_on: date,
     amount: Decimal,
     currency: str,
-    allocations: list[AllocationRequest] = (),
+    allocations: Sequence[AllocationRequest] = (),
 ) -> tuple[Payment, bool]:
     """Record a payment and allocate it over invoices. Returns (payment, created).
 
@@ -348,7 +349,9 @@ def check_invoice_batch(
             status = invoice.status
             if status in (InvoiceStatus.OPEN, InvoiceStatus.PAID):
                 status = status_for_balance(item.amount, invoice.allocated_amount)
-            plan.to_update.append((invoice, invoice._replace(**values, status=status, updated_at=now)))
+            # `values` mixes the tuple's field types, which mypy cannot match per name.
+            changed = invoice._replace(**values, status=status, updated_at=now)  # type: ignore[arg-type]
+            plan.to_update.append((invoice, changed))
     return plan
 
 
@@ -475,7 +478,9 @@ def invoice_item_errors(item: InvoiceData, customers: dict, seen_numbers: set[st
     return errors
 
 
-def invoice_change_errors(invoice: Invoice, item: InvoiceData, customer_id: int) -> dict[str, list[str]]:
+def invoice_change_errors(
+    invoice: "Invoice | StoredInvoice", item: InvoiceData, customer_id: int
+) -> dict[str, list[str]]:
     """What an update may not do to an invoice that payments are already allocated to."""
     if not invoice.allocated_amount:
         return {}

@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from agreements.filters import AgreementFilter
-from calls.filters import ComplaintFilter, TaskFilter
-from customers.filters import CustomerFilter
-from invoices.filters import InvoiceFilter, PaymentFilter
+from agreements.filters import AgreementFilterSet
+from calls.filters import ComplaintFilterSet, TaskFilterSet
+from customers.filters import CustomerFilterSet
+from invoices.filters import InvoiceFilterSet, PaymentFilterSet
 from invoices.models import Invoice, Payment
 from tests.factories import (
     TODAY,
@@ -41,10 +41,10 @@ def test_overdue_invoices_are_past_due_with_money_open_on_the_given_day():
         allocated_amount=Decimal("1000.00"),
     )
     queryset = Invoice.objects.all()
-    assert numbers(InvoiceFilter({"overdue": "true"}, queryset, today=TODAY)) == ["LATE"]
-    assert numbers(InvoiceFilter({"overdue": "false"}, queryset, today=TODAY)) == ["DUE-TODAY", "PAID"]
+    assert numbers(InvoiceFilterSet({"overdue": "true"}, queryset, today=TODAY)) == ["LATE"]
+    assert numbers(InvoiceFilterSet({"overdue": "false"}, queryset, today=TODAY)) == ["DUE-TODAY", "PAID"]
     tomorrow = TODAY + dt.timedelta(days=1)
-    assert numbers(InvoiceFilter({"overdue": "true"}, queryset, today=tomorrow)) == ["DUE-TODAY", "LATE"]
+    assert numbers(InvoiceFilterSet({"overdue": "true"}, queryset, today=tomorrow)) == ["DUE-TODAY", "LATE"]
 
 
 def test_invoice_filters_by_segment_collector_status_currency_dates_and_amounts(collector):
@@ -57,20 +57,22 @@ def test_invoice_filters_by_segment_collector_status_currency_dates_and_amounts(
     )
     InvoiceFactory(number="C", customer=other, amount=Decimal("700.00"), status="disputed")
     queryset = Invoice.objects.all()
-    assert numbers(InvoiceFilter({"segment": key_accounts.pk}, queryset)) == ["A", "B"]
-    assert numbers(InvoiceFilter({"collector": collector.pk}, queryset)) == ["A", "B"]
-    assert numbers(InvoiceFilter({"status": ["disputed"]}, queryset)) == ["C"]
-    assert numbers(InvoiceFilter({"currency": "USD"}, queryset)) == ["C"]
-    assert numbers(InvoiceFilter({"amount_min": "100", "amount_max": "1000"}, queryset)) == ["C"]
+    assert numbers(InvoiceFilterSet({"segment": key_accounts.pk}, queryset)) == ["A", "B"]
+    assert numbers(InvoiceFilterSet({"collector": collector.pk}, queryset)) == ["A", "B"]
+    assert numbers(InvoiceFilterSet({"status": ["disputed"]}, queryset)) == ["C"]
+    assert numbers(InvoiceFilterSet({"currency": "USD"}, queryset)) == ["C"]
+    assert numbers(InvoiceFilterSet({"amount_min": "100", "amount_max": "1000"}, queryset)) == ["C"]
     assert numbers(
-        InvoiceFilter({"due_date_after": (TODAY + dt.timedelta(days=1)).isoformat()}, queryset)
+        InvoiceFilterSet({"due_date_after": (TODAY + dt.timedelta(days=1)).isoformat()}, queryset)
     ) == ["B"]
-    assert numbers(InvoiceFilter({"account_number": other.account_number}, queryset)) == ["C"]
-    assert numbers(InvoiceFilter({"q": other.name[:5]}, queryset)) == ["C"]
+    assert numbers(InvoiceFilterSet({"account_number": other.account_number}, queryset)) == ["C"]
+    assert numbers(InvoiceFilterSet({"q": other.name[:5]}, queryset)) == ["C"]
 
 
 def test_a_malformed_filter_value_is_reported_per_field():
-    filterset = InvoiceFilter({"due_date_after": "31/02/2026", "amount_min": "lots"}, Invoice.objects.all())
+    filterset = InvoiceFilterSet(
+        {"due_date_after": "31/02/2026", "amount_min": "lots"}, Invoice.objects.all()
+    )
     assert not filterset.is_valid()
     assert set(filterset.errors) == {"due_date", "amount"}
 
@@ -79,24 +81,24 @@ def test_payment_filter_finds_unallocated_money_and_date_ranges():
     PaymentFactory(reference="OLD", received_on=TODAY - dt.timedelta(days=60))
     PaymentFactory(reference="NEW", received_on=TODAY, allocated_amount=Decimal("1000.00"))
     queryset = Payment.objects.all()
-    unallocated = PaymentFilter({"unallocated": "true"}, queryset)
+    unallocated = PaymentFilterSet({"unallocated": "true"}, queryset)
     assert [p.reference for p in unallocated.qs] == ["OLD"]
-    recent = PaymentFilter({"received_on_after": (TODAY - dt.timedelta(days=7)).isoformat()}, queryset)
+    recent = PaymentFilterSet({"received_on_after": (TODAY - dt.timedelta(days=7)).isoformat()}, queryset)
     assert [p.reference for p in recent.qs] == ["NEW"]
 
 
 def test_customer_agreement_complaint_and_task_filters(collector):
     held = CustomerFactory(credit_hold=True, collector=collector)
     CustomerFactory()
-    assert list(CustomerFilter({"credit_hold": "true"}).qs) == [held]
-    assert list(CustomerFilter({"collector": collector.pk}).qs) == [held]
+    assert list(CustomerFilterSet({"credit_hold": "true"}).qs) == [held]
+    assert list(CustomerFilterSet({"collector": collector.pk}).qs) == [held]
     AgreementFactory(customer=held, state="broken", closed_on=TODAY)
     AgreementFactory()
-    assert AgreementFilter({"state": ["broken"]}).qs.get().customer == held
+    assert AgreementFilterSet({"state": ["broken"]}).qs.get().customer == held
     ComplaintFactory(customer=held)
     ComplaintFactory(resolved_on=TODAY, outcome="rejected")
-    assert ComplaintFilter({"is_open": "true"}).qs.get().customer == held
+    assert ComplaintFilterSet({"is_open": "true"}).qs.get().customer == held
     TaskFactory(customer=held, due_on=TODAY + dt.timedelta(days=3))
     TaskFactory(due_on=TODAY)
-    later = TaskFilter({"due_on_after": (TODAY + dt.timedelta(days=1)).isoformat()}).qs
+    later = TaskFilterSet({"due_on_after": (TODAY + dt.timedelta(days=1)).isoformat()}).qs
     assert later.get().customer == held

@@ -65,7 +65,7 @@ def test_collector_gets_404_for_a_customer_outside_their_portfolio(client, colle
 
 
 @pytest.mark.parametrize(
-    "name", ["calls:worklist", "calls:customer-list", "calls:invoice-list", "calls:complaint-list"]
+    "name", ["calls:worklist", "calls:customer-list", "invoices:invoice-list", "calls:complaint-list"]
 )
 def test_integrator_has_no_ui_pages(client, integrator, name):
     client.force_login(integrator)
@@ -222,12 +222,19 @@ def test_lists_are_scoped_to_the_portfolio_and_filtered(client, collector):
     mine = overdue_customer(collector, invoices=1)
     theirs = overdue_customer(invoices=1)
     client.force_login(collector)
-    invoices = page_text(client.get(reverse("calls:invoice-list")))
+    invoices = page_text(client.get(reverse("invoices:invoice-list")))
     assert mine.invoices.get().number in invoices and theirs.invoices.get().number not in invoices
     customers = page_text(client.get(reverse("calls:customer-list"), {"q": mine.name[:5]}))
     assert mine.name in customers and theirs.name not in customers
-    for name in ("calls:agreement-list", "calls:complaint-list", "calls:reminder-list"):
+    for name in ("agreements:agreement-list", "calls:complaint-list", "dunning:reminder-list"):
         assert client.get(reverse(name)).status_code == 200
+
+
+def test_the_old_reminder_list_redirects_to_the_dunning_one_keeping_its_filters(client, collector):
+    client.force_login(collector)
+    response = client.get("/reminders/", {"status": "failed", "customer": "7"})
+    assert response.status_code == 302
+    assert response["Location"] == "/dunning/reminders/?status=failed&customer=7"
 
 
 def test_credit_manager_assigns_customers_to_themselves(client, credit_manager):

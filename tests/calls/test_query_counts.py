@@ -26,8 +26,8 @@ MAX_QUERIES = {
     # worth-it scores, amounts per currency); the worth-it weights 1; the filter form's segments 1.
     "calls:worklist": 8,
     "calls:customer-list": 10,
-    "calls:invoice-list": 10,
-    "calls:agreement-list": 10,
+    "invoices:invoice-list": 10,
+    "agreements:agreement-list": 10,
     "calls:complaint-list": 10,
     "calls:reminder-list": 10,
 }

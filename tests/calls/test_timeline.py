@@ -185,4 +185,4 @@ def test_the_side_panel_shows_the_latest_agreements_and_links_to_all(client, col
     assert [agreement.made_on for agreement in response.context["agreements"]] == [
         TODAY - dt.timedelta(days=n) for n in range(10)
     ]
-    assert f"{reverse('calls:agreement-list')}?customer={customer.pk}" in response.content.decode()
+    assert f"{reverse('agreements:agreement-list')}?customer={customer.pk}" in response.content.decode()

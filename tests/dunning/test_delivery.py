@@ -135,7 +135,8 @@ def test_step_template_errors_are_refused_when_saved(standard_policy):
 def test_a_claim_left_by_a_dead_worker_is_released_and_delivered_once(standard_policy, settings):
     from django.utils import timezone
 
-    from dunning.services import reminders_to_deliver
+    from dunning.selectors import reminders_to_deliver
+    from dunning.services import release_stale_claims
 
     settings.DUNNING_SENDING_TIMEOUT = 60
     stale = reminder_at(standard_policy, 3)
@@ -143,7 +144,8 @@ def test_a_claim_left_by_a_dead_worker_is_released_and_delivered_once(standard_p
     now = timezone.now()
     Reminder.objects.filter(pk=stale.pk).update(status="sending", claimed_at=now - dt.timedelta(seconds=61))
     Reminder.objects.filter(pk=fresh.pk).update(status="sending", claimed_at=now - dt.timedelta(seconds=5))
-    assert reminders_to_deliver(today=stale.run_on, now=now) == [stale.pk]
+    assert release_stale_claims(now=now) == 1
+    assert reminders_to_deliver(today=stale.run_on) == [stale.pk]
     assert deliver(stale.pk).status == "sent" and deliver(fresh.pk).claimed is False
     assert [m.extra_headers["X-CreditDesk-Reminder"] for m in mail.outbox] == [str(stale.pk)]
 
