@@ -3,24 +3,13 @@
 import django_filters
 
 from customers.choices import Currency
-from customers.filters import IdFilter, ModelChoiceFilter, collectors
-from customers.models import Segment
+from customers.filters import CustomerScopedFilterSet
 
 from .choices import AgreementKind, AgreementState
 from .models import Agreement
 
 
-class AgreementFilterSet(django_filters.FilterSet):
-    customer = IdFilter(field_name="customer_id", help_text="Customer id.")
-    account_number = django_filters.CharFilter(
-        field_name="customer__account_number", help_text="The customer's account number, exactly."
-    )
-    segment = ModelChoiceFilter(
-        field_name="customer__segment", queryset=Segment.objects.all(), help_text="Segment id."
-    )
-    collector = ModelChoiceFilter(
-        field_name="customer__collector", queryset=collectors(), help_text="User id of the collector."
-    )
+class AgreementFilterSet(CustomerScopedFilterSet):
     kind = django_filters.ChoiceFilter(choices=AgreementKind.choices)
     state = django_filters.MultipleChoiceFilter(
         choices=AgreementState.choices, help_text="One or more states (repeat the parameter)."

@@ -7,8 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django_filters.fields import DateRangeWidget, IsoDateTimeField, RangeField
 
-from customers.filters import IdFilter, ModelChoiceFilter, collectors
-from customers.models import Segment
+from customers.filters import CustomerScopedFilterSet, ModelChoiceFilter
 
 from .choices import (
     ComplaintCategory,
@@ -21,21 +20,6 @@ from .choices import (
     TaskStatus,
 )
 from .models import Complaint, Excuse, Interaction, Task
-
-
-class CustomerScopedFilterSet(django_filters.FilterSet):
-    """The customer, segment and collector filters every calls list shares."""
-
-    customer = IdFilter(field_name="customer_id", help_text="Customer id.")
-    account_number = django_filters.CharFilter(
-        field_name="customer__account_number", help_text="The customer's account number, exactly."
-    )
-    segment = ModelChoiceFilter(
-        field_name="customer__segment", queryset=Segment.objects.all(), help_text="Segment id."
-    )
-    collector = ModelChoiceFilter(
-        field_name="customer__collector", queryset=collectors(), help_text="User id of the collector."
-    )
 
 
 class _InstantField(IsoDateTimeField):

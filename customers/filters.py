@@ -93,3 +93,19 @@ class SegmentFilterSet(django_filters.FilterSet):
     class Meta:
         model = Segment
         fields = ["name"]
+
+
+class CustomerScopedFilterSet(django_filters.FilterSet):
+    """The customer, account number, segment and collector filters every list of a customer's
+    records shares (invoices, payments, agreements, calls, complaints, reminders...)."""
+
+    customer = IdFilter(field_name="customer_id", help_text="Customer id.")
+    account_number = django_filters.CharFilter(
+        field_name="customer__account_number", help_text="The customer's account number, exactly."
+    )
+    segment = ModelChoiceFilter(
+        field_name="customer__segment", queryset=Segment.objects.all(), help_text="Segment id."
+    )
+    collector = ModelChoiceFilter(
+        field_name="customer__collector", queryset=collectors(), help_text="User id of the collector."
+    )

@@ -2,8 +2,7 @@
 
 import django_filters
 
-from calls.filters import CustomerScopedFilterSet
-from customers.filters import ModelChoiceFilter
+from customers.filters import CustomerScopedFilterSet, ModelChoiceFilter
 from customers.models import Segment
 
 from .choices import DeliveryStatus, StepChannel, Tone

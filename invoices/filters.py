@@ -9,8 +9,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from customers.choices import Currency
-from customers.filters import IdFilter, ModelChoiceFilter, collectors
-from customers.models import Segment
+from customers.filters import CustomerScopedFilterSet
 
 from .choices import InvoiceStatus
 from .models import Invoice, Payment
@@ -19,8 +18,9 @@ from .models import Invoice, Payment
 CHASED_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.DISPUTED)
 
 
-class DatedFilterSet(django_filters.FilterSet):
-    """A FilterSet that knows which day it is (`today=`), defaulting to the local date."""
+class DatedFilterSet(CustomerScopedFilterSet):
+    """A FilterSet of a customer's records that knows which day it is (`today=`), defaulting to the
+    local date."""
 
     def __init__(self, *args, today=None, **kwargs):
         self.today = today
@@ -35,16 +35,6 @@ class InvoiceFilterSet(DatedFilterSet):
         method="search", label="Search", help_text="Part of the invoice number or the customer's name."
     )
     number = django_filters.CharFilter(help_text="The invoice number, exactly.")
-    customer = IdFilter(field_name="customer_id", help_text="Customer id.")
-    account_number = django_filters.CharFilter(
-        field_name="customer__account_number", help_text="The customer's account number, exactly."
-    )
-    segment = ModelChoiceFilter(
-        field_name="customer__segment", queryset=Segment.objects.all(), help_text="Segment id."
-    )
-    collector = ModelChoiceFilter(
-        field_name="customer__collector", queryset=collectors(), help_text="User id of the collector."
-    )
     status = django_filters.MultipleChoiceFilter(
         choices=InvoiceStatus.choices, help_text="One or more statuses (repeat the parameter)."
     )
@@ -72,16 +62,6 @@ class InvoiceFilterSet(DatedFilterSet):
 
 class PaymentFilterSet(DatedFilterSet):
     reference = django_filters.CharFilter(help_text="The payment reference, exactly.")
-    customer = IdFilter(field_name="customer_id", help_text="Customer id.")
-    account_number = django_filters.CharFilter(
-        field_name="customer__account_number", help_text="The customer's account number, exactly."
-    )
-    segment = ModelChoiceFilter(
-        field_name="customer__segment", queryset=Segment.objects.all(), help_text="Segment id."
-    )
-    collector = ModelChoiceFilter(
-        field_name="customer__collector", queryset=collectors(), help_text="User id of the collector."
-    )
     currency = django_filters.ChoiceFilter(choices=Currency.choices, help_text="ISO 4217 code.")
     received_on = django_filters.DateFromToRangeFilter(help_text="Received between _after and _before.")
     amount = django_filters.RangeFilter(help_text="Amount between _min and _max.")
