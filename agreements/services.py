@@ -142,22 +142,22 @@ def check_agreements(*, today: date, customer_ids: Sequence[int] | None = None) 
     )
     if not agreements:
         return AgreementCheck(broken=[], kept=[])
-    receipts = payments_toward(agreements, today)
+    receipts = _payments_toward(agreements, today)
     result = AgreementCheck(broken=[], kept=[])
     with transaction.atomic():
         changed_instalments: list[Instalment] = []
         changed_agreements: list[Agreement] = []
         for agreement in agreements:
-            outcome = settle_instalments(agreement, receipts.get(agreement.pk, []), today)
+            outcome = _settle_instalments(agreement, receipts.get(agreement.pk, []), today)
             changed_instalments += outcome.changed
             if outcome.missed is not None:
-                close_agreement(
-                    agreement, AgreementState.BROKEN, today, broken_note(agreement, outcome.missed)
+                _close_agreement(
+                    agreement, AgreementState.BROKEN, today, _broken_note(agreement, outcome.missed)
                 )
                 result.broken.append((agreement, outcome.missed))
                 changed_agreements.append(agreement)
             elif all(instalment.state == InstalmentState.PAID for instalment in agreement.instalments.all()):
-                close_agreement(
+                _close_agreement(
                     agreement, AgreementState.KEPT, today, f"{today}: kept, every instalment paid."
                 )
                 result.kept.append(agreement)
@@ -180,29 +180,29 @@ class InstalmentOutcome:
     missed: Instalment | None
 
 
-def settle_instalments(agreement: Agreement, receipts: list[tuple[date, Decimal]], today: date):
+def _settle_instalments(agreement: Agreement, receipts: list[tuple[date, Decimal]], today: date):
     """Mark paid the instalments the receipts cover, and find the first one missed after grace."""
     receipts = sorted(receipts)
     changed: list[Instalment] = []
     owed = Decimal("0")
     for instalment in agreement.instalments.all():
         owed += instalment.amount
-        paid_on = day_running_total_reaches(receipts, owed)
+        paid_on = _day_running_total_reaches(receipts, owed)
         if instalment.state == InstalmentState.PENDING and paid_on is not None:
             instalment.state, instalment.settled_on = InstalmentState.PAID, paid_on
             changed.append(instalment)
-        elif instalment.state == InstalmentState.PENDING and today > grace_end(agreement, instalment):
+        elif instalment.state == InstalmentState.PENDING and today > _grace_end(agreement, instalment):
             instalment.state, instalment.settled_on = InstalmentState.MISSED, today
             changed.append(instalment)
             return InstalmentOutcome(changed, instalment)
     return InstalmentOutcome(changed, None)
 
 
-def grace_end(agreement: Agreement, instalment: Instalment) -> date:
+def _grace_end(agreement: Agreement, instalment: Instalment) -> date:
     return instalment.due_date + timedelta(days=agreement.grace_days)
 
 
-def day_running_total_reaches(receipts: list[tuple[date, Decimal]], target: Decimal) -> date | None:
+def _day_running_total_reaches(receipts: list[tuple[date, Decimal]], target: Decimal) -> date | None:
     total = Decimal("0")
     for received_on, amount in receipts:
         total += amount
@@ -211,7 +211,7 @@ def day_running_total_reaches(receipts: list[tuple[date, Decimal]], target: Deci
     return None
 
 
-def payments_toward(agreements: list[Agreement], today: date) -> dict[int, list[tuple[date, Decimal]]]:
+def _payments_toward(agreements: list[Agreement], today: date) -> dict[int, list[tuple[date, Decimal]]]:
     """(received on, amount) of the money counted toward each agreement, made_on..today. Two queries."""
     by_id = {agreement.pk: agreement for agreement in agreements}
     receipts: dict[int, list[tuple[date, Decimal]]] = {pk: [] for pk in by_id}
@@ -244,13 +244,13 @@ def payments_toward(agreements: list[Agreement], today: date) -> dict[int, list[
     return receipts
 
 
-def close_agreement(agreement: Agreement, state: str, today: date, note: str) -> None:
+def _close_agreement(agreement: Agreement, state: str, today: date, note: str) -> None:
     agreement.state = state
     agreement.closed_on = today
     agreement.notes = f"{agreement.notes}\n{note}".strip()
 
 
-def broken_note(agreement: Agreement, missed: Instalment) -> str:
+def _broken_note(agreement: Agreement, missed: Instalment) -> str:
     return (
         f"{missed.settled_on}: broken, instalment #{missed.sequence} of {missed.amount} {agreement.currency} "
         f"due {missed.due_date} unpaid after {agreement.grace_days} days' grace."

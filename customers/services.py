@@ -3,8 +3,6 @@
 Each takes the acting user (`actor=`, SYSTEM for imports and runs) and asks customers.access first.
 """
 
-from decimal import Decimal
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -184,8 +182,3 @@ def upsert_segment(*, name: str, actor, description: str = "", lateness_threshol
         name=name, defaults={"description": description, "lateness_threshold_days": lateness_threshold_days}
     )
     return segment
-
-
-def credit_headroom(customer: Customer, open_total: Decimal) -> Decimal:
-    """What the customer may still buy on credit, given what is open in their currency."""
-    return customer.credit_limit - open_total

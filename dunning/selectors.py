@@ -233,7 +233,7 @@ def open_proposals_of(customer_ids: Sequence[int]) -> list[Proposal]:
     return list(Proposal.objects.filter(customer_id__in=list(customer_ids), state=ProposalState.PROPOSED))
 
 
-def amounts_at_stake(customer_ids: Sequence[int], today: date) -> dict[int, dict]:
+def _amounts_at_stake(customer_ids: Sequence[int], today: date) -> dict[int, dict]:
     """Per customer, in its own currency: money open on undisputed invoices, the overdue part and
     the oldest overdue due date. One query. (Invoices in another currency than the customer's are
     left out here rather than added to it; the customer page shows them.)"""
@@ -268,7 +268,7 @@ def stakes_for(
     ids = [customer.pk for customer in customers]
     broken = customers_with_broken_agreements(ids, today, at_least=1) if broken is None else broken
     lateness = average_lateness(ids, today) if lateness is None else lateness
-    amounts = amounts_at_stake(ids, today)
+    amounts = _amounts_at_stake(ids, today)
     stakes = {}
     for customer in customers:
         row = amounts.get(customer.pk, {})

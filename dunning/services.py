@@ -126,7 +126,7 @@ def plan_reminders(
     reminded = selectors.offsets_reminded(
         [invoice.pk for invoices in invoices_by_customer.values() for invoice in invoices]
     )
-    customers_owing = customers_with_a_step_due(invoices_by_customer, reminded, book, today)
+    customers_owing = _customers_with_a_step_due(invoices_by_customer, reminded, book, today)
     if not customers_owing:
         return []  # a same-day repeat ends here: every step due was sent
     disputed = selectors.invoices_under_open_complaint(customers_owing)
@@ -156,14 +156,14 @@ def plan_reminders(
         for due in due_reminders(
             policy=rules, invoices=facts, today=today, paused_until=customer.dunning_paused_until
         ):
-            lines = [invoice_line(by_id[invoice_id], today) for invoice_id in due.invoice_ids]
+            lines = [_invoice_line(by_id[invoice_id], today) for invoice_id in due.invoice_ids]
             planned.append(
                 compose(customer, contacts.get(customer_id), book.steps[due.step_id], lines, today)
             )
     return planned
 
 
-def customers_with_a_step_due(
+def _customers_with_a_step_due(
     invoices_by_customer: dict[int, list], reminded: dict[int, frozenset[int]], book, today: date
 ) -> list[int]:
     """The customers with an invoice whose current step was not sent yet, pauses and exclusions aside.
@@ -197,7 +197,7 @@ def customers_with_a_step_due(
     return owing
 
 
-def invoice_line(invoice, today: date) -> InvoiceLine:
+def _invoice_line(invoice, today: date) -> InvoiceLine:
     return InvoiceLine(
         invoice_id=invoice.pk,
         number=invoice.number,
@@ -316,7 +316,7 @@ def propose_prepayment(*, customer_ids: Sequence[int], today: date) -> list[Prop
         return []
     customers = list(Customer.objects.filter(pk__in=worth_a_look).select_related("segment"))
     stakes = selectors.stakes_for(customers, today, broken=broken, lateness=lateness)
-    refresh_open_proposals(open_now, stakes, today=today)
+    _refresh_open_proposals(open_now, stakes, today=today)
     quiet = selectors.recently_decided_proposals(
         list(worth_a_look), ProposalKind.PREPAYMENT_ONLY, today - timedelta(days=PROPOSAL_QUIET_DAYS)
     )
@@ -330,7 +330,7 @@ def propose_prepayment(*, customer_ids: Sequence[int], today: date) -> list[Prop
             proposal = Proposal(
                 customer=customer, kind=ProposalKind.PREPAYMENT_ONLY, reason=reason, proposed_on=today
             )
-            proposals.append(with_stake(proposal, stake, today=today))
+            proposals.append(_with_stake(proposal, stake, today=today))
     Proposal.objects.bulk_create(proposals, ignore_conflicts=True)
     return proposals
 
@@ -388,7 +388,7 @@ STAKE_FIELDS = (
 )
 
 
-def with_stake(proposal: Proposal, stake: Stake, *, today: date) -> Proposal:
+def _with_stake(proposal: Proposal, stake: Stake, *, today: date) -> Proposal:
     for name in STAKE_FIELDS:
         setattr(proposal, name, getattr(stake, name))
     proposal.stake = stake.points(today)
@@ -396,7 +396,7 @@ def with_stake(proposal: Proposal, stake: Stake, *, today: date) -> Proposal:
     return proposal
 
 
-def refresh_open_proposals(proposals: list[Proposal], stakes: dict[int, Stake], *, today: date) -> None:
+def _refresh_open_proposals(proposals: list[Proposal], stakes: dict[int, Stake], *, today: date) -> None:
     """Bring open proposals' figures and stake up to today (only those that changed: a repeat run
     of the day writes nothing)."""
     changed = []
@@ -404,7 +404,7 @@ def refresh_open_proposals(proposals: list[Proposal], stakes: dict[int, Stake], 
         if proposal.customer_id not in stakes:
             continue
         before = [getattr(proposal, name) for name in (*STAKE_FIELDS, "stake")]
-        with_stake(proposal, stakes[proposal.customer_id], today=today)
+        _with_stake(proposal, stakes[proposal.customer_id], today=today)
         if before != [getattr(proposal, name) for name in (*STAKE_FIELDS, "stake")]:
             changed.append(proposal)
     Proposal.objects.bulk_update(changed, [*STAKE_FIELDS, "stake", "figures_on"])
@@ -421,7 +421,7 @@ def propose_credit_hold(*, customer: Customer, reason: str, today: date) -> Prop
     )
     try:
         with transaction.atomic():
-            with_stake(proposal, stake, today=today).save()
+            _with_stake(proposal, stake, today=today).save()
             return proposal
     except IntegrityError:
         return None  # an open proposal already waits for a decision

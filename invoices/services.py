@@ -75,7 +75,7 @@ def upsert_invoice(
         invoice.description = description
         invoice.full_clean(exclude=["allocated_amount"], validate_unique=False)
         if invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.PAID):
-            invoice.status = status_for_balance(invoice.amount, invoice.allocated_amount)
+            invoice.status = _status_for_balance(invoice.amount, invoice.allocated_amount)
         if created:
             invoice.save()
         elif not FIGURE_FIELDS.intersection(save_changed_fields(invoice, before)):
@@ -148,7 +148,8 @@ def allocate(*, payment: Payment, invoice: Invoice, amount: Decimal) -> Allocati
             Invoice.objects.filter(pk=invoice.pk).update(allocated_amount=F("allocated_amount") + amount)
             Payment.objects.filter(pk=payment.pk).update(allocated_amount=F("allocated_amount") + amount)
     except IntegrityError as error:
-        raise ValidationError({"amount": over_allocation_message(payment, invoice, amount, error)}) from error
+        message = _over_allocation_message(payment, invoice, amount, error)
+        raise ValidationError({"amount": message}) from error
     invoice.refresh_from_db(fields=["allocated_amount", "status"])
     payment.refresh_from_db(fields=["allocated_amount"])
     if invoice.status == InvoiceStatus.OPEN and invoice.allocated_amount >= invoice.amount:
@@ -174,7 +175,7 @@ def set_invoice_status(*, invoice: Invoice, status: str, actor) -> Invoice:
     if status not in InvoiceStatus.values:
         raise ValidationError({"status": f"Unknown status {status!r}."})
     if status == InvoiceStatus.OPEN:
-        status = status_for_balance(invoice.amount, invoice.allocated_amount)
+        status = _status_for_balance(invoice.amount, invoice.allocated_amount)
     with transaction.atomic():
         before = Invoice.objects.select_for_update().values_list("status", flat=True).get(pk=invoice.pk)
         Invoice.objects.filter(pk=invoice.pk).update(status=status)
@@ -187,11 +188,11 @@ def set_invoice_status(*, invoice: Invoice, status: str, actor) -> Invoice:
     return invoice
 
 
-def status_for_balance(amount: Decimal, allocated: Decimal) -> str:
+def _status_for_balance(amount: Decimal, allocated: Decimal) -> str:
     return InvoiceStatus.PAID if allocated >= amount else InvoiceStatus.OPEN
 
 
-def over_allocation_message(
+def _over_allocation_message(
     payment: Payment, invoice: Invoice, amount: Decimal, error: IntegrityError
 ) -> str:
     text = str(error)
@@ -348,7 +349,7 @@ def check_invoice_batch(
         else:
             status = invoice.status
             if status in (InvoiceStatus.OPEN, InvoiceStatus.PAID):
-                status = status_for_balance(item.amount, invoice.allocated_amount)
+                status = _status_for_balance(item.amount, invoice.allocated_amount)
             # `values` mixes the tuple's field types, which mypy cannot match per name.
             changed = invoice._replace(**values, status=status, updated_at=now)  # type: ignore[arg-type]
             plan.to_update.append((invoice, changed))
@@ -547,7 +548,7 @@ def check_payment_batch(
     plan = PaymentBatchPlan(payments=[], unchanged=0, errors=[])
     for offset, item in enumerate(items):
         customer_id = customers.get(item.account_number)
-        errors = payment_item_errors(item, customer_id, seen_keys)
+        errors = _payment_item_errors(item, customer_id, seen_keys)
         seen_keys.add((item.account_number, item.reference))
         recorded = existing.get((customer_id, item.reference))
         if not errors and recorded is not None:
@@ -563,7 +564,7 @@ def check_payment_batch(
             else:
                 plan.unchanged += 1
                 continue
-        splits = [] if errors else allocation_splits(item, customer_id, invoices, still_open, errors)
+        splits = [] if errors else _allocation_splits(item, customer_id, invoices, still_open, errors)
         if errors:
             plan.errors.append({"index": first_index + offset, "key": item.reference, "errors": errors})
             continue
@@ -579,7 +580,7 @@ def check_payment_batch(
     return plan
 
 
-def payment_item_errors(item: PaymentData, customer_id: int | None, seen_keys: set) -> dict[str, list[str]]:
+def _payment_item_errors(item: PaymentData, customer_id: int | None, seen_keys: set) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if customer_id is None:
         errors["customer"] = [f"No customer with account number {item.account_number!r}."]
@@ -595,7 +596,7 @@ def payment_item_errors(item: PaymentData, customer_id: int | None, seen_keys: s
     return errors
 
 
-def allocation_splits(item: PaymentData, customer_id: int, invoices: dict, still_open: dict, errors: dict):
+def _allocation_splits(item: PaymentData, customer_id: int, invoices: dict, still_open: dict, errors: dict):
     """Check a payment's allocations in order; return [(invoice id, amount)] and fill `errors`.
 
     `still_open` carries what is left on each invoice across the batch, so two payments in one
