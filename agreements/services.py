@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from audit.records import Change, record_changes
-from customers.access import Capability, acting_user, require
+from customers.access import Actor, Capability, acting_user, require
 from customers.models import Customer
 from customers.signals import announce_change
 from invoices.models import Allocation, Invoice, Payment
@@ -35,7 +35,7 @@ def create_agreement(
     instalments: Sequence[InstalmentTerms],
     invoices: Iterable[Invoice] = (),
     made_on: date,
-    made_by,
+    made_by: Actor,
     grace_days: int = 3,
     notes: str = "",
 ) -> Agreement:
@@ -99,7 +99,7 @@ def validate_terms(*, customer, kind, instalments, invoices, made_on) -> str:
 
 
 @transaction.atomic  # the change and its audit entry (signals) in one transaction
-def cancel_agreement(*, agreement: Agreement, today: date, actor) -> Agreement:
+def cancel_agreement(*, agreement: Agreement, today: date, actor: Actor) -> Agreement:
     """Withdraw an active agreement (e.g. replaced by a new one); the chase resumes."""
     require(actor, Capability.LOG_CALLS)
     if agreement.state != AgreementState.ACTIVE:

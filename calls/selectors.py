@@ -48,7 +48,7 @@ from django.utils import timezone
 
 from agreements.choices import AgreementState, InstalmentState
 from agreements.models import Agreement, Instalment
-from customers.access import scope_to_portfolio
+from customers.access import Actor, scope_to_portfolio
 from customers.fields import MONEY_DIGITS, MONEY_PLACES
 from customers.models import Customer
 from invoices.choices import InvoiceStatus
@@ -95,7 +95,7 @@ def start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def worklist(*, user, today: date) -> QuerySet[Customer]:
+def worklist(*, user: Actor, today: date) -> QuerySet[Customer]:
     """The customers in the user's portfolio that need action today, annotated with the facts
     behind it (`reason_*` flags, `overdue_amount` in the customer's currency, `oldest_due_date`,
     `last_contact_at`) and a `priority`, highest first. A credit manager sees every customer."""

@@ -15,7 +15,7 @@ from django.utils import timezone
 from agreements.choices import AgreementKind
 from agreements.services import InstalmentTerms, create_agreement
 from audit.records import Change, record_changes
-from customers.access import Capability, acting_user, require
+from customers.access import Actor, Capability, acting_user, require
 from customers.models import Contact, Customer
 from customers.signals import announce_change
 from invoices.choices import InvoiceStatus
@@ -62,7 +62,7 @@ class CallLog:
 
 
 def log_call(
-    *, customer: Customer, user, call: CallLog, today: date, now: datetime | None = None
+    *, customer: Customer, user: Actor, call: CallLog, today: date, now: datetime | None = None
 ) -> Interaction:
     """Record a call and what came of it, all or nothing.
 
@@ -173,7 +173,7 @@ def _occurred_at_errors(*, customer: Customer, occurred_at: datetime, now: datet
 
 
 def record_excuse(
-    *, customer: Customer, excuse: ExcuseInput, actor, invoices=(), today: date, interaction=None
+    *, customer: Customer, excuse: ExcuseInput, actor: Actor, invoices=(), today: date, interaction=None
 ) -> Excuse:
     require(actor, Capability.LOG_CALLS)
     record = Excuse(
@@ -191,7 +191,7 @@ def record_excuse(
 
 
 def open_complaint(
-    *, customer: Customer, complaint: ComplaintInput, actor, invoices, today: date, interaction=None
+    *, customer: Customer, complaint: ComplaintInput, actor: Actor, invoices, today: date, interaction=None
 ) -> Complaint:
     """Open a dispute about invoices; they are marked disputed, which pauses their reminders."""
     require(actor, Capability.LOG_CALLS)
@@ -223,7 +223,7 @@ def open_complaint(
 
 
 def resolve_complaint(
-    *, complaint: Complaint, outcome: str, user, today: date, cancel_invoices: bool = False
+    *, complaint: Complaint, outcome: str, user: Actor, today: date, cancel_invoices: bool = False
 ) -> Complaint:
     """Close a complaint as upheld or rejected; its invoices leave the disputed state.
 
@@ -265,7 +265,7 @@ def create_task(
     kind: str,
     reason: str,
     due_on: date,
-    actor,
+    actor: Actor,
     assigned_to=None,
     dedupe_key: str | None = None,
 ) -> Task:
@@ -294,7 +294,7 @@ def create_task(
     return task
 
 
-def complete_task(*, task: Task, actor, status: str = TaskStatus.DONE) -> Task:
+def complete_task(*, task: Task, actor: Actor, status: str = TaskStatus.DONE) -> Task:
     require(actor, Capability.LOG_CALLS)
     task.status = status
     task.done_at = timezone.now()

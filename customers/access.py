@@ -9,6 +9,10 @@ The table lives in the lowest app because every app above checks against it; the
 "Who may do what" section is this table in words (a test keeps them in step).
 """
 
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
@@ -111,6 +115,11 @@ class SystemActor:
 
 SYSTEM = SystemActor()
 
+# Who acts in a service: a signed-in person (a request's user) or the explicit SYSTEM; `Person` is
+# someone who can hold a portfolio or be named as having done something (a collector, made_by).
+Person = AbstractBaseUser
+Actor = AbstractBaseUser | AnonymousUser | SystemActor
+
 
 def role_of(user) -> Role | None:
     """The user's role, by group; a superuser counts as a credit manager. None for no role."""
@@ -155,8 +164,10 @@ def require(user, capability: Capability) -> None:
     raise PermissionDenied(f"{who} may not do this ({what[0].lower()}{what[1:]}).")
 
 
-def acting_user(user):
-    """The user to store as "who did it" (None for SYSTEM)."""
+def acting_user(user: Actor) -> Any:
+    """The user to store as "who did it" (None for SYSTEM). Typed Any: it is stored in a foreign key
+    to the user model, which an AbstractBaseUser is not to mypy, and `require` has turned anonymous
+    users away before anything is stored."""
     return None if isinstance(user, SystemActor) else user
 
 

@@ -3,11 +3,11 @@
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from .access import scope_to_portfolio
+from .access import Actor, scope_to_portfolio
 from .models import Contact, Customer
 
 
-def visible_customers(*, user) -> QuerySet[Customer]:
+def visible_customers(*, user: Actor) -> QuerySet[Customer]:
     """The customers the user may see: a collector's portfolio, everyone for the other roles."""
     return scope_to_portfolio(Customer.objects.all(), user, customer_path="")
 

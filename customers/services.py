@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from audit.records import Change, record_changes
 
-from .access import Capability, may, require
+from .access import Actor, Capability, Person, may, require
 from .changes import field_values, save_changed_fields
 from .models import Contact, Customer, Segment
 from .signals import announce_change
@@ -24,7 +24,7 @@ CUSTOMER_FIELDS = (
 CREDIT_DECISION_FIELDS = ("credit_limit", "segment")
 
 
-def upsert_customer(*, account_number: str, actor, **values) -> tuple[Customer, bool]:
+def upsert_customer(*, account_number: str, actor: Actor, **values) -> tuple[Customer, bool]:
     """Create the customer with this account number, or update the given fields. Returns (customer, created).
 
     Only the fields named in CUSTOMER_FIELDS can be set this way; collector, holds and pauses have
@@ -63,7 +63,7 @@ def upsert_customer(*, account_number: str, actor, **values) -> tuple[Customer, 
 
 
 @transaction.atomic
-def assign_collector(*, customers, collector, actor) -> int:
+def assign_collector(*, customers, collector: Person | None, actor: Actor) -> int:
     """Put customers into a collector's portfolio (None takes them out). Returns how many changed.
 
     Each customer whose collector changes gets an audit entry, in the same transaction.
@@ -85,7 +85,7 @@ def assign_collector(*, customers, collector, actor) -> int:
 
 
 @transaction.atomic
-def set_credit_terms(*, customer: Customer, actor, **values) -> Customer:
+def set_credit_terms(*, customer: Customer, actor: Actor, **values) -> Customer:
     """A credit manager sets the credit limit and/or the segment (the fields of CREDIT_DECISION_FIELDS)."""
     require(actor, Capability.DECIDE_CREDIT_CONTROL)
     unknown = set(values) - set(CREDIT_DECISION_FIELDS)
@@ -101,7 +101,7 @@ def set_credit_terms(*, customer: Customer, actor, **values) -> Customer:
 # Holds and pauses are saved through the ORM, so the audit trail's signals record them; the atomic
 # block keeps the change and its audit entry in one transaction even when called outside one.
 @transaction.atomic
-def set_credit_hold(*, customer: Customer, on_hold: bool, actor) -> Customer:
+def set_credit_hold(*, customer: Customer, on_hold: bool, actor: Actor) -> Customer:
     require(actor, Capability.DECIDE_CREDIT_CONTROL)
     customer.credit_hold = on_hold
     customer.save(update_fields=["credit_hold", "updated_at"])
@@ -109,7 +109,7 @@ def set_credit_hold(*, customer: Customer, on_hold: bool, actor) -> Customer:
 
 
 @transaction.atomic
-def set_prepayment_only(*, customer: Customer, prepayment_only: bool, actor) -> Customer:
+def set_prepayment_only(*, customer: Customer, prepayment_only: bool, actor: Actor) -> Customer:
     require(actor, Capability.DECIDE_CREDIT_CONTROL)
     customer.prepayment_only = prepayment_only
     customer.save(update_fields=["prepayment_only", "updated_at"])
@@ -117,7 +117,7 @@ def set_prepayment_only(*, customer: Customer, prepayment_only: bool, actor) -> 
 
 
 @transaction.atomic
-def pause_dunning(*, customer: Customer, until, actor) -> Customer:
+def pause_dunning(*, customer: Customer, until, actor: Actor) -> Customer:
     """Stop reminders for the customer until that date (None resumes them)."""
     require(actor, Capability.DECIDE_CREDIT_CONTROL)
     customer.dunning_paused_until = until
@@ -131,7 +131,7 @@ CREDIT_CONTROL_FIELDS = (
 
 
 @transaction.atomic
-def decide_credit_control(*, customer: Customer, actor, **decisions) -> Customer:
+def decide_credit_control(*, customer: Customer, actor: Actor, **decisions) -> Customer:
     """A credit manager's decisions about one account, all or none: the fields of CREDIT_CONTROL_FIELDS
     that are given are set (None where it means "none": no segment, no collector, no pause)."""
     unknown = set(decisions) - set(CREDIT_CONTROL_FIELDS)
@@ -153,7 +153,7 @@ def decide_credit_control(*, customer: Customer, actor, **decisions) -> Customer
 
 
 def save_contact(
-    *, customer: Customer, actor, contact: Contact | None = None, verified: bool = False, **values
+    *, customer: Customer, actor: Actor, contact: Contact | None = None, verified: bool = False, **values
 ) -> Contact:
     """Create or edit a contact; `verified=True` stamps that the details were confirmed now.
 
@@ -175,7 +175,9 @@ def save_contact(
         return contact
 
 
-def upsert_segment(*, name: str, actor, description: str = "", lateness_threshold_days: int = 30) -> Segment:
+def upsert_segment(
+    *, name: str, actor: Actor, description: str = "", lateness_threshold_days: int = 30
+) -> Segment:
     """Create or change a segment by name (a credit manager's setting)."""
     require(actor, Capability.MANAGE_SETTINGS)
     segment, _ = Segment.objects.update_or_create(

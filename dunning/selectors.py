@@ -29,7 +29,7 @@ from django.db.models.functions import Coalesce
 from agreements.choices import AgreementState
 from agreements.models import Agreement
 from calls.models import Complaint
-from customers.access import scope_to_portfolio
+from customers.access import Actor, scope_to_portfolio
 from customers.models import Contact, Customer
 from invoices.choices import InvoiceStatus
 from invoices.models import Allocation, Invoice
@@ -213,7 +213,7 @@ def recently_decided_proposals(customer_ids: Sequence[int], kind: str, since: da
     return set(proposals.values_list("customer_id", flat=True))
 
 
-def open_proposals(user) -> QuerySet[Proposal]:
+def open_proposals(*, user: Actor) -> QuerySet[Proposal]:
     """Proposals waiting for a credit manager, the most pressing first (highest stake, then the
     oldest overdue invoice, then the oldest proposal), with the customer and its segment.
     The order runs on the (state, -stake, oldest_due_date, id) index, so a page of it is cheap."""
@@ -289,7 +289,7 @@ def lateness_threshold(customer: Customer) -> int:
     return customer.segment.lateness_threshold_days if customer.segment else DEFAULT_LATENESS_THRESHOLD
 
 
-def decided_proposals(user, limit: int = 50) -> list[Proposal]:
+def decided_proposals(*, user: Actor, limit: int = 50) -> list[Proposal]:
     proposals = Proposal.objects.exclude(state=ProposalState.PROPOSED).select_related(
         "customer", "decided_by"
     )

@@ -21,7 +21,7 @@ from agreements.models import Agreement, Instalment
 from agreements.services import check_agreements
 from calls.choices import TaskKind
 from calls.services import create_task
-from customers.access import SYSTEM, Capability, require
+from customers.access import SYSTEM, Actor, Capability, acting_user, require
 from customers.models import Customer
 from customers.services import set_credit_hold, set_prepayment_only
 from customers.signals import announce_change
@@ -427,7 +427,7 @@ def propose_credit_hold(*, customer: Customer, reason: str, today: date) -> Prop
         return None  # an open proposal already waits for a decision
 
 
-def decide_proposal(*, proposal: Proposal, confirm: bool, user, today: date) -> Proposal:
+def decide_proposal(*, proposal: Proposal, confirm: bool, user: Actor, today: date) -> Proposal:
     """A credit manager confirms (the customer goes on prepayment only / credit hold) or dismisses."""
     require(user, Capability.DECIDE_CREDIT_CONTROL)
     with transaction.atomic():
@@ -437,7 +437,7 @@ def decide_proposal(*, proposal: Proposal, confirm: bool, user, today: date) -> 
                 {"state": f"This proposal was already {locked.get_state_display().lower()}."}
             )
         locked.state = ProposalState.CONFIRMED if confirm else ProposalState.DISMISSED
-        locked.decided_by = user
+        locked.decided_by = acting_user(user)
         locked.decided_on = today
         locked.save(update_fields=["state", "decided_by", "decided_on"])
         if confirm and locked.kind == ProposalKind.PREPAYMENT_ONLY:
@@ -460,7 +460,7 @@ def release_stale_claims(*, now: datetime | None = None) -> int:
     )
 
 
-def retry_failed_reminder(*, reminder: Reminder, actor) -> bool:
+def retry_failed_reminder(*, reminder: Reminder, actor: Actor) -> bool:
     """Deliver a failed reminder again, now (a credit manager's action). False, and nothing done,
     when it is not failed (any more); DeliveryFailed when it fails again."""
     from .delivery import deliver  # delivery imports calls' services, as this module does; kept lazy

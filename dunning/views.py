@@ -76,7 +76,7 @@ def reminder_retry(request, pk: int):
 def proposal_list(request):
     """Open prepayment-only and credit-hold proposals, the most pressing first, a page at a time
     (a count and a page: two queries whatever the queue's length), with the latest decisions below."""
-    page = Paginator(selectors.open_proposals(request.user), settings.CREDITDESK_PAGE_SIZE).get_page(
+    page = Paginator(selectors.open_proposals(user=request.user), settings.CREDITDESK_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     today = timezone.localdate()
@@ -89,7 +89,7 @@ def proposal_list(request):
             "page": page,
             "proposals": page.object_list,
             "query": "",
-            "decided": selectors.decided_proposals(request.user),
+            "decided": selectors.decided_proposals(user=request.user),
         },
     )
 

@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit.records import Change, record_change, record_changes
-from customers.access import Capability, require
+from customers.access import Actor, Capability, require
 from customers.bulk import insert_rows
 from customers.changes import field_values, save_changed_fields
 from customers.choices import CURRENCY_CODES
@@ -164,7 +164,7 @@ def allocate(*, payment: Payment, invoice: Invoice, amount: Decimal) -> Allocati
     return allocation
 
 
-def set_invoice_status(*, invoice: Invoice, status: str, actor) -> Invoice:
+def set_invoice_status(*, invoice: Invoice, status: str, actor: Actor) -> Invoice:
     """Dispute, write off, cancel or reopen an invoice; "paid" follows from allocations only.
 
     A credit decision: only a credit manager (customers.access: SET_INVOICE_STATUS).

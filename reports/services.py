@@ -4,14 +4,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from customers.access import Capability, require
+from customers.access import Actor, Capability, require
 
 from .models import WorthItSettings
 from .scores import rebuild_worth_it_scores
 
 
 @transaction.atomic
-def update_worth_it_settings(*, actor, **values) -> WorthItSettings:
+def update_worth_it_settings(*, actor: Actor, **values) -> WorthItSettings:
     """Save new weights on the single settings row (created on first save); validates every field.
 
     Saving the same values twice leaves one row: the row is unique by a constraint on `singleton`.
