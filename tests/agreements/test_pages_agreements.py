@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.factories import AgreementFactory, CustomerFactory, InstalmentFactory
+from tests.factories import TODAY, AgreementFactory, CustomerFactory, InstalmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 def test_a_collector_sees_their_portfolio_s_agreements_filtered_by_state(client, collector):
     mine = AgreementFactory(customer=CustomerFactory(collector=collector, name="Mine Ltd"))
     InstalmentFactory(agreement=mine)
-    AgreementFactory(customer=CustomerFactory(collector=collector, name="Kept Ltd"), state="kept")
+    AgreementFactory(
+        customer=CustomerFactory(collector=collector, name="Kept Ltd"), state="kept", closed_on=TODAY
+    )
     AgreementFactory(customer=CustomerFactory(name="Theirs Ltd"))
     client.force_login(collector)
     page = client.get(reverse("agreements:agreement-list"), {"state": "active"}).content.decode()
