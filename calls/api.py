@@ -260,6 +260,13 @@ class CallsViewSet(
     read_capability = Capability.READ_CONVERSATIONS
     write_capabilities = {"create": Capability.LOG_CALLS}
 
+    def _record_about_invoices(self, service, customer, numbers: list[str], **record):
+        """An excuse or complaint about the customer's invoices, named by number (looked up inside it)."""
+        invoices = invoices_numbered(customer=customer, numbers=numbers)
+        return service(
+            customer=customer, invoices=invoices, today=local_today(), actor=self.request.user, **record
+        )
+
 
 @extend_schema_view(
     list=extend_schema(summary="List interactions"),
@@ -321,12 +328,8 @@ class ExcuseViewSet(CallsViewSet):
     ordering = ["-given_on", "-id"]
 
     def create_record(self, *, customer, invoices, **excuse) -> Excuse:
-        return services.record_excuse(
-            customer=customer,
-            excuse=services.ExcuseInput(**excuse),
-            invoices=invoices_numbered(customer=customer, numbers=invoices),
-            today=local_today(),
-            actor=self.request.user,
+        return self._record_about_invoices(
+            services.record_excuse, customer, invoices, excuse=services.ExcuseInput(**excuse)
         )
 
 
@@ -354,12 +357,8 @@ class ComplaintViewSet(WordsWithheldMixin, CallsViewSet):
     write_capabilities = {"create": Capability.LOG_CALLS, "resolve": Capability.RESOLVE_COMPLAINTS}
 
     def create_record(self, *, customer, invoices, **complaint) -> Complaint:
-        return services.open_complaint(
-            customer=customer,
-            complaint=services.ComplaintInput(**complaint),
-            invoices=invoices_numbered(customer=customer, numbers=invoices),
-            today=local_today(),
-            actor=self.request.user,
+        return self._record_about_invoices(
+            services.open_complaint, customer, invoices, complaint=services.ComplaintInput(**complaint)
         )
 
     @extend_schema(summary="Resolve a complaint as upheld or rejected", request=ResolutionSerializer,
