@@ -5,6 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -12,7 +13,6 @@ from django.urls import reverse
 from dunning.models import Proposal
 from dunning.ranking import Stake
 from dunning.services import propose_credit_hold, run_dunning_batch
-from dunning.views import PROPOSALS_PER_PAGE
 from invoices.services import allocate
 from tests.factories import (
     TODAY,
@@ -133,16 +133,16 @@ def test_the_page_lists_the_most_pressing_first(client, credit_manager):
 
 
 def test_the_queue_pages_without_losing_or_repeating_a_proposal(client, credit_manager):
-    ProposalFactory.create_batch(PROPOSALS_PER_PAGE + 5, stake=300)
+    ProposalFactory.create_batch(settings.CREDITDESK_PAGE_SIZE + 5, stake=300)
     top = ProposalFactory(stake=900)
     bottom = ProposalFactory(stake=10)
     client.force_login(credit_manager)
     first = client.get(reverse("dunning:proposal-list"))
     second = client.get(reverse("dunning:proposal-list"), {"page": 2})
-    assert len(rows_of(first)) == PROPOSALS_PER_PAGE and len(rows_of(second)) == 7
+    assert len(rows_of(first)) == settings.CREDITDESK_PAGE_SIZE and len(rows_of(second)) == 7
     assert rows_of(first)[0] == top.customer.name and rows_of(second)[-1] == bottom.customer.name
     assert set(rows_of(first)).isdisjoint(rows_of(second))
-    assert f"{PROPOSALS_PER_PAGE + 7} in all" in second.text
+    assert f"{settings.CREDITDESK_PAGE_SIZE + 7} in all" in second.text
 
 
 def test_a_page_of_the_queue_costs_the_same_queries_however_long_the_queue(client, credit_manager):
@@ -155,12 +155,12 @@ def test_a_page_of_the_queue_costs_the_same_queries_however_long_the_queue(clien
         return len(context.captured_queries)
 
     short = queries(1)
-    ProposalFactory.create_batch(3 * PROPOSALS_PER_PAGE)
+    ProposalFactory.create_batch(3 * settings.CREDITDESK_PAGE_SIZE)
     assert queries(1) == queries(3) == short
 
 
 def test_deciding_returns_to_the_same_page_of_the_queue(client, credit_manager):
-    ProposalFactory.create_batch(PROPOSALS_PER_PAGE + 1)
+    ProposalFactory.create_batch(settings.CREDITDESK_PAGE_SIZE + 1)
     proposal = Proposal.objects.order_by("id").last()
     client.force_login(credit_manager)
     back = f"{reverse('dunning:proposal-list')}?page=2"
