@@ -84,6 +84,19 @@ class WritesThroughServicesMixin:
     def read_back(self, record) -> dict:
         return self.get_serializer(self.get_queryset().get(pk=record.pk)).data
 
+    def by_key(self, request, upsert_serializer_class: type[serializers.Serializer], **key):
+        """GET or PUT one record by the ERP's key (account number, invoice number): the PUT's body is
+        checked by `upsert_serializer_class` and `upsert_record(**key, **validated_data)` returns
+        (record, created); the answer is 201 or 200 with the record in the read shape."""
+        if request.method == "GET":
+            return Response(self.get_serializer(get_object_or_404(self.get_queryset(), **key)).data)
+        serializer = upsert_serializer_class(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        record, created = self.upsert_record(**key, **serializer.validated_data)
+        return Response(
+            self.read_back(record), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
     def create_record(self, **data):
         raise NotImplementedError(f"{type(self).__name__} names the service that creates its records.")
 
@@ -256,11 +269,11 @@ class CustomerViewSet(
         "credit_control": Capability.DECIDE_CREDIT_CONTROL,
     }
 
-    def create_record(self, *, account_number: str, **values) -> Customer:
-        customer, _ = services.upsert_customer(
-            account_number=account_number, actor=self.request.user, **values
-        )
-        return customer
+    def upsert_record(self, **values) -> tuple[Customer, bool]:
+        return services.upsert_customer(actor=self.request.user, **values)
+
+    def create_record(self, **values) -> Customer:
+        return self.upsert_record(**values)[0]
 
     @extend_schema(
         summary="Customer by account number",
@@ -281,17 +294,7 @@ class CustomerViewSet(
         lookup_field="account_number", lookup_url_kwarg="account_number",
     )  # fmt: skip
     def by_account(self, request, account_number: str):
-        if request.method == "GET":
-            customer = get_object_or_404(self.get_queryset(), account_number=account_number)
-            return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data)
-        serializer = CustomerUpsertSerializer(data=request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        customer, created = services.upsert_customer(
-            account_number=account_number, actor=request.user, **serializer.validated_data
-        )
-        customer = self.get_queryset().get(pk=customer.pk)
-        body = CustomerSerializer(customer, context=self.get_serializer_context()).data
-        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return self.by_key(request, CustomerUpsertSerializer, account_number=account_number)
 
     @extend_schema(
         summary="Credit manager's decisions: credit limit, segment, collector, credit hold, prepayment "

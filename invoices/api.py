@@ -6,7 +6,6 @@ every failing item by position and key, and nothing is written.
 
 from decimal import Decimal
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -247,9 +246,11 @@ class InvoiceViewSet(
     def get_throttles(self):
         return bulk_throttles(self, super().get_throttles())
 
+    def upsert_record(self, **values) -> tuple[Invoice, bool]:
+        return services.upsert_invoice(**values)
+
     def create_record(self, **values) -> Invoice:
-        invoice, _ = services.upsert_invoice(**values)
-        return invoice
+        return self.upsert_record(**values)[0]
 
     @extend_schema(summary="Invoice by number", methods=["GET"], responses={200: InvoiceSerializer})
     @extend_schema(
@@ -266,14 +267,7 @@ class InvoiceViewSet(
         lookup_field="number", lookup_url_kwarg="number",
     )  # fmt: skip
     def by_number(self, request, number: str):
-        if request.method == "GET":
-            invoice = get_object_or_404(self.get_queryset(), number=number)
-            return Response(InvoiceSerializer(invoice, context=self.get_serializer_context()).data)
-        serializer = InvoiceUpsertSerializer(data=request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        invoice, created = services.upsert_invoice(number=number, **serializer.validated_data)
-        body = InvoiceSerializer(invoice, context=self.get_serializer_context()).data
-        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return self.by_key(request, InvoiceUpsertSerializer, number=number)
 
     @extend_schema(
         summary="Create or update up to 5,000 invoices, all or nothing",
