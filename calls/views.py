@@ -106,12 +106,13 @@ def assign(request):
 
 
 def _worth_it_for(customer_ids: list[int] = (), *, today: date, customers=()) -> dict:
-    """Worth-it scores from the reports app (the kept ones, which the worklist sorts and filters by;
-    `customers` may come with them joined); an empty dict (shown as "—") if it is not installed."""
-    try:
-        from reports.selectors import kept_worth_it_scores
-    except ImportError:
-        return {}
+    """Worth-it scores with their components, from the reports app's kept rows (which the worklist
+    sorts and filters by through `customer.worth_it`; `customers` may come with them joined).
+
+    Still a lazy import of a higher app: the components are weighted by the reports' settings, which
+    the kept row alone does not carry (docs/architecture.md, "What stays for later")."""
+    from reports.selectors import kept_worth_it_scores
+
     return kept_worth_it_scores(customer_ids, today=today, customers=customers)
 
 
