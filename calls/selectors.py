@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     BooleanField,
     Case,
     CharField,
     Count,
     DecimalField,
+    Exists,
     F,
     IntegerField,
     JSONField,
@@ -55,8 +56,8 @@ from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
 
 from .choices import ExcuseCategory, TaskKind, TaskStatus
-from .models import Excuse, Task
-from .standing import overdue_amount_as_of
+from .models import Excuse, Standing, Task
+from .standing import REASON_COLUMNS, not_restated_for, overdue_amount_as_of
 
 MONEY = DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
 OVERDUE_AFTER_DAYS = 7  # the first reminders do their work before a person picks up the phone
@@ -95,19 +96,59 @@ def start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def worklist(*, user, today: date) -> QuerySet[Customer]:
+def worklist(*, user, today: date, kept: bool | None = None) -> QuerySet[Customer]:
     """The customers in the user's portfolio that need action today, annotated with the facts
     behind it (`reason_*` flags, `overdue_amount` in the customer's currency, `oldest_due_date`,
-    `last_contact_at`) and a `priority`, highest first. A credit manager sees every customer."""
+    `last_contact_at`) and a `priority`, highest first. A credit manager sees every customer.
+
+    `kept=True` reads the day's worklist stored in the standings (an index walk), valid only when
+    every row is restated for `today`; False computes the day from the facts; None asks the
+    database which applies (one query; `worklist_page` folds that question into its first query).
+    """
     customers = scope_to_portfolio(Customer.objects.all(), user, customer_path="")
-    reasons = WorklistReasons(today)
+    if kept is None:
+        kept = not Standing.objects.filter(not_restated_for(today)).exists()
+    if kept:
+        facts = kept_worklist_facts(customers, today=today)
+    else:
+        facts = with_worklist_facts(customers, today=today).filter(WorklistReasons(today).any)
     return (
-        with_row_details(with_worklist_facts(customers, today=today), today=today)
-        .filter(reasons.broken | reasons.task | reasons.promise_due | reasons.overdue)
+        with_row_details(facts, today=today)
         # The reports app's kept worth-it score (reverse one-to-one), read with the page's rows.
         .select_related("segment", "collector", "worth_it")
         .order_by(*SORTS["priority"])
     )
+
+
+def kept_worklist_facts(customers: QuerySet[Customer], *, today: date) -> QuerySet[Customer]:
+    """The worklist's annotations read from the day's worklist stored in each `Standing` (restated
+    for `today` by calls.standing with `with_worklist_facts` itself), so no expression is computed
+    per customer and the default order is the index `standing_worklist_order`. The stored overdue
+    amount is valid on the stored day: every restatement first makes it so."""
+    return customers.filter(standing__priority_as_of=today, standing__on_worklist=True).annotate(
+        overdue_amount=F("standing__overdue_amount"),
+        oldest_due_date=F("standing__overdue_since"),
+        last_contact_at=F("standing__last_contact_at"),
+        priority=F("standing__priority"),
+        **{name: F(f"standing__{name}") for name in REASON_COLUMNS},
+    )
+
+
+def worklist_page(*, user, criteria: dict, today: date, number, per_page: int) -> Page:
+    """One page of the user's worklist, filtered and sorted by the form's cleaned data.
+
+    Read from the day's kept rows when every standing is restated for today; whether they are is
+    asked in the same query that finds the page's ids. When they are not (after midnight, before
+    the daily roll) or nothing is found, the page is computed live, as before.
+    """
+    kept = filter_worklist(worklist(user=user, today=today, kept=True), criteria, today=today)
+    page = CountingPaginator(
+        kept, per_page, guard=Exists(Standing.objects.filter(not_restated_for(today)))
+    ).get_page(number)
+    if page is not None:
+        return page
+    live = filter_worklist(worklist(user=user, today=today, kept=False), criteria, today=today)
+    return CountingPaginator(live, per_page).get_page(number)
 
 
 class WorklistReasons:
@@ -144,10 +185,14 @@ class WorklistReasons:
             & quiet
             & ~Q(dunning_paused_until__gte=today)
         )
+        self.any = self.broken | self.task | self.promise_due | self.overdue
         # The stored overdue amount holds from overdue_as_of through next_due_on (calls.models.Standing).
         self.amount_valid = Q(standing__overdue_as_of__lte=today) & (
             Q(standing__next_due_on__isnull=True) | Q(standing__next_due_on__gte=today)
         )
+
+    def on_worklist_flag(self) -> Case:
+        return flag(self.any)
 
 
 def with_worklist_facts(customers: QuerySet[Customer], *, today: date) -> QuerySet[Customer]:
@@ -312,7 +357,14 @@ class CountingPaginator(Paginator):
     COUNT(*) OVER (); the second reads just the page's rows (measured on 20,000 customers: half the
     time of COUNT plus the page query). Past the last page (no row carries the count) it falls back
     to Paginator's own count and answers with the last page, as `get_page` always did.
+
+    With a `guard` (a boolean SQL expression evaluated once, in the first query), `get_page` answers
+    None when the guard holds or nothing is found, so the caller can read the page another way.
     """
+
+    def __init__(self, object_list, per_page, *, guard=None):
+        super().__init__(object_list, per_page)
+        self.guard = guard
 
     def get_page(self, number):
         try:
@@ -320,13 +372,17 @@ class CountingPaginator(Paginator):
         except (TypeError, ValueError):
             number = 1
         bottom = (number - 1) * self.per_page
-        counted = self.object_list.annotate(full_count=Window(Count("pk"))).values_list("pk", "full_count")
+        counted = self.object_list.annotate(
+            full_count=Window(Count("pk")), guarded=self.guard or Value(False, output_field=BooleanField())
+        ).values_list("pk", "full_count", "guarded")
         found = list(counted[bottom : bottom + self.per_page])
+        if self.guard is not None and (not found or found[0][2]):
+            return None
         if not found:
             return super().get_page(number)
         self.__dict__["count"] = found[0][1]  # Paginator.count is a cached_property
-        by_id = {row.pk: row for row in self.object_list.filter(pk__in=[pk for pk, _ in found])}
-        return self._get_page([by_id[pk] for pk, _ in found if pk in by_id], number, self)
+        by_id = {row.pk: row for row in self.object_list.filter(pk__in=[pk for pk, _, _ in found])}
+        return self._get_page([by_id[pk] for pk, _, _ in found if pk in by_id], number, self)
 
 
 @dataclass

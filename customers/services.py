@@ -124,6 +124,8 @@ def pause_dunning(*, customer: Customer, until, actor) -> Customer:
     require(actor, Capability.DECIDE_CREDIT_CONTROL)
     customer.dunning_paused_until = until
     customer.save(update_fields=["dunning_paused_until", "updated_at"])
+    # The pause holds the worklist's overdue reason, which the calls app keeps per customer and day.
+    announce_change(customer_ids={customer.pk}, facts={"customer"})
     return customer
 
 
