@@ -17,7 +17,7 @@ from agreements.services import InstalmentTerms, cancel_agreement, check_agreeme
 from calls import standing, tasks
 from calls.choices import TaskStatus
 from calls.models import Complaint, Standing, Task
-from calls.selectors import priority_expression, with_worklist_facts
+from calls.selectors import priority_expression, with_worklist_facts, worklist
 from calls.services import (
     CallLog,
     ComplaintInput,
@@ -27,6 +27,7 @@ from calls.services import (
     open_complaint,
     resolve_complaint,
 )
+from calls.standing import REASON_COLUMNS
 from customers.models import Customer
 from customers.services import upsert_customer
 from invoices.models import Invoice
@@ -71,6 +72,27 @@ def facts(queryset_of, today):
 def assert_worklist_equals_live(today):
     """The standing-based facts, reasons and priority equal the live definitions for every customer."""
     assert facts(with_worklist_facts, today) == facts(standing.live_worklist_facts, today)
+
+
+def assert_kept_day_equals_live(today):
+    """Every row restated for `today` holds the day's worklist as the live definition computes it:
+    on the worklist exactly when a reason holds, with the same reasons, priority and oldest overdue
+    date, and an overdue amount valid for the day."""
+    live = facts(standing.live_worklist_facts, today)
+    kept = Standing.objects.filter(priority_as_of=today)
+    for row in kept:
+        expected = live[row.customer_id]
+        reasons = {name: expected[name] for name in REASON_COLUMNS}
+        assert row.on_worklist == any(reasons.values()), (today, row.customer_id)
+        assert {name: getattr(row, name) for name in REASON_COLUMNS} == reasons
+        assert (row.priority, row.overdue_since) == (expected["priority"], expected["oldest_due_date"])
+        assert row.overdue_amount == expected["overdue_amount"]
+
+
+def on_the_worklist(manager, today, *, kept):
+    return list(
+        worklist(user=manager, today=today, kept=kept).values_list("pk", "priority", "overdue_amount")
+    )
 
 
 def row_of(customer) -> Standing:
@@ -342,7 +364,15 @@ def test_after_any_sequence_of_service_calls_standings_equal_a_full_recomputatio
             ledger.apply(step, clock)
             drift = standing.find_drift()  # after every step: a write that forgot to announce shows here
             assert not drift, (step, drift)
+            assert_kept_day_equals_live(ledger.today())  # the receivers restate the day with the facts
         today = ledger.today()
         for day in (today, today + dt.timedelta(days=look_ahead)):
             assert_worklist_equals_live(day)
+        later = today + dt.timedelta(days=look_ahead)
+        standing.roll_forward(today=later)  # the daily roll restates every row for the new day
+        assert not Standing.objects.exclude(priority_as_of=later).exists()
+        assert_kept_day_equals_live(later)
+        assert on_the_worklist(credit_manager, later, kept=True) == on_the_worklist(
+            credit_manager, later, kept=False
+        )
         transaction.set_rollback(True)
