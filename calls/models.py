@@ -180,6 +180,10 @@ class Standing(models.Model):
     has_active_agreement = models.BooleanField(default=False)
     first_open_task_on = models.DateField(null=True, blank=True)
     last_open_task_on = models.DateField(null=True, blank=True)
+    # The customer's collector, copied so a collector's worklist is one index range (no join to count).
+    collector = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     # The day's worklist as of `priority_as_of` (calls.standing, "The day's worklist"): restated with
     # the facts above and by the daily roll, so today's worklist is read in priority order from an
@@ -203,6 +207,7 @@ class Standing(models.Model):
         "has_active_agreement",
         "first_open_task_on",
         "last_open_task_on",
+        "collector",
     )
     DAY = (
         "priority_as_of",
@@ -224,6 +229,12 @@ class Standing(models.Model):
                 fields=["priority_as_of", "-priority", "overdue_since", "customer"],
                 condition=models.Q(on_worklist=True),
                 name="standing_worklist_order",
+            ),
+            # The same for one collector's portfolio.
+            models.Index(
+                fields=["priority_as_of", "collector", "-priority", "overdue_since", "customer"],
+                condition=models.Q(on_worklist=True),
+                name="standing_portfolio_order",
             ),
             # Finds rows not restated for today (the worklist then computes the day live).
             models.Index(fields=["priority_as_of"], name="standing_priority_as_of"),

@@ -80,16 +80,43 @@ class Reason:
     ]
 
 
-SORTS = {
-    "priority": ("-priority", "oldest_due_date", "pk"),
-    "amount": ("-overdue_amount", "pk"),
-    "days": (F("oldest_due_date").asc(nulls_last=True), "pk"),
-    "name": ("name", "pk"),
-    # Best first: of the customers that need action, a call is best spent where the customer is worth
-    # keeping (pays, answers); the lowest scores are for the max filter (prepayment, agency review).
-    # `worth_it` is the reports app's kept score (a reverse one-to-one: no import of reports here).
-    "worth_it": (F("worth_it__score").desc(nulls_last=True), "pk"),
+# Where each name the worklist filters and sorts by lives: on the Customer rows of `worklist`, and on
+# the kept `Standing` rows that today's page is found in (`worklist_page`), so one `filter_worklist`
+# serves both. `worth_it` is the reports app's kept score (a reverse one-to-one: no import of reports).
+ON_CUSTOMER = {
+    "pk": "pk",
+    "name": "name",
+    "segment": "segment",
+    "collector": "collector",
+    "worth_it": "worth_it__score",
+    "priority": "priority",
+    "overdue_amount": "overdue_amount",
+    "oldest_due_date": "oldest_due_date",
+    "reason": "reason_{}",
 }
+ON_STANDING = {
+    **ON_CUSTOMER,
+    "pk": "customer_id",
+    "name": "customer__name",
+    "segment": "customer__segment",
+    "worth_it": "customer__worth_it__score",
+    "oldest_due_date": "overdue_since",
+}
+
+
+def sorts(fields: dict) -> dict:
+    return {
+        "priority": (f"-{fields['priority']}", fields["oldest_due_date"], fields["pk"]),
+        "amount": (f"-{fields['overdue_amount']}", fields["pk"]),
+        "days": (F(fields["oldest_due_date"]).asc(nulls_last=True), fields["pk"]),
+        "name": (fields["name"], fields["pk"]),
+        # Best first: of the customers that need action, a call is best spent where the customer is
+        # worth keeping (pays, answers); the lowest scores are for the max filter (prepayment, agency).
+        "worth_it": (F(fields["worth_it"]).desc(nulls_last=True), fields["pk"]),
+    }
+
+
+SORTS = sorts(ON_CUSTOMER)
 
 
 def start_of(day: date) -> datetime:
@@ -137,14 +164,24 @@ def kept_worklist_facts(customers: QuerySet[Customer], *, today: date) -> QueryS
 def worklist_page(*, user, criteria: dict, today: date, number, per_page: int) -> Page:
     """One page of the user's worklist, filtered and sorted by the form's cleaned data.
 
-    Read from the day's kept rows when every standing is restated for today; whether they are is
-    asked in the same query that finds the page's ids. When they are not (after midnight, before
-    the daily roll) or nothing is found, the page is computed live, as before.
+    Read from the day's kept rows when every standing is restated for today: the page's ids and the
+    count come from the `Standing` rows alone (in the default order an index walk, the count an
+    index-only scan; no join to customers unless a filter or sort names the customer's own columns),
+    then the page's 25 customers are read in full. Whether the rows are today's is asked in that same
+    first query. When they are not (after midnight, before the daily roll) or nothing is found, the
+    page is computed live, as before.
     """
-    kept = filter_worklist(worklist(user=user, today=today, kept=True), criteria, today=today)
-    page = CountingPaginator(
-        kept, per_page, guard=Exists(Standing.objects.filter(not_restated_for(today)))
-    ).get_page(number)
+    kept_ids = filter_worklist(
+        scope_to_portfolio(
+            Standing.objects.filter(priority_as_of=today, on_worklist=True), user, customer_path=""
+        ),
+        criteria,
+        today=today,
+        fields=ON_STANDING,
+    )
+    kept = worklist(user=user, today=today, kept=True)
+    guard = Exists(Standing.objects.filter(not_restated_for(today)))
+    page = CountingPaginator(kept, per_page, guard=guard, ids=(kept_ids, "customer_id")).get_page(number)
     if page is not None:
         return page
     live = filter_worklist(worklist(user=user, today=today, kept=False), criteria, today=today)
@@ -325,26 +362,29 @@ def priority_expression(today: date):
     )
 
 
-def filter_worklist(queryset: QuerySet[Customer], criteria: dict, *, today: date) -> QuerySet[Customer]:
+def filter_worklist(
+    queryset: QuerySet, criteria: dict, *, today: date, fields: dict = ON_CUSTOMER
+) -> QuerySet:
     """Narrow the worklist by the filter form's cleaned data (segment, collector, amount, days, reason,
-    worth-it score range)."""
-    if criteria.get("segment"):
-        queryset = queryset.filter(segment=criteria["segment"])
-    if criteria.get("collector"):
-        queryset = queryset.filter(collector=criteria["collector"])
-    if criteria.get("unassigned"):
-        queryset = queryset.filter(collector__isnull=True)
-    if criteria.get("min_amount") is not None:
-        queryset = queryset.filter(overdue_amount__gte=criteria["min_amount"])
+    worth-it score range). `fields` says where each name lives (ON_CUSTOMER or ON_STANDING)."""
+    conditions = {
+        "segment": (fields["segment"], criteria.get("segment") or None),
+        "collector": (fields["collector"], criteria.get("collector") or None),
+        "unassigned": (f"{fields['collector']}__isnull", True if criteria.get("unassigned") else None),
+        "min_amount": (f"{fields['overdue_amount']}__gte", criteria.get("min_amount")),
+        "min_worth_it": (f"{fields['worth_it']}__gte", criteria.get("min_worth_it")),
+        "max_worth_it": (f"{fields['worth_it']}__lte", criteria.get("max_worth_it")),
+    }
     if criteria.get("min_days_overdue") is not None:
-        queryset = queryset.filter(oldest_due_date__lte=today - timedelta(days=criteria["min_days_overdue"]))
+        since = today - timedelta(days=criteria["min_days_overdue"])
+        conditions["min_days_overdue"] = (f"{fields['oldest_due_date']}__lte", since)
     if criteria.get("reason"):
-        queryset = queryset.filter(**{f"reason_{criteria['reason']}": True})
-    if criteria.get("min_worth_it") is not None:
-        queryset = queryset.filter(worth_it__score__gte=criteria["min_worth_it"])
-    if criteria.get("max_worth_it") is not None:
-        queryset = queryset.filter(worth_it__score__lte=criteria["max_worth_it"])
-    return queryset.order_by(*SORTS.get(criteria.get("sort") or "priority", SORTS["priority"]))
+        conditions["reason"] = (fields["reason"].format(criteria["reason"]), True)
+    queryset = queryset.filter(
+        **{lookup: value for lookup, value in conditions.values() if value is not None}
+    )
+    order = sorts(fields)
+    return queryset.order_by(*order.get(criteria.get("sort") or "priority", order["priority"]))
 
 
 class CountingPaginator(Paginator):
@@ -359,12 +399,14 @@ class CountingPaginator(Paginator):
     to Paginator's own count and answers with the last page, as `get_page` always did.
 
     With a `guard` (a boolean SQL expression evaluated once, in the first query), `get_page` answers
-    None when the guard holds or nothing is found, so the caller can read the page another way.
+    None when the guard holds or nothing is found, so the caller can read the page another way. With
+    `ids` (a sorted queryset and the name of its column of customer ids), the first query runs on it.
     """
 
-    def __init__(self, object_list, per_page, *, guard=None):
+    def __init__(self, object_list, per_page, *, guard=None, ids=None):
         super().__init__(object_list, per_page)
         self.guard = guard
+        self.ids = ids
 
     def get_page(self, number):
         try:
@@ -372,9 +414,10 @@ class CountingPaginator(Paginator):
         except (TypeError, ValueError):
             number = 1
         bottom = (number - 1) * self.per_page
-        counted = self.object_list.annotate(
-            full_count=Window(Count("pk")), guarded=self.guard or Value(False, output_field=BooleanField())
-        ).values_list("pk", "full_count", "guarded")
+        ids, id_field = self.ids or (self.object_list, "pk")
+        counted = ids.annotate(
+            full_count=Window(Count("*")), guarded=self.guard or Value(False, output_field=BooleanField())
+        ).values_list(id_field, "full_count", "guarded")
         found = list(counted[bottom : bottom + self.per_page])
         if self.guard is not None and (not found or found[0][2]):
             return None

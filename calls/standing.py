@@ -130,6 +130,7 @@ def with_standing_facts(customers: QuerySet[Customer], *, as_of: date | str) -> 
         ),
         fact_first_open_task_on=Subquery(open_tasks.order_by("due_on").values("due_on")[:1]),
         fact_last_open_task_on=Subquery(open_tasks.order_by("-due_on").values("due_on")[:1]),
+        fact_collector=F("collector"),
     )
 
 
@@ -145,9 +146,13 @@ def computed_standings(customer_ids: list[int], *, as_of: date) -> list[Standing
         "pk", *(f"fact_{name}" for name in Standing.FACTS)
     )
     return [
-        Standing(customer_id=row["pk"], **{name: row[f"fact_{name}"] for name in Standing.FACTS})
+        Standing(customer_id=row["pk"], **{ATTNAMES[name]: row[f"fact_{name}"] for name in Standing.FACTS})
         for row in rows
     ]
+
+
+# Constructor names of the stored columns (a foreign key's value is given by its attname).
+ATTNAMES = {name: Standing._meta.get_field(name).attname for name in (*Standing.FACTS, *Standing.DAY)}
 
 
 def refresh_standings(customer_ids: Iterable[int], *, as_of: date) -> int:
@@ -195,7 +200,7 @@ def _restate_day(customer_ids: list[int], *, today: date) -> None:
             Standing(
                 customer_id=row["pk"],
                 priority_as_of=today,
-                **{name: row[f"standing__{name}"] for name in Standing.FACTS},
+                **{ATTNAMES[name]: row[f"standing__{name}"] for name in Standing.FACTS},
                 **{name: row[f"day_{name}"] for name in day_names},
             )
             for row in rows

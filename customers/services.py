@@ -83,6 +83,8 @@ def assign_collector(*, customers, collector, actor) -> int:
         Customer,
         (Change(c.pk, c.pk, str(c), {"collector": (c.collector, collector)}) for c in before),
     )
+    # The worklist keeps each customer's collector beside its day (calls.standing) for the index.
+    announce_change(customer_ids=ids, facts={"customer"})
     return count
 
 
