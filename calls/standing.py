@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     DecimalField,
@@ -286,6 +286,10 @@ def roll_forward(*, today: date) -> int:
     restate_day(
         Standing.objects.filter(not_restated_for(today)).values_list("customer_id", flat=True), today=today
     )
+    if connection.vendor == "postgresql":
+        # Every row's day just moved: fresh statistics, or the planner still sees yesterday's dates.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Standing._meta.db_table}")
     return count
 
 
