@@ -212,10 +212,14 @@ def ensure_template(url: str, ledger: Ledger, log=print) -> dict:
 
 
 def fill_snapshots(template_url: str, ledger: Ledger, log=print) -> None:
-    """The reports' daily and monthly snapshots of the last 13 months, as a deployment backfills them once
-    (`snapshot_ledger --months 13`); the nightly task keeps them after that. Timed apart from seeding."""
+    """The reports' daily and monthly snapshots of the last 16 months, as a deployment backfills them once
+    (`snapshot_ledger --months 16`); the nightly task keeps them after that. Timed apart from seeding.
+
+    16 months, not 13: the DSO trend's oldest point (12 month ends back) also reads the opening day of
+    its 3-month period; with 13 months that day was missing and every trend read the ledger live
+    (as of 2026-10-31 on 20k: 3.2 s with 13 months, 0.2 s with 16, load ~13)."""
     started = time.perf_counter()
-    manage(template_url, "snapshot_ledger", "--months=13", f"--today={TODAY}", "-v0", quiet=True)
+    manage(template_url, "snapshot_ledger", "--months=16", f"--today={TODAY}", "-v0", quiet=True)
     log(f"ledger {ledger.key}: 13 months of report snapshots filled in {time.perf_counter() - started:.0f} s")
 
 

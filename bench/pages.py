@@ -196,7 +196,19 @@ def count_queries(group: Group, token: str) -> None:
     group.queries = len(captured.captured_queries)
 
 
+def roll_worklist_to_today() -> None:
+    """The ledger's history ends on ledgers.TODAY, but pages are about the real day: restate the
+    worklist's kept day for it, as the 00:05 task (calls.tasks.roll_standings_forward) does in
+    production, so the worklist is timed as a person sees it all day."""
+    from django.utils import timezone
+
+    from calls import standing
+
+    standing.roll_forward(today=timezone.localdate())
+
+
 def measure(base: str, log=print) -> list[dict]:
+    roll_worklist_to_today()
     token = integrator_token()
     found = groups()
     sessions = {

@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     BooleanField,
     Case,
     CharField,
     Count,
     DecimalField,
+    Exists,
     F,
     IntegerField,
     JSONField,
@@ -55,8 +56,8 @@ from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
 
 from .choices import ExcuseCategory, TaskKind, TaskStatus
-from .models import Excuse, Task
-from .standing import overdue_amount_as_of
+from .models import Excuse, Standing, Task
+from .standing import REASON_COLUMNS, not_restated_for, overdue_amount_as_of
 
 MONEY = DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
 OVERDUE_AFTER_DAYS = 7  # the first reminders do their work before a person picks up the phone
@@ -79,35 +80,114 @@ class Reason:
     ]
 
 
-SORTS = {
-    "priority": ("-priority", "oldest_due_date", "pk"),
-    "amount": ("-overdue_amount", "pk"),
-    "days": (F("oldest_due_date").asc(nulls_last=True), "pk"),
-    "name": ("name", "pk"),
-    # Best first: of the customers that need action, a call is best spent where the customer is worth
-    # keeping (pays, answers); the lowest scores are for the max filter (prepayment, agency review).
-    # `worth_it` is the reports app's kept score (a reverse one-to-one: no import of reports here).
-    "worth_it": (F("worth_it__score").desc(nulls_last=True), "pk"),
+# Where each name the worklist filters and sorts by lives: on the Customer rows of `worklist`, and on
+# the kept `Standing` rows that today's page is found in (`worklist_page`), so one `filter_worklist`
+# serves both. `worth_it` is the reports app's kept score (a reverse one-to-one: no import of reports).
+ON_CUSTOMER = {
+    "pk": "pk",
+    "name": "name",
+    "segment": "segment",
+    "collector": "collector",
+    "worth_it": "worth_it__score",
+    "priority": "priority",
+    "overdue_amount": "overdue_amount",
+    "oldest_due_date": "oldest_due_date",
+    "reason": "reason_{}",
 }
+ON_STANDING = {
+    **ON_CUSTOMER,
+    "pk": "customer_id",
+    "name": "customer__name",
+    "segment": "customer__segment",
+    "worth_it": "customer__worth_it__score",
+    "oldest_due_date": "overdue_since",
+}
+
+
+def sorts(fields: dict) -> dict:
+    return {
+        "priority": (f"-{fields['priority']}", fields["oldest_due_date"], fields["pk"]),
+        "amount": (f"-{fields['overdue_amount']}", fields["pk"]),
+        "days": (F(fields["oldest_due_date"]).asc(nulls_last=True), fields["pk"]),
+        "name": (fields["name"], fields["pk"]),
+        # Best first: of the customers that need action, a call is best spent where the customer is
+        # worth keeping (pays, answers); the lowest scores are for the max filter (prepayment, agency).
+        "worth_it": (F(fields["worth_it"]).desc(nulls_last=True), fields["pk"]),
+    }
+
+
+SORTS = sorts(ON_CUSTOMER)
 
 
 def start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def worklist(*, user: Actor, today: date) -> QuerySet[Customer]:
+def worklist(*, user: Actor, today: date, kept: bool | None = None) -> QuerySet[Customer]:
     """The customers in the user's portfolio that need action today, annotated with the facts
     behind it (`reason_*` flags, `overdue_amount` in the customer's currency, `oldest_due_date`,
-    `last_contact_at`) and a `priority`, highest first. A credit manager sees every customer."""
+    `last_contact_at`) and a `priority`, highest first. A credit manager sees every customer.
+
+    `kept=True` reads the day's worklist stored in the standings (an index walk), valid only when
+    every row is restated for `today`; False computes the day from the facts; None asks the
+    database which applies (one query; `worklist_page` folds that question into its first query).
+    """
     customers = scope_to_portfolio(Customer.objects.all(), user, customer_path="")
-    reasons = WorklistReasons(today)
+    if kept is None:
+        kept = not Standing.objects.filter(not_restated_for(today)).exists()
+    if kept:
+        facts = kept_worklist_facts(customers, today=today)
+    else:
+        facts = with_worklist_facts(customers, today=today).filter(WorklistReasons(today).any)
     return (
-        with_row_details(with_worklist_facts(customers, today=today), today=today)
-        .filter(reasons.broken | reasons.task | reasons.promise_due | reasons.overdue)
+        with_row_details(facts, today=today)
         # The reports app's kept worth-it score (reverse one-to-one), read with the page's rows.
         .select_related("segment", "collector", "worth_it")
         .order_by(*SORTS["priority"])
     )
+
+
+def kept_worklist_facts(customers: QuerySet[Customer], *, today: date) -> QuerySet[Customer]:
+    """The worklist's annotations read from the day's worklist stored in each `Standing` (restated
+    for `today` by calls.standing with `with_worklist_facts` itself), so no expression is computed
+    per customer and the default order is the index `standing_worklist_order`. The stored overdue
+    amount is valid on the stored day: every restatement first makes it so."""
+    return customers.filter(standing__priority_as_of=today, standing__on_worklist=True).annotate(
+        overdue_amount=F("standing__overdue_amount"),
+        oldest_due_date=F("standing__overdue_since"),
+        last_contact_at=F("standing__last_contact_at"),
+        priority=F("standing__priority"),
+        **{name: F(f"standing__{name}") for name in REASON_COLUMNS},
+    )
+
+
+def worklist_page(
+    *, user: Actor, criteria: dict, today: date, number: str | int | None, per_page: int
+) -> Page:
+    """One page of the user's worklist, filtered and sorted by the form's cleaned data.
+
+    Read from the day's kept rows when every standing is restated for today: the page's ids and the
+    count come from the `Standing` rows alone (in the default order an index walk, the count an
+    index-only scan; no join to customers unless a filter or sort names the customer's own columns),
+    then the page's 25 customers are read in full. Whether the rows are today's is asked in that same
+    first query. When they are not (after midnight, before the daily roll) or nothing is found, the
+    page is computed live, as before.
+    """
+    kept_ids = filter_worklist(
+        scope_to_portfolio(
+            Standing.objects.filter(priority_as_of=today, on_worklist=True), user, customer_path=""
+        ),
+        criteria,
+        today=today,
+        fields=ON_STANDING,
+    )
+    kept = worklist(user=user, today=today, kept=True)
+    guard = Exists(Standing.objects.filter(not_restated_for(today)))
+    page = CountingPaginator(kept, per_page, guard=guard, ids=(kept_ids, "customer_id")).get_page(number)
+    if page is not None:
+        return page
+    live = filter_worklist(worklist(user=user, today=today, kept=False), criteria, today=today)
+    return CountingPaginator(live, per_page).get_page(number)
 
 
 class WorklistReasons:
@@ -144,10 +224,14 @@ class WorklistReasons:
             & quiet
             & ~Q(dunning_paused_until__gte=today)
         )
+        self.any = self.broken | self.task | self.promise_due | self.overdue
         # The stored overdue amount holds from overdue_as_of through next_due_on (calls.models.Standing).
         self.amount_valid = Q(standing__overdue_as_of__lte=today) & (
             Q(standing__next_due_on__isnull=True) | Q(standing__next_due_on__gte=today)
         )
+
+    def on_worklist_flag(self) -> Case:
+        return flag(self.any)
 
 
 def with_worklist_facts(customers: QuerySet[Customer], *, today: date) -> QuerySet[Customer]:
@@ -280,26 +364,29 @@ def priority_expression(today: date):
     )
 
 
-def filter_worklist(queryset: QuerySet[Customer], criteria: dict, *, today: date) -> QuerySet[Customer]:
+def filter_worklist(
+    queryset: QuerySet, criteria: dict, *, today: date, fields: dict = ON_CUSTOMER
+) -> QuerySet:
     """Narrow the worklist by the filter form's cleaned data (segment, collector, amount, days, reason,
-    worth-it score range)."""
-    if criteria.get("segment"):
-        queryset = queryset.filter(segment=criteria["segment"])
-    if criteria.get("collector"):
-        queryset = queryset.filter(collector=criteria["collector"])
-    if criteria.get("unassigned"):
-        queryset = queryset.filter(collector__isnull=True)
-    if criteria.get("min_amount") is not None:
-        queryset = queryset.filter(overdue_amount__gte=criteria["min_amount"])
+    worth-it score range). `fields` says where each name lives (ON_CUSTOMER or ON_STANDING)."""
+    conditions = {
+        "segment": (fields["segment"], criteria.get("segment") or None),
+        "collector": (fields["collector"], criteria.get("collector") or None),
+        "unassigned": (f"{fields['collector']}__isnull", True if criteria.get("unassigned") else None),
+        "min_amount": (f"{fields['overdue_amount']}__gte", criteria.get("min_amount")),
+        "min_worth_it": (f"{fields['worth_it']}__gte", criteria.get("min_worth_it")),
+        "max_worth_it": (f"{fields['worth_it']}__lte", criteria.get("max_worth_it")),
+    }
     if criteria.get("min_days_overdue") is not None:
-        queryset = queryset.filter(oldest_due_date__lte=today - timedelta(days=criteria["min_days_overdue"]))
+        since = today - timedelta(days=criteria["min_days_overdue"])
+        conditions["min_days_overdue"] = (f"{fields['oldest_due_date']}__lte", since)
     if criteria.get("reason"):
-        queryset = queryset.filter(**{f"reason_{criteria['reason']}": True})
-    if criteria.get("min_worth_it") is not None:
-        queryset = queryset.filter(worth_it__score__gte=criteria["min_worth_it"])
-    if criteria.get("max_worth_it") is not None:
-        queryset = queryset.filter(worth_it__score__lte=criteria["max_worth_it"])
-    return queryset.order_by(*SORTS.get(criteria.get("sort") or "priority", SORTS["priority"]))
+        conditions["reason"] = (fields["reason"].format(criteria["reason"]), True)
+    queryset = queryset.filter(
+        **{lookup: value for lookup, value in conditions.values() if value is not None}
+    )
+    order = sorts(fields)
+    return queryset.order_by(*order.get(criteria.get("sort") or "priority", order["priority"]))
 
 
 class CountingPaginator(Paginator):
@@ -312,7 +399,16 @@ class CountingPaginator(Paginator):
     COUNT(*) OVER (); the second reads just the page's rows (measured on 20,000 customers: half the
     time of COUNT plus the page query). Past the last page (no row carries the count) it falls back
     to Paginator's own count and answers with the last page, as `get_page` always did.
+
+    With a `guard` (a boolean SQL expression evaluated once, in the first query), `get_page` answers
+    None when the guard holds or nothing is found, so the caller can read the page another way. With
+    `ids` (a sorted queryset and the name of its column of customer ids), the first query runs on it.
     """
+
+    def __init__(self, object_list, per_page, *, guard=None, ids=None):
+        super().__init__(object_list, per_page)
+        self.guard = guard
+        self.ids = ids
 
     def get_page(self, number):
         try:
@@ -320,13 +416,18 @@ class CountingPaginator(Paginator):
         except (TypeError, ValueError):
             number = 1
         bottom = (number - 1) * self.per_page
-        counted = self.object_list.annotate(full_count=Window(Count("pk"))).values_list("pk", "full_count")
+        ids, id_field = self.ids or (self.object_list, "pk")
+        counted = ids.annotate(
+            full_count=Window(Count("*")), guarded=self.guard or Value(False, output_field=BooleanField())
+        ).values_list(id_field, "full_count", "guarded")
         found = list(counted[bottom : bottom + self.per_page])
+        if self.guard is not None and (not found or found[0][2]):
+            return None
         if not found:
             return super().get_page(number)
         self.__dict__["count"] = found[0][1]  # Paginator.count is a cached_property
-        by_id = {row.pk: row for row in self.object_list.filter(pk__in=[pk for pk, _ in found])}
-        return self._get_page([by_id[pk] for pk, _ in found if pk in by_id], number, self)
+        by_id = {row.pk: row for row in self.object_list.filter(pk__in=[pk for pk, _, _ in found])}
+        return self._get_page([by_id[pk] for pk, _, _ in found if pk in by_id], number, self)
 
 
 @dataclass

@@ -25,6 +25,15 @@ definitions are `live_worklist_facts` below, and the tests prove both equal):
   stored: no min or max answers "exactly today", and the instalments due on one day are few, so the
   selector reads them with one uncorrelated (hashed) subquery.
 
+The day's worklist (`Standing.DAY`): which customers need action on `priority_as_of`, why, and their
+priority. Everything else moves with the calendar only through that day (days-late points, the overdue
+amount, the windows of the reasons), so it is stored for one day and restated by every refresh (as of
+today) and by the daily roll (every row, just after midnight). The columns are computed by the same
+SQL as the live path (`selectors.with_worklist_facts` over the facts just stored), never by a second
+definition; an index on (priority_as_of, -priority, overdue_since, customer) makes page 1 or 20 of
+today's worklist an index walk. When any row is not restated for today (after midnight, before the
+roll), the worklist computes the day live, as before: slower, never wrong.
+
 Kept in step: every service that changes an input sends `customers.signals.announce_change` inside its
 transaction; `on_facts_changed` (connected in calls.apps) recomputes just those customers set-based,
 two queries per chunk of ids. `rebuild_standings` (command) rebuilds or checks all rows; the nightly
@@ -37,7 +46,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     DecimalField,
@@ -121,6 +130,7 @@ def with_standing_facts(customers: QuerySet[Customer], *, as_of: date | str) -> 
         ),
         fact_first_open_task_on=Subquery(open_tasks.order_by("due_on").values("due_on")[:1]),
         fact_last_open_task_on=Subquery(open_tasks.order_by("-due_on").values("due_on")[:1]),
+        fact_collector=F("collector"),
     )
 
 
@@ -136,13 +146,18 @@ def computed_standings(customer_ids: list[int], *, as_of: date) -> list[Standing
         "pk", *(f"fact_{name}" for name in Standing.FACTS)
     )
     return [
-        Standing(customer_id=row["pk"], **{name: row[f"fact_{name}"] for name in Standing.FACTS})
+        Standing(customer_id=row["pk"], **{ATTNAMES[name]: row[f"fact_{name}"] for name in Standing.FACTS})
         for row in rows
     ]
 
 
+# Constructor names of the stored columns (a foreign key's value is given by its attname).
+ATTNAMES = {name: Standing._meta.get_field(name).attname for name in (*Standing.FACTS, *Standing.DAY)}
+
+
 def refresh_standings(customer_ids: Iterable[int], *, as_of: date) -> int:
-    """Recompute and store the standings of these customers: two queries per CHUNK of ids."""
+    """Recompute and store the standings of these customers, facts and the day's worklist as of
+    `as_of`: four queries per CHUNK of ids."""
     count = 0
     with transaction.atomic(savepoint=False):  # all chunks or none; no savepoint inside a service's
         for chunk in _chunks(customer_ids):
@@ -153,8 +168,56 @@ def refresh_standings(customer_ids: Iterable[int], *, as_of: date) -> int:
                 unique_fields=["customer"],
                 update_fields=list(Standing.FACTS),
             )
+            _restate_day(chunk, today=as_of)
             count += len(standings)
     return count
+
+
+def day_of_standings(customers: QuerySet[Customer], *, today: date) -> QuerySet[Customer]:
+    """Each customer's stored facts and the day's worklist columns (`day_<name>`) as of `today`,
+    computed live from the stored facts by the worklist's own SQL (calls.selectors)."""
+    from .selectors import WorklistReasons, with_worklist_facts
+
+    reasons = WorklistReasons(today)
+    return with_worklist_facts(customers.filter(standing__isnull=False), today=today).annotate(
+        day_on_worklist=reasons.on_worklist_flag(),
+        day_overdue_since=F("oldest_due_date"),
+        **{f"day_{name}": F(name) for name in ("priority", *REASON_COLUMNS)},
+    )
+
+
+REASON_COLUMNS = ("reason_broken", "reason_task", "reason_promise_due", "reason_overdue")
+
+
+def _restate_day(customer_ids: list[int], *, today: date) -> None:
+    """Store the day's worklist of these customers (at most CHUNK) as of `today`: two queries."""
+    day_names = [name for name in Standing.DAY if name != "priority_as_of"]
+    rows = day_of_standings(Customer.objects.filter(pk__in=customer_ids), today=today).values(
+        "pk", *(f"standing__{name}" for name in Standing.FACTS), *(f"day_{name}" for name in day_names)
+    )
+    Standing.objects.bulk_create(
+        [
+            Standing(
+                customer_id=row["pk"],
+                priority_as_of=today,
+                **{ATTNAMES[name]: row[f"standing__{name}"] for name in Standing.FACTS},
+                **{name: row[f"day_{name}"] for name in day_names},
+            )
+            for row in rows
+        ],
+        update_conflicts=True,
+        unique_fields=["customer"],
+        update_fields=list(Standing.DAY),
+    )
+
+
+def restate_day(customer_ids: Iterable[int], *, today: date) -> int:
+    """Store the day's worklist of these customers as of `today` (their facts already valid for it)."""
+    ids = sorted(set(customer_ids))
+    with transaction.atomic(savepoint=False):
+        for chunk in _chunks(ids):
+            _restate_day(chunk, today=today)
+    return len(ids)
 
 
 def on_facts_changed(sender, *, customer_ids, facts, **kwargs) -> None:
@@ -216,8 +279,23 @@ def stale_ids(*, today: date) -> list[int]:
 
 
 def roll_forward(*, today: date) -> int:
-    """Restate the rows whose overdue amount went stale as of `today`, so pages read them from the table."""
-    return refresh_standings(stale_ids(today=today), as_of=today)
+    """Restate the rows whose overdue amount went stale as of `today`, then the day's worklist of every
+    other row, so pages read today's worklist from the table. Returns how many overdue amounts moved."""
+    stale = stale_ids(today=today)
+    count = refresh_standings(stale, as_of=today)
+    restate_day(
+        Standing.objects.filter(not_restated_for(today)).values_list("customer_id", flat=True), today=today
+    )
+    if connection.vendor == "postgresql":
+        # Every row's day just moved: fresh statistics, or the planner still sees yesterday's dates.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Standing._meta.db_table}")
+    return count
+
+
+def not_restated_for(today: date) -> Q:
+    """Rows whose day's worklist is not `today`'s (written without <> so the index on the day serves)."""
+    return Q(priority_as_of__isnull=True) | Q(priority_as_of__lt=today) | Q(priority_as_of__gt=today)
 
 
 def check_and_repair(*, today: date) -> Drift:

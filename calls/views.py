@@ -57,11 +57,13 @@ def worklist(request):
     today = today_for(request)
     is_manager = may(request.user, Capability.DECIDE_CREDIT_CONTROL)
     form = WorklistFilterForm(request.GET or None, can_see_all=is_manager)
-    queryset = selectors.worklist(user=request.user, today=today)
     criteria = form.cleaned_data if form.is_valid() else {}
-    queryset = selectors.filter_worklist(queryset, criteria, today=today)
-    page = selectors.CountingPaginator(queryset, settings.CREDITDESK_PAGE_SIZE).get_page(
-        request.GET.get("page")
+    page = selectors.worklist_page(
+        user=request.user,
+        criteria=criteria,
+        today=today,
+        number=request.GET.get("page"),
+        per_page=settings.CREDITDESK_PAGE_SIZE,
     )
     customers = list(page.object_list)
     rows = selectors.worklist_rows(customers, today=today)

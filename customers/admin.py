@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import Contact, Customer, Segment
+from .signals import announce_change
 
 
 class ContactInline(admin.TabularInline):
@@ -26,6 +27,12 @@ class CustomerAdmin(admin.ModelAdmin):
     autocomplete_fields = ("segment",)
     raw_id_fields = ("collector",)
     inlines = [ContactInline]
+
+    def save_model(self, request, obj, form, change):
+        """An edit here changes what the services would announce (collector, currency, pause): say so,
+        so the kept per-customer figures (calls.standing, reports) follow it in the same transaction."""
+        super().save_model(request, obj, form, change)
+        announce_change(customer_ids={obj.pk}, facts={"customer"})
 
 
 @admin.register(Contact)

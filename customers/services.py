@@ -81,6 +81,8 @@ def assign_collector(*, customers, collector: Person | None, actor: Actor) -> in
         Customer,
         (Change(c.pk, c.pk, str(c), {"collector": (c.collector, collector)}) for c in before),
     )
+    # The worklist keeps each customer's collector beside its day (calls.standing) for the index.
+    announce_change(customer_ids=ids, facts={"customer"})
     return count
 
 
@@ -122,6 +124,8 @@ def pause_dunning(*, customer: Customer, until, actor: Actor) -> Customer:
     require(actor, Capability.DECIDE_CREDIT_CONTROL)
     customer.dunning_paused_until = until
     customer.save(update_fields=["dunning_paused_until", "updated_at"])
+    # The pause holds the worklist's overdue reason, which the calls app keeps per customer and day.
+    announce_change(customer_ids={customer.pk}, facts={"customer"})
     return customer
 
 

@@ -17,7 +17,7 @@ from agreements.services import InstalmentTerms, cancel_agreement, check_agreeme
 from calls import standing, tasks
 from calls.choices import TaskStatus
 from calls.models import Complaint, Standing, Task
-from calls.selectors import priority_expression, with_worklist_facts
+from calls.selectors import priority_expression, with_worklist_facts, worklist, worklist_page
 from calls.services import (
     CallLog,
     ComplaintInput,
@@ -27,8 +27,9 @@ from calls.services import (
     open_complaint,
     resolve_complaint,
 )
+from calls.standing import REASON_COLUMNS
 from customers.models import Customer
-from customers.services import upsert_customer
+from customers.services import assign_collector, upsert_customer
 from invoices.models import Invoice
 from invoices.services import (
     AllocationRequest,
@@ -37,6 +38,7 @@ from invoices.services import (
     record_payment,
     upsert_invoice,
 )
+from tests.calls.scenes import overdue_customer
 from tests.conftest import TODAY_AT
 from tests.factories import (
     TODAY,
@@ -45,6 +47,7 @@ from tests.factories import (
     InstalmentFactory,
     InteractionFactory,
     InvoiceFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +74,27 @@ def facts(queryset_of, today):
 def assert_worklist_equals_live(today):
     """The standing-based facts, reasons and priority equal the live definitions for every customer."""
     assert facts(with_worklist_facts, today) == facts(standing.live_worklist_facts, today)
+
+
+def assert_kept_day_equals_live(today):
+    """Every row restated for `today` holds the day's worklist as the live definition computes it:
+    on the worklist exactly when a reason holds, with the same reasons, priority and oldest overdue
+    date, and an overdue amount valid for the day."""
+    live = facts(standing.live_worklist_facts, today)
+    kept = Standing.objects.filter(priority_as_of=today)
+    for row in kept:
+        expected = live[row.customer_id]
+        reasons = {name: expected[name] for name in REASON_COLUMNS}
+        assert row.on_worklist == any(reasons.values()), (today, row.customer_id)
+        assert {name: getattr(row, name) for name in REASON_COLUMNS} == reasons
+        assert (row.priority, row.overdue_since) == (expected["priority"], expected["oldest_due_date"])
+        assert row.overdue_amount == expected["overdue_amount"]
+
+
+def on_the_worklist(manager, today, *, kept):
+    return list(
+        worklist(user=manager, today=today, kept=kept).values_list("pk", "priority", "overdue_amount")
+    )
 
 
 def row_of(customer) -> Standing:
@@ -342,7 +366,64 @@ def test_after_any_sequence_of_service_calls_standings_equal_a_full_recomputatio
             ledger.apply(step, clock)
             drift = standing.find_drift()  # after every step: a write that forgot to announce shows here
             assert not drift, (step, drift)
+            assert_kept_day_equals_live(ledger.today())  # the receivers restate the day with the facts
         today = ledger.today()
         for day in (today, today + dt.timedelta(days=look_ahead)):
             assert_worklist_equals_live(day)
+        later = today + dt.timedelta(days=look_ahead)
+        standing.roll_forward(today=later)  # the daily roll restates every row for the new day
+        assert not Standing.objects.exclude(priority_as_of=later).exists()
+        assert_kept_day_equals_live(later)
+        assert on_the_worklist(credit_manager, later, kept=True) == on_the_worklist(
+            credit_manager, later, kept=False
+        )
         transaction.set_rollback(True)
+
+
+# --- Today's page from the kept day ---------------------------------------------------------------
+
+
+def page_of(user, criteria=None, **kwargs):
+    page = worklist_page(user=user, criteria=criteria or {}, today=TODAY, number=1, per_page=25, **kwargs)
+    return [customer.pk for customer in page.object_list], page.paginator.count
+
+
+def counting_queries(captured) -> list[str]:
+    """The queries that find a page's ids and count the list (calls.selectors.CountingPaginator)."""
+    return [query["sql"] for query in captured.captured_queries if "full_count" in query["sql"]]
+
+
+def test_todays_page_is_read_from_the_kept_day_and_live_once_a_row_is_not_restated(credit_manager, collector):
+    late = overdue_customer(collector, days_late=100, amount="60000.00", invoices=1)
+    middle = overdue_customer(collector, days_late=40, amount="500.00", invoices=1)
+    unassigned = overdue_customer(None, days_late=10, amount="50.00", invoices=1)
+    overdue_customer(collector, days_late=2, invoices=1)  # not 7 days late: not on the list
+    expected = ([late.pk, middle.pk, unassigned.pk], 3)
+    with CaptureQueriesContext(connection) as kept:
+        assert page_of(credit_manager) == expected
+    [ids_query] = counting_queries(kept)
+    assert 'FROM "calls_standing"' in ids_query and "customers_customer" not in ids_query
+    assert page_of(credit_manager, {"sort": "amount", "min_amount": Decimal("100")}) == (
+        [late.pk, middle.pk],
+        2,
+    )
+    assert page_of(credit_manager, {"unassigned": True}) == ([unassigned.pk], 1)
+    assert page_of(collector) == ([late.pk, middle.pk], 2)
+    # A row still holding yesterday's day (before the daily roll): the same page, computed live.
+    Standing.objects.filter(customer=middle).update(priority_as_of=TODAY - dt.timedelta(days=1), priority=0)
+    with CaptureQueriesContext(connection) as live:
+        assert page_of(credit_manager) == expected
+    kept_query, live_query = counting_queries(live)  # the kept one answers "not today's"
+    assert 'FROM "customers_customer"' in live_query
+    standing.roll_forward(today=TODAY)
+    assert page_of(credit_manager) == expected
+
+
+def test_a_reassigned_customer_moves_to_the_new_collectors_kept_worklist(credit_manager, collector):
+    customer = overdue_customer(collector, days_late=30, invoices=1)
+    other = UserFactory(username="col2", role="collector")
+    assert page_of(collector) == ([customer.pk], 1)
+    assign_collector(customers=[customer], collector=other, actor=credit_manager)
+    assert row_of(customer).collector == other
+    assert (page_of(collector), page_of(other)) == (([], 0), ([customer.pk], 1))
+    assert not standing.find_drift()

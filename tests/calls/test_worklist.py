@@ -14,6 +14,7 @@ from tests.factories import (
     AgreementFactory,
     CustomerFactory,
     ExcuseFactory,
+    InstalmentFactory,
     InteractionFactory,
     InvoiceFactory,
     TaskFactory,
@@ -102,7 +103,7 @@ def test_filters_by_reason_amount_days_and_sorting(credit_manager):
 def test_promise_falling_due_today_asks_for_a_check_until_someone_calls(collector):
     customer = CustomerFactory(collector=collector)
     agreement = AgreementFactory(customer=customer, total_amount=Decimal("750.00"))
-    agreement.instalments.create(sequence=1, due_date=TODAY, amount=Decimal("750.00"))
+    InstalmentFactory(agreement=agreement, sequence=1, due_date=TODAY, amount=Decimal("750.00"))
     [row] = rows_for(collector)
     assert row.reasons == ["Promise of 750.00 EUR falls due today"]
     InteractionFactory(customer=customer, outcome="reached")
