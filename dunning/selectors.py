@@ -89,21 +89,17 @@ def primary_contacts(customer_ids: Sequence[int]) -> dict[int, Contact]:
     return {contact.customer_id: contact for contact in contacts}
 
 
-def invoices_to_consider(customer_ids: Sequence[int], due_on_or_before: date) -> QuerySet:
-    """Open invoices with money owed, due early enough for the earliest step to have come.
-
-    Uses the stored allocated sum (kept by invoices.services in the allocation's transaction) so
-    the filter runs on the (customer, status, due_date) index without summing allocations.
+def invoices_to_consider(customer_ids: Sequence[int], book: PolicyBook, today: date) -> QuerySet:
+    """The batch's open invoices whose current step was not sent yet (`with_a_step_due`): the only
+    ones the engine can put on a reminder today. Not every open invoice: a batch used to read them all,
+    and every reminder line ever written for them, to find the few with a step due.
     """
+    invoices = Invoice.objects.filter(customer_id__in=list(customer_ids))
     return (
-        Invoice.objects.filter(
-            customer_id__in=list(customer_ids), status=InvoiceStatus.OPEN, due_date__lte=due_on_or_before
-        )
-        .filter(amount__gt=F("allocated_amount"))
+        with_a_step_due(invoices, book, today)
         .annotate(open_amount=ExpressionWrapper(F("amount") - F("allocated_amount"), output_field=MONEY))
         .order_by("customer_id", "due_date", "number")
-        # Plain rows, not model instances: a batch reads thousands of invoices and instantiating
-        # models was a third of its time.
+        # Plain rows, not model instances: instantiating models was a third of a batch's time.
         .values_list(
             "pk",
             "number",
@@ -129,15 +125,26 @@ def customers_with_a_step_due(book: PolicyBook, today: date) -> QuerySet:
     business days are left to the engine, which decides each listed customer exactly. So it may list
     a customer who then gets nothing, never leave out one who would get a reminder.
     """
+    return (
+        with_a_step_due(Invoice.objects.all(), book, today)
+        .values_list("customer_id", flat=True)
+        .distinct()
+        .order_by("customer_id")
+    )
+
+
+def with_a_step_due(invoices: QuerySet, book: PolicyBook, today: date) -> QuerySet:
+    """The open invoices (with money open) of `invoices` whose current step under their customer's
+    policy was not sent for them yet, annotated with that step's offset (`current_offset`)."""
     current_offset = _current_offset(book, today)
     if current_offset is None:
-        return Customer.objects.none().values_list("pk", flat=True)
+        return invoices.none()
     sent_at_or_past = ReminderInvoice.objects.filter(
         invoice_id=OuterRef("pk"), reminder__step__offset_days__gte=OuterRef("current_offset")
     )
     earliest = min(step.offset_days for rules in book.rules.values() for step in rules.steps)
     return (
-        Invoice.objects.filter(
+        invoices.filter(
             status=InvoiceStatus.OPEN,
             amount__gt=F("allocated_amount"),
             due_date__lte=today - timedelta(days=earliest),  # for the index; the CASE says it too
@@ -145,9 +152,6 @@ def customers_with_a_step_due(book: PolicyBook, today: date) -> QuerySet:
         .annotate(current_offset=current_offset)
         .filter(current_offset__isnull=False)
         .filter(~Exists(sent_at_or_past))
-        .values_list("customer_id", flat=True)
-        .distinct()
-        .order_by("customer_id")
     )
 
 

@@ -30,7 +30,7 @@ from customers.signals import announce_change
 from . import selectors
 from .choices import DeliveryStatus, ProposalKind, ProposalState
 from .defaults import STANDARD_POLICY_NAME, STANDARD_STEPS
-from .engine import InvoiceFacts, due_reminders, earliest_offset, step_due_for
+from .engine import InvoiceFacts, due_reminders, step_due_for
 from .models import Policy, Proposal, Reminder, ReminderInvoice, Step
 from .ranking import Stake
 from .rendering import InvoiceLine, reminder_context, render_text
@@ -140,11 +140,8 @@ def plan_reminders(
     *, customer_ids: Sequence[int], today: date, book: selectors.PolicyBook
 ) -> list[PlannedReminder]:
     """Ask the engine, customer by customer, which reminders are due; render their words."""
-    earliest = earliest_offset(book.rules.values())
-    if earliest is None:
-        return []
     invoices_by_customer: dict[int, list] = {}
-    for invoice in selectors.invoices_to_consider(customer_ids, today - timedelta(days=earliest)):
+    for invoice in selectors.invoices_to_consider(customer_ids, book, today):
         invoices_by_customer.setdefault(invoice.customer_id, []).append(invoice)
     if not invoices_by_customer:
         return []
