@@ -243,7 +243,9 @@ def dunning_rows(dunning: dict):
     yield (
         f"dunning run {DUNNING_DATE} ({dunning['customers']:,} customers, {dunning['mode']})",
         f"{dunning['run_seconds']:.1f} s, {dunning['reminders_created']:,} reminders,"
-        f" {dunning['proposals_made']:,} proposals",
+        f" {dunning['proposals_made']:,} proposals;"
+        f" {dunning.get('run_worker_cpu_seconds', '-')} s worker CPU;"
+        f" after the nightly upkeep ({dunning['nightly_upkeep_seconds']:.0f} s, apart)",
         "",
         "<= 15 s wall (50k)",
         met(dunning["run_seconds"], 15),

@@ -9,15 +9,15 @@ the change never sees a stale figure, and a rollback undoes both together.
 
 from django.dispatch import Signal
 
-# Sent with `customer_ids` (a set of ints) and `facts` (a set of words naming what changed:
-# "invoices", "payments", "agreements", "contacts", "tasks", "excuses", "complaints", "reminders", and
-# "customer" for the account's own fields that figures depend on, such as its currency; "contacts" is
-# also sent for a logged call, the worklist's "last contact"), and `earliest_day` (a date or None): the
-# earliest ledger day the change can move (an invoice's issue date, a payment's received date, a call's
-# day). Reports drop their daily snapshots from that day on; None with "invoices" or "payments" among
-# the facts means "any day" and drops them all.
-# Receivers must be set-based (a constant number of queries for any number of customers), because a
-# bulk import or the dunning run sends one signal for thousands of customers.
+# Sent with `customer_ids` (a set of ints) and `facts` (a set of words naming what changed: "invoices",
+# "new_invoices" (only invoices added, nothing paid on them: worth-it scores stay), "payments",
+# "agreements", "contacts", "tasks", "excuses", "complaints", "reminders", and "customer" for the
+# account's own fields that figures depend on, such as its currency; "contacts" is also sent for a logged
+# call, the worklist's "last contact"), and `earliest_day` (a date or None): the earliest ledger day the
+# change can move (an invoice's issue date, a payment's received date, a call's day). Reports drop their
+# daily snapshots from that day on; None with "invoices" or "payments" among the facts means "any day" and
+# drops them all. Receivers must be set-based (a constant number of queries for any number of customers),
+# because a bulk import or the dunning run sends one signal for thousands of customers.
 customer_facts_changed = Signal()
 
 

@@ -15,9 +15,12 @@ from django.db.models import (
     Case,
     Count,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
+    IntegerField,
     Min,
+    OuterRef,
     Q,
     QuerySet,
     Sum,
@@ -86,21 +89,17 @@ def primary_contacts(customer_ids: Sequence[int]) -> dict[int, Contact]:
     return {contact.customer_id: contact for contact in contacts}
 
 
-def invoices_to_consider(customer_ids: Sequence[int], due_on_or_before: date) -> QuerySet:
-    """Open invoices with money owed, due early enough for the earliest step to have come.
-
-    Uses the stored allocated sum (kept by invoices.services in the allocation's transaction) so
-    the filter runs on the (customer, status, due_date) index without summing allocations.
+def invoices_to_consider(customer_ids: Sequence[int], book: PolicyBook, today: date) -> QuerySet:
+    """The batch's open invoices whose current step was not sent yet (`with_a_step_due`): the only
+    ones the engine can put on a reminder today. Not every open invoice: a batch used to read them all,
+    and every reminder line ever written for them, to find the few with a step due.
     """
+    invoices = Invoice.objects.filter(customer_id__in=list(customer_ids))
     return (
-        Invoice.objects.filter(
-            customer_id__in=list(customer_ids), status=InvoiceStatus.OPEN, due_date__lte=due_on_or_before
-        )
-        .filter(amount__gt=F("allocated_amount"))
+        with_a_step_due(invoices, book, today)
         .annotate(open_amount=ExpressionWrapper(F("amount") - F("allocated_amount"), output_field=MONEY))
         .order_by("customer_id", "due_date", "number")
-        # Plain rows, not model instances: a batch reads thousands of invoices and instantiating
-        # models was a third of its time.
+        # Plain rows, not model instances: instantiating models was a third of a batch's time.
         .values_list(
             "pk",
             "number",
@@ -113,6 +112,74 @@ def invoices_to_consider(customer_ids: Sequence[int], due_on_or_before: date) ->
             "open_amount",
             named=True,
         )  # fmt: skip
+    )
+
+
+def customers_with_a_step_due(book: PolicyBook, today: date) -> QuerySet:
+    """Ids of the customers with an open invoice whose current step (by their policy) was not sent.
+
+    The day's run hands only these (and the customers with an agreement to settle) to its batches:
+    on a real ledger most customers have nothing due on a given day, and on a same-day repeat none
+    has. It is the engine's rule (`engine.step_due_for`) in SQL, one statement for the whole ledger,
+    and deliberately a little wider than the engine: pauses, complaints, active agreements and
+    business days are left to the engine, which decides each listed customer exactly. So it may list
+    a customer who then gets nothing, never leave out one who would get a reminder.
+    """
+    return (
+        with_a_step_due(Invoice.objects.all(), book, today)
+        .values_list("customer_id", flat=True)
+        .distinct()
+        .order_by("customer_id")
+    )
+
+
+def with_a_step_due(invoices: QuerySet, book: PolicyBook, today: date) -> QuerySet:
+    """The open invoices (with money open) of `invoices` whose current step under their customer's
+    policy was not sent for them yet, annotated with that step's offset (`current_offset`)."""
+    current_offset = _current_offset(book, today)
+    if current_offset is None:
+        return invoices.none()
+    sent_at_or_past = ReminderInvoice.objects.filter(
+        invoice_id=OuterRef("pk"), reminder__step__offset_days__gte=OuterRef("current_offset")
+    )
+    earliest = min(step.offset_days for rules in book.rules.values() for step in rules.steps)
+    return (
+        invoices.filter(
+            status=InvoiceStatus.OPEN,
+            amount__gt=F("allocated_amount"),
+            due_date__lte=today - timedelta(days=earliest),  # for the index; the CASE says it too
+        )
+        .annotate(current_offset=current_offset)
+        .filter(current_offset__isnull=False)
+        .filter(~Exists(sent_at_or_past))
+    )
+
+
+def _current_offset(book: PolicyBook, today: date) -> Case | None:
+    """SQL: the offset of the step an invoice is at today under its customer's policy, else NULL.
+
+    One WHEN per policy step, highest offset first, so the first that matches is the step reached
+    (due on or before today minus its offset). The customer's policy is its segment's, else the default.
+    """
+    mapped_segments = list(book.by_segment)
+    whens = []
+    for policy_id, rules in book.rules.items():
+        segments = [segment for segment, policy in book.by_segment.items() if policy == policy_id]
+        applies = Q(customer__segment_id__in=segments) if segments else Q(pk__in=[])
+        if policy_id == book.default_policy_id:
+            applies |= Q(customer__segment_id__isnull=True) | ~Q(customer__segment_id__in=mapped_segments)
+        for step in sorted(rules.steps, key=lambda step: step.offset_days, reverse=True):
+            reached = Q(due_date__lte=today - timedelta(days=step.offset_days))
+            whens.append(When(applies & reached, then=Value(step.offset_days)))
+    return Case(*whens, default=None, output_field=IntegerField()) if whens else None
+
+
+def customers_with_an_agreement_to_settle(today: date) -> QuerySet:
+    return (
+        Agreement.objects.filter(state=AgreementState.ACTIVE, made_on__lte=today)
+        .values_list("customer_id", flat=True)
+        .distinct()
+        .order_by("customer_id")
     )
 
 

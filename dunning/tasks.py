@@ -30,7 +30,8 @@ def day_of(today: str | None) -> date:
 
 @shared_task(acks_late=True)
 def run_dunning(today: str | None = None) -> dict:
-    """Fan one day's run out to the workers: one task per DUNNING_BATCH_SIZE customers.
+    """Fan one day's run out to the workers: one task per DUNNING_BATCH_SIZE customers with a step
+    due or an agreement to settle today (services.customers_to_run).
 
     Once every batch has settled today's agreements, a last task makes the day's prepayment proposals
     over every customer (a chord, with a result backend; without one, it is queued after the batches
@@ -38,7 +39,8 @@ def run_dunning(today: str | None = None) -> dict:
     of batches and the id of that last task, whose result says when the whole run is done.
     """
     day = day_of(today).isoformat()
-    header = group([remind_customers.si(customer_ids, day) for customer_ids in services.customer_batches()])
+    batches = services.customer_batches(today=day_of(day))  # only customers with something to do
+    header = group([remind_customers.si(customer_ids, day) for customer_ids in batches])
     last = propose_prepayment.si(day)
     if current_app.conf.task_always_eager or not isinstance(current_app.backend, DisabledBackend):
         done = chord(header)(last)

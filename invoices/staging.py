@@ -198,13 +198,18 @@ def merge_checked() -> BulkResult:
             f"FROM {CHECKED}"
         )
         created, updated, total = cursor.fetchone()
-        # Before the update: a changed invoice moves past days from its old issue date or its new one.
+        # Before the update: a changed invoice moves past days from its old issue date or its new one,
+        # and the figures of the customer it leaves as well as the one it goes to. Only the changed rows
+        # are joined to the invoices (a file of new invoices joins nothing: ~3 s saved on a million).
         cursor.execute(
-            f"SELECT min(least(checked.issue_date, invoice.issue_date)) FROM {CHECKED} AS checked "
-            f"LEFT JOIN {TABLES['invoices']} AS invoice ON invoice.id = checked.stored_id "
-            f"WHERE checked.stored_id IS NULL OR checked.changed"
+            f"SELECT (SELECT min(issue_date) FROM {CHECKED} WHERE stored_id IS NULL OR changed), "
+            f"min(invoice.issue_date), array_agg(DISTINCT invoice.customer_id) "
+            f"FROM {CHECKED} AS checked "
+            f"JOIN {TABLES['invoices']} AS invoice ON invoice.id = checked.stored_id "
+            f"WHERE checked.changed"
         )
-        (earliest_issue,) = cursor.fetchone()
+        earliest_new, earliest_stored, customers_left = cursor.fetchone()
+        earliest_issue = min(filter(None, (earliest_new, earliest_stored)), default=None)
         cursor.execute(INSERT_SQL.format(**TABLES), {"now": now})
         cursor.execute(UPDATE_SQL.format(**TABLES), {"now": now})
         if cursor.rowcount != updated:
@@ -214,15 +219,27 @@ def merge_checked() -> BulkResult:
             f"WHERE changed AND stored_status <> new_status"
         )
         moved = cursor.fetchall()
-        cursor.execute(f"SELECT DISTINCT customer_id FROM {CHECKED} WHERE stored_id IS NULL OR changed")
-        touched = [customer_id for (customer_id,) in cursor.fetchall()]
+        cursor.execute(
+            f"SELECT customer_id, bool_or(changed) FROM {CHECKED} WHERE stored_id IS NULL OR changed "
+            f"GROUP BY customer_id"
+        )
+        touched = cursor.fetchall()
         cursor.execute(f"DROP TABLE {STAGE}, {CHECKED}")
     record_changes(
         Invoice,
         (Change(pk, customer_id, number, {"status": (before, after)})
          for pk, customer_id, number, before, after in moved),
     )  # fmt: skip
-    announce_change(customer_ids=touched, facts={"invoices"}, earliest_day=earliest_issue)
+    # Customers who only got new invoices: "new_invoices", which leaves their worth-it scores alone
+    # (nothing was paid on a new invoice); with a 1,000-customer import re-ranking a currency's
+    # scores, that was most of the import's upkeep. Changed invoices move more ("invoices").
+    changed = {customer_id for customer_id, was_changed in touched if was_changed} | set(customers_left or ())
+    announce_change(customer_ids=changed, facts={"invoices"}, earliest_day=earliest_issue)
+    announce_change(
+        customer_ids={customer_id for customer_id, _ in touched} - changed,
+        facts={"new_invoices"},
+        earliest_day=earliest_issue,
+    )
     return BulkResult(created=created, updated=updated, unchanged=total - created - updated)
 
 

@@ -109,6 +109,7 @@ def worth_it_drift(*, today: date) -> list[str]:
 FACT_SOURCES = {
     "payments": {"payments"},
     "invoices": {"payments"},  # a due date moved changes the days late of the money received
+    "new_invoices": set(),  # nothing is paid on a new invoice yet: no input of the score moves
     "contacts": {"interactions"},
     "reminders": {"reminders"},
     "agreements": {"broken_agreements"},

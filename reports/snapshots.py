@@ -53,7 +53,7 @@ from .models import (
 )
 
 # The facts whose change can move a past day's ledger figures (the others are calls, tasks...).
-LEDGER_FACTS = {"invoices", "payments"}
+LEDGER_FACTS = {"invoices", "new_invoices", "payments"}
 # Days per fill query: each adds five conditional sums to one scan of invoices and of allocations.
 FILL_BATCH_DAYS = 8
 GROUPED = LedgerScope(group_by="segment_and_collector")

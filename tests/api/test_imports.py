@@ -1,5 +1,6 @@
 """CSV imports: good files are imported once, a bad row names its row and column and writes nothing."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -274,3 +275,40 @@ def test_quotes_inside_a_value_are_kept_as_a_csv_reader_reads_them(tmp_path, cus
         "F-1": 'Order "A" of May',
         "F-2": 'Quoted, with a "comma"',
     }
+
+
+@pytest.fixture
+def announced():
+    """Every customer_facts_changed the test causes, as (customer ids, facts)."""
+    from customers.signals import customer_facts_changed
+
+    sent = []
+
+    def record(sender, *, customer_ids, facts, **kwargs):
+        sent.append((set(customer_ids), set(facts)))
+
+    customer_facts_changed.connect(record, dispatch_uid="test-announced")
+    yield sent
+    customer_facts_changed.disconnect(dispatch_uid="test-announced")
+
+
+def test_the_sql_import_tells_new_invoices_from_changed_ones_and_both_customers_of_a_move(
+    tmp_path, customers, postgres_only, announced
+):
+    from calls.models import Standing
+
+    first, _ = customers
+    other = CustomerFactory(account_number="ACC-3")
+    announced.clear()
+    import_invoices(write(tmp_path, INVOICE_HEADER + invoice_rows(3)))
+    # New invoices only: their customer's figures are restated, but nothing was paid on them, so the
+    # worth-it scores (and their currency's re-rank) are left alone ("new_invoices", not "invoices").
+    assert announced == [({first.pk}, {"new_invoices"})]
+    assert Standing.objects.get(customer=first).oldest_open_due_on == dt.date(2026, 10, 31)
+    announced.clear()
+    moved = INVOICE_HEADER + "F-00001,ACC-3,2026-10-01,2026-10-31,101.50,EUR,Order 1\n"
+    assert import_invoices(write(tmp_path, moved, name="moved.csv")).result.updated == 1
+    # The invoice left one customer for another: both are restated, as a change.
+    assert announced == [({first.pk, other.pk}, {"invoices"})]
+    assert Standing.objects.get(customer=other).oldest_open_due_on == dt.date(2026, 10, 31)
+    assert Invoice.objects.filter(customer=first).count() == 2

@@ -59,16 +59,26 @@ def owing_customers(count: int) -> list:
     return customers
 
 
-def test_every_customer_is_in_exactly_one_batch_and_gets_its_reminder(eager, batches_seen, standard_policy):
+def test_each_customer_with_something_to_do_is_in_exactly_one_batch(eager, batches_seen, standard_policy):
     owing = owing_customers(7)
-    quiet = CustomerFactory.create_batch(3)  # nothing due: still in a batch, no reminder
+    CustomerFactory.create_batch(3)  # no invoice: nothing to do, so in no batch
+    not_yet_due = CustomerFactory()
+    InvoiceFactory(customer=not_yet_due, due_date=DAY + dt.timedelta(days=30))
+    settling = CustomerFactory()  # nothing due, but an active agreement to settle today
+    AgreementFactory(customer=settling, made_on=DAY - dt.timedelta(days=5))
     outcome = tasks.run_dunning(DAY.isoformat())
     flat = [pk for batch in batches_seen for pk in batch]
-    assert sorted(flat) == sorted(c.pk for c in owing + quiet)
-    assert len(flat) == len(set(flat)) == 10  # none twice
-    assert [len(batch) for batch in batches_seen] == [3, 3, 3, 1] and outcome["batches"] == 4
+    assert flat == sorted(c.pk for c in [*owing, settling])  # id order, none twice, nobody else
+    assert [len(batch) for batch in batches_seen] == [3, 3, 2] and outcome["batches"] == 3
     assert sorted(Reminder.objects.values_list("customer_id", flat=True)) == sorted(c.pk for c in owing)
     assert len(mail.outbox) == 7  # each batch's deliveries queued as one task, delivered
+
+
+def test_a_same_day_repeat_hands_no_customer_to_a_batch(eager, batches_seen, standard_policy):
+    owing_customers(4)
+    tasks.run_dunning(DAY.isoformat())
+    batches_seen.clear()
+    assert tasks.run_dunning(DAY.isoformat())["batches"] == 0 and batches_seen == []
 
 
 def test_a_same_day_repeat_creates_and_sends_nothing(eager, standard_policy):

@@ -68,7 +68,7 @@ class Command(BaseCommand):
                 # Batch by batch, each printed as it is done and then let go: memory stays that of one
                 # batch whatever the ledger's size. The proposals come last, once over every customer
                 # (cheaper than per batch), after the batches settled today's agreements.
-                for customer_ids in services.customer_batches(options["batch_size"]):
+                for customer_ids in services.customer_batches(options["batch_size"], today=today, book=book):
                     result = services.run_dunning_batch(
                         customer_ids=customer_ids, today=today, book=book, propose=False
                     )
