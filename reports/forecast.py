@@ -30,6 +30,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
+from functools import cached_property
 
 from django.db.models import Avg, Count, F, Q, Sum, Value
 from django.db.models.functions import Greatest, Least
@@ -38,6 +39,7 @@ from agreements.choices import AgreementState, InstalmentState
 from agreements.models import Agreement, Instalment
 from calls.choices import ComplaintOutcome
 from calls.models import Complaint
+from customers.models import Customer
 from invoices.models import Allocation, Invoice
 
 from .expressions import DaysBetween, cents
@@ -84,8 +86,10 @@ class Lateness:
         self.bins[bin_number][1] += amount_days
         self.paid_invoices += count
 
+    @cached_property
     def shares(self) -> list[tuple[int, Decimal]]:
-        """(days late, share of the amount), the mean days late of each bin, latest last."""
+        """(days late, share of the amount), the mean days late of each bin, latest last (read once
+        every bin is added)."""
         total = sum((amount for amount, _ in self.bins.values()), ZERO)
         if not total:
             return []
@@ -108,12 +112,12 @@ class Distributions:
     def for_customer(self, customer_id: int, currency: str) -> list[tuple[int, Decimal]]:
         own = self.by_customer.get((customer_id, currency))
         if own and own.paid_invoices >= MIN_PAID_INVOICES:
-            return own.shares()
+            return own.shares
         segment = self.by_segment.get((self.segment_of.get(customer_id), currency))
         if segment and segment.paid_invoices >= MIN_PAID_INVOICES:
-            return segment.shares()
+            return segment.shares
         everyone = self.by_currency.get(currency)
-        return everyone.shares() if everyone else []
+        return everyone.shares if everyone else []
 
 
 def lateness_distributions(as_of: date, scope: LedgerScope) -> Distributions:
@@ -126,18 +130,15 @@ def lateness_distributions(as_of: date, scope: LedgerScope) -> Distributions:
         )
         .annotate(late=days_late)
         .annotate(bin=Least(F("late") / Value(LATE_BIN_DAYS), Value(LAST_LATE_BIN)))
-        .values("invoice__customer_id", "invoice__customer__segment_id", "invoice__currency", "bin")
+        .values("invoice__customer_id", "invoice__currency", "bin")
         .annotate(amount_sum=Sum("amount"), amount_days=Sum(F("amount") * F("late")), paid=Count("id"))
         .order_by()
     )
-    found = Distributions({}, {}, {}, {})
+    segment_of = dict(_customers(scope).values_list("pk", "segment_id"))
+    found = Distributions({}, {}, {}, segment_of)
     for row in rows:
-        customer, segment, currency = (
-            row["invoice__customer_id"],
-            row["invoice__customer__segment_id"],
-            row["invoice__currency"],
-        )
-        found.segment_of[customer] = segment
+        customer, currency = row["invoice__customer_id"], row["invoice__currency"]
+        segment = segment_of.get(customer)
         values = (row["bin"], cents(row["amount_sum"]), cents(row["amount_days"]), row["paid"])
         for kept, key in (
             (found.by_customer, (customer, currency)),
@@ -146,6 +147,15 @@ def lateness_distributions(as_of: date, scope: LedgerScope) -> Distributions:
         ):
             kept.setdefault(key, Lateness()).add(*values)
     return found
+
+
+def _customers(scope: LedgerScope):
+    customers = Customer.objects.all() if scope.customers is None else scope.customers
+    if scope.segment_id:
+        customers = customers.filter(segment_id=scope.segment_id)
+    if scope.collector_id:
+        customers = customers.filter(collector_id=scope.collector_id)
+    return customers
 
 
 # --- What is open on the day ---------------------------------------------------------------------------
@@ -190,11 +200,21 @@ def open_groups(as_of: date, scope: LedgerScope) -> dict[tuple[int, str, int], O
             group.amount += sign * cents(row["amount_sum"])
             group.amount_offset += sign * cents(row["amount_offset"])
 
+    # Open on the day: still open now (partial index invoice_open_aging), or paid off by a payment
+    # received after the day; reading only those keeps the ~90% of the ledger settled before out.
+    paid_after = Allocation.objects.filter(payment__received_on__gt=as_of).values("invoice_id")
+
+    def open_on_the_day(prefix: str) -> Q:
+        return Q(**{f"{prefix}allocated_amount__lt": F(f"{prefix}amount")}) | Q(
+            **{f"{prefix}pk__in": paid_after}
+        )
+
     invoices = scope.filter(Invoice.objects.all()).filter(
-        issue_date__lte=as_of, due_date__gte=earliest, due_date__lte=latest
+        open_on_the_day(""), issue_date__lte=as_of, due_date__gte=earliest, due_date__lte=latest
     )
     add(invoices, "", 1)
     allocations = scope.filter(Allocation.objects.all(), prefix="invoice__").filter(
+        open_on_the_day("invoice__"),
         invoice__issue_date__lte=as_of,
         invoice__due_date__gte=earliest,
         invoice__due_date__lte=latest,
