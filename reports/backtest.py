@@ -38,6 +38,10 @@ class Origin:
     actual: list[Decimal]
 
     @property
+    def received(self) -> Decimal:
+        return sum(self.actual, ZERO)
+
+    @property
     def wape(self) -> Decimal | None:
         return wape(self.forecast, self.actual)
 
