@@ -192,6 +192,7 @@ def customer_context(request, customer: Customer, *, today: date) -> dict:
         "timeline": customer_timeline(customer),
         **latest_agreements(customer),
         "excuse_flags": selectors.repeated_excuses(customer, today=today),
+        "early_warning": selectors.early_warning_reasons(customer),
         "can_write": can_write(request.user),
         "aging_buckets": selectors.AGING_BUCKETS,
     }

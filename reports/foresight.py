@@ -144,3 +144,47 @@ def early_warning_context(filters: dict) -> dict:
         "warning_count": rows.count(),
         "limit": EARLY_WARNING_ROWS,
     }
+
+
+# --- CSV (reports/views.export_csv) ---------------------------------------------------------------------
+
+
+def write_forecast(writer, *, as_of, period_months=None, **filters) -> None:
+    """One row per currency and week: expected, interval, sources, naive."""
+    writer.writerow(["as_of", "currency", "week", "starts", "ends", "expected", "low_10", "high_90",
+                     "from_invoices", "from_agreements", "from_disputes", "naive"])  # fmt: skip
+    for made in forecast(as_of=as_of, scope=scope_of(filters)):
+        for w in made.weeks:
+            writer.writerow([as_of, made.currency, w.week, w.starts, w.ends, w.expected, w.low, w.high,
+                             w.from_invoices, w.from_agreements, w.from_disputes, w.naive])  # fmt: skip
+
+
+def write_backtest(writer, *, as_of, period_months=None, **filters) -> None:
+    """One row per currency, week-end and week compared: forecast, naive, actual receipts."""
+    writer.writerow(["currency", "week_end", "week", "forecast", "naive", "actual"])
+    for result in backtest(as_of=as_of, scope=scope_of(filters)):
+        for origin in result.origins:
+            for number, values in enumerate(
+                zip(origin.forecast, origin.naive, origin.actual, strict=True), 1
+            ):
+                writer.writerow([result.currency, origin.as_of, number, *values])
+
+
+def write_early_warnings(writer, *, as_of=None, period_months=None, **filters) -> None:
+    writer.writerow(
+        ["account_number", "name", "currency", "as_of", "reasons", "open_amount", "usual_open_amount"]
+    )
+    for row in kept_warnings(**{key: filters.get(key) for key in FILTER_KEYS}):
+        writer.writerow([row.customer.account_number, row.customer.name, row.customer.currency, row.as_of,
+                         "; ".join(row.reasons), row.open_amount, row.usual_open_amount])  # fmt: skip
+
+
+def pdf_context(filters: dict) -> dict:
+    """The forecast, the backtest (when kept) and the early warnings for the PDF report."""
+    backtest_part = backtest_context(filters)
+    return {
+        "forecast_currencies": forecast_context(filters)["currencies"],
+        "backtest_currencies": backtest_part["currencies"],
+        "backtest_pending": backtest_part.get("pending", False),
+        **early_warning_context(filters),
+    }
