@@ -8,7 +8,7 @@ Four signs, each from one GROUP BY query over the chosen customers (any number o
 - **First "financial change" excuse**: a cash-flow or paying-other-debts-first excuse in the last 3
   months, after a year without one.
 - **Open amount above usual**: the open amount in the customer's currency now against its average at
-  the last 12 month ends, at least OPEN_FACTOR times as much.
+  the last 12 month ends (those since its first invoice), at least OPEN_FACTOR times as much.
 
 Kept in `EarlyWarning` (one row per flagged customer): refreshed for announced customers by the
 receiver (reports/receivers.py) and for everyone nightly (`reports.tasks.rebuild_early_warnings`).
@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import Case, F, Q, Sum, Value, When
+from django.db.models import Case, F, Min, Q, Sum, Value, When
 from django.db.models.functions import Greatest
 
 from agreements.choices import AgreementState
@@ -166,7 +166,7 @@ def _open_against_usual(ids, today: date) -> dict[int, tuple[Decimal, Decimal]]:
     invoiced = (
         invoices.filter(issue_date__lte=max(month_ends))
         .values("customer_id")
-        .annotate(weighted=Sum(F("amount") * ends_after("issue_date")))
+        .annotate(weighted=Sum(F("amount") * ends_after("issue_date")), first=Min("issue_date"))
         .order_by()
     )
     paid = (
@@ -181,14 +181,22 @@ def _open_against_usual(ids, today: date) -> dict[int, tuple[Decimal, Decimal]]:
         .annotate(open=Sum(F("amount") - F("allocated_amount")))
         .order_by()
     )
-    usual = defaultdict(Decimal)
+    usual, months = defaultdict(Decimal), {}
     for row in invoiced:
         usual[row["customer_id"]] += cents(row["weighted"])
+        # Averaged over the month ends since the first invoice: a new customer has no "usual" yet.
+        months[row["customer_id"]] = sum(1 for end in month_ends if end >= row["first"])
     for row in paid:
         usual[row["invoice__customer_id"]] -= cents(row["weighted"])
-    count = Decimal(len(month_ends))
     return {
-        row["customer_id"]: (cents(row["open"]), cents(usual.get(row["customer_id"], 0) / count))
+        row["customer_id"]: (
+            cents(row["open"]),
+            cents(
+                usual[row["customer_id"]] / months[row["customer_id"]]
+                if months.get(row["customer_id"])
+                else 0
+            ),
+        )
         for row in now
     }
 
