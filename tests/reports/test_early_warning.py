@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 
-from invoices.services import allocate
 from reports.early_warning import refresh_early_warnings, warnings_for
 from reports.models import EarlyWarning
 from tests.factories import (
@@ -14,18 +13,12 @@ from tests.factories import (
     CustomerFactory,
     ExcuseFactory,
     InvoiceFactory,
-    PaymentFactory,
     UserFactory,
 )
+from tests.reports.test_forecast import paid_invoice
 
 pytestmark = pytest.mark.django_db
 DAY = dt.timedelta(days=1)
-
-
-def paid(customer, *, due: dt.date, late_days: int, amount: str = "1000.00"):
-    invoice = InvoiceFactory(customer=customer, due_date=due, amount=Decimal(amount))
-    payment = PaymentFactory(customer=customer, amount=Decimal(amount), received_on=due + late_days * DAY)
-    allocate(payment=payment, invoice=invoice, amount=Decimal(amount))
 
 
 def reasons_of(customer) -> list[str]:
@@ -36,9 +29,9 @@ def reasons_of(customer) -> list[str]:
 def test_a_customer_paying_later_over_three_months_than_before_is_flagged_in_words():
     customer = CustomerFactory()
     for months_ago in range(4, 12):
-        paid(customer, due=TODAY - (30 * months_ago + 9) * DAY, late_days=9)
+        paid_invoice(customer, due=TODAY - (30 * months_ago + 9) * DAY, late_days=9)
     for months_ago in range(0, 3):
-        paid(customer, due=TODAY - (30 * months_ago + 40) * DAY, late_days=34)
+        paid_invoice(customer, due=TODAY - (30 * months_ago + 40) * DAY, late_days=34)
 
     assert reasons_of(customer) == ["Paying later than usual: 34 days late over 3 months, 9 before"]
 
@@ -46,7 +39,7 @@ def test_a_customer_paying_later_over_three_months_than_before_is_flagged_in_wor
 def test_a_steady_late_payer_is_not_flagged():
     customer = CustomerFactory()
     for months_ago in range(0, 12):
-        paid(customer, due=TODAY - (30 * months_ago + 40) * DAY, late_days=30)
+        paid_invoice(customer, due=TODAY - (30 * months_ago + 40) * DAY, late_days=30)
 
     assert reasons_of(customer) == []
 

@@ -4,6 +4,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from calls.models import Complaint
 from invoices.services import allocate
@@ -179,3 +181,23 @@ def test_backtest_compares_each_week_end_with_the_receipts_that_followed():
 def test_wape_is_the_absolute_error_over_the_actual_receipts():
     assert wape([Decimal("90"), Decimal("30")], [Decimal("100"), Decimal("20")]) == Decimal("16.7")
     assert wape([Decimal("5")], [Decimal("0")]) is None
+
+
+def test_the_forecast_costs_the_same_queries_for_one_customer_or_many(django_assert_num_queries):
+    def ledger_of(count: int):
+        for _ in range(count):
+            customer = CustomerFactory()
+            history(customer, late_days=5, count=5)
+            InvoiceFactory(customer=customer, due_date=TODAY + 2 * DAY)
+            agreement = AgreementFactory(customer=customer)
+            agreement.invoices.add(InvoiceFactory(customer=customer, due_date=TODAY - 9 * DAY))
+            InstalmentFactory(agreement=agreement)
+            complaint = ComplaintFactory(customer=customer, opened_on=TODAY - DAY)
+            complaint.invoices.add(InvoiceFactory(customer=customer, due_date=TODAY + 5 * DAY))
+
+    ledger_of(1)
+    with CaptureQueriesContext(connection) as one:
+        forecast(as_of=TODAY)
+    ledger_of(6)
+    with django_assert_num_queries(len(one)):
+        forecast(as_of=TODAY)
