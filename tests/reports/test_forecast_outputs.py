@@ -14,7 +14,8 @@ DAY = dt.timedelta(days=1)
 
 
 @pytest.fixture
-def finance(client):
+def finance(client, settings):
+    settings.REPORTS_CACHE_SECONDS = 0  # the backtest computed in the request (the task: see below)
     client.force_login(UserFactory(role="finance_lead"))
     customer = CustomerFactory(account_number="ACC-7")
     history(customer, late_days=20, count=8)
@@ -58,3 +59,25 @@ def test_the_sections_and_the_csv_show_the_same_forecast(finance):
 def test_a_bad_filter_is_refused_with_the_field_named(finance):
     response = finance.get("/api/v1/reports/forecast/?as_of=1999-01-01")
     assert response.status_code == 400 and "as_of" in response.json()
+
+
+def test_with_a_shared_cache_the_backtest_is_queued_once_then_read_from_the_cache(
+    finance, settings, monkeypatch
+):
+    from django.core.cache import cache
+
+    from reports import tasks
+
+    settings.REPORTS_CACHE_SECONDS = 900
+    cache.clear()
+    queued = []
+    monkeypatch.setattr(tasks.refresh_backtest, "delay", lambda **kwargs: queued.append(kwargs))
+
+    first = finance.get(f"/reports/section/backtest/?as_of={TODAY}").content.decode()
+    again = finance.get(f"/reports/section/backtest/?as_of={TODAY}").content.decode()
+    assert "being computed" in first and "being computed" in again
+    assert len(queued) == 1  # a second reader does not queue it again
+
+    tasks.refresh_backtest(**queued[0])
+    done = finance.get(f"/reports/section/backtest/?as_of={TODAY}").content.decode()
+    assert "being computed" not in done and 'data-chart="backtest"' in done
