@@ -41,10 +41,11 @@ RECENT_DAYS = 91
 YEAR_DAYS = 365
 RISE_DAYS = 10
 RISE_FACTOR = Decimal("1.5")
-OPEN_FACTOR = Decimal("1.5")
+OPEN_FACTOR = Decimal("2")
 FINANCIAL_EXCUSES = (ExcuseCategory.CASH_FLOW, ExcuseCategory.PAYING_OTHER_DEBTS)
 TENTH = Decimal("0.1")
-# The announced facts (customers.signals) a warning reads; an unknown word refreshes too.
+# The announced facts (customers.signals) a warning reads; tasks, contacts, reminders and complaints
+# change none (no facts at all means "anything": refreshed too).
 WARNING_FACTS = {"payments", "invoices", "agreements", "excuses", "customer"}
 KINDS = {
     "later": "Paying later than usual",
