@@ -81,3 +81,20 @@ def test_with_a_shared_cache_the_backtest_is_queued_once_then_read_from_the_cach
     tasks.refresh_backtest(**queued[0])
     done = finance.get(f"/reports/section/backtest/?as_of={TODAY}").content.decode()
     assert "being computed" not in done and 'data-chart="backtest"' in done
+
+
+def test_the_pdf_report_holds_the_forecast_the_backtest_and_the_warnings(finance):
+    import io
+
+    from pypdf import PdfReader
+
+    response = finance.get(f"/reports/report.pdf?as_of={TODAY}")
+
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    for words in [
+        "Cash-in forecast, 13 weeks",
+        "Expected receipts in EUR",
+        "against naive",
+        "First broken promise",
+    ]:
+        assert words in text, words
