@@ -343,7 +343,10 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "reports.tasks.rebuild_early_warnings",
             "schedule": crontab(hour=0, minute=25),
         },
-        "reports-backtest": {"task": "reports.tasks.refresh_backtest", "schedule": crontab(hour=0, minute=45)},
+        "reports-backtest": {
+            "task": "reports.tasks.refresh_backtest",
+            "schedule": crontab(hour=0, minute=45),
+        },
         # Yesterday's ledger snapshot, and any day a back-dated write invalidated (reports/snapshots.py).
         "reports-snapshots": {
             "task": "reports.tasks.refresh_snapshots",
