@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     BooleanField,
@@ -141,8 +142,9 @@ def worklist(*, user: Actor, today: date, kept: bool | None = None) -> QuerySet[
         facts = with_worklist_facts(customers, today=today).filter(WorklistReasons(today).any)
     return (
         with_row_details(facts, today=today)
-        # The reports app's kept worth-it score (reverse one-to-one), read with the page's rows.
-        .select_related("segment", "collector", "worth_it")
+        # The reports app's kept worth-it score and early warning (reverse one-to-ones), read with the
+        # page's rows.
+        .select_related("segment", "collector", "worth_it", "early_warning")
         .order_by(*SORTS["priority"])
     )
 
@@ -482,9 +484,19 @@ def worklist_rows(customers: list[Customer], *, today: date) -> list[WorklistRow
             )
         if customer.reason_overdue:
             row.reasons.append(overdue_reason(totals))
+        row.reasons.extend(early_warning_reasons(customer))
         row.next_action = next_action_for(customer, task_detail(customer, "kind"))
         rows.append(row)
     return rows
+
+
+def early_warning_reasons(customer: Customer) -> list[str]:
+    """Why the reports app flags the customer as paying worse, in words (its kept `EarlyWarning`, read
+    through the reverse one-to-one so calls never imports reports; none when it is not flagged)."""
+    try:
+        return list(customer.early_warning.reasons)
+    except ObjectDoesNotExist:
+        return []
 
 
 def task_detail(customer: Customer, key: str) -> str | None:

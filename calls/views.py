@@ -168,6 +168,7 @@ def _customer_context(request, customer: Customer, *, today: date) -> dict:
         "timeline": _customer_timeline(customer),
         **_latest_agreements(customer),
         "excuse_flags": selectors.repeated_excuses(customer, today=today),
+        "early_warning": selectors.early_warning_reasons(customer),
         "can_write": _can_write(request.user),
         "aging_buckets": selectors.AGING_BUCKETS,
     }

@@ -340,6 +340,15 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "calls.tasks.check_standings",
             "schedule": crontab(hour=2, minute=30),
         },
+        # Early warnings and the forecast's backtest look back from today: both move on every night.
+        "reports-early-warnings": {
+            "task": "reports.tasks.rebuild_early_warnings",
+            "schedule": crontab(hour=0, minute=25),
+        },
+        "reports-backtest": {
+            "task": "reports.tasks.refresh_backtest",
+            "schedule": crontab(hour=0, minute=45),
+        },
         # Yesterday's ledger snapshot, and any day a back-dated write invalidated (reports/snapshots.py).
         "reports-snapshots": {
             "task": "reports.tasks.refresh_snapshots",

@@ -19,7 +19,9 @@ from customers.access import Capability, Role, may
 from customers.choices import Currency
 from customers.models import Segment
 
-from . import analytics
+from . import analytics, foresight
+from .early_warning import kept_warnings
+from .forecast import forecast
 from .ledger import (
     BUCKET_KEYS,
     DEFAULT_PERIOD_MONTHS,
@@ -324,10 +326,107 @@ class ExcusesView(ReportView):
         return Response(ExcusesSerializer(payload).data)
 
 
+class ForecastWeekSerializer(serializers.Serializer):
+    week = serializers.IntegerField()
+    starts = serializers.DateField()
+    ends = serializers.DateField()
+    expected = serializers.DecimalField(**MONEY)
+    low = serializers.DecimalField(**MONEY, help_text="10th percentile.")
+    high = serializers.DecimalField(**MONEY, help_text="90th percentile.")
+    naive = serializers.DecimalField(**MONEY, help_text="Every open invoice paid on its due date.")
+    from_invoices = serializers.DecimalField(**MONEY)
+    from_agreements = serializers.DecimalField(**MONEY)
+    from_disputes = serializers.DecimalField(**MONEY)
+
+
+class BacktestOriginSerializer(serializers.Serializer):
+    as_of = serializers.DateField(help_text="The week-end the forecast was made as of.")
+    forecast = serializers.ListField(child=serializers.DecimalField(**MONEY))
+    naive = serializers.ListField(child=serializers.DecimalField(**MONEY))
+    actual = serializers.ListField(child=serializers.DecimalField(**MONEY), help_text="Payments received.")
+    wape = serializers.DecimalField(**TENTHS)
+    naive_wape = serializers.DecimalField(**TENTHS)
+
+
+class BacktestSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    wape = serializers.DecimalField(**TENTHS, help_text="Forecast WAPE over every week compared (%).")
+    naive_wape = serializers.DecimalField(**TENTHS)
+    origins = BacktestOriginSerializer(many=True)
+
+
+class CurrencyForecastSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    as_of = serializers.DateField()
+    total = serializers.DecimalField(**MONEY)
+    open_amount = serializers.DecimalField(**MONEY)
+    not_expected = serializers.DecimalField(**MONEY)
+    weeks = ForecastWeekSerializer(many=True)
+
+
+class ForecastResponseSerializer(serializers.Serializer):
+    as_of = serializers.DateField()
+    definitions = serializers.DictField(child=serializers.CharField())
+    results = CurrencyForecastSerializer(many=True)
+    backtest = BacktestSerializer(many=True, allow_null=True, help_text="Null while it is computed.")
+
+
+class ForecastView(ReportView):
+    @extend_schema(parameters=[ReportQuerySerializer], responses=ForecastResponseSerializer, tags=["reports"])
+    def get(self, request):
+        """Expected receipts per currency for the 13 weeks after `as_of`, with the 10th-90th percentile
+        and the naive forecast, and the 26-week backtest (null while the task computing it runs)."""
+        filters, _ = self.read_query(request)
+        made = forecast(as_of=filters["as_of"], scope=foresight.scope_of(filters))
+        payload = {
+            "as_of": filters["as_of"],
+            "definitions": foresight.FORESIGHT_DEFINITIONS,
+            "results": made,
+            "backtest": foresight.kept_backtest(filters),
+        }
+        return Response(ForecastResponseSerializer(payload).data)
+
+
+class EarlyWarningSerializer(serializers.Serializer):
+    customer_id = serializers.IntegerField()
+    account_number = serializers.CharField(source="customer.account_number")
+    name = serializers.CharField(source="customer.name")
+    currency = serializers.CharField(source="customer.currency")
+    as_of = serializers.DateField()
+    kinds = serializers.ListField(child=serializers.CharField())
+    reasons = serializers.ListField(child=serializers.CharField())
+    days_late_recent = serializers.DecimalField(**TENTHS)
+    days_late_before = serializers.DecimalField(**TENTHS)
+    open_amount = serializers.DecimalField(**MONEY)
+    usual_open_amount = serializers.DecimalField(**MONEY)
+
+
+class EarlyWarningView(ReportView):
+    @extend_schema(
+        parameters=[
+            ReportQuerySerializer,
+            OpenApiParameter("page", int, description="Page number, from 1."),
+            OpenApiParameter("page_size", int, description="Rows per page (default 50, at most 500)."),
+        ],
+        responses={200: EarlyWarningSerializer(many=True), 404: OpenApiResponse(description="No such page.")},
+        tags=["reports"],
+    )
+    def get(self, request):
+        """Customers whose payment behaviour is getting worse, each reason in words (kept nightly and
+        on each change: `as_of` is ignored, each row says the day it was judged)."""
+        filters, _ = self.read_query(request)
+        rows = kept_warnings(**{key: filters[key] for key in ("currency", "segment_id", "collector_id")})
+        paginator = WorthItPagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(EarlyWarningSerializer(page, many=True).data)
+
+
 urlpatterns = [
     path("figures/", FiguresView.as_view(), name="reports-figures"),
     path("trend/", TrendView.as_view(), name="reports-trend"),
     path("worth-it/", WorthItView.as_view(), name="reports-worth-it"),
     path("effort/", EffortView.as_view(), name="reports-effort"),
     path("excuses/", ExcusesView.as_view(), name="reports-excuses"),
+    path("forecast/", ForecastView.as_view(), name="reports-forecast"),
+    path("early-warning/", EarlyWarningView.as_view(), name="reports-early-warning"),
 ]

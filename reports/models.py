@@ -298,3 +298,31 @@ class ChannelSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.currency} {self.channel} {self.month:%Y-%m}"
+
+
+class EarlyWarning(models.Model):
+    """A customer whose payment behaviour is getting worse, with each reason in words (one row per
+    flagged customer; a customer with no reason has none).
+
+    Kept by reports/early_warning.py: refreshed for the customers a change announces, in the writer's
+    transaction, and for everyone nightly (the windows move with the calendar). The worklist and the
+    customer page read it through the reverse one-to-one `Customer.early_warning`, so `calls` never
+    imports `reports`.
+    """
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="early_warning"
+    )
+    as_of = models.DateField()
+    reasons = models.JSONField(help_text="The reasons in words, most telling first.")
+    kinds = models.JSONField(help_text="The kind of each reason (see early_warning.KINDS).")
+    days_late_recent = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+    days_late_before = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+    open_amount = MoneyField(default=0)
+    usual_open_amount = MoneyField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["as_of"], name="early_warning_as_of_idx")]
+
+    def __str__(self) -> str:
+        return f"Early warning for customer {self.customer_id}: {'; '.join(self.reasons)}"

@@ -7,6 +7,7 @@ from django.utils import timezone
 from customers.signals import customer_facts_changed
 
 from . import channels, snapshots
+from .early_warning import WARNING_FACTS, refresh_early_warnings
 from .scores import refresh_worth_it_scores
 from .sections import bump_ledger_version
 
@@ -28,3 +29,10 @@ def ledger_changed(sender, customer_ids, facts, earliest_day=None, **kwargs) -> 
         snapshots.invalidate(since=earliest_day)
     if set(facts) & channels.CHANNEL_FACTS:
         channels.invalidate(since=earliest_day)
+
+
+@receiver(customer_facts_changed, dispatch_uid="reports.refresh_early_warnings")
+def refresh_warnings(sender, *, customer_ids, facts, **kwargs) -> None:
+    """Re-judge these customers' early warnings as of today when a fact they read changed."""
+    if not facts or set(facts) & WARNING_FACTS:
+        refresh_early_warnings(customer_ids, today=timezone.localdate())

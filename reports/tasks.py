@@ -35,3 +35,27 @@ def refresh_snapshots(today: str | None = None) -> dict:
     filled = snapshots.refresh(today=day)
     # After the ledger snapshots: a regrouping there drops the channel months too.
     return {**filled, "channel_months": channels.refresh(today=day)}
+
+
+@shared_task(acks_late=True)
+def refresh_backtest(
+    as_of: str | None = None, currency: str | None = None, segment_id: int | None = None,
+    collector_id: int | None = None,
+) -> int:  # fmt: skip
+    """Compute the 26-week backtest and keep it in the cache for a day (reports/foresight.py): queued
+    by the dashboard or the API when it is missing, and nightly for the whole ledger. Idempotent."""
+    from .foresight import fill_backtest
+
+    day = date.fromisoformat(as_of) if as_of else timezone.localdate()
+    filters = {"as_of": day, "currency": currency, "segment_id": segment_id, "collector_id": collector_id}
+    return len(fill_backtest(filters))
+
+
+@shared_task(acks_late=True)
+def rebuild_early_warnings(today: str | None = None) -> int:
+    """Nightly (beat): every customer's early warning as of the new day (the 3- and 12-month windows
+    moved). Idempotent: a repeat writes the same rows."""
+    from .early_warning import refresh_early_warnings
+
+    day = date.fromisoformat(today) if today else timezone.localdate()
+    return refresh_early_warnings(today=day)

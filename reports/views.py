@@ -18,7 +18,7 @@ from django.utils.safestring import mark_safe
 
 from customers.access import Capability, may
 
-from . import exports, sections
+from . import exports, foresight, sections
 from .dashboard import build_dashboard
 from .forms import ReportFilterForm, WorthItSettingsForm
 from .ledger import DEFAULT_PERIOD_MONTHS
@@ -182,6 +182,9 @@ def export_csv(request, kind: str):
         "trend": exports.write_trend,
         "worth-it": exports.write_worth_it,
         "effort": exports.write_effort,
+        "forecast": foresight.write_forecast,
+        "backtest": foresight.write_backtest,
+        "early-warning": foresight.write_early_warnings,
     }
     if kind not in writers:
         raise PermissionDenied("Unknown export.")
@@ -196,8 +199,9 @@ def report_pdf(request):
     from weasyprint import HTML
 
     form, filters = read_filters(request)
-    context = build_dashboard(**filters)
-    html = render_to_string("reports/report_pdf.html", {**context, "form": form}, request=request)
+    context = {**build_dashboard(**filters), **foresight.pdf_context(filters), "form": form}
+    context["definitions"] = {**context["definitions"], **foresight.FORESIGHT_DEFINITIONS}
+    html = render_to_string("reports/report_pdf.html", context, request=request)
     pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="creditdesk-report-{filters["as_of"]}.pdf"'

@@ -155,6 +155,8 @@ EXPECTED = [
     ("reports-worth-it", "get", "/api/v1/reports/worth-it/", api(CM, FIN)),
     ("reports-effort", "get", "/api/v1/reports/effort/", api(CM, FIN)),
     ("reports-excuses", "get", "/api/v1/reports/excuses/", api(CM, FIN)),
+    ("reports-forecast", "get", "/api/v1/reports/forecast/", api(CM, FIN)),
+    ("reports-early-warning", "get", "/api/v1/reports/early-warning/", api(CM, FIN)),
 ]  # fmt: skip
 
 # Patterns deliberately outside the matrix, each with its reason.

@@ -1,0 +1,257 @@
+"""Early warning: customers whose payment behaviour is getting worse, each reason said in words.
+
+Four signs, each from one GROUP BY query over the chosen customers (any number of them):
+- **Paying later than usual**: the amount-weighted days late of the money received in the last 3
+  months against the 9 months before them (the rest of the customer's year), at least RISE_DAYS more
+  and RISE_FACTOR times as many.
+- **First broken promise**: an agreement broken in the last 3 months after a year without any.
+- **First "financial change" excuse**: a cash-flow or paying-other-debts-first excuse in the last 3
+  months, after a year without one.
+- **Open amount above usual**: the open amount in the customer's currency now against its average at
+  the last 12 month ends (those since its first invoice), at least OPEN_FACTOR times as much.
+
+Kept in `EarlyWarning` (one row per flagged customer): refreshed for announced customers by the
+receiver (reports/receivers.py) and for everyone nightly (`reports.tasks.rebuild_early_warnings`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import transaction
+from django.db.models import Case, F, Min, Q, Sum, Value, When
+from django.db.models.functions import Greatest
+
+from agreements.choices import AgreementState
+from agreements.models import Agreement
+from calls.choices import ExcuseCategory
+from calls.models import Excuse
+from customers.models import Customer
+from invoices.choices import CLOSED_STATUSES
+from invoices.models import Allocation, Invoice
+
+from .expressions import DaysBetween, cents
+from .ledger import months_back
+from .models import EarlyWarning
+
+RECENT_DAYS = 91
+YEAR_DAYS = 365
+RISE_DAYS = 10
+RISE_FACTOR = Decimal("1.5")
+OPEN_FACTOR = Decimal("2")
+FINANCIAL_EXCUSES = (ExcuseCategory.CASH_FLOW, ExcuseCategory.PAYING_OTHER_DEBTS)
+TENTH = Decimal("0.1")
+# The announced facts (customers.signals) a warning reads; tasks, contacts, reminders and complaints
+# change none (no facts at all means "anything": refreshed too).
+WARNING_FACTS = {"payments", "invoices", "agreements", "excuses", "customer"}
+KINDS = {
+    "later": "Paying later than usual",
+    "broken": "First broken promise",
+    "financial": "First financial-change excuse",
+    "open": "Open amount above usual",
+}
+
+
+@dataclass
+class Warning:
+    customer_id: int
+    reasons: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    days_late_recent: Decimal | None = None
+    days_late_before: Decimal | None = None
+    open_amount: Decimal = Decimal("0.00")
+    usual_open_amount: Decimal = Decimal("0.00")
+
+    def flag(self, kind: str, words: str) -> None:
+        self.kinds.append(kind)
+        self.reasons.append(f"{KINDS[kind]}: {words}")
+
+
+def warnings_for(customers, *, today: date) -> dict[int, Warning]:
+    """The warning of each customer in the queryset that shows a sign (see the module). Five queries."""
+    ids = customers.values("pk")
+    found: dict[int, Warning] = {}
+
+    def warning(pk: int) -> Warning:
+        return found.setdefault(pk, Warning(pk))
+
+    for pk, (recent, before) in _days_late(ids, today).items():
+        if recent is None or before is None:
+            continue
+        if recent >= before + RISE_DAYS and recent >= before * RISE_FACTOR:
+            entry = warning(pk)
+            entry.days_late_recent, entry.days_late_before = recent, before
+            entry.flag("later", f"{recent:.0f} days late over 3 months, {before:.0f} before")
+    broken = Agreement.objects.filter(customer__in=ids, state=AgreementState.BROKEN)
+    for pk, day in _first_in_a_year(broken, "closed_on", today).items():
+        warning(pk).flag("broken", f"broken on {day:%-d %b %Y} after a clean year")
+    financial = Excuse.objects.filter(customer__in=ids, category__in=FINANCIAL_EXCUSES)
+    for pk, day in _first_in_a_year(financial, "given_on", today).items():
+        warning(pk).flag("financial", f"cash-flow trouble or other debts first, said on {day:%-d %b %Y}")
+    currency_of = dict(customers.values_list("pk", "currency"))
+    open_amounts = _open_against_usual(ids, today)
+    for pk, (now, usual) in open_amounts.items():
+        if usual > 0 and now >= usual * OPEN_FACTOR:
+            currency = currency_of.get(pk, "")
+            warning(pk).flag("open", f"{now:,.2f} {currency} open, usually about {usual:,.2f}")
+    for pk, entry in found.items():
+        entry.open_amount, entry.usual_open_amount = open_amounts.get(pk, (Decimal("0.00"), Decimal("0.00")))
+    return found
+
+
+def _days_late(ids, today: date) -> dict[int, tuple[Decimal | None, Decimal | None]]:
+    """Amount-weighted days late of the money received in the last 3 months and the 9 before."""
+    recent_start, year_start = today - timedelta(days=RECENT_DAYS), today - timedelta(days=YEAR_DAYS)
+    days_late = Greatest(DaysBetween(F("payment__received_on"), F("invoice__due_date")), Value(0))
+    recent = Q(payment__received_on__gt=recent_start)
+    rows = (
+        Allocation.objects.filter(
+            payment__customer__in=ids, payment__received_on__gt=year_start, payment__received_on__lte=today
+        )
+        .annotate(late=days_late)
+        .values("payment__customer_id")
+        .annotate(
+            recent_amount=Sum("amount", filter=recent),
+            recent_days=Sum(F("amount") * F("late"), filter=recent),
+            before_amount=Sum("amount", filter=~recent),
+            before_days=Sum(F("amount") * F("late"), filter=~recent),
+        )
+        .order_by()
+    )
+
+    def mean(days, amount) -> Decimal | None:
+        amount = cents(amount)
+        return (cents(days) / amount).quantize(TENTH, ROUND_HALF_UP) if amount else None
+
+    return {
+        row["payment__customer_id"]: (
+            mean(row["recent_days"], row["recent_amount"]),
+            mean(row["before_days"], row["before_amount"]),
+        )
+        for row in rows
+    }
+
+
+def _first_in_a_year(queryset, date_field: str, today: date) -> dict[int, date]:
+    """Customers whose latest such row is in the last 3 months with none in the year before it: its
+    day. Broken agreements and financial excuses are few, so one query reads their days."""
+    since = today - timedelta(days=RECENT_DAYS + YEAR_DAYS)
+    days = defaultdict(list)
+    rows = queryset.filter(**{f"{date_field}__gt": since, f"{date_field}__lte": today})
+    for pk, day in rows.values_list("customer_id", date_field).order_by(date_field):
+        days[pk].append(day)
+    firsts = {}
+    for pk, found in days.items():
+        latest = found[-1]
+        earlier = [day for day in found[:-1] if day > latest - timedelta(days=YEAR_DAYS)]
+        if latest > today - timedelta(days=RECENT_DAYS) and not earlier:
+            firsts[pk] = latest
+    return firsts
+
+
+def _open_against_usual(ids, today: date) -> dict[int, tuple[Decimal, Decimal]]:
+    """Open amount now, in the customer's currency, and its average at the last 12 month ends."""
+    month_ends = [first - timedelta(days=1) for first, _ in months_back(today, 12)]
+
+    def ends_after(day_field: str):
+        # How many of the month ends fall on or after the day: the times the row counts in the average.
+        return sum((Case(When(**{f"{day_field}__lte": end}, then=1), default=0) for end in month_ends),
+                   Value(0))  # fmt: skip
+
+    invoices = Invoice.objects.filter(customer__in=ids, currency=F("customer__currency")).exclude(
+        status__in=CLOSED_STATUSES
+    )
+    invoiced = (
+        invoices.filter(issue_date__lte=max(month_ends))
+        .values("customer_id")
+        .annotate(weighted=Sum(F("amount") * ends_after("issue_date")), first=Min("issue_date"))
+        .order_by()
+    )
+    paid = (
+        Allocation.objects.filter(invoice__in=invoices, payment__received_on__lte=max(month_ends))
+        .values("invoice__customer_id")
+        .annotate(weighted=Sum(F("amount") * ends_after("payment__received_on")))
+        .order_by()
+    )
+    now = (
+        invoices.filter(allocated_amount__lt=F("amount"), issue_date__lte=today)
+        .values("customer_id")
+        .annotate(open=Sum(F("amount") - F("allocated_amount")))
+        .order_by()
+    )
+    usual, months = defaultdict(Decimal), {}
+    for row in invoiced:
+        usual[row["customer_id"]] += cents(row["weighted"])
+        # Averaged over the month ends since the first invoice: a new customer has no "usual" yet.
+        months[row["customer_id"]] = sum(1 for end in month_ends if end >= row["first"])
+    for row in paid:
+        usual[row["invoice__customer_id"]] -= cents(row["weighted"])
+    return {
+        row["customer_id"]: (
+            cents(row["open"]),
+            cents(
+                usual[row["customer_id"]] / months[row["customer_id"]]
+                if months.get(row["customer_id"])
+                else 0
+            ),
+        )
+        for row in now
+    }
+
+
+def refresh_early_warnings(customer_ids=None, *, today: date) -> int:
+    """Rewrite the warnings of these customers (None: everyone) as of `today`; returns rows kept."""
+    customers = (
+        Customer.objects.all() if customer_ids is None else Customer.objects.filter(pk__in=customer_ids)
+    )
+    found = warnings_for(customers, today=today)
+    with transaction.atomic():
+        stale = EarlyWarning.objects.all() if customer_ids is None else EarlyWarning.objects.filter(
+            customer_id__in=customer_ids
+        )  # fmt: skip
+        stale.exclude(customer_id__in=list(found)).delete()
+        EarlyWarning.objects.bulk_create(
+            [
+                EarlyWarning(
+                    customer_id=pk,
+                    as_of=today,
+                    reasons=w.reasons,
+                    kinds=w.kinds,
+                    days_late_recent=w.days_late_recent,
+                    days_late_before=w.days_late_before,
+                    open_amount=w.open_amount,
+                    usual_open_amount=w.usual_open_amount,
+                )  # fmt: skip
+                for pk, w in found.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["customer"],
+            update_fields=[
+                "as_of",
+                "reasons",
+                "kinds",
+                "days_late_recent",
+                "days_late_before",
+                "open_amount",
+                "usual_open_amount",
+            ],  # fmt: skip
+            batch_size=1000,
+        )
+    return len(found)
+
+
+def kept_warnings(
+    *, currency: str | None = None, segment_id: int | None = None, collector_id: int | None = None
+):
+    """The kept warnings, most reasons first then largest open amount, with their customers (one query)."""
+    rows = EarlyWarning.objects.select_related("customer", "customer__segment", "customer__collector")
+    if currency:
+        rows = rows.filter(customer__currency=currency)
+    if segment_id:
+        rows = rows.filter(customer__segment_id=segment_id)
+    if collector_id:
+        rows = rows.filter(customer__collector_id=collector_id)
+    return rows.order_by("-open_amount", "customer__name", "pk")
