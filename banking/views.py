@@ -76,6 +76,8 @@ def confirm(request, pk: int):
 @require_POST
 @_requires(Capability.APPLY_CASH)
 def match_by_hand(request, pk: int):
+    if not selectors.waiting_transactions(user=request.user).filter(pk=pk).exists():
+        raise Http404("No such line waits in your queue.")
     form = ManualMatchForm(request.POST)
     if not form.is_valid():
         for error in form.errors.values():
