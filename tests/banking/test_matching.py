@@ -130,10 +130,12 @@ def test_an_amount_equal_to_one_open_invoice_picks_it():
 
 
 def test_an_amount_equal_to_a_subset_of_open_invoices_picks_the_subset():
-    the_book = book(
-        invoice(1, "INV-1", "70.00"), invoice(2, "INV-2", "90.00", days=5), invoice(3, "INV-3", "45.50", days=9),
-        ibans={"NL91ABNA0417164300": (ACME, False)},
-    )  # fmt: skip
+    invoices = [
+        invoice(1, "INV-1", "70.00"),
+        invoice(2, "INV-2", "90.00", days=5),
+        invoice(3, "INV-3", "45.50", days=9),
+    ]
+    the_book = book(*invoices, ibans={"NL91ABNA0417164300": (ACME, False)})
     top = best(suggest(line("115.50", counterparty_iban="NL91ABNA0417164300"), the_book))
 
     assert numbers(top) == [("INV-1", Decimal("70.00")), ("INV-3", Decimal("45.50"))]
