@@ -343,6 +343,21 @@ def _pay_named(
 ) -> Option:
     total = sum((invoice.open_amount for invoice in named), Decimal("0"))
     numbers = ", ".join(invoice.number for invoice in named)
+    if line.amount != total and len(named) == 1:
+        # A typo can name a real invoice: one character from it, another pays exactly this amount.
+        written = "".join(alnum_parts(named[0].number))
+        near = [
+            i
+            for i in open_invoices
+            if i.id != named[0].id
+            and i.open_amount == line.amount
+            and Levenshtein.distance(written, "".join(alnum_parts(i.number)), score_cutoff=1) <= 1
+        ]
+        if len(near) == 1:
+            reason = (
+                f"{near[0].number}, one character from the {numbers} written, is open for exactly the amount"
+            )
+            return _splits(near), 0.93, [reason], []
     if line.amount == total:
         return _splits(named), 0.99, [f"the amount equals the open amount of {numbers}"], []
     if line.amount < total:
