@@ -94,6 +94,7 @@ class Book:
     iban_owners: dict[str, tuple[int, bool]]  # IBAN -> (customer id, learned from a confirmation)
     by_key: dict[str, list[OpenInvoice]] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
+    by_id: dict[int, OpenInvoice] = field(default_factory=dict)
 
 
 def make_book(
@@ -102,6 +103,7 @@ def make_book(
     book = Book(payers={payer.id: payer for payer in payers}, open_invoices={}, iban_owners=dict(iban_owners))
     for invoice in sorted(invoices, key=lambda invoice: (invoice.due_date, invoice.number)):
         book.open_invoices.setdefault(invoice.customer_id, []).append(invoice)
+        book.by_id[invoice.id] = invoice
         for key in number_keys(invoice.number):
             book.by_key.setdefault(key, []).append(invoice)
     book.names = {pk: normal_name(payer.name) for pk, payer in book.payers.items()}
@@ -112,15 +114,11 @@ def take(book: Book, splits: Iterable[Split]) -> None:
     """Lower the open amounts by what an applied suggestion allocated, so the next line of the same
     import does not pay the same invoice again."""
     paid = {split.invoice_id: split.amount for split in splits}
-    for invoice in {i.id: i for found in book.open_invoices.values() for i in found if i.id in paid}.values():
+    for invoice in [book.by_id[pk] for pk in paid if pk in book.by_id]:
         invoice.open_amount -= paid[invoice.id]
-    for customer_id in {
-        invoice.customer_id
-        for found in book.open_invoices.values()
-        for invoice in found
-        if invoice.id in paid
-    }:
-        book.open_invoices[customer_id] = [i for i in book.open_invoices[customer_id] if i.open_amount > 0]
+        owner = invoice.customer_id
+        if invoice.open_amount <= 0:
+            book.open_invoices[owner] = [i for i in book.open_invoices[owner] if i.open_amount > 0]
 
 
 # --- Reading numbers and references -------------------------------------------------------------

@@ -67,12 +67,20 @@ def import_statement_file(*, content: bytes, file_name: str = "", actor) -> Impo
         raise ValidationError({"file": [str(error)]}) from error
     with transaction.atomic():
         result = ImportResult(statements=len(statements))
-        new = _store(statements, file_name, result)
-        _match_and_apply(new, actor=actor, result=result)
+        rows = _new_rows(statements, file_name, result)
+        sure = _match(rows, result)
+        # Inserted once matched, so each row is written once; the unique constraint stops a concurrent
+        # import of the same file (that one fails whole).
+        BankTransaction.objects.bulk_create(rows, batch_size=1000)
+        _write_payments(sure)
+        for row, best, _ in sure:
+            _settle_short(best, actor=actor, row=row)
     return result
 
 
-def _store(statements: list[ParsedStatement], file_name: str, result: ImportResult) -> list[BankTransaction]:
+def _new_rows(
+    statements: list[ParsedStatement], file_name: str, result: ImportResult
+) -> list[BankTransaction]:
     rows: list[BankTransaction] = []
     for parsed in statements:
         statement, _ = BankStatement.objects.get_or_create(
@@ -102,8 +110,7 @@ def _store(statements: list[ParsedStatement], file_name: str, result: ImportResu
             )
             result.debits += debit
     result.new = len(rows)
-    # The unique constraint stops a concurrent import of the same file: that one fails whole.
-    return BankTransaction.objects.bulk_create(rows, batch_size=1000)
+    return rows
 
 
 def _line(row: BankTransaction) -> matching.Line:
@@ -117,13 +124,17 @@ def _line(row: BankTransaction) -> matching.Line:
     )
 
 
-def _match_and_apply(rows: list[BankTransaction], *, actor, result: ImportResult) -> None:
+Sure = list[tuple[BankTransaction, matching.Suggestion, str]]  # (line, its best suggestion, account number)
+
+
+def _match(rows: list[BankTransaction], result: ImportResult) -> Sure:
+    """Set each credit's suggestions and status; return the ones sure enough to apply."""
     credits = [row for row in rows if row.direction == Direction.CREDIT]
     if not credits:
-        return
+        return []
     book = selectors.matching_book(currencies={row.currency for row in credits})
     the_rules = rules()
-    to_apply: list[tuple[BankTransaction, matching.Suggestion]] = []
+    sure: Sure = []
     for row in credits:
         suggestions = matching.suggest(_line(row), book, the_rules)
         row.suggestions = [_as_json(suggestion, book) for suggestion in suggestions]
@@ -134,17 +145,13 @@ def _match_and_apply(rows: list[BankTransaction], *, actor, result: ImportResult
         if best and best.splits and best.confidence >= the_rules.auto_apply:
             row.status = TransactionStatus.APPLIED
             matching.take(book, best.splits)
-            to_apply.append((row, best))
+            sure.append((row, best, book.payers[best.customer_id].account_number))
         else:
             row.status = TransactionStatus.QUEUED if best else TransactionStatus.UNIDENTIFIED
-    fields = ["suggestions", "customer", "confidence", "reason", "status"]
-    BankTransaction.objects.bulk_update(credits, fields, batch_size=1000)
-    _write_payments(to_apply, book)
-    for row, best in to_apply:
-        _settle_short(best, actor=actor, row=row)
-    result.applied += len(to_apply)
+    result.applied += len(sure)
     result.queued += sum(row.status == TransactionStatus.QUEUED for row in credits)
     result.unidentified += sum(row.status == TransactionStatus.UNIDENTIFIED for row in credits)
+    return sure
 
 
 def _as_json(suggestion: matching.Suggestion, book: matching.Book) -> dict:
@@ -160,13 +167,13 @@ def _as_json(suggestion: matching.Suggestion, book: matching.Book) -> dict:
     }
 
 
-def _write_payments(applied: list[tuple[BankTransaction, matching.Suggestion]], book: matching.Book) -> None:
+def _write_payments(sure: Sure) -> None:
     """All sure matches as one bulk payment batch (the API's bulk path: one announcement for all)."""
-    if not applied:
+    if not sure:
         return
     items = [
         invoice_services.PaymentData(
-            account_number=book.payers[best.customer_id].account_number,
+            account_number=account_number,
             reference=row.payment_reference,
             received_on=row.booking_date,
             amount=row.amount,
@@ -175,10 +182,10 @@ def _write_payments(applied: list[tuple[BankTransaction, matching.Suggestion]], 
                 invoice_services.AllocationRequest(s.invoice_number, s.amount) for s in best.splits
             ),
         )
-        for row, best in applied
+        for row, best, account_number in sure
     ]
     invoice_services.bulk_record_payments(items)
-    _link_payments([row for row, _ in applied])
+    _link_payments([row for row, _, _ in sure])
 
 
 def _link_payments(rows: list[BankTransaction]) -> None:
