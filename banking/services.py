@@ -60,14 +60,23 @@ def import_statement_file(*, content: bytes, file_name: str = "", actor) -> Impo
     nothing is written. Lines already imported (same account, statement id, entry reference and detail
     number) are skipped, so a re-import adds nothing. Sure matches are applied at once; the rest wait.
     """
+    return import_statement_files(files=[(file_name, content)], actor=actor)
+
+
+def import_statement_files(*, files: list[tuple[str, bytes]], actor) -> ImportResult:
+    """Several files (a morning's statements) as one import: the ledger is read once for all of them.
+    All or nothing: one refused file refuses them all, its name in the message."""
     require(actor, Capability.SYNC_LEDGER)
-    try:
-        statements = parse_statement_file(content, file_name)
-    except StatementFileError as error:
-        raise ValidationError({"file": [str(error)]}) from error
+    parsed = []
+    for file_name, content in files:
+        try:
+            parsed.append((file_name, parse_statement_file(content, file_name)))
+        except StatementFileError as error:
+            where = f"{file_name}: " if len(files) > 1 else ""
+            raise ValidationError({"file": [f"{where}{error}"]}) from error
     with transaction.atomic():
-        result = ImportResult(statements=len(statements))
-        rows = _new_rows(statements, file_name, result)
+        result = ImportResult(statements=sum(len(statements) for _, statements in parsed))
+        rows = [row for file_name, statements in parsed for row in _new_rows(statements, file_name, result)]
         sure = _match(rows, result)
         # Inserted once matched, so each row is written once; the unique constraint stops a concurrent
         # import of the same file (that one fails whole).
@@ -109,7 +118,7 @@ def _new_rows(
                 )
             )
             result.debits += debit
-    result.new = len(rows)
+    result.new += len(rows)
     return rows
 
 

@@ -105,3 +105,17 @@ def test_a_collector_may_not_import(ledger, collector):
 
     with pytest.raises(PermissionDenied):
         import_statement_file(content=sample("mt940_two_statements.sta"), actor=collector)
+
+
+def test_a_mornings_files_import_together_or_not_at_all(ledger):
+    from banking.services import import_statement_files
+
+    files = [("a.xml", sample("camt053_001_08_batch.xml")), ("b.sta", sample("mt940_two_statements.sta"))]
+    with pytest.raises(ValidationError, match="bad.xml: line 60"):
+        import_statement_files(files=[*files, ("bad.xml", sample("camt053_bad_amount.xml"))], actor=SYSTEM)
+    assert not BankTransaction.objects.exists()
+
+    result = import_statement_files(files=files, actor=SYSTEM)
+
+    assert (result.statements, result.new, result.debits) == (3, 6, 1)
+    assert status_of("INV-2026-00500")[0] == "paid" and status_of("INV-2026-00501")[0] == "paid"
