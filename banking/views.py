@@ -1,18 +1,15 @@
 """The banking pages: the statement upload (credit managers) and the cash queue (credit managers, and
 collectors for the lines whose likeliest payer is in their portfolio). Writes go through the services."""
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from customers.access import Capability, may
+from customers.access import Capability, may, page_requires
 
 from . import selectors, services
 from .forms import ManualMatchForm, StatementUploadForm
@@ -21,21 +18,7 @@ from .models import BankTransaction
 PAGE_SIZE = 25
 
 
-def _requires(*capabilities: Capability):
-    def decorate(view):
-        @login_required
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not all(may(request.user, capability) for capability in capabilities):
-                raise PermissionDenied("Your role cannot open this page.")
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorate
-
-
-@_requires(Capability.SYNC_LEDGER, Capability.BROWSE_PAGES)
+@page_requires(Capability.SYNC_LEDGER, Capability.BROWSE_PAGES)
 def upload(request):
     form = StatementUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -52,7 +35,7 @@ def upload(request):
     return render(request, "banking/upload.html", {"form": form})
 
 
-@_requires(Capability.APPLY_CASH)
+@page_requires(Capability.APPLY_CASH)
 def queue(request):
     page = Paginator(selectors.waiting_transactions(user=request.user), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -62,7 +45,7 @@ def queue(request):
 
 
 @require_POST
-@_requires(Capability.APPLY_CASH)
+@page_requires(Capability.APPLY_CASH)
 def confirm(request, pk: int):
     try:
         index = int(request.POST.get("suggestion", ""))
@@ -74,7 +57,7 @@ def confirm(request, pk: int):
 
 
 @require_POST
-@_requires(Capability.APPLY_CASH)
+@page_requires(Capability.APPLY_CASH)
 def match_by_hand(request, pk: int):
     if not selectors.waiting_transactions(user=request.user).filter(pk=pk).exists():
         raise Http404("No such line waits in your queue.")

@@ -9,6 +9,8 @@ The table lives in the lowest app because every app above checks against it; the
 "Who may do what" section is this table in words (a test keeps them in step).
 """
 
+from functools import wraps
+
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
@@ -47,8 +49,15 @@ C = Capability
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.CREDIT_MANAGER: frozenset(Capability),
     Role.COLLECTOR: frozenset(
-        {C.READ_LEDGER, C.READ_DISPUTES, C.READ_CONVERSATIONS, C.BROWSE_PAGES, C.EDIT_CONTACTS, C.LOG_CALLS,
-         C.APPLY_CASH}
+        {
+            C.READ_LEDGER,
+            C.READ_DISPUTES,
+            C.READ_CONVERSATIONS,
+            C.BROWSE_PAGES,
+            C.EDIT_CONTACTS,
+            C.LOG_CALLS,
+            C.APPLY_CASH,
+        }
     ),
     Role.FINANCE_LEAD: frozenset(
         {C.READ_LEDGER, C.READ_DISPUTES, C.READ_CONVERSATIONS, C.BROWSE_PAGES, C.READ_REPORTS}
@@ -179,3 +188,21 @@ def scope_to_portfolio(queryset: QuerySet, user, customer_path: str = "customer"
         return queryset
     lookup = f"{customer_path}__collector" if customer_path else "collector"
     return queryset.filter(**{lookup: user})
+
+
+def page_requires(*capabilities: Capability):
+    """A page decorator: only users holding every one of these capabilities may open the view; others
+    get 403, anonymous users go to the login page."""
+    from django.contrib.auth.decorators import login_required
+
+    def decorate(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not all(may(request.user, capability) for capability in capabilities):
+                raise PermissionDenied("Your role cannot open this page.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
