@@ -7,7 +7,6 @@ already there.
 """
 
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -240,9 +239,7 @@ class Part:
     invoice_numbers: tuple[str, ...] = ()
 
 
-def confirm_suggestion(
-    *, transaction_id: int, index: int, actor, today: date | None = None
-) -> BankTransaction:
+def confirm_suggestion(*, transaction_id: int, index: int, actor) -> BankTransaction:
     """Apply the queue line's suggestion number `index` (0 = best) as it stands."""
     row = _waiting(transaction_id, actor)
     if not 0 <= index < len(row.suggestions):
