@@ -385,7 +385,7 @@ def _by_amount(line: Line, open_invoices: list[OpenInvoice], rules: Rules) -> li
         return [
             (
                 _splits(equal),
-                0.93,
+                0.96,
                 [f"the amount equals the open amount of {equal[0].number}, the only one"],
                 [],
             )
