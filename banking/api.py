@@ -18,7 +18,9 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 class BankStatementSerializer(serializers.ModelSerializer):
-    transactions = serializers.IntegerField(source="transactions.count", read_only=True)
+    transactions = serializers.IntegerField(
+        source="transactions.count", read_only=True, help_text="How many transactions it brought."
+    )
 
     class Meta:
         model = BankStatement
@@ -32,6 +34,17 @@ class BankStatementSerializer(serializers.ModelSerializer):
             "imported_at",
             "transactions",
         ]
+        extra_kwargs = {
+            "id": {"help_text": "CreditDesk's id."},
+            "account": {"help_text": "The IBAN (or bank account id) the statement reports on."},
+            "statement_id": {
+                "help_text": "The bank's id of the statement (MT940: :20: reference / :28C: number)."
+            },
+            "format": {"help_text": "camt.053 or mt940."},
+            "created_on": {"help_text": "The day the bank made the statement."},
+            "file_name": {"help_text": "The name of the file it came in."},
+            "imported_at": {"help_text": "When CreditDesk imported it."},
+        }
 
 
 class StatementUploadSerializer(serializers.Serializer):
@@ -44,7 +57,7 @@ class StatementUploadSerializer(serializers.Serializer):
 
 
 class ImportResultSerializer(serializers.Serializer):
-    statements = serializers.IntegerField()
+    statements = serializers.IntegerField(help_text="Statements in the file.")
     new = serializers.IntegerField(help_text="Transactions imported now.")
     known = serializers.IntegerField(help_text="Transactions already imported before: left as they were.")
     applied = serializers.IntegerField(help_text="Credits matched surely enough to be applied at once.")
