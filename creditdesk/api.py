@@ -11,6 +11,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from agreements.api import AgreementViewSet
+from banking.api import BankStatementViewSet
 from calls.api import ComplaintViewSet, ExcuseViewSet, InteractionViewSet, TaskViewSet
 from customers.api import ContactViewSet, CustomerViewSet, SegmentViewSet
 from dunning.api import PolicyViewSet, ReminderViewSet
@@ -37,6 +38,7 @@ register("complaints", ComplaintViewSet, "complaint")
 register("tasks", TaskViewSet, "task")
 register("reminders", ReminderViewSet, "reminder")
 register("dunning-policies", PolicyViewSet, "policy")
+register("bank-statements", BankStatementViewSet, "bank_statement")
 
 # Swagger UI with its script served as a file (the site's Content-Security-Policy forbids inline script);
 # the UI sets inline styles as it draws, so this page alone allows them.

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "audit",
     "customers",
     "invoices",
+    "banking",  # cash application from bank statements: builds on customers and invoices only
     "agreements",
     "calls",
     "dunning",
@@ -317,6 +318,13 @@ DUNNING_SMS_BACKEND = os.environ.get("DUNNING_SMS_BACKEND", "dunning.delivery.Lo
 DUNNING_SENDER = os.environ.get("DUNNING_SENDER", "Credit department, CreditDesk")
 DUNNING_RUN_HOUR = int(os.environ.get("DUNNING_RUN_HOUR", "6"))  # local hour of the daily run
 REPORTS_SNAPSHOT_HOUR = int(os.environ.get("REPORTS_SNAPSHOT_HOUR", "1"))  # local hour of the snapshots
+
+# Cash application (banking/): a match at or above this confidence (0-1) is applied at once, below it
+# waits in the queue; a payment short of its invoices by at most the fee tolerance (in the payment's
+# currency) counts as a bank fee, and the difference is left open or the invoice written off.
+BANKING_AUTO_APPLY_CONFIDENCE = float(os.environ.get("BANKING_AUTO_APPLY_CONFIDENCE", "0.9"))
+BANKING_FEE_TOLERANCE = os.environ.get("BANKING_FEE_TOLERANCE", "15.00")
+BANKING_SHORT_PAYMENT = os.environ.get("BANKING_SHORT_PAYMENT", "leave_open")  # or "write_off"
 CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
 CELERY_BEAT_SCHEDULE.update(
     {

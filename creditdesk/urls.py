@@ -21,6 +21,7 @@ urlpatterns = [
     path("agreements/", include("agreements.urls")),
     path("dunning/", include("dunning.urls")),
     path("reports/", include("reports.urls")),
+    path("bank/", include("banking.urls")),
 ]
 # No route serves MEDIA_ROOT: PDF letters go out only through dunning's letter view, which checks the
 # user's role and portfolio.

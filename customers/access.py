@@ -42,6 +42,7 @@ class Capability(models.TextChoices):
     READ_REPORTS = "read_reports", "Read reports: DSO, aging, worth-it, exports"
     READ_AUDIT_TRAIL = "read_audit_trail", "Read a customer's recorded changes (the audit trail)"
     USE_ADMIN = "use_admin", "Use the admin site"
+    APPLY_CASH = "apply_cash", "Confirm bank payments waiting in the cash queue"
 
 
 C = Capability
@@ -50,7 +51,15 @@ C = Capability
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.CREDIT_MANAGER: frozenset(Capability),
     Role.COLLECTOR: frozenset(
-        {C.READ_LEDGER, C.READ_DISPUTES, C.READ_CONVERSATIONS, C.BROWSE_PAGES, C.EDIT_CONTACTS, C.LOG_CALLS}
+        {
+            C.READ_LEDGER,
+            C.READ_DISPUTES,
+            C.READ_CONVERSATIONS,
+            C.BROWSE_PAGES,
+            C.EDIT_CONTACTS,
+            C.LOG_CALLS,
+            C.APPLY_CASH,
+        }
     ),
     Role.FINANCE_LEAD: frozenset(
         {C.READ_LEDGER, C.READ_DISPUTES, C.READ_CONVERSATIONS, C.BROWSE_PAGES, C.READ_REPORTS}
@@ -86,6 +95,9 @@ MODEL_CAPABILITIES: dict[str, tuple[Capability, Capability]] = {
     "dunning.proposal": (C.DECIDE_CREDIT_CONTROL, C.DECIDE_CREDIT_CONTROL),
     "reports.worthitsettings": (C.READ_REPORTS, C.MANAGE_SETTINGS),
     "reports.revenuescalesnapshot": (C.READ_REPORTS, C.MANAGE_SETTINGS),
+    "banking.customerbankaccount": (C.READ_LEDGER, C.SYNC_LEDGER),
+    "banking.bankstatement": (C.READ_LEDGER, C.SYNC_LEDGER),
+    "banking.banktransaction": (C.APPLY_CASH, C.SYNC_LEDGER),
 }
 # Models whose change is a different decision than their creation: a collector opens a complaint,
 # only a credit manager resolves it.

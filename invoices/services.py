@@ -13,6 +13,7 @@ from typing import NamedTuple
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Round
 from django.utils import timezone
 
 from audit.records import Change, record_change, record_changes
@@ -145,8 +146,8 @@ def allocate(*, payment: Payment, invoice: Invoice, amount: Decimal) -> Allocati
     try:
         with transaction.atomic():
             allocation = Allocation.objects.create(payment=payment, invoice=invoice, amount=amount)
-            Invoice.objects.filter(pk=invoice.pk).update(allocated_amount=F("allocated_amount") + amount)
-            Payment.objects.filter(pk=payment.pk).update(allocated_amount=F("allocated_amount") + amount)
+            Invoice.objects.filter(pk=invoice.pk).update(allocated_amount=added_cents(amount))
+            Payment.objects.filter(pk=payment.pk).update(allocated_amount=added_cents(amount))
     except IntegrityError as error:
         message = _over_allocation_message(payment, invoice, amount, error)
         raise ValidationError({"amount": message}) from error
@@ -162,6 +163,12 @@ def allocate(*, payment: Payment, invoice: Invoice, amount: Decimal) -> Allocati
         customer_ids={invoice.customer_id}, facts={"payments", "invoices"}, earliest_day=payment.received_on
     )
     return allocation
+
+
+def added_cents(amount: Decimal) -> Round:
+    """allocated_amount + amount, rounded to the cent in the database: SQLite adds decimals as floats
+    (33.33 + 66.67 = 100.00000000000001), which the CHECK against the amount would refuse."""
+    return Round(F("allocated_amount") + amount, MONEY_PLACES)
 
 
 def set_invoice_status(*, invoice: Invoice, status: str, actor: Actor) -> Invoice:
@@ -677,7 +684,7 @@ def add_to_invoices(allocations: list[Allocation]) -> None:
             execute_values(cursor.cursor, sql, sorted(added.items()), template="(%s::bigint, %s::numeric)")
     else:
         for invoice_id, amount in sorted(added.items()):
-            Invoice.objects.filter(pk=invoice_id).update(allocated_amount=F("allocated_amount") + amount)
+            Invoice.objects.filter(pk=invoice_id).update(allocated_amount=added_cents(amount))
         Invoice.objects.filter(
             pk__in=added, status=InvoiceStatus.OPEN, allocated_amount__gte=F("amount")
         ).update(status=InvoiceStatus.PAID)

@@ -8,13 +8,17 @@ records, so the signed-in collector must get 404. A URL pattern Django serves th
 table fails `test_every_url_pattern_is_in_the_table`, so no new page escapes the matrix.
 """
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 from rest_framework.test import APIClient
 
+from banking.models import BankStatement, BankTransaction
 from tests.api.conftest import client_for
 from tests.factories import (
+    TODAY,
     AgreementFactory,
     ComplaintFactory,
     ContactFactory,
@@ -157,6 +161,14 @@ EXPECTED = [
     ("reports-excuses", "get", "/api/v1/reports/excuses/", api(CM, FIN)),
     ("reports-forecast", "get", "/api/v1/reports/forecast/", api(CM, FIN)),
     ("reports-early-warning", "get", "/api/v1/reports/early-warning/", api(CM, FIN)),
+    ("bank_statement-list", "get", "/api/v1/bank-statements/", api(*ALL4)),
+    ("bank_statement-list", "post", "/api/v1/bank-statements/", api(CM, INT)),
+    # Cash application (banking/)
+    ("banking:upload", "get", "/bank/upload/", page(CM)),
+    ("banking:upload", "post", "/bank/upload/", page(CM)),
+    ("banking:queue", "get", "/bank/queue/", page(CM, COL)),
+    ("banking:confirm", "post", "/bank/queue/{bank_line}/confirm/", page(CM, COL, portfolio=True)),
+    ("banking:match", "post", "/bank/queue/{bank_line}/match/", page(CM, COL, portfolio=True)),
 ]  # fmt: skip
 
 # Patterns deliberately outside the matrix, each with its reason.
@@ -212,7 +224,20 @@ def ledger(db):
         "proposal": ProposalFactory(customer=theirs).pk,
         "segment": theirs.segment_id,
         "policy": PolicyFactory().pk,
+        "bank_line": queued_bank_line(theirs).pk,
     }
+
+
+def queued_bank_line(customer):
+    """A bank credit waiting in the cash queue, its likeliest payer the other collector's customer."""
+    statement = BankStatement.objects.create(
+        account="NL20INGB0001234567", statement_id="S-1", format="camt.053"
+    )
+    return BankTransaction.objects.create(
+        statement=statement, account=statement.account, statement_ref="S-1", entry_reference="E-1",
+        direction="credit", booking_date=TODAY, value_date=TODAY, amount=Decimal("10.00"), currency="EUR",
+        status="queued", customer=customer,
+    )  # fmt: skip
 
 
 def signed_in(role: str):
