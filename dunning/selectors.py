@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce
 
 from agreements.choices import AgreementState
 from agreements.models import Agreement
-from calls.models import Complaint
+from calls.models import Complaint, PaymentClaim
 from customers.access import scope_to_portfolio
 from customers.models import Contact, Customer
 from invoices.choices import InvoiceStatus
@@ -119,6 +119,14 @@ def invoices_to_consider(customer_ids: Sequence[int], due_on_or_before: date) ->
 def invoices_under_open_complaint(customer_ids: Sequence[int]) -> set[int]:
     through = Complaint.invoices.through.objects.filter(
         complaint__customer_id__in=list(customer_ids), complaint__resolved_on__isnull=True
+    )
+    return set(through.values_list("invoice_id", flat=True))
+
+
+def invoices_under_payment_claim(customer_ids: Sequence[int], today: date) -> set[int]:
+    """Invoices the customer reported already paid whose pause runs past today."""
+    through = PaymentClaim.invoices.through.objects.filter(
+        paymentclaim__customer_id__in=list(customer_ids), paymentclaim__pause_until__gt=today
     )
     return set(through.values_list("invoice_id", flat=True))
 

@@ -132,6 +132,7 @@ def plan_reminders(
         return []  # a same-day repeat ends here: every step due was sent
     disputed = selectors.invoices_under_open_complaint(customers_owing)
     covered = selectors.invoices_under_active_agreement(customers_owing)
+    claimed = selectors.invoices_under_payment_claim(customers_owing, today)
     customers = selectors.customers_in_batch(customers_owing)
     contacts = selectors.primary_contacts(customers_owing)
     planned = []
@@ -149,6 +150,7 @@ def plan_reminders(
                 open_amount=invoice.open_amount,
                 under_open_complaint=invoice.pk in disputed,
                 covered_by_active_agreement=invoice.pk in covered,
+                under_payment_claim=invoice.pk in claimed,
                 sent_offsets=reminded.get(invoice.pk, frozenset()),
             )
             for invoice in invoices
