@@ -180,6 +180,8 @@ def customer_changes(request, pk: int):
 
 
 def customer_context(request, customer: Customer, *, today: date) -> dict:
+    from . import portal_views  # it builds on this module
+
     invoices = selectors.open_invoices_of(customer, today=today)
     return {
         "customer": customer,
@@ -193,6 +195,7 @@ def customer_context(request, customer: Customer, *, today: date) -> dict:
         "excuse_flags": selectors.repeated_excuses(customer, today=today),
         "can_write": can_write(request.user),
         "aging_buckets": selectors.AGING_BUCKETS,
+        "portal": portal_views.portal_answers(customer, request.user),
     }
 
 
