@@ -91,7 +91,7 @@ def contact_change_decide(request, pk: int):
     return _back(change.customer_id)
 
 
-@requires(Capability.READ_DISPUTES)
+@requires(Capability.BROWSE_PAGES, Capability.READ_CONVERSATIONS)  # a customer's own words and files
 def complaint_attachment(request, pk: int):
     """A dispute's file, to staff who may see the customer; sent as a download, never rendered inline."""
     attachment = get_object_or_404(

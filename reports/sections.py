@@ -29,7 +29,7 @@ from django.template.loader import render_to_string
 
 from customers.models import Customer, Segment
 
-from . import analytics, charts
+from . import analytics, charts, self_service
 from .ledger import (
     AGING_BUCKETS,
     DEFINITIONS,
@@ -41,7 +41,7 @@ from .ledger import (
 )
 
 VERSION_KEY = "reports:ledger-version"
-ALL_DEFINITIONS = {**DEFINITIONS, **analytics.ANALYTICS_DEFINITIONS}
+ALL_DEFINITIONS = {**DEFINITIONS, **analytics.ANALYTICS_DEFINITIONS, "portal": self_service.DEFINITION}
 
 
 # --- The ledger version and the cache ------------------------------------------------------------------
@@ -200,6 +200,14 @@ def channels_context(filters: dict) -> dict:
     }
 
 
+def portal_context(filters: dict) -> dict:
+    """Ledger-wide (the portal's uptake is not split by currency, segment or collector)."""
+    return {
+        "portal_share": self_service.portal_share(as_of=filters["as_of"]),
+        "days_to_answer": self_service.days_to_answer(as_of=filters["as_of"]),
+    }
+
+
 # name -> (title, context builder); the order is the page's.
 SECTIONS = {
     "aging": ("Aging", aging_context),
@@ -209,6 +217,7 @@ SECTIONS = {
     "excuses": ("Excuses and complaints", excuses_context),
     "debt-bands": ("Payment rate by debt band", debt_bands_context),
     "channels": ("Which channel gets paid", channels_context),
+    "portal": ("Self-service portal", portal_context),
 }
 
 
