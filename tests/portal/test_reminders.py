@@ -1,4 +1,4 @@
-"""Every reminder carries the customer's personal link: email body, SMS (tests/dunning), letter (URL and QR)."""
+"""Every reminder carries the personal link: email body, SMS (tests/dunning), letter (URL and QR code)."""
 
 import datetime as dt
 import io
