@@ -157,3 +157,18 @@ class ContactChange(models.Model):
 
     def __str__(self) -> str:
         return f"Contact change for {self.customer_id}: {self.name} ({self.state})"
+
+
+class PortalSubmission(models.Model):
+    """One form sent through a portal link, by the random key the form carried: a form sent twice (a
+    double click, a retried request) is recorded once, which the unique constraint enforces."""
+
+    link = models.ForeignKey(PortalLink, on_delete=models.CASCADE, related_name="submissions")
+    key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["link", "key"], name="portal_submission_once")]
+
+    def __str__(self) -> str:
+        return f"Submission {self.key} through link {self.link_id}"

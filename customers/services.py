@@ -10,14 +10,22 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.records import Change, record_changes
 
 from .access import Capability, may, require
 from .changes import field_values, save_changed_fields
-from .models import Contact, ContactChange, ContactChangeState, Customer, PortalLink, Segment
+from .models import (
+    Contact,
+    ContactChange,
+    ContactChangeState,
+    Customer,
+    PortalLink,
+    PortalSubmission,
+    Segment,
+)
 from .signals import announce_change
 
 CUSTOMER_FIELDS = (
@@ -192,6 +200,22 @@ def mint_portal_link(
         expires_at=now + timedelta(days=settings.PORTAL_LINK_DAYS),
     )
     return link, token
+
+
+def first_submission(*, link: PortalLink, key: str) -> bool:
+    """Record that the form with this key was sent through the link; False if it already was.
+
+    Call it first inside the transaction of the answer: a repeat then writes nothing, and a concurrent
+    twin waits on the unique index and finds the first one committed.
+    """
+    if not key:
+        raise ValidationError({"submission": "The form is incomplete: reload the page and send it again."})
+    try:
+        with transaction.atomic():
+            PortalSubmission.objects.create(link=link, key=key[:64])
+    except IntegrityError:
+        return False
+    return True
 
 
 def revoke_portal_links(*, customer: Customer, actor, now=None) -> int:

@@ -5,6 +5,8 @@ Invoices are offered from the link's customer only (`invoices=`), so a posted id
 customer's invoice is an invalid choice, not a lookup.
 """
 
+import uuid
+
 import filetype
 from django import forms
 from django.conf import settings
@@ -25,6 +27,9 @@ class InvoiceChoiceField(forms.ModelMultipleChoiceField):
 
 
 class PortalForm(forms.Form):
+    # A random key per rendered form: the same form sent twice is recorded once (first_submission).
+    submission = forms.CharField(widget=forms.HiddenInput, max_length=64, initial=lambda: uuid.uuid4().hex)
+
     def __init__(self, *args, invoices=None, **kwargs):
         super().__init__(*args, **kwargs)
         if "invoices" in self.fields:

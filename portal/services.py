@@ -4,7 +4,9 @@ collector's call log uses (calls, agreements, customers): there is no second wri
 Every answer is recorded as an inbound interaction on the channel "portal" (its source on the
 timeline, in reports and on the agreement or complaint it made), leaves an open task "Portal: ..."
 due today for the customer's collector (the worklist's reason), is audited through the channel
-"portal", and is confirmed to the customer by email once committed. The portal acts as the system
+"portal", and is confirmed to the customer by email once committed. Each form carries a random
+`submission` key recorded first (customers.PortalSubmission, unique per link): the same form sent twice
+is recorded once and the repeat returns None. The portal acts as the system
 (customers.access.SYSTEM): a customer is not a user, and the link decided which customer it is.
 """
 
@@ -33,7 +35,7 @@ from calls.services import (
 )
 from customers.access import SYSTEM
 from customers.models import PortalLink
-from customers.services import submit_contact_change
+from customers.services import first_submission, submit_contact_change
 from dunning.delivery import email_address
 from invoices.models import Invoice
 
@@ -50,18 +52,21 @@ class Upload:
 def dispute(
     *,
     link: PortalLink,
+    submission: str,
     invoices: list[Invoice],
     category: str,
     description: str,
     today: date,
     upload: Upload | None = None,
-) -> Interaction:
+) -> Interaction | None:
     """An open complaint on the invoices (they are disputed, so dunning pauses for them)."""
     label = ComplaintCategory(category).label if category in ComplaintCategory.values else category
     call = _portal_call(
         link, Outcome.DISPUTE, invoices, complaint=ComplaintInput(category=category, description=description)
     )
     with _as_portal(), transaction.atomic():
+        if not first_submission(link=link, key=submission):
+            return None  # this very form was already recorded: nothing again
         interaction = log_call(customer=link.customer, user=SYSTEM, call=call, today=today)
         if upload:
             attach_to_complaint(
@@ -73,7 +78,9 @@ def dispute(
     return interaction
 
 
-def promise(*, link: PortalLink, invoices: list[Invoice], pay_on: date, today: date) -> Interaction:
+def promise(
+    *, link: PortalLink, submission: str, invoices: list[Invoice], pay_on: date, today: date
+) -> Interaction | None:
     """An active promise agreement for the open amount of the invoices, paid by `pay_on` (no later than
     PORTAL_PROMISE_MAX_DAYS from today)."""
     limit = today + timedelta(days=settings.PORTAL_PROMISE_MAX_DAYS)
@@ -95,6 +102,8 @@ def promise(*, link: PortalLink, invoices: list[Invoice], pay_on: date, today: d
         link, Outcome.PROMISE, invoices, promise=InstalmentTerms(due_date=pay_on, amount=amount)
     )
     with _as_portal(), transaction.atomic():
+        if not first_submission(link=link, key=submission):
+            return None  # this very form was already recorded: nothing again
         interaction = log_call(customer=link.customer, user=SYSTEM, call=call, today=today)
         _task(link, f"promised {currency} {amount} by {pay_on:%d %b} for {_numbers(invoices)}", today)
         _confirm(link, "promise", today, invoices=invoices, pay_on=pay_on, amount=f"{currency} {amount}")
@@ -102,11 +111,18 @@ def promise(*, link: PortalLink, invoices: list[Invoice], pay_on: date, today: d
 
 
 def propose_payment_plan(
-    *, link: PortalLink, invoices: list[Invoice], instalments: list[InstalmentTerms], today: date
-) -> Interaction:
+    *,
+    link: PortalLink,
+    submission: str,
+    invoices: list[Invoice],
+    instalments: list[InstalmentTerms],
+    today: date,
+) -> Interaction | None:
     """A pending plan proposal a credit manager accepts (an agreement) or declines with a reason."""
     call = _portal_call(link, Outcome.REACHED, [], notes="Proposed a payment plan, waiting for a decision.")
     with _as_portal(), transaction.atomic():
+        if not first_submission(link=link, key=submission):
+            return None  # this very form was already recorded: nothing again
         interaction = log_call(customer=link.customer, user=SYSTEM, call=call, today=today)
         propose_plan(
             customer=link.customer, invoices=invoices, instalments=instalments, actor=SYSTEM, today=today,
@@ -120,13 +136,22 @@ def propose_payment_plan(
 
 
 def already_paid(
-    *, link: PortalLink, invoices: list[Invoice], paid_on: date, amount: Decimal, reference: str, today: date
-) -> Interaction:
+    *,
+    link: PortalLink,
+    submission: str,
+    invoices: list[Invoice],
+    paid_on: date,
+    amount: Decimal,
+    reference: str,
+    today: date,
+) -> Interaction | None:
     """A task for the collector to find the payment; reminders for the invoices pause a few business days."""
     call = _portal_call(
         link, Outcome.REACHED, [], notes=f"Says already paid on {paid_on:%d %b %Y}, ref. {reference}."
     )
     with _as_portal(), transaction.atomic():
+        if not first_submission(link=link, key=submission):
+            return None  # this very form was already recorded: nothing again
         interaction = log_call(customer=link.customer, user=SYSTEM, call=call, today=today)
         claim = claim_payment(
             customer=link.customer, invoices=invoices, paid_on=paid_on, amount=amount, reference=reference,
@@ -138,12 +163,14 @@ def already_paid(
     return interaction
 
 
-def update_contact(*, link: PortalLink, today: date, **values) -> Interaction:
+def update_contact(*, link: PortalLink, submission: str, today: date, **values) -> Interaction | None:
     """A pending contact change a collector confirms."""
     call = _portal_call(
         link, Outcome.REACHED, [], notes=f"New accounts-payable contact: {values.get('name', '')}."
     )
     with _as_portal(), transaction.atomic():
+        if not first_submission(link=link, key=submission):
+            return None  # this very form was already recorded: nothing again
         interaction = log_call(customer=link.customer, user=SYSTEM, call=call, today=today)
         submit_contact_change(customer=link.customer, actor=SYSTEM, today=today, **values)
         _task(link, f"new contact {values.get('name', '')} to confirm", today)

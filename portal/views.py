@@ -155,7 +155,7 @@ def _put_errors(form, error: ValidationError) -> None:
 def _dispute(link, data):
     upload = data.get("attachment")
     return services.dispute(
-        link=link, invoices=list(data["invoices"]), category=data["category"],
+        link=link, submission=data["submission"], invoices=list(data["invoices"]), category=data["category"],
         description=data["description"], today=today(),
         upload=services.Upload(upload.name, upload.read(), upload.detected_type) if upload else None,
     )  # fmt: skip
@@ -165,18 +165,27 @@ def _plan(link, data):
     rows = [(data.get(f"date_{n}"), data.get(f"amount_{n}")) for n in range(1, 7)]
     terms = [InstalmentTerms(due_date=d, amount=a) for d, a in rows if d and a]
     return services.propose_payment_plan(
-        link=link, invoices=list(data["invoices"]), instalments=terms, today=today()
+        link=link,
+        submission=data["submission"],
+        invoices=list(data["invoices"]),
+        instalments=terms,
+        today=today(),
     )
 
 
 ACTIONS = {
     "dispute": _dispute,
     "promise": lambda link, data: services.promise(
-        link=link, invoices=list(data["invoices"]), pay_on=data["pay_on"], today=today()
+        link=link,
+        submission=data["submission"],
+        invoices=list(data["invoices"]),
+        pay_on=data["pay_on"],
+        today=today(),
     ),
     "plan": _plan,
     "paid": lambda link, data: services.already_paid(
         link=link,
+        submission=data["submission"],
         invoices=list(data["invoices"]),
         paid_on=data["paid_on"],
         amount=data["amount"],
@@ -184,6 +193,9 @@ ACTIONS = {
         today=today(),
     ),  # fmt: skip
     "contact": lambda link, data: services.update_contact(
-        link=link, today=today(), **{k: data[k] for k in ("name", "role", "email", "phone")}
+        link=link,
+        submission=data["submission"],
+        today=today(),
+        **{k: data[k] for k in ("name", "role", "email", "phone")},
     ),
 }

@@ -1,6 +1,7 @@
 """The five answers: each lands as a collector's log would, with source "portal", confirmed by email."""
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -25,7 +26,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 def post(django_capture_on_commit_callbacks):
     """Post one of the five forms; the confirmation email goes out on commit, as in production."""
 
-    def send(client, token, action, data, **files):
+    def send(client, token, action, data, submission=None, **files):
+        data = {"submission": submission or uuid.uuid4().hex, **data}
         fields = {f"{action}-{key}": value for key, value in {**data, **files}.items()}
         with django_capture_on_commit_callbacks(execute=True):
             return client.post(url(token, f"answer/{action}/"), fields)
@@ -178,3 +180,23 @@ def test_portal_answers_show_on_the_timeline_and_the_worklist_with_their_source(
     assert "Portal" in page and "Promise to pay" in page
     worklist = client.get("/worklist/").content.decode()
     assert "Portal: promised EUR 200.00" in worklist
+
+
+def test_the_same_form_sent_twice_is_recorded_once(post, client, token, customer, invoices):
+    data = {"invoices": [invoices[0].pk], "category": "delivery", "description": "Never arrived"}
+    first = post(client, token, "dispute", data, submission="form-1")
+    again = post(client, token, "dispute", data, submission="form-1")
+    assert first.status_code == again.status_code == 302
+    assert Complaint.objects.filter(customer=customer).count() == 1 and len(mail.outbox) == 1
+    post(client, token, "dispute", {**data, "invoices": [invoices[1].pk]}, submission="form-2")
+    assert Complaint.objects.filter(customer=customer).count() == 2
+
+
+def test_portal_writes_are_audited_through_the_portal_channel(post, client, token, customer, invoices):
+    from audit.models import Entry
+
+    before = set(Entry.objects.values_list("pk", flat=True))
+    post(client, token, "promise", {"invoices": [invoices[1].pk], "pay_on": "2026-12-10"})
+    entries = Entry.objects.filter(customer_id=customer.pk).exclude(pk__in=before)
+    assert entries.exists() and set(entries.values_list("channel", flat=True)) == {"portal"}
+    assert all(entry.who == "system" for entry in entries)
