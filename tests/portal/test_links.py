@@ -110,3 +110,18 @@ def test_forms_refuse_a_post_without_the_csrf_token(token):
 
     response = Client(enforce_csrf_checks=True).post(url(token, "answer/contact/"), {"contact-name": "Eve"})
     assert response.status_code == 403
+
+
+def test_the_page_costs_the_same_queries_for_3_or_30_invoices(client, token, customer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as context:
+            assert client.get(url(token)).status_code == 200
+        return len(context.captured_queries)
+
+    few = queries()
+    InvoiceFactory.create_batch(27, customer=customer)
+    many = queries()
+    assert many == few <= 15
