@@ -143,6 +143,11 @@ def answer(request, link, action: str):
 
 
 def _put_errors(form, error: ValidationError) -> None:
+    """A service's per-field messages onto the form's fields (instalments[i].x onto row i + 1)."""
+    if not hasattr(error, "error_dict"):
+        for message in error.messages:
+            form.add_error(None, message)
+        return
     for field, messages in error.message_dict.items():
         name = field if field in form.fields else None
         if field.startswith("instalments[") and "." in field:

@@ -200,3 +200,12 @@ def test_portal_writes_are_audited_through_the_portal_channel(post, client, toke
     entries = Entry.objects.filter(customer_id=customer.pk).exclude(pk__in=before)
     assert entries.exists() and set(entries.values_list("channel", flat=True)) == {"portal"}
     assert all(entry.who == "system" for entry in entries)
+
+
+def test_a_plan_with_a_past_date_is_refused_on_its_row_and_nothing_is_written(post, client, token, invoices):
+    data = {"invoices": [invoices[0].pk], "date_1": "2026-11-01", "amount_1": "50", "date_2": "2026-12-15",
+            "amount_2": "50"}  # fmt: skip
+    response = post(client, token, "plan", data)
+    assert response.status_code == 400
+    assert response.context["forms"]["plan"].errors["date_1"] == ["Cannot be before the agreement was made."]
+    assert not PlanProposal.objects.exists() and not Interaction.objects.exists()
