@@ -22,6 +22,7 @@ class Channel(models.TextChoices):
     IMPORT = "import", "Import"
     TASK = "task", "Task"
     COMMAND = "command", "Command"
+    PORTAL = "portal", "Portal"  # a customer through their personal link (portal/), no user
     SYSTEM = "system", "System"
 
 

@@ -22,7 +22,7 @@ LONGEST_HISTORIES = 20
 
 # The finance lead's dashboard, one entry per URL a person waits for: the headline, then each section
 # (reports/sections.py SECTIONS), which the page loads on its own; today (live) and a past day (snapshots).
-DASHBOARD_SECTIONS = ("aging", "trend", "breakdown", "effort", "excuses", "debt-bands", "channels")
+DASHBOARD_SECTIONS = ("aging", "trend", "breakdown", "effort", "excuses", "debt-bands", "channels", "portal")
 DASHBOARD_DAYS = ("", "?as_of=2026-10-31")
 DASHBOARD_URLS = tuple(
     path + day

@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from .models import Complaint, Excuse, Interaction, Standing, Task
+from .models import (
+    Complaint,
+    ComplaintAttachment,
+    Excuse,
+    Interaction,
+    PaymentClaim,
+    PlanProposal,
+    Standing,
+    Task,
+)
 
 
 @admin.register(Interaction)
@@ -65,3 +74,36 @@ class StandingAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """What customers send through the portal is written by its services only (portal/, calls.services):
+    the admin shows it and may delete it, never edits it around them."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ComplaintAttachment)
+class ComplaintAttachmentAdmin(ReadOnlyAdmin):
+    list_display = ("uploaded_at", "complaint", "original_name", "content_type", "size")
+    search_fields = ("original_name", "complaint__customer__name", "complaint__customer__account_number")
+    list_select_related = ("complaint",)
+
+
+@admin.register(PaymentClaim)
+class PaymentClaimAdmin(ReadOnlyAdmin):
+    list_display = ("created_on", "customer", "paid_on", "amount", "currency", "reference", "pause_until")
+    search_fields = ("customer__name", "customer__account_number", "reference")
+    list_select_related = ("customer",)
+
+
+@admin.register(PlanProposal)
+class PlanProposalAdmin(ReadOnlyAdmin):
+    list_display = ("proposed_on", "customer", "currency", "state", "decided_on")
+    list_filter = ("state",)
+    search_fields = ("customer__name", "customer__account_number", "decline_reason")
+    list_select_related = ("customer",)

@@ -9,6 +9,7 @@ class InteractionChannel(models.TextChoices):
     LETTER = "letter", "Letter"
     SMS = "sms", "SMS"
     VISIT = "visit", "Visit"
+    PORTAL = "portal", "Portal"  # the customer answered through their personal link (portal/)
 
 
 class Direction(models.TextChoices):
@@ -62,6 +63,7 @@ class TaskKind(models.TextChoices):
     BROKEN_AGREEMENT = "broken_agreement", "Agreement broken"
     REVIEW_PREPAYMENT = "review_prepayment", "Review prepayment only"
     REVIEW_CREDIT_HOLD = "review_credit_hold", "Review credit hold"
+    PORTAL_ANSWER = "portal_answer", "Answer from the portal"
     OTHER = "other", "Other"
 
 
@@ -69,3 +71,9 @@ class TaskStatus(models.TextChoices):
     OPEN = "open", "Open"
     DONE = "done", "Done"
     CANCELLED = "cancelled", "Cancelled"
+
+
+class PlanProposalState(models.TextChoices):
+    PENDING = "pending", "Waiting for a decision"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"

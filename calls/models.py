@@ -1,11 +1,12 @@
 """Everything said with a customer: interactions, excuses, complaints, and the tasks they leave."""
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import F, Q
 
 from agreements.models import Agreement
-from customers.fields import MoneyField
+from customers.fields import CurrencyField, MoneyField
 from customers.models import Contact, Customer
 from invoices.models import Invoice
 
@@ -16,6 +17,7 @@ from .choices import (
     ExcuseCategory,
     InteractionChannel,
     Outcome,
+    PlanProposalState,
     TaskKind,
     TaskStatus,
 )
@@ -242,3 +244,100 @@ class Standing(models.Model):
 
     def __str__(self) -> str:
         return f"Standing of customer {self.customer_id}"
+
+
+def private_storage() -> FileSystemStorage:
+    """Files customers upload: outside MEDIA_ROOT and the static root, so no URL serves them directly;
+    only the staff view `calls.views.complaint_attachment` does, after customers.access said yes."""
+    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+
+
+class ComplaintAttachment(models.Model):
+    """A document a customer sent with a dispute (PDF, PNG or JPEG; type checked by content)."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(storage=private_storage, upload_to="complaints/%Y/%m/")
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.size} bytes)"
+
+
+class PaymentClaim(models.Model):
+    """ "We already paid": what the customer says they paid; the collector's task is to find it.
+
+    The reminders of its invoices pause until `pause_until` (the dunning run reads it).
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="payment_claims")
+    interaction = models.ForeignKey(
+        Interaction, on_delete=models.SET_NULL, null=True, blank=True, related_name="payment_claims"
+    )
+    paid_on = models.DateField()
+    amount = MoneyField()
+    currency = CurrencyField()
+    reference = models.CharField(max_length=100)
+    invoices = models.ManyToManyField(Invoice, related_name="payment_claims")
+    pause_until = models.DateField(help_text="Reminders for its invoices resume on this day.")
+    task = models.ForeignKey(Task, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_on = models.DateField()
+
+    class Meta:
+        ordering = ["-created_on", "-id"]
+        indexes = [models.Index(fields=["customer", "pause_until"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="payment_claim_amount_positive",
+                violation_error_message="The amount paid must be positive.",
+            ),
+            # The same payment reported twice (a resent form) is one claim.
+            models.UniqueConstraint(
+                fields=["customer", "paid_on", "reference"], name="payment_claim_once",
+                violation_error_message="This payment was already reported.",
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"Paid {self.amount} {self.currency} on {self.paid_on} ({self.reference})"
+
+
+class PlanProposal(models.Model):
+    """A payment plan the customer proposed; a credit manager accepts it (an Agreement) or declines it
+    with a reason the customer reads on their page."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="plan_proposals")
+    interaction = models.ForeignKey(
+        Interaction, on_delete=models.SET_NULL, null=True, blank=True, related_name="plan_proposals"
+    )
+    invoices = models.ManyToManyField(Invoice, related_name="plan_proposals")
+    currency = CurrencyField()
+    # [{"due_date": "2026-12-01", "amount": "100.00"}, ...]: at most six, read by `terms()`.
+    instalments = models.JSONField()
+    state = models.CharField(
+        max_length=10, choices=PlanProposalState.choices, default=PlanProposalState.PENDING
+    )
+    proposed_on = models.DateField()
+    decided_on = models.DateField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decline_reason = models.TextField(blank=True)
+    agreement = models.OneToOneField(
+        Agreement, on_delete=models.SET_NULL, null=True, blank=True, related_name="proposal"
+    )
+
+    class Meta:
+        ordering = ["-proposed_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(state="pending"),
+                name="plan_proposal_one_pending_per_customer",
+                violation_error_message="A proposed plan is already waiting for a decision.",
+            )
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"Plan proposal of customer {self.customer_id} ({self.state})"

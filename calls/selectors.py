@@ -22,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import cast
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Page, Paginator
@@ -418,7 +419,8 @@ class CountingPaginator(Paginator):
         except (TypeError, ValueError):
             number = 1
         bottom = (number - 1) * self.per_page
-        ids, id_field = self.ids or (self.object_list, "pk")
+        # object_list is always a queryset here (the worklist's); the stubs allow any sequence.
+        ids, id_field = self.ids or (cast(QuerySet, self.object_list), "pk")
         counted = ids.annotate(
             full_count=Window(Count("*")), guarded=self.guard or Value(False, output_field=BooleanField())
         ).values_list(id_field, "full_count", "guarded")

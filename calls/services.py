@@ -22,8 +22,8 @@ from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
 from invoices.services import set_invoice_status
 
-from .choices import ComplaintOutcome, InteractionChannel, Outcome, TaskKind, TaskStatus
-from .models import Complaint, Excuse, Interaction, Task
+from .choices import ComplaintOutcome, InteractionChannel, Outcome, PlanProposalState, TaskKind, TaskStatus
+from .models import Complaint, ComplaintAttachment, Excuse, Interaction, PaymentClaim, PlanProposal, Task
 
 # How far ahead of this server's clock a caller's clock may run: a call logged "now" from a laptop whose
 # clock is a little fast is still accepted.
@@ -315,3 +315,156 @@ def complete_tasks_handled_by_call(*, customer: Customer, today: date) -> int:
         due_on__lte=today,
         kind__in=(TaskKind.CALL, TaskKind.FOLLOW_UP_PROMISE, TaskKind.BROKEN_AGREEMENT),
     ).update(status=TaskStatus.DONE, done_at=timezone.now())
+
+
+# --- Answers a customer gives themselves (portal/), beside what a collector logs ----------------
+
+MAX_PLAN_INSTALMENTS = 6
+
+
+def business_days_after(day: date, count: int) -> date:
+    """The day `count` business days (Monday to Friday) after `day`."""
+    while count > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            count -= 1
+    return day
+
+
+def attach_to_complaint(*, complaint: Complaint, name: str, content: bytes, content_type: str, actor):
+    """Store a document with a complaint, in the private storage (checked for type and size by the caller's
+    form: calls.forms is not where uploads are read, portal.forms is)."""
+    from django.core.files.base import ContentFile
+
+    require(actor, Capability.LOG_CALLS)
+    attachment = ComplaintAttachment(
+        complaint=complaint, original_name=name[:200], content_type=content_type, size=len(content)
+    )
+    attachment.file.save(name, ContentFile(content), save=False)
+    attachment.save()
+    return attachment
+
+
+def claim_payment(
+    *,
+    customer: Customer,
+    invoices: Sequence[Invoice],
+    paid_on: date,
+    amount,
+    reference: str,
+    actor,
+    today: date,
+    interaction: Interaction | None = None,
+    pause_business_days: int = 5,
+) -> PaymentClaim:
+    """The customer says they already paid: a task for the collector to find the payment, and the
+    reminders of those invoices paused for `pause_business_days` business days. Reporting the same
+    payment (day, reference) again returns the first claim."""
+    require(actor, Capability.LOG_CALLS)
+    errors: dict[str, list[str]] = {}
+    if not invoices:
+        errors.setdefault("invoices", []).append("Choose the invoices the payment was for.")
+    if any(invoice.customer_id != customer.pk for invoice in invoices):
+        errors.setdefault("invoices", []).append("Every invoice must belong to this customer.")
+    currencies = {invoice.currency for invoice in invoices}
+    if len(currencies) > 1:
+        errors.setdefault("invoices", []).append("Report one payment per currency.")
+    if paid_on > today:
+        errors.setdefault("paid_on", []).append("The payment date cannot be in the future.")
+    if amount is None or amount <= 0:
+        errors.setdefault("amount", []).append("Must be a positive amount.")
+    if not reference.strip():
+        errors.setdefault("reference", []).append("Give the payment's reference.")
+    if errors:
+        raise ValidationError(errors)
+    existing = PaymentClaim.objects.filter(customer=customer, paid_on=paid_on, reference=reference).first()
+    if existing:
+        return existing
+    currency = currencies.pop()
+    numbers = ", ".join(invoice.number for invoice in invoices)
+    with transaction.atomic():
+        task = create_task(
+            customer=customer,
+            kind=TaskKind.PORTAL_ANSWER,
+            reason=f"Portal: already paid {currency} {amount} on {paid_on:%d %b} ({reference}) for {numbers}",
+            due_on=today,
+            actor=actor,
+        )
+        claim = PaymentClaim(
+            customer=customer, interaction=interaction, paid_on=paid_on, amount=amount, currency=currency,
+            reference=reference, pause_until=business_days_after(today, pause_business_days), task=task,
+            created_on=today,
+        )  # fmt: skip
+        claim.full_clean(validate_constraints=False)
+        claim.save()
+        claim.invoices.set(invoices)
+        announce_change(customer_ids={customer.pk}, facts={"tasks"})
+    return claim
+
+
+def propose_plan(
+    *,
+    customer: Customer,
+    invoices: Sequence[Invoice],
+    instalments: Sequence[InstalmentTerms],
+    actor,
+    today: date,
+    interaction: Interaction | None = None,
+) -> PlanProposal:
+    """A plan the customer proposes, waiting for a credit manager (decide_plan_proposal)."""
+    from agreements.services import validate_terms
+
+    require(actor, Capability.LOG_CALLS)
+    if len(instalments) > MAX_PLAN_INSTALMENTS:
+        raise ValidationError({"instalments": f"A plan has at most {MAX_PLAN_INSTALMENTS} instalments."})
+    currency = validate_terms(
+        customer=customer, kind=AgreementKind.PLAN, instalments=instalments, invoices=invoices, made_on=today
+    )
+    if PlanProposal.objects.filter(customer=customer, state=PlanProposalState.PENDING).exists():
+        raise ValidationError({"instalments": "A proposed plan is already waiting for a decision."})
+    with transaction.atomic():
+        proposal = PlanProposal.objects.create(
+            customer=customer, interaction=interaction, currency=currency, proposed_on=today,
+            instalments=[{"due_date": t.due_date.isoformat(), "amount": str(t.amount)} for t in instalments],
+        )  # fmt: skip
+        proposal.invoices.set(invoices)
+    return proposal
+
+
+def plan_terms(proposal: PlanProposal) -> list[InstalmentTerms]:
+    from decimal import Decimal
+
+    return [
+        InstalmentTerms(date.fromisoformat(row["due_date"]), Decimal(row["amount"]))
+        for row in proposal.instalments
+    ]
+
+
+def decide_plan_proposal(
+    *, proposal: PlanProposal, accept: bool, user, today: date, reason: str = ""
+) -> PlanProposal:
+    """Accept a proposed plan (it becomes an active plan Agreement, made in the portal's interaction) or
+    decline it with a reason the customer reads on their page. A credit manager's decision."""
+    require(user, Capability.DECIDE_CREDIT_CONTROL)
+    if proposal.state != PlanProposalState.PENDING:
+        raise ValidationError({"state": "This proposal was already decided."})
+    if not accept and not reason.strip():
+        raise ValidationError({"reason": "Say why, in words the customer will read."})
+    with transaction.atomic():
+        if accept:
+            proposal.agreement = create_agreement(
+                customer=proposal.customer, kind=AgreementKind.PLAN, instalments=plan_terms(proposal),
+                invoices=proposal.invoices.all(), made_on=today, made_by=user,
+                notes="Proposed by the customer via the portal",
+            )  # fmt: skip
+            if proposal.interaction_id:
+                Interaction.objects.filter(pk=proposal.interaction_id, agreement__isnull=True).update(
+                    agreement=proposal.agreement
+                )
+        proposal.state = PlanProposalState.ACCEPTED if accept else PlanProposalState.DECLINED
+        proposal.decline_reason = "" if accept else reason.strip()
+        proposal.decided_on = today
+        proposal.decided_by = acting_user(user)
+        proposal.save(update_fields=["state", "decline_reason", "decided_on", "decided_by", "agreement"])
+        announce_change(customer_ids={proposal.customer_id}, facts={"agreements"})
+    return proposal

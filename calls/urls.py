@@ -4,7 +4,7 @@ The invoice, agreement and reminder lists are their own apps' (invoices, agreeme
 
 from django.urls import path
 
-from . import views
+from . import portal_views, views
 
 app_name = "calls"
 urlpatterns = [
@@ -22,4 +22,11 @@ urlpatterns = [
     path("complaints/", views.ComplaintListView.as_view(), name="complaint-list"),
     path("complaints/<int:pk>/resolve/", views.complaint_resolve, name="complaint-resolve"),
     path("reminders/", views.ReminderListRedirect.as_view(), name="reminder-list"),
+    # What customers send through the portal (calls/portal_views.py)
+    path("customers/<int:pk>/portal-links/revoke/", portal_views.revoke_links, name="portal-links-revoke"),
+    path("plan-proposals/<int:pk>/decide/", portal_views.plan_proposal_decide, name="plan-proposal-decide"),
+    path(
+        "contact-changes/<int:pk>/decide/", portal_views.contact_change_decide, name="contact-change-decide"
+    ),
+    path("complaint-files/<int:pk>/", portal_views.complaint_attachment, name="complaint-attachment"),
 ]

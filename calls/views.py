@@ -17,7 +17,6 @@ from django.core.paginator import Paginator
 from django.db.models import F, Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 from django.views.generic import RedirectView
@@ -32,7 +31,7 @@ from customers.selectors import visible_customers
 from customers.services import assign_collector, save_contact
 from invoices.models import Invoice
 
-from . import customer_page, selectors
+from . import customer_page, selectors, statement
 from .filters import ComplaintFilterSet
 from .forms import AssignForm, ContactForm, LogCallForm, ResolveComplaintForm, WorklistFilterForm
 from .models import Complaint
@@ -157,6 +156,8 @@ def customer_changes(request, pk: int):
 
 
 def _customer_context(request, customer: Customer, *, today: date) -> dict:
+    from . import portal_views  # it builds on this module
+
     invoices = selectors.open_invoices_of(customer, today=today)
     return {
         "customer": customer,
@@ -171,6 +172,7 @@ def _customer_context(request, customer: Customer, *, today: date) -> dict:
         "early_warning": selectors.early_warning_reasons(customer),
         "can_write": _can_write(request.user),
         "aging_buckets": selectors.AGING_BUCKETS,
+        "portal": portal_views.portal_answers(customer, request.user),
     }
 
 
@@ -276,24 +278,11 @@ def customer_log_call(request, pk: int):
 @requires(Capability.BROWSE_PAGES)
 def statement_pdf(request, pk: int):
     """The customer's statement of account: open invoices, aging and recent payments, as PDF."""
-    from weasyprint import HTML
-
     customer = _customer_for(request, pk)
     today = today_for(request)
-    html = render_to_string(
-        "calls/statement.html",
-        {
-            "customer": customer,
-            "today": today,
-            "invoices": selectors.open_invoices_of(customer, today=today, limit=1000),
-            "positions": selectors.position_of(customer, today=today),
-            "payments": customer.payments.order_by("-received_on")[:20],
-            "aging_buckets": selectors.AGING_BUCKETS,
-            "contact": customer.contacts.filter(is_primary=True).first(),
-        },
-        request=request,
+    pdf = statement.statement_pdf(
+        customer, today=today, base_url=request.build_absolute_uri("/"), request=request
     )
-    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
     response = HttpResponse(pdf, content_type="application/pdf")
     filename = f"statement-{customer.account_number}-{today:%Y-%m-%d}.pdf"
     response["Content-Disposition"] = f'inline; filename="{filename}"'

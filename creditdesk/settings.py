@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "calls",
     "dunning",
     "reports",
+    "portal",
     "creditdesk",
 ]
 
@@ -316,6 +317,20 @@ DUNNING_RETRY_BACKOFF_MAX = int(os.environ.get("DUNNING_RETRY_BACKOFF_MAX", "360
 DUNNING_SENDING_TIMEOUT = int(os.environ.get("DUNNING_SENDING_TIMEOUT", "900"))  # a claim older is stale
 DUNNING_SMS_BACKEND = os.environ.get("DUNNING_SMS_BACKEND", "dunning.delivery.LoggingSmsBackend")
 DUNNING_SENDER = os.environ.get("DUNNING_SENDER", "Credit department, CreditDesk")
+# Customer self-service (portal/): a personal link in every reminder. Links expire after PORTAL_LINK_DAYS;
+# a promise made there may not be later than PORTAL_PROMISE_MAX_DAYS from the day it is made; "already
+# paid" pauses the reminders of its invoices for PORTAL_PAID_PAUSE_BUSINESS_DAYS. PORTAL_BASE_URL is how
+# customers reach the app from outside (reminders are sent by the worker, which has no request).
+PORTAL_LINK_DAYS = int(os.environ.get("PORTAL_LINK_DAYS", "60"))
+PORTAL_PROMISE_MAX_DAYS = int(os.environ.get("PORTAL_PROMISE_MAX_DAYS", "30"))
+PORTAL_PAID_PAUSE_BUSINESS_DAYS = int(os.environ.get("PORTAL_PAID_PAUSE_BUSINESS_DAYS", "5"))
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+PORTAL_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
+# Attachments customers upload: outside MEDIA_ROOT's public URL and the static root, served by a staff view.
+PRIVATE_MEDIA_ROOT = Path(os.environ.get("CREDITDESK_PRIVATE_MEDIA_ROOT", VAR_DIR / "private"))
+# Requests per minute a portal link, and one address, may make (POSTs count more: see portal/throttle.py).
+PORTAL_RATE_PER_TOKEN = int(os.environ.get("PORTAL_RATE_PER_TOKEN", "60"))
+PORTAL_RATE_PER_ADDRESS = int(os.environ.get("PORTAL_RATE_PER_ADDRESS", "120"))
 DUNNING_RUN_HOUR = int(os.environ.get("DUNNING_RUN_HOUR", "6"))  # local hour of the daily run
 REPORTS_SNAPSHOT_HOUR = int(os.environ.get("REPORTS_SNAPSHOT_HOUR", "1"))  # local hour of the snapshots
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("dunning/", include("dunning.urls")),
     path("reports/", include("reports.urls")),
     path("bank/", include("banking.urls")),
+    path("p/", include("portal.urls")),  # customers, through their personal link: no sign-in
 ]
 # No route serves MEDIA_ROOT: PDF letters go out only through dunning's letter view, which checks the
 # user's role and portfolio.

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Contact, Customer, Segment
+from .models import Contact, ContactChange, Customer, PortalLink, PortalSubmission, Segment
 from .signals import announce_change
 
 
@@ -42,3 +42,44 @@ class ContactAdmin(admin.ModelAdmin):
     search_fields = ("name", "email", "customer__name", "customer__account_number")
     list_select_related = ("customer",)
     raw_id_fields = ("customer",)
+
+
+@admin.register(PortalLink)
+class PortalLinkAdmin(admin.ModelAdmin):
+    """Links are minted by the dunning delivery and revoked on the customer page; here they are only read
+    (the token itself is never stored, so nothing here can open a customer's page)."""
+
+    list_display = ("created_at", "customer", "contact", "expires_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("customer__name", "customer__account_number")
+    list_select_related = ("customer", "contact")
+    readonly_fields = ("customer", "contact", "token_hash", "expires_at", "revoked_at", "created_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(ContactChange)
+class ContactChangeAdmin(admin.ModelAdmin):
+    list_display = ("submitted_on", "customer", "name", "email", "phone", "state")
+    list_filter = ("state",)
+    search_fields = ("customer__name", "customer__account_number", "name", "email")
+    list_select_related = ("customer",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # confirmed or rejected on the customer page, through the service
+
+
+@admin.register(PortalSubmission)
+class PortalSubmissionAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "link", "key")
+    search_fields = ("key",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -92,3 +92,83 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.customer.account_number})"
+
+
+class PortalLink(models.Model):
+    """A customer's personal link to the self-service portal (`/p/<token>/`), sent in reminders.
+
+    Only the SHA-256 of the token is stored: a copy of this table opens nothing. The token itself
+    exists only in the message it was minted for (customers.portal_links.mint_link).
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="portal_links")
+    contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"Portal link of customer {self.customer_id} until {self.expires_at:%Y-%m-%d}"
+
+
+class ContactChangeState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed"
+    REJECTED = "rejected", "Rejected"
+
+
+class ContactChange(models.Model):
+    """A new accounts-payable contact a customer gave through the portal, until a collector confirms it."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contact_changes")
+    name = models.CharField(max_length=200)
+    role = models.CharField(max_length=100, blank=True, default="Accounts payable")
+    email = MailboxField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    state = models.CharField(
+        max_length=10, choices=ContactChangeState.choices, default=ContactChangeState.PENDING
+    )
+    submitted_on = models.DateField()
+    decided_on = models.DateField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="The contact made from it once confirmed.",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["-submitted_on", "-id"]
+        constraints = [
+            # A repeated submission replaces the pending one instead of queueing a twin (services).
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(state="pending"),
+                name="contact_change_one_pending_per_customer",
+                violation_error_message="This customer already has a contact change waiting.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Contact change for {self.customer_id}: {self.name} ({self.state})"
+
+
+class PortalSubmission(models.Model):
+    """One form sent through a portal link, by the random key the form carried: a form sent twice (a
+    double click, a retried request) is recorded once, which the unique constraint enforces."""
+
+    link = models.ForeignKey(PortalLink, on_delete=models.CASCADE, related_name="submissions")
+    key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["link", "key"], name="portal_submission_once")]
+
+    def __str__(self) -> str:
+        return f"Submission {self.key} through link {self.link_id}"

@@ -2,9 +2,11 @@
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from .access import Actor, scope_to_portfolio
-from .models import Contact, Customer
+from .models import Contact, Customer, PortalLink
+from .services import hash_token
 
 
 def visible_customers(*, user: Actor) -> QuerySet[Customer]:
@@ -20,3 +22,18 @@ def contact_of(*, customer: Customer, contact_id: int) -> Contact:
         message = f"{customer.account_number} has no contact with id {contact_id}."
         raise ValidationError({"contact": [message]})
     return contact
+
+
+def portal_link(token: str) -> PortalLink | None:
+    """The link this token opens, live or not (None if no such token); `link_is_live` says which."""
+    if not token or len(token) > 100:
+        return None
+    return (
+        PortalLink.objects.select_related("customer", "customer__collector", "contact")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+
+
+def link_is_live(link: PortalLink, *, now=None) -> bool:
+    return link.revoked_at is None and link.expires_at > (now or timezone.now())

@@ -3,15 +3,28 @@
 Each takes the acting user (`actor=`, SYSTEM for imports and runs) and asks customers.access first.
 """
 
+import hashlib
+import secrets
+from datetime import date, timedelta
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.records import Change, record_changes
 
 from .access import Actor, Capability, Person, may, require
 from .changes import field_values, save_changed_fields
-from .models import Contact, Customer, Segment
+from .models import (
+    Contact,
+    ContactChange,
+    ContactChangeState,
+    Customer,
+    PortalLink,
+    PortalSubmission,
+    Segment,
+)
 from .signals import announce_change
 
 CUSTOMER_FIELDS = (
@@ -188,3 +201,96 @@ def upsert_segment(
         name=name, defaults={"description": description, "lateness_threshold_days": lateness_threshold_days}
     )
     return segment
+
+
+# --- Portal links and what customers send through them --------------------------------------------
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def mint_portal_link(
+    *, customer: Customer, contact: Contact | None = None, now=None
+) -> tuple[PortalLink, str]:
+    """A new personal link for the customer (and the contact it is addressed to); returns (link, token).
+
+    The token (32 random bytes, 256 bits) is returned once and never stored: only its hash is. Called
+    by the dunning delivery for every reminder it sends; the link expires after PORTAL_LINK_DAYS.
+    """
+    now = now or timezone.now()
+    token = secrets.token_urlsafe(32)
+    link = PortalLink.objects.create(
+        customer=customer,
+        contact=contact,
+        token_hash=hash_token(token),
+        expires_at=now + timedelta(days=settings.PORTAL_LINK_DAYS),
+    )
+    return link, token
+
+
+def first_submission(*, link: PortalLink, key: str) -> bool:
+    """Record that the form with this key was sent through the link; False if it already was.
+
+    Call it first inside the transaction of the answer: a repeat then writes nothing, and a concurrent
+    twin waits on the unique index and finds the first one committed.
+    """
+    if not key:
+        raise ValidationError({"submission": "The form is incomplete: reload the page and send it again."})
+    try:
+        with transaction.atomic():
+            PortalSubmission.objects.create(link=link, key=key[:64])
+    except IntegrityError:
+        return False
+    return True
+
+
+def revoke_portal_links(*, customer: Customer, actor, now=None) -> int:
+    """Revoke every live link of the customer (a credit manager's decision); returns how many."""
+    require(actor, Capability.DECIDE_CREDIT_CONTROL)
+    return PortalLink.objects.filter(customer=customer, revoked_at__isnull=True).update(
+        revoked_at=now or timezone.now()
+    )
+
+
+def submit_contact_change(*, customer: Customer, actor, today: date, **values) -> ContactChange:
+    """Record a new accounts-payable contact given by the customer, pending a collector's confirmation.
+
+    A second submission while one is pending replaces it (one pending change per customer, a
+    constraint), so a resent form never queues twins.
+    """
+    require(actor, Capability.EDIT_CONTACTS)
+    with transaction.atomic():
+        change = (
+            ContactChange.objects.select_for_update()
+            .filter(customer=customer, state=ContactChangeState.PENDING)
+            .first()
+        ) or ContactChange(customer=customer)
+        for name in ("name", "role", "email", "phone"):
+            setattr(change, name, values.get(name, "") or getattr(change, name))
+        change.role = change.role or "Accounts payable"
+        change.submitted_on = today
+        change.full_clean(validate_constraints=False)
+        if not (change.email or change.phone):
+            raise ValidationError({"email": "Give an email address or a phone number."})
+        change.save()
+        return change
+
+
+def decide_contact_change(*, change: ContactChange, confirm: bool, actor, today: date) -> ContactChange:
+    """Confirm (it becomes the customer's primary, verified contact) or reject a pending contact change."""
+    require(actor, Capability.EDIT_CONTACTS)
+    if change.state != ContactChangeState.PENDING:
+        raise ValidationError({"state": "This contact change was already decided."})
+    with transaction.atomic():
+        if confirm:
+            change.contact = save_contact(
+                customer=change.customer, actor=actor, verified=True, is_primary=True,
+                name=change.name, role=change.role, email=change.email, phone=change.phone,
+            )  # fmt: skip
+        change.state = ContactChangeState.CONFIRMED if confirm else ContactChangeState.REJECTED
+        change.decided_on = today
+        change.decided_by = actor if getattr(actor, "pk", None) else None
+        change.save(update_fields=["state", "decided_on", "decided_by", "contact"])
+        announce_change(customer_ids={change.customer_id}, facts={"contacts"})
+        return change

@@ -20,6 +20,7 @@ from django.utils.module_loading import import_string
 from calls.choices import TaskKind
 from calls.services import create_task
 from customers.access import SYSTEM
+from customers.services import mint_portal_link
 
 from .choices import DeliveryStatus, StepAction, StepChannel
 from .models import Reminder
@@ -103,7 +104,7 @@ def send_email(reminder: Reminder) -> None:
         raise DeliveryFailed(f"{reminder.customer.name} has no email address (customer or primary contact).")
     message = EmailMessage(
         subject=reminder.subject,
-        body=reminder.body,
+        body=f"{reminder.body}\n\n{portal_invitation(reminder)}",
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[recipient],
         # A stable Message-ID: should a crash make us send it twice, mail clients show it once.
@@ -144,6 +145,7 @@ def render_letter_pdf(reminder: Reminder) -> bytes:
     from weasyprint import HTML  # heavy import, only where letters are made
 
     lines = reminder_lines(reminder)
+    portal_url = portal_address(reminder)
     # Plain values only, as for the step templates: the letter goes outside.
     html = render_to_string(
         "dunning/letter.html",
@@ -159,9 +161,37 @@ def render_letter_pdf(reminder: Reminder) -> bytes:
             "lines": [(line, money(line.open_amount, line.currency)) for line in lines],
             "totals": [money(total.open_amount, total.currency) for total in totals_by_currency(lines)],
             "sender": settings.DUNNING_SENDER,
+            "portal_url": portal_url,
+            "portal_qr_svg": qr_svg(portal_url),
         },
     )
     return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+
+
+# --- The customer's personal link (portal/) ---------------------------------------------------------
+
+
+def portal_address(reminder: Reminder) -> str:
+    """A new personal link for this reminder's customer, as an absolute URL (only the message keeps it)."""
+    contact = reminder.customer.contacts.filter(is_primary=True).first()
+    _, token = mint_portal_link(customer=reminder.customer, contact=contact)
+    return f"{settings.PORTAL_BASE_URL}/p/{token}/"
+
+
+def portal_invitation(reminder: Reminder) -> str:
+    return (
+        "Answer online, at any hour: dispute an invoice, promise a date, propose a payment plan, tell us "
+        f"it is already paid or update your contact details:\n{portal_address(reminder)}"
+    )
+
+
+def qr_svg(url: str) -> str:
+    """The URL as an inline SVG QR code (drawn here, no network), for the printed letter."""
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    return image.to_string(encoding="unicode")
 
 
 def make_call_task(reminder: Reminder) -> None:
@@ -179,7 +209,11 @@ def send_sms(reminder: Reminder) -> None:
     phone = sms_number(reminder.customer)
     if not phone:
         raise DeliveryFailed(f"{reminder.customer.name} has no phone number for SMS.")
-    sms_backend().send(to=phone, text=reminder.body or reminder.subject, reference=f"reminder:{reminder.pk}")
+    sms_backend().send(
+        to=phone,
+        text=f"{reminder.body or reminder.subject} {portal_address(reminder)}",
+        reference=f"reminder:{reminder.pk}",
+    )
 
 
 def sms_number(customer) -> str:

@@ -19,7 +19,8 @@ already sent for the invoice. So:
   step it reached over the weekend, i.e. the step moves to the next business day.
 
 Skipped: invoices that are paid, cancelled, written off or disputed, under an open complaint, or
-covered by an agreement in good standing (active); every invoice of a customer paused until a later
+covered by an agreement in good standing (active), or reported already paid (paused for a few business
+days while the collector looks for the payment); every invoice of a customer paused until a later
 date. The invoices of one customer at the same step are grouped into one reminder.
 """
 
@@ -55,6 +56,8 @@ class InvoiceFacts:
     open_amount: Decimal
     under_open_complaint: bool = False
     covered_by_active_agreement: bool = False
+    # The customer said "already paid" (calls.PaymentClaim) and its pause has not run out.
+    under_payment_claim: bool = False
     sent_offsets: frozenset[int] = field(default_factory=frozenset)
 
 
@@ -108,6 +111,7 @@ def is_chased(invoice: InvoiceFacts) -> bool:
         and invoice.open_amount > 0
         and not invoice.under_open_complaint
         and not invoice.covered_by_active_agreement
+        and not invoice.under_payment_claim
     )
 
 

@@ -31,7 +31,7 @@ from django.db.models.functions import Coalesce
 
 from agreements.choices import AgreementState
 from agreements.models import Agreement
-from calls.models import Complaint
+from calls.models import Complaint, PaymentClaim
 from customers.access import Actor, scope_to_portfolio
 from customers.models import Contact, Customer
 from invoices.choices import InvoiceStatus
@@ -186,6 +186,14 @@ def customers_with_an_agreement_to_settle(today: date) -> QuerySet:
 def invoices_under_open_complaint(customer_ids: Sequence[int]) -> set[int]:
     through = Complaint.invoices.through.objects.filter(
         complaint__customer_id__in=list(customer_ids), complaint__resolved_on__isnull=True
+    )
+    return set(through.values_list("invoice_id", flat=True))
+
+
+def invoices_under_payment_claim(customer_ids: Sequence[int], today: date) -> set[int]:
+    """Invoices the customer reported already paid whose pause runs past today."""
+    through = PaymentClaim.invoices.through.objects.filter(
+        paymentclaim__customer_id__in=list(customer_ids), paymentclaim__pause_until__gt=today
     )
     return set(through.values_list("invoice_id", flat=True))
 

@@ -8,7 +8,7 @@ inserted a reminder writes its invoice lines.
 """
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -79,6 +79,7 @@ def customer_batches(
     Without: every customer, streamed (the ids of a large ledger are never all in memory at once).
     """
     size = size or settings.DUNNING_BATCH_SIZE
+    ids: Iterable[int]
     if today is not None:
         ids = customers_to_run(today=today, book=book or selectors.policy_book())
     else:
@@ -152,6 +153,7 @@ def plan_reminders(
         return []  # a same-day repeat ends here: every step due was sent
     disputed = selectors.invoices_under_open_complaint(customers_owing)
     covered = selectors.invoices_under_active_agreement(customers_owing)
+    claimed = selectors.invoices_under_payment_claim(customers_owing, today)
     customers = selectors.customers_in_batch(customers_owing)
     contacts = selectors.primary_contacts(customers_owing)
     planned = []
@@ -169,6 +171,7 @@ def plan_reminders(
                 open_amount=invoice.open_amount,
                 under_open_complaint=invoice.pk in disputed,
                 covered_by_active_agreement=invoice.pk in covered,
+                under_payment_claim=invoice.pk in claimed,
                 sent_offsets=reminded.get(invoice.pk, frozenset()),
             )
             for invoice in invoices

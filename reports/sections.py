@@ -29,7 +29,7 @@ from django.template.loader import render_to_string
 
 from customers.models import Customer, Segment
 
-from . import analytics, charts, foresight
+from . import analytics, charts, foresight, self_service
 from .ledger import (
     AGING_BUCKETS,
     DEFINITIONS,
@@ -41,7 +41,12 @@ from .ledger import (
 )
 
 VERSION_KEY = "reports:ledger-version"
-ALL_DEFINITIONS = {**DEFINITIONS, **analytics.ANALYTICS_DEFINITIONS, **foresight.FORESIGHT_DEFINITIONS}
+ALL_DEFINITIONS = {
+    **DEFINITIONS,
+    **analytics.ANALYTICS_DEFINITIONS,
+    **foresight.FORESIGHT_DEFINITIONS,
+    "portal": self_service.DEFINITION,
+}
 
 
 # --- The ledger version and the cache ------------------------------------------------------------------
@@ -200,6 +205,14 @@ def channels_context(filters: dict) -> dict:
     }
 
 
+def portal_context(filters: dict) -> dict:
+    """Ledger-wide (the portal's uptake is not split by currency, segment or collector)."""
+    return {
+        "portal_share": self_service.portal_share(as_of=filters["as_of"]),
+        "days_to_answer": self_service.days_to_answer(as_of=filters["as_of"]),
+    }
+
+
 # name -> (title, context builder); the order is the page's.
 SECTIONS = {
     "aging": ("Aging", aging_context),
@@ -212,6 +225,7 @@ SECTIONS = {
     "forecast": ("Cash-in forecast, 13 weeks", foresight.forecast_context),
     "backtest": ("Forecast against what came in, 26 weeks", foresight.backtest_context),
     "early-warning": ("Early warning: customers paying later", foresight.early_warning_context),
+    "portal": ("Self-service portal", portal_context),
 }
 # Kept elsewhere (reports/foresight.py): a section saying "being computed" must not be cached.
 UNCACHED = {"backtest"}

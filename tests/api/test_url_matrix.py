@@ -16,6 +16,10 @@ from django.urls import URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from banking.models import BankStatement, BankTransaction
+from calls.models import PlanProposal
+from calls.services import attach_to_complaint
+from customers.access import SYSTEM
+from customers.models import ContactChange
 from tests.api.conftest import client_for
 from tests.factories import (
     TODAY,
@@ -60,6 +64,7 @@ def api(*allowed, portfolio=False) -> dict:
 
 ADMIN = {CM: "ok", COL: "login", FIN: "login", INT: "login", NONE: "login", "anonymous": "login"}
 OPEN = dict.fromkeys(ROLES, "ok")
+NO_SUCH_LINK = dict.fromkeys(ROLES, 404)
 
 # (url name or unnamed route, method, path, expectations). {placeholders} name the other portfolio.
 EXPECTED = [
@@ -102,6 +107,15 @@ EXPECTED = [
     ("reports:worth-it", "post", "/reports/worth-it/", page(CM)),
     ("reports:export", "get", "/reports/export/figures.csv", page(CM, FIN)),
     ("reports:pdf", "get", "/reports/report.pdf", page(CM, FIN)),
+    ("calls:portal-links-revoke", "post", "/customers/{customer}/portal-links/revoke/", page(CM)),
+    ("calls:plan-proposal-decide", "post", "/plan-proposals/{plan_proposal}/decide/", page(CM)),
+    ("calls:contact-change-decide", "post", "/contact-changes/{contact_change}/decide/", page(CM, COL, INT, portfolio=True)),
+    ("calls:complaint-attachment", "get", "/complaint-files/{attachment}/", page(CM, COL, FIN, portfolio=True)),
+    # The customer's portal: the token is the key, not a role; an unknown token is a polite 404 for anyone.
+    ("portal:home", "get", "/p/not-a-token/", NO_SUCH_LINK),
+    ("portal:invoice", "get", "/p/not-a-token/invoices/{invoice}/", NO_SUCH_LINK),
+    ("portal:statement", "get", "/p/not-a-token/statement.pdf", NO_SUCH_LINK),
+    ("portal:answer", "post", "/p/not-a-token/answer/promise/", NO_SUCH_LINK),
     # API
     ("api-root", "get", "/api/v1/", api(*SIGNED_IN)),
     ("api-schema", "get", "/api/v1/schema/", OPEN),  # public, so an ERP team can read it before a token
@@ -201,7 +215,7 @@ def test_every_url_pattern_is_in_the_table():
 
 
 @pytest.fixture
-def ledger(db):
+def ledger(db, settings, tmp_path):
     """Two collectors' portfolios; every detail URL names a record of the other one (col2)."""
     collector = UserFactory(username="col", role="collector", is_staff=True)
     other = UserFactory(username="col2", role="collector")
@@ -210,7 +224,24 @@ def ledger(db):
     invoice = InvoiceFactory(number="F-2", customer=theirs)
     complaint = ComplaintFactory(customer=theirs)
     complaint.invoices.set([invoice])
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    attachment = attach_to_complaint(
+        complaint=complaint,
+        name="proof.pdf",
+        content=b"%PDF-1.4",
+        content_type="application/pdf",
+        actor=SYSTEM,
+    )
+    proposal = PlanProposal.objects.create(
+        customer=theirs, currency="EUR", proposed_on=invoice.due_date,
+        instalments=[{"due_date": "2030-01-01", "amount": "1.00"}, {"due_date": "2030-02-01", "amount": "1.00"}],
+    )  # fmt: skip
     return {
+        "attachment": attachment.pk,
+        "plan_proposal": proposal.pk,
+        "contact_change": ContactChange.objects.create(
+            customer=theirs, name="N", submitted_on=invoice.due_date
+        ).pk,
         "customer": theirs.pk,
         "invoice": invoice.pk,
         "contact": ContactFactory(customer=theirs).pk,
