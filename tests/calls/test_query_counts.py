@@ -29,7 +29,7 @@ MAX_QUERIES = {
     "invoices:invoice-list": 10,
     "agreements:agreement-list": 10,
     "calls:complaint-list": 10,
-    "calls:reminder-list": 10,
+    "dunning:reminder-list": 10,
 }
 
 
