@@ -70,7 +70,14 @@ def create_agreement(
         return agreement
 
 
-def validate_terms(*, customer, kind, instalments, invoices, made_on) -> str:
+def validate_terms(
+    *,
+    customer: Customer,
+    kind: str,
+    instalments: Sequence[InstalmentTerms],
+    invoices: Sequence[Invoice],
+    made_on: date,
+) -> str:
     """Check an agreement's terms; return its currency. Raises ValidationError per field."""
     errors: dict[str, list[str]] = {}
     if kind not in AgreementKind.values:

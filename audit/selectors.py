@@ -1,5 +1,7 @@
 """Reads of the audit trail."""
 
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 
 from .models import Entry
@@ -15,7 +17,7 @@ def customer_history(*, customer_id: int) -> QuerySet[Entry]:
     )
 
 
-def rows_of(entries) -> list[dict]:
+def rows_of(entries: Iterable[Entry]) -> list[dict]:
     """Entries as the history page and API show them: who, when, via, what, and field: before -> after."""
     return [
         {

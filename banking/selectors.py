@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.db.models import F, QuerySet
 
-from customers.access import scope_to_portfolio
+from customers.access import Actor, scope_to_portfolio
 from customers.models import Customer
 from invoices.choices import CLOSED_STATUSES
 from invoices.models import Invoice
@@ -39,7 +39,7 @@ def matching_book(*, currencies: set[str]) -> Book:
     return make_book(payers=payers, invoices=invoices, iban_owners=owners)
 
 
-def waiting_transactions(*, user) -> QuerySet[BankTransaction]:
+def waiting_transactions(*, user: Actor) -> QuerySet[BankTransaction]:
     """The queue: credit lines waiting for a person, oldest first. A collector sees the lines whose
     likeliest payer is in their portfolio; unidentified payers are the credit managers'."""
     queryset = BankTransaction.objects.filter(status__in=WAITING_STATUSES).select_related("customer")

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from customers.access import Capability, may, require, scope_to_portfolio
+from customers.access import Actor, Capability, may, require, scope_to_portfolio
 from customers.models import Customer
 from invoices import services as invoice_services
 from invoices.choices import InvoiceStatus
@@ -52,7 +52,7 @@ def rules() -> matching.Rules:
     )
 
 
-def import_statement_file(*, content: bytes, file_name: str = "", actor) -> ImportResult:
+def import_statement_file(*, content: bytes, file_name: str = "", actor: Actor) -> ImportResult:
     """Import every statement in a camt.053 or MT940 file and match its new credit lines.
 
     A file that does not parse is refused whole (ValidationError naming the line and element or tag);
@@ -62,7 +62,7 @@ def import_statement_file(*, content: bytes, file_name: str = "", actor) -> Impo
     return import_statement_files(files=[(file_name, content)], actor=actor)
 
 
-def import_statement_files(*, files: list[tuple[str, bytes]], actor) -> ImportResult:
+def import_statement_files(*, files: list[tuple[str, bytes]], actor: Actor) -> ImportResult:
     """Several files (a morning's statements) as one import: the ledger is read once for all of them.
     All or nothing: one refused file refuses them all, its name in the message."""
     require(actor, Capability.SYNC_LEDGER)
@@ -239,7 +239,7 @@ class Part:
     invoice_numbers: tuple[str, ...] = ()
 
 
-def confirm_suggestion(*, transaction_id: int, index: int, actor) -> BankTransaction:
+def confirm_suggestion(*, transaction_id: int, index: int, actor: Actor) -> BankTransaction:
     """Apply the queue line's suggestion number `index` (0 = best) as it stands."""
     row = _waiting(transaction_id, actor)
     if not 0 <= index < len(row.suggestions):
@@ -253,7 +253,7 @@ def confirm_suggestion(*, transaction_id: int, index: int, actor) -> BankTransac
     return _confirm(row, [(customer, row.amount, allocations)], actor=actor, short=chosen)
 
 
-def confirm_by_hand(*, transaction_id: int, parts: list[Part], actor) -> BankTransaction:
+def confirm_by_hand(*, transaction_id: int, parts: list[Part], actor: Actor) -> BankTransaction:
     """Apply the line as a person says: one or more customers, each with an amount and invoices, paid
     oldest first up to the amount. The parts must add up to the line's amount."""
     row = _waiting(transaction_id, actor)
@@ -379,7 +379,7 @@ def learn_iban(*, iban: str, customer: Customer) -> None:
         CustomerBankAccount.objects.filter(pk=known.pk).update(customer=customer)
 
 
-def add_customer_account(*, customer: Customer, iban: str, actor) -> CustomerBankAccount:
+def add_customer_account(*, customer: Customer, iban: str, actor: Actor) -> CustomerBankAccount:
     """Record an IBAN the customer pays from (master data, as the ERP knows it)."""
     require(actor, Capability.SYNC_LEDGER)
     try:

@@ -33,6 +33,7 @@ from django.db.models import (
     Count,
     DecimalField,
     Exists,
+    Expression,
     F,
     IntegerField,
     JSONField,
@@ -45,6 +46,7 @@ from django.db.models import (
     When,
     Window,
 )
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Cast, Coalesce, JSONObject
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
 from django.utils import timezone
@@ -53,7 +55,7 @@ from agreements.choices import AgreementState, InstalmentState
 from agreements.models import Agreement, Instalment
 from customers.access import Actor, scope_to_portfolio
 from customers.fields import MONEY_DIGITS, MONEY_PLACES
-from customers.models import Customer
+from customers.models import Contact, Customer
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
 
@@ -180,7 +182,7 @@ def worklist_page(
         scope_to_portfolio(
             Standing.objects.filter(priority_as_of=today, on_worklist=True), user, customer_path=""
         ),
-        criteria,
+        criteria=criteria,
         today=today,
         fields=ON_STANDING,
     )
@@ -189,7 +191,7 @@ def worklist_page(
     page = CountingPaginator(kept, per_page, guard=guard, ids=(kept_ids, "customer_id")).get_page(number)
     if page is not None:
         return page
-    live = filter_worklist(worklist(user=user, today=today, kept=False), criteria, today=today)
+    live = filter_worklist(worklist(user=user, today=today, kept=False), criteria=criteria, today=today)
     return CountingPaginator(live, per_page).get_page(number)
 
 
@@ -262,13 +264,13 @@ def with_worklist_facts(customers: QuerySet[Customer], *, today: date) -> QueryS
         reason_promise_due=flag(reasons.promise_due),
         reason_overdue=flag(reasons.overdue),
         priority=(
-            points(reasons.broken, 400)
-            + points(reasons.task, 300)
-            + points(reasons.promise_due, 250)
-            + days_late_points("standing__oldest_open_due_on", today)
+            _points(reasons.broken, 400)
+            + _points(reasons.task, 300)
+            + _points(reasons.promise_due, 250)
+            + _days_late_points("standing__oldest_open_due_on", today)
             + Case(
-                When(reasons.amount_valid, then=amount_points(F("standing__overdue_amount"))),
-                default=amount_points(live_amount),
+                When(reasons.amount_valid, then=_amount_points(F("standing__overdue_amount"))),
+                default=_amount_points(live_amount),
                 output_field=IntegerField(),
             )
         ),
@@ -322,11 +324,11 @@ def flag(condition: Q) -> Case:
     return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
-def points(condition: Q, value: int) -> Case:
+def _points(condition: Q, value: int) -> Case:
     return Case(When(condition, then=Value(value)), default=Value(0), output_field=IntegerField())
 
 
-def days_late_points(due_field: str, today: date) -> Case:
+def _days_late_points(due_field: str, today: date) -> Case:
     """Up to 300 points for lateness of the oldest overdue due date (`due_field`; none when not yet
     past). Thresholds are compared to dates, not computed as date differences, so they run anywhere."""
     return Case(
@@ -339,7 +341,7 @@ def days_late_points(due_field: str, today: date) -> Case:
     )
 
 
-def amount_points(amount) -> Case:
+def _amount_points(amount: Expression) -> Case:
     """Up to 300 points for the overdue amount at stake (an expression, in the customer's currency)."""
     return Case(
         When(GreaterThanOrEqual(amount, Value(Decimal(50_000))), then=Value(300)),
@@ -351,7 +353,7 @@ def amount_points(amount) -> Case:
     )
 
 
-def priority_expression(today: date):
+def priority_expression(today: date) -> CombinedExpression:
     """Points: what broke or was planned comes first, then lateness and amount at stake.
 
     Broken 400, task 300, promise due 250; days late up to 300; amount (customer's currency) up to 300.
@@ -359,16 +361,16 @@ def priority_expression(today: date):
     live definition's form; `with_worklist_facts` computes the same points from the stored columns.
     """
     return (
-        points(Q(reason_broken=True), 400)
-        + points(Q(reason_task=True), 300)
-        + points(Q(reason_promise_due=True), 250)
-        + days_late_points("oldest_due_date", today)
-        + amount_points(F("overdue_amount"))
+        _points(Q(reason_broken=True), 400)
+        + _points(Q(reason_task=True), 300)
+        + _points(Q(reason_promise_due=True), 250)
+        + _days_late_points("oldest_due_date", today)
+        + _amount_points(F("overdue_amount"))
     )
 
 
 def filter_worklist(
-    queryset: QuerySet, criteria: dict, *, today: date, fields: dict = ON_CUSTOMER
+    queryset: QuerySet, *, criteria: dict, today: date, fields: dict = ON_CUSTOMER
 ) -> QuerySet:
     """Narrow the worklist by the filter form's cleaned data (segment, collector, amount, days, reason,
     worth-it score range). `fields` says where each name lives (ON_CUSTOMER or ON_STANDING)."""
@@ -475,7 +477,7 @@ def worklist_rows(customers: list[Customer], *, today: date) -> list[WorklistRow
                 f"broken on {closed_on:%-d %b}"
             )
         task_reasons = [
-            reason for reason in (task_detail(customer, "reason"), customer.second_task_reason) if reason
+            reason for reason in (_task_detail(customer, "reason"), customer.second_task_reason) if reason
         ]
         if customer.reason_task:
             row.reasons.extend(task_reasons)
@@ -487,7 +489,7 @@ def worklist_rows(customers: list[Customer], *, today: date) -> list[WorklistRow
         if customer.reason_overdue:
             row.reasons.append(overdue_reason(totals))
         row.reasons.extend(early_warning_reasons(customer))
-        row.next_action = next_action_for(customer, task_detail(customer, "kind"))
+        row.next_action = _next_action_for(customer, _task_detail(customer, "kind"))
         rows.append(row)
     return rows
 
@@ -501,7 +503,7 @@ def early_warning_reasons(customer: Customer) -> list[str]:
         return []
 
 
-def task_detail(customer: Customer, key: str) -> str | None:
+def _task_detail(customer: Customer, key: str) -> str | None:
     return (customer.first_task_detail or {}).get(key)
 
 
@@ -517,7 +519,7 @@ def overdue_reason(totals: list[dict]) -> str:
     return f"{count} {noun} overdue, {amounts}"
 
 
-def next_action_for(customer: Customer, first_task_kind: str | None) -> str:
+def _next_action_for(customer: Customer, first_task_kind: str | None) -> str:
     channel = customer.get_preferred_channel_display().lower()
     if customer.reason_broken:
         return "Call: ask why the agreement broke and agree new terms"
@@ -695,5 +697,5 @@ def repeated_excuses(customer: Customer, *, today: date) -> list[str]:
     return flags
 
 
-def contacts_of(customer: Customer):
+def contacts_of(customer: Customer) -> QuerySet[Contact]:
     return customer.contacts.order_by("-is_primary", "name")

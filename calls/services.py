@@ -7,6 +7,8 @@ same effects. Each takes the acting user (SYSTEM for the dunning run) and asks c
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -15,7 +17,7 @@ from django.utils import timezone
 from agreements.choices import AgreementKind
 from agreements.services import InstalmentTerms, create_agreement
 from audit.records import Change, record_changes
-from customers.access import Actor, Capability, acting_user, require
+from customers.access import Actor, Capability, Person, acting_user, require
 from customers.models import Contact, Customer
 from customers.signals import announce_change
 from invoices.choices import InvoiceStatus
@@ -173,7 +175,13 @@ def _occurred_at_errors(*, customer: Customer, occurred_at: datetime, now: datet
 
 
 def record_excuse(
-    *, customer: Customer, excuse: ExcuseInput, actor: Actor, invoices=(), today: date, interaction=None
+    *,
+    customer: Customer,
+    excuse: ExcuseInput,
+    actor: Actor,
+    invoices: Sequence[Invoice] = (),
+    today: date,
+    interaction: Interaction | None = None,
 ) -> Excuse:
     require(actor, Capability.LOG_CALLS)
     record = Excuse(
@@ -191,7 +199,13 @@ def record_excuse(
 
 
 def open_complaint(
-    *, customer: Customer, complaint: ComplaintInput, actor: Actor, invoices, today: date, interaction=None
+    *,
+    customer: Customer,
+    complaint: ComplaintInput,
+    actor: Actor,
+    invoices: Sequence[Invoice],
+    today: date,
+    interaction: Interaction | None = None,
 ) -> Complaint:
     """Open a dispute about invoices; they are marked disputed, which pauses their reminders."""
     require(actor, Capability.LOG_CALLS)
@@ -266,7 +280,7 @@ def create_task(
     reason: str,
     due_on: date,
     actor: Actor,
-    assigned_to=None,
+    assigned_to: Person | None = None,
     dedupe_key: str | None = None,
 ) -> Task:
     """Create a task; with a `dedupe_key` a repeated call returns the first task instead of a twin."""
@@ -275,12 +289,14 @@ def create_task(
         existing = Task.objects.filter(dedupe_key=dedupe_key).first()
         if existing:
             return existing
+    # Any: a Person (AbstractBaseUser) is not the user model the foreign key names, to mypy.
+    assignee: Any = assigned_to or customer.collector
     task = Task(
         customer=customer,
         kind=kind,
         reason=reason[:300],
         due_on=due_on,
-        assigned_to=assigned_to or customer.collector,
+        assigned_to=assignee,
         dedupe_key=dedupe_key,
     )
     try:
@@ -322,7 +338,7 @@ def complete_tasks_handled_by_call(*, customer: Customer, today: date) -> int:
 MAX_PLAN_INSTALMENTS = 6
 
 
-def business_days_after(day: date, count: int) -> date:
+def _business_days_after(day: date, count: int) -> date:
     """The day `count` business days (Monday to Friday) after `day`."""
     while count > 0:
         day += timedelta(days=1)
@@ -331,7 +347,9 @@ def business_days_after(day: date, count: int) -> date:
     return day
 
 
-def attach_to_complaint(*, complaint: Complaint, name: str, content: bytes, content_type: str, actor):
+def attach_to_complaint(
+    *, complaint: Complaint, name: str, content: bytes, content_type: str, actor: Actor
+) -> ComplaintAttachment:
     """Store a document with a complaint, in the private storage (checked for type and size by the caller's
     form: calls.forms is not where uploads are read, portal.forms is)."""
     from django.core.files.base import ContentFile
@@ -350,9 +368,9 @@ def claim_payment(
     customer: Customer,
     invoices: Sequence[Invoice],
     paid_on: date,
-    amount,
+    amount: Decimal,
     reference: str,
-    actor,
+    actor: Actor,
     today: date,
     interaction: Interaction | None = None,
     pause_business_days: int = 5,
@@ -392,7 +410,7 @@ def claim_payment(
         )
         claim = PaymentClaim(
             customer=customer, interaction=interaction, paid_on=paid_on, amount=amount, currency=currency,
-            reference=reference, pause_until=business_days_after(today, pause_business_days), task=task,
+            reference=reference, pause_until=_business_days_after(today, pause_business_days), task=task,
             created_on=today,
         )  # fmt: skip
         claim.full_clean(validate_constraints=False)
@@ -407,7 +425,7 @@ def propose_plan(
     customer: Customer,
     invoices: Sequence[Invoice],
     instalments: Sequence[InstalmentTerms],
-    actor,
+    actor: Actor,
     today: date,
     interaction: Interaction | None = None,
 ) -> PlanProposal:
@@ -432,8 +450,6 @@ def propose_plan(
 
 
 def plan_terms(proposal: PlanProposal) -> list[InstalmentTerms]:
-    from decimal import Decimal
-
     return [
         InstalmentTerms(date.fromisoformat(row["due_date"]), Decimal(row["amount"]))
         for row in proposal.instalments
@@ -441,7 +457,7 @@ def plan_terms(proposal: PlanProposal) -> list[InstalmentTerms]:
 
 
 def decide_plan_proposal(
-    *, proposal: PlanProposal, accept: bool, user, today: date, reason: str = ""
+    *, proposal: PlanProposal, accept: bool, user: Actor, today: date, reason: str = ""
 ) -> PlanProposal:
     """Accept a proposed plan (it becomes an active plan Agreement, made in the portal's interaction) or
     decline it with a reason the customer reads on their page. A credit manager's decision."""

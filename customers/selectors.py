@@ -1,5 +1,7 @@
 """Reads of customers and contacts shared by pages and the API (writes are in services.py)."""
 
+from datetime import datetime
+
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -35,5 +37,5 @@ def portal_link(token: str) -> PortalLink | None:
     )
 
 
-def link_is_live(link: PortalLink, *, now=None) -> bool:
+def link_is_live(link: PortalLink, *, now: datetime | None = None) -> bool:
     return link.revoked_at is None and link.expires_at > (now or timezone.now())

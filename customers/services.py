@@ -5,7 +5,8 @@ Each takes the acting user (`actor=`, SYSTEM for imports and runs) and asks cust
 
 import hashlib
 import secrets
-from datetime import date, timedelta
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from audit.records import Change, record_changes
 
-from .access import Actor, Capability, Person, may, require
+from .access import Actor, Capability, Person, acting_user, may, require
 from .changes import field_values, save_changed_fields
 from .models import (
     Contact,
@@ -76,7 +77,7 @@ def upsert_customer(*, account_number: str, actor: Actor, **values) -> tuple[Cus
 
 
 @transaction.atomic
-def assign_collector(*, customers, collector: Person | None, actor: Actor) -> int:
+def assign_collector(*, customers: Iterable[Customer], collector: Person | None, actor: Actor) -> int:
     """Put customers into a collector's portfolio (None takes them out). Returns how many changed.
 
     Each customer whose collector changes gets an audit entry, in the same transaction.
@@ -132,7 +133,7 @@ def set_prepayment_only(*, customer: Customer, prepayment_only: bool, actor: Act
 
 
 @transaction.atomic
-def pause_dunning(*, customer: Customer, until, actor: Actor) -> Customer:
+def pause_dunning(*, customer: Customer, until: date | None, actor: Actor) -> Customer:
     """Stop reminders for the customer until that date (None resumes them)."""
     require(actor, Capability.DECIDE_CREDIT_CONTROL)
     customer.dunning_paused_until = until
@@ -211,7 +212,7 @@ def hash_token(token: str) -> str:
 
 
 def mint_portal_link(
-    *, customer: Customer, contact: Contact | None = None, now=None
+    *, customer: Customer, contact: Contact | None = None, now: datetime | None = None
 ) -> tuple[PortalLink, str]:
     """A new personal link for the customer (and the contact it is addressed to); returns (link, token).
 
@@ -245,7 +246,7 @@ def first_submission(*, link: PortalLink, key: str) -> bool:
     return True
 
 
-def revoke_portal_links(*, customer: Customer, actor, now=None) -> int:
+def revoke_portal_links(*, customer: Customer, actor: Actor, now: datetime | None = None) -> int:
     """Revoke every live link of the customer (a credit manager's decision); returns how many."""
     require(actor, Capability.DECIDE_CREDIT_CONTROL)
     return PortalLink.objects.filter(customer=customer, revoked_at__isnull=True).update(
@@ -253,7 +254,7 @@ def revoke_portal_links(*, customer: Customer, actor, now=None) -> int:
     )
 
 
-def submit_contact_change(*, customer: Customer, actor, today: date, **values) -> ContactChange:
+def submit_contact_change(*, customer: Customer, actor: Actor, today: date, **values) -> ContactChange:
     """Record a new accounts-payable contact given by the customer, pending a collector's confirmation.
 
     A second submission while one is pending replaces it (one pending change per customer, a
@@ -277,7 +278,9 @@ def submit_contact_change(*, customer: Customer, actor, today: date, **values) -
         return change
 
 
-def decide_contact_change(*, change: ContactChange, confirm: bool, actor, today: date) -> ContactChange:
+def decide_contact_change(
+    *, change: ContactChange, confirm: bool, actor: Actor, today: date
+) -> ContactChange:
     """Confirm (it becomes the customer's primary, verified contact) or reject a pending contact change."""
     require(actor, Capability.EDIT_CONTACTS)
     if change.state != ContactChangeState.PENDING:
@@ -290,7 +293,7 @@ def decide_contact_change(*, change: ContactChange, confirm: bool, actor, today:
             )  # fmt: skip
         change.state = ContactChangeState.CONFIRMED if confirm else ContactChangeState.REJECTED
         change.decided_on = today
-        change.decided_by = actor if getattr(actor, "pk", None) else None
+        change.decided_by = acting_user(actor)
         change.save(update_fields=["state", "decided_on", "decided_by", "contact"])
         announce_change(customer_ids={change.customer_id}, facts={"contacts"})
         return change

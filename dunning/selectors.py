@@ -89,14 +89,14 @@ def primary_contacts(customer_ids: Sequence[int]) -> dict[int, Contact]:
     return {contact.customer_id: contact for contact in contacts}
 
 
-def invoices_to_consider(customer_ids: Sequence[int], book: PolicyBook, today: date) -> QuerySet:
-    """The batch's open invoices whose current step was not sent yet (`with_a_step_due`): the only
+def invoices_to_consider(customer_ids: Sequence[int], *, book: PolicyBook, today: date) -> QuerySet:
+    """The batch's open invoices whose current step was not sent yet (`_with_a_step_due`): the only
     ones the engine can put on a reminder today. Not every open invoice: a batch used to read them all,
     and every reminder line ever written for them, to find the few with a step due.
     """
     invoices = Invoice.objects.filter(customer_id__in=list(customer_ids))
     return (
-        with_a_step_due(invoices, book, today)
+        _with_a_step_due(invoices, book, today)
         .annotate(open_amount=ExpressionWrapper(F("amount") - F("allocated_amount"), output_field=MONEY))
         .order_by("customer_id", "due_date", "number")
         # Plain rows, not model instances: instantiating models was a third of a batch's time.
@@ -115,7 +115,7 @@ def invoices_to_consider(customer_ids: Sequence[int], book: PolicyBook, today: d
     )
 
 
-def customers_with_a_step_due(book: PolicyBook, today: date) -> QuerySet:
+def customers_with_a_step_due(book: PolicyBook, *, today: date) -> QuerySet:
     """Ids of the customers with an open invoice whose current step (by their policy) was not sent.
 
     The day's run hands only these (and the customers with an agreement to settle) to its batches:
@@ -126,14 +126,14 @@ def customers_with_a_step_due(book: PolicyBook, today: date) -> QuerySet:
     a customer who then gets nothing, never leave out one who would get a reminder.
     """
     return (
-        with_a_step_due(Invoice.objects.all(), book, today)
+        _with_a_step_due(Invoice.objects.all(), book, today)
         .values_list("customer_id", flat=True)
         .distinct()
         .order_by("customer_id")
     )
 
 
-def with_a_step_due(invoices: QuerySet, book: PolicyBook, today: date) -> QuerySet:
+def _with_a_step_due(invoices: QuerySet, book: PolicyBook, today: date) -> QuerySet:
     """The open invoices (with money open) of `invoices` whose current step under their customer's
     policy was not sent for them yet, annotated with that step's offset (`current_offset`)."""
     current_offset = _current_offset(book, today)
@@ -190,7 +190,7 @@ def invoices_under_open_complaint(customer_ids: Sequence[int]) -> set[int]:
     return set(through.values_list("invoice_id", flat=True))
 
 
-def invoices_under_payment_claim(customer_ids: Sequence[int], today: date) -> set[int]:
+def invoices_under_payment_claim(customer_ids: Sequence[int], *, today: date) -> set[int]:
     """Invoices the customer reported already paid whose pause runs past today."""
     through = PaymentClaim.invoices.through.objects.filter(
         paymentclaim__customer_id__in=list(customer_ids), paymentclaim__pause_until__gt=today
@@ -221,7 +221,7 @@ def offsets_reminded(invoice_ids: Sequence[int]) -> dict[int, frozenset[int]]:
 
 
 def customers_with_broken_agreements(
-    customer_ids: Sequence[int] | None, today: date, at_least: int = 2
+    customer_ids: Sequence[int] | None, *, today: date, at_least: int = 2
 ) -> dict:
     """Customers (of `customer_ids`, or all) who broke `at_least` agreements in the twelve months up
     to today: id -> count."""
@@ -241,7 +241,7 @@ def customers_with_broken_agreements(
     return {row["customer_id"]: row["broken"] for row in rows}
 
 
-def average_lateness(customer_ids: Sequence[int] | None, today: date) -> dict[int, float]:
+def average_lateness(customer_ids: Sequence[int] | None, *, today: date) -> dict[int, float]:
     """Average days late of the money received in the last twelve months, per customer (of
     `customer_ids`, or every customer: one row each, streamed).
 
@@ -269,10 +269,10 @@ def average_lateness(customer_ids: Sequence[int] | None, today: date) -> dict[in
         .annotate(lateness=Avg(lateness))
         .order_by()
     )
-    return {row["invoice__customer_id"]: as_days(row["lateness"]) for row in rows.iterator(chunk_size=5000)}
+    return {row["invoice__customer_id"]: _as_days(row["lateness"]) for row in rows.iterator(chunk_size=5000)}
 
 
-def as_days(value) -> float:
+def _as_days(value: timedelta | float | None) -> float:
     if value is None:
         return 0.0
     if isinstance(value, timedelta):
@@ -280,7 +280,7 @@ def as_days(value) -> float:
     return float(value) / 86_400_000_000  # SQLite averages durations as microseconds
 
 
-def recently_decided_proposals(customer_ids: Sequence[int], kind: str, since: date) -> set[int]:
+def recently_decided_proposals(customer_ids: Sequence[int], *, kind: str, since: date) -> set[int]:
     """Customers with a proposal of this kind still open, or dismissed since `since`."""
     proposals = Proposal.objects.filter(customer_id__in=list(customer_ids), kind=kind).filter(
         Q(state=ProposalState.PROPOSED) | Q(state=ProposalState.DISMISSED, decided_on__gte=since)
@@ -336,13 +336,13 @@ def _amounts_at_stake(customer_ids: Sequence[int], today: date) -> dict[int, dic
 
 
 def stakes_for(
-    customers: Sequence[Customer], today: date, *, broken: dict | None = None, lateness: dict | None = None
+    customers: Sequence[Customer], *, today: date, broken: dict | None = None, lateness: dict | None = None
 ) -> dict[int, Stake]:
     """What is at stake with each customer today (dunning.ranking). `broken` (all broken counts)
     and `lateness` may be passed in when the caller has read them for the same customers already."""
     ids = [customer.pk for customer in customers]
-    broken = customers_with_broken_agreements(ids, today, at_least=1) if broken is None else broken
-    lateness = average_lateness(ids, today) if lateness is None else lateness
+    broken = customers_with_broken_agreements(ids, today=today, at_least=1) if broken is None else broken
+    lateness = average_lateness(ids, today=today) if lateness is None else lateness
     amounts = _amounts_at_stake(ids, today)
     stakes = {}
     for customer in customers:

@@ -20,9 +20,10 @@ from django.utils import timezone
 from agreements.models import Agreement, Instalment
 from agreements.services import check_agreements
 from calls.choices import TaskKind
+from calls.models import Task
 from calls.services import create_task
 from customers.access import SYSTEM, Actor, Capability, acting_user, require
-from customers.models import Customer
+from customers.models import Contact, Customer
 from customers.services import set_credit_hold, set_prepayment_only
 from customers.signals import announce_change
 
@@ -104,7 +105,7 @@ def customers_to_run(*, today: date, book: selectors.PolicyBook) -> list[int]:
     `selectors.customers_with_a_step_due`); the batches then decide and write for those alone.
     Ids only: 50,000 ints are a few megabytes.
     """
-    due = selectors.customers_with_a_step_due(book, today)
+    due = selectors.customers_with_a_step_due(book, today=today)
     settling = selectors.customers_with_an_agreement_to_settle(today)
     return sorted(set(due) | set(settling))
 
@@ -128,7 +129,7 @@ def run_dunning_batch(
         agreements = check_agreements(today=today, customer_ids=customer_ids)
         result.broken, result.kept = agreements.broken, agreements.kept
         for agreement, instalment in agreements.broken:
-            task_for_broken_agreement(agreement=agreement, instalment=instalment, today=today)
+            _task_for_broken_agreement(agreement=agreement, instalment=instalment, today=today)
         result.reminders = plan_reminders(customer_ids=customer_ids, today=today, book=book)
         create_reminders(result.reminders, today=today)
         if propose:
@@ -141,7 +142,7 @@ def plan_reminders(
 ) -> list[PlannedReminder]:
     """Ask the engine, customer by customer, which reminders are due; render their words."""
     invoices_by_customer: dict[int, list] = {}
-    for invoice in selectors.invoices_to_consider(customer_ids, book, today):
+    for invoice in selectors.invoices_to_consider(customer_ids, book=book, today=today):
         invoices_by_customer.setdefault(invoice.customer_id, []).append(invoice)
     if not invoices_by_customer:
         return []
@@ -153,7 +154,7 @@ def plan_reminders(
         return []  # a same-day repeat ends here: every step due was sent
     disputed = selectors.invoices_under_open_complaint(customers_owing)
     covered = selectors.invoices_under_active_agreement(customers_owing)
-    claimed = selectors.invoices_under_payment_claim(customers_owing, today)
+    claimed = selectors.invoices_under_payment_claim(customers_owing, today=today)
     customers = selectors.customers_in_batch(customers_owing)
     contacts = selectors.primary_contacts(customers_owing)
     planned = []
@@ -182,7 +183,13 @@ def plan_reminders(
         ):
             lines = [_invoice_line(by_id[invoice_id], today) for invoice_id in due.invoice_ids]
             planned.append(
-                compose(customer, contacts.get(customer_id), book.steps[due.step_id], lines, today)
+                compose(
+                    customer,
+                    contact=contacts.get(customer_id),
+                    step=book.steps[due.step_id],
+                    lines=lines,
+                    today=today,
+                )
             )
     return planned
 
@@ -234,7 +241,9 @@ def _invoice_line(invoice, today: date) -> InvoiceLine:
     )
 
 
-def compose(customer, contact, step: Step, lines: list[InvoiceLine], today: date) -> PlannedReminder:
+def compose(
+    customer: Customer, *, contact: Contact | None, step: Step, lines: list[InvoiceLine], today: date
+) -> PlannedReminder:
     context = reminder_context(
         customer=customer,
         contact=contact,
@@ -297,7 +306,7 @@ def create_reminders(planned: list[PlannedReminder], *, today: date) -> None:
     )
 
 
-def task_for_broken_agreement(*, agreement: Agreement, instalment: Instalment, today: date):
+def _task_for_broken_agreement(*, agreement: Agreement, instalment: Instalment, today: date) -> Task:
     """The collector calls about a broken agreement; one task per agreement, however often the run repeats."""
     return create_task(
         customer=agreement.customer,
@@ -329,8 +338,8 @@ def propose_prepayment(*, customer_ids: Sequence[int], today: date) -> list[Prop
     customers already on prepayment only are left alone. A repeat run for the same day writes
     nothing. A fixed number of queries per batch.
     """
-    broken = selectors.customers_with_broken_agreements(customer_ids, today, at_least=1)
-    lateness = selectors.average_lateness(customer_ids, today)
+    broken = selectors.customers_with_broken_agreements(customer_ids, today=today, at_least=1)
+    lateness = selectors.average_lateness(customer_ids, today=today)
     open_now = selectors.open_proposals_of(customer_ids)
     worth_a_look = {pk for pk, count in broken.items() if count >= BROKEN_AGREEMENTS_FOR_PREPAYMENT}
     if not REQUIRE_BOTH_SIGNALS:
@@ -339,10 +348,12 @@ def propose_prepayment(*, customer_ids: Sequence[int], today: date) -> list[Prop
     if not worth_a_look:
         return []
     customers = list(Customer.objects.filter(pk__in=worth_a_look).select_related("segment"))
-    stakes = selectors.stakes_for(customers, today, broken=broken, lateness=lateness)
+    stakes = selectors.stakes_for(customers, today=today, broken=broken, lateness=lateness)
     _refresh_open_proposals(open_now, stakes, today=today)
     quiet = selectors.recently_decided_proposals(
-        list(worth_a_look), ProposalKind.PREPAYMENT_ONLY, today - timedelta(days=PROPOSAL_QUIET_DAYS)
+        list(worth_a_look),
+        kind=ProposalKind.PREPAYMENT_ONLY,
+        since=today - timedelta(days=PROPOSAL_QUIET_DAYS),
     )
     proposals = []
     for customer in customers:
@@ -373,11 +384,13 @@ def propose_prepayment_everywhere(*, today: date) -> int:
     every customer once instead.
     """
     candidates = set(
-        selectors.customers_with_broken_agreements(None, today, at_least=BROKEN_AGREEMENTS_FOR_PREPAYMENT)
+        selectors.customers_with_broken_agreements(
+            None, today=today, at_least=BROKEN_AGREEMENTS_FOR_PREPAYMENT
+        )
     )
     candidates |= selectors.customers_with_open_proposals(ProposalKind.PREPAYMENT_ONLY)
     if not REQUIRE_BOTH_SIGNALS:
-        candidates |= set(selectors.average_lateness(None, today))
+        candidates |= set(selectors.average_lateness(None, today=today))
     ordered = sorted(candidates)
     made = 0
     for start in range(0, len(ordered), PROPOSAL_CHUNK):
@@ -439,7 +452,7 @@ def propose_credit_hold(*, customer: Customer, reason: str, today: date) -> Prop
     open or the customer is already on hold."""
     if customer.credit_hold:
         return None
-    stake = selectors.stakes_for([customer], today)[customer.pk]
+    stake = selectors.stakes_for([customer], today=today)[customer.pk]
     proposal = Proposal(
         customer=customer, kind=ProposalKind.CREDIT_HOLD, reason=reason[:300], proposed_on=today
     )

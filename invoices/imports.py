@@ -187,9 +187,11 @@ def staged_row_errors(
     item = parse_invoice_row(row_number, dict(zip(staging.STAGED_COLUMNS, values, strict=True)), found)
     if item is not None:
         customers = {item.account_number: (customer_id, None)} if customer_id is not None else {}
-        errors = services.invoice_item_errors(item, customers, {item.number} if given_before else set())
+        errors = services.invoice_item_errors(
+            item, customers=customers, seen_numbers={item.number} if given_before else set()
+        )
         if not errors and stored is not None:
-            errors = services.invoice_change_errors(stored, item, customer_id)
+            errors = services.invoice_change_errors(stored, item=item, customer_id=customer_id)
         found = service_errors([{"index": 0, "errors": errors}], [[row_number]])
     # The SQL and Python checks agree by design; should they not, the row is still refused, and says so.
     return found or [RowError(row_number, "-", "Refused by the import's checks; compare it with the others.")]

@@ -46,7 +46,9 @@ def allocated_sum(as_of: date | None = None) -> Round:
     )
 
 
-def with_balances(queryset: QuerySet[Invoice] | None = None, as_of: date | None = None) -> QuerySet[Invoice]:
+def with_balances(
+    queryset: QuerySet[Invoice] | None = None, *, as_of: date | None = None
+) -> QuerySet[Invoice]:
     """Invoices annotated with `paid` (allocated so far), `open_amount` and `balance_status`.
 
     Computed from the allocation rows themselves, not from the stored running sum, so it also
@@ -75,7 +77,7 @@ def open_invoices(queryset: QuerySet[Invoice] | None = None) -> QuerySet[Invoice
     )
 
 
-def days_overdue(invoice: Invoice, today: date) -> int:
+def days_overdue(invoice: Invoice, *, today: date) -> int:
     """Whole days past the due date on `today`; zero when not yet due."""
     return max((today - invoice.due_date).days, 0)
 

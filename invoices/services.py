@@ -63,7 +63,11 @@ def upsert_invoice(
             invoice = Invoice(number=number)
         else:
             data = InvoiceData(number, customer.account_number, issue_date, due_date, amount, currency)
-            errors = invoice_change_errors(invoice, data, customer.pk) if amount is not None else {}
+            errors = (
+                invoice_change_errors(invoice, item=data, customer_id=customer.pk)
+                if amount is not None
+                else {}
+            )
             if errors:
                 raise ValidationError(errors)
         before = field_values(invoice, (*UPSERT_FIELDS, "status"))
@@ -330,12 +334,12 @@ def check_invoice_batch(
     plan = InvoiceBatchPlan(to_create=[], to_update=[], unchanged=0, errors=[])
     now = timezone.now()
     for offset, item in enumerate(items):
-        errors = invoice_item_errors(item, customers, seen_numbers)
+        errors = invoice_item_errors(item, customers=customers, seen_numbers=seen_numbers)
         seen_numbers.add(item.number)
         invoice = existing.get(item.number)
         customer = customers.get(item.account_number)
         if not errors and invoice is not None:
-            errors = invoice_change_errors(invoice, item, customer[0])
+            errors = invoice_change_errors(invoice, item=item, customer_id=customer[0])
         if errors:
             plan.errors.append({"index": first_index + offset, "key": item.number, "errors": errors})
             continue
@@ -370,12 +374,12 @@ def write_invoice_batch(plan: InvoiceBatchPlan) -> BulkResult:
         update_invoices(plan.to_update)
         record_status_changes(plan.to_update)
         announce_change(
-            customer_ids=batch_customer_ids(plan), facts={"invoices"}, earliest_day=earliest_issue(plan)
+            customer_ids=batch_customer_ids(plan), facts={"invoices"}, earliest_day=_earliest_issue(plan)
         )
     return BulkResult(created=len(plan.to_create), updated=len(plan.to_update), unchanged=plan.unchanged)
 
 
-def earliest_issue(plan: InvoiceBatchPlan):
+def _earliest_issue(plan: InvoiceBatchPlan) -> date | None:
     """The earliest issue date a batch creates or moves an invoice from or to: past days from it on change."""
     at = NEW_INVOICE_COLUMNS.index("issue_date")
     days = [row[at] for row in plan.to_create]
@@ -465,7 +469,9 @@ def update_invoices(changes: list[tuple[StoredInvoice, StoredInvoice]]) -> None:
             raise IntegrityError("invoices were paid or their status changed while the sync checked them")
 
 
-def invoice_item_errors(item: InvoiceData, customers: dict, seen_numbers: set[str]) -> dict[str, list[str]]:
+def invoice_item_errors(
+    item: InvoiceData, *, customers: dict, seen_numbers: set[str]
+) -> dict[str, list[str]]:
     """What is wrong with one invoice on its own (and against the request's other invoices)."""
     errors: dict[str, list[str]] = {}
     if not item.number or len(item.number) > 40:
@@ -487,7 +493,7 @@ def invoice_item_errors(item: InvoiceData, customers: dict, seen_numbers: set[st
 
 
 def invoice_change_errors(
-    invoice: "Invoice | StoredInvoice", item: InvoiceData, customer_id: int
+    invoice: "Invoice | StoredInvoice", *, item: InvoiceData, customer_id: int
 ) -> dict[str, list[str]]:
     """What an update may not do to an invoice that payments are already allocated to."""
     if not invoice.allocated_amount:
@@ -500,7 +506,7 @@ def invoice_change_errors(
     return errors
 
 
-def amount_errors(amount: Decimal, field: str = "amount") -> dict[str, list[str]]:
+def amount_errors(amount: Decimal, *, field: str = "amount") -> dict[str, list[str]]:
     if amount is None:
         return {field: ["Give an amount."]}
     if not amount.is_finite() or amount <= 0:

@@ -4,6 +4,7 @@ Every read here starts from the link's customer; nothing takes another customer'
 """
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
@@ -31,7 +32,7 @@ def answerable_invoices(customer: Customer) -> QuerySet[Invoice]:
     ).order_by("due_date", "number")
 
 
-def money_by_currency(invoices) -> dict[str, Decimal]:
+def money_by_currency(invoices: Iterable[Invoice]) -> dict[str, Decimal]:
     """The open amount of the invoices per currency (never added across currencies)."""
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for invoice in invoices:
@@ -45,7 +46,7 @@ def invoices_with_state(customer: Customer, *, today: date) -> list[Invoice]:
     ids = [customer.pk]
     disputed = invoices_under_open_complaint(ids)
     promised = invoices_under_active_agreement(ids)
-    claimed = invoices_under_payment_claim(ids, today)
+    claimed = invoices_under_payment_claim(ids, today=today)
     last_reminder = {
         line.invoice_id: line.reminder
         for line in ReminderInvoice.objects.filter(invoice__in=[i.pk for i in invoices])

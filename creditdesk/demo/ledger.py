@@ -832,7 +832,7 @@ class Account:
             )
             for bill, cents in bills
         ]
-        words = compose(self.customer, self.contacts[0], step, lines, run_on)
+        words = compose(self.customer, contact=self.contacts[0], step=step, lines=lines, today=run_on)
         return words.subject, words.body
 
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 
 def rows_for(user, today=TODAY, **criteria):
-    queryset = filter_worklist(worklist(user=user, today=today), criteria, today=today)
+    queryset = filter_worklist(worklist(user=user, today=today), criteria=criteria, today=today)
     return worklist_rows(list(queryset), today=today)
 
 

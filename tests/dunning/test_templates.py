@@ -162,7 +162,13 @@ def words_of_standard_steps(customer_name: str, contact_name: str) -> list[tuple
     return [
         (words.subject, words.body)
         for words in (
-            compose(customer, Contact(name=contact_name), Step(**spec), lines, dt.date(2026, 12, 1))
+            compose(
+                customer,
+                contact=Contact(name=contact_name),
+                step=Step(**spec),
+                lines=lines,
+                today=dt.date(2026, 12, 1),
+            )
             for spec in STANDARD_STEPS
         )
     ]

@@ -309,7 +309,7 @@ class TestWorklist:
         return scored + [unscored]
 
     def names(self, user, **criteria) -> list[str]:
-        rows = filter_worklist(worklist(user=user, today=TODAY), criteria, today=TODAY)
+        rows = filter_worklist(worklist(user=user, today=TODAY), criteria=criteria, today=TODAY)
         return [customer.name for customer in rows]
 
     def test_sort_by_worth_it_puts_the_best_first_and_the_unscored_last(self, customers, collector):
