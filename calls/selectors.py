@@ -309,7 +309,7 @@ def with_row_details(customers: QuerySet[Customer], *, today: date) -> QuerySet[
     )
 
 
-def json_of(queryset: QuerySet, **fields) -> Subquery:
+def json_of(queryset: QuerySet, **fields: str) -> Subquery:
     """The first row of `queryset` as a JSON object of `fields` (one column for several values)."""
     return Subquery(queryset.values(detail=JSONObject(**fields))[:1], output_field=JSONField())
 

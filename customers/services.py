@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -38,7 +39,7 @@ CUSTOMER_FIELDS = (
 CREDIT_DECISION_FIELDS = ("credit_limit", "segment")
 
 
-def upsert_customer(*, account_number: str, actor: Actor, **values) -> tuple[Customer, bool]:
+def upsert_customer(*, account_number: str, actor: Actor, **values: Any) -> tuple[Customer, bool]:
     """Create the customer with this account number, or update the given fields. Returns (customer, created).
 
     Only the fields named in CUSTOMER_FIELDS can be set this way; collector, holds and pauses have
@@ -101,7 +102,7 @@ def assign_collector(*, customers: Iterable[Customer], collector: Person | None,
 
 
 @transaction.atomic
-def set_credit_terms(*, customer: Customer, actor: Actor, **values) -> Customer:
+def set_credit_terms(*, customer: Customer, actor: Actor, **values: Any) -> Customer:
     """A credit manager sets the credit limit and/or the segment (the fields of CREDIT_DECISION_FIELDS)."""
     require(actor, Capability.DECIDE_CREDIT_CONTROL)
     unknown = set(values) - set(CREDIT_DECISION_FIELDS)
@@ -149,7 +150,7 @@ CREDIT_CONTROL_FIELDS = (
 
 
 @transaction.atomic
-def decide_credit_control(*, customer: Customer, actor: Actor, **decisions) -> Customer:
+def decide_credit_control(*, customer: Customer, actor: Actor, **decisions: Any) -> Customer:
     """A credit manager's decisions about one account, all or none: the fields of CREDIT_CONTROL_FIELDS
     that are given are set (None where it means "none": no segment, no collector, no pause)."""
     unknown = set(decisions) - set(CREDIT_CONTROL_FIELDS)
@@ -171,7 +172,12 @@ def decide_credit_control(*, customer: Customer, actor: Actor, **decisions) -> C
 
 
 def save_contact(
-    *, customer: Customer, actor: Actor, contact: Contact | None = None, verified: bool = False, **values
+    *,
+    customer: Customer,
+    actor: Actor,
+    contact: Contact | None = None,
+    verified: bool = False,
+    **values: str | bool,
 ) -> Contact:
     """Create or edit a contact; `verified=True` stamps that the details were confirmed now.
 
@@ -254,7 +260,7 @@ def revoke_portal_links(*, customer: Customer, actor: Actor, now: datetime | Non
     )
 
 
-def submit_contact_change(*, customer: Customer, actor: Actor, today: date, **values) -> ContactChange:
+def submit_contact_change(*, customer: Customer, actor: Actor, today: date, **values: str) -> ContactChange:
     """Record a new accounts-payable contact given by the customer, pending a collector's confirmation.
 
     A second submission while one is pending replaces it (one pending change per customer, a

@@ -163,7 +163,7 @@ def already_paid(
     return interaction
 
 
-def update_contact(*, link: PortalLink, submission: str, today: date, **values) -> Interaction | None:
+def update_contact(*, link: PortalLink, submission: str, today: date, **values: str) -> Interaction | None:
     """A pending contact change a collector confirms."""
     call = _portal_call(
         link, Outcome.REACHED, [], notes=f"New accounts-payable contact: {values.get('name', '')}."

@@ -1,5 +1,7 @@
 """Writes of the reports app: the worth-it settings (and with them every kept score)."""
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -11,7 +13,7 @@ from .scores import rebuild_worth_it_scores
 
 
 @transaction.atomic
-def update_worth_it_settings(*, actor: Actor, **values) -> WorthItSettings:
+def update_worth_it_settings(*, actor: Actor, **values: Any) -> WorthItSettings:
     """Save new weights on the single settings row (created on first save); validates every field.
 
     Saving the same values twice leaves one row: the row is unique by a constraint on `singleton`.
