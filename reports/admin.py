@@ -3,6 +3,7 @@ from django.contrib import admin
 from .models import (
     ChannelMonth,
     ChannelSnapshot,
+    EarlyWarning,
     LedgerSnapshot,
     MonthlySalesSnapshot,
     RevenueScaleSnapshot,
@@ -69,3 +70,13 @@ class WorthItScoreAdmin(KeptFiguresAdmin):
     search_fields = ("customer__name", "customer__account_number")
     list_select_related = ("customer",)
     ordering = ("-score", "customer_id")
+
+
+@admin.register(EarlyWarning)
+class EarlyWarningAdmin(KeptFiguresAdmin):
+    """Kept by reports/early_warning.py (receivers and the nightly refresh)."""
+
+    list_display = ("customer", "as_of", "__str__")
+    list_filter = ("as_of",)
+    list_select_related = ("customer",)
+    search_fields = ("customer__name", "customer__account_number")

@@ -401,6 +401,13 @@ class EarlyWarningSerializer(serializers.Serializer):
     usual_open_amount = serializers.DecimalField(**MONEY)
 
 
+class EarlyWarningPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = EarlyWarningSerializer(many=True)
+
+
 class EarlyWarningView(ReportView):
     @extend_schema(
         parameters=[
@@ -408,7 +415,11 @@ class EarlyWarningView(ReportView):
             OpenApiParameter("page", int, description="Page number, from 1."),
             OpenApiParameter("page_size", int, description="Rows per page (default 50, at most 500)."),
         ],
-        responses={200: EarlyWarningSerializer(many=True), 404: OpenApiResponse(description="No such page.")},
+        responses={
+            200: EarlyWarningPageSerializer,
+            400: OpenApiResponse(description="A filter is not valid: the message names the field."),
+            404: OpenApiResponse(description="There is no such page."),
+        },
         tags=["reports"],
     )
     def get(self, request):

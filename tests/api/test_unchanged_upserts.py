@@ -40,6 +40,7 @@ DERIVED_TABLES = (
     '"reports_snapshotday"',
     '"reports_snapshotmonth"',
     '"reports_worthitscore"',
+    '"reports_earlywarning"',
 )
 
 
