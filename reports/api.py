@@ -233,20 +233,25 @@ class WorthItPagination(PageNumberPagination):
     max_page_size = 500
 
 
-class WorthItView(ReportView):
-    @extend_schema(
+def _paged_report_schema(page_serializer):
+    """The schema of a paged report list: the report filters, page and page_size, 400 and 404."""
+    return extend_schema(
         parameters=[
             ReportQuerySerializer,
             OpenApiParameter("page", int, description="Page number, from 1."),
             OpenApiParameter("page_size", int, description="Rows per page (default 50, at most 500)."),
         ],
         responses={
-            200: WorthItPageSerializer,
+            200: page_serializer,
             400: OpenApiResponse(description="A filter is not valid: the message names the field."),
             404: OpenApiResponse(description="There is no such page."),
         },
         tags=["reports"],
     )
+
+
+class WorthItView(ReportView):
+    @_paged_report_schema(WorthItPageSerializer)
     def get(self, request):
         """Customers ranked by worth-it score, best first, with every component, its weight and points.
 
@@ -409,19 +414,7 @@ class EarlyWarningPageSerializer(serializers.Serializer):
 
 
 class EarlyWarningView(ReportView):
-    @extend_schema(
-        parameters=[
-            ReportQuerySerializer,
-            OpenApiParameter("page", int, description="Page number, from 1."),
-            OpenApiParameter("page_size", int, description="Rows per page (default 50, at most 500)."),
-        ],
-        responses={
-            200: EarlyWarningPageSerializer,
-            400: OpenApiResponse(description="A filter is not valid: the message names the field."),
-            404: OpenApiResponse(description="There is no such page."),
-        },
-        tags=["reports"],
-    )
+    @_paged_report_schema(EarlyWarningPageSerializer)
     def get(self, request):
         """Customers whose payment behaviour is getting worse, each reason in words (kept nightly and
         on each change: `as_of` is ignored, each row says the day it was judged)."""
