@@ -10,28 +10,25 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from agreements.services import InstalmentTerms
-from customers.access import Role
-from customers.models import Contact, Customer, Segment
+from customers.filters import collectors
+from customers.models import Contact, Customer
 from invoices.models import Invoice
 
 from .choices import ComplaintCategory, ComplaintOutcome, ExcuseCategory, InteractionChannel, Outcome
-from .selectors import Reason
+from .selectors import Reason, WorklistChoices
 from .services import CallLog, ComplaintInput, ExcuseInput
 
 PLAN_ROWS = 6
-
-
-def collectors():
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.filter(groups__name=Role.COLLECTOR.label).order_by("username")
+INVALID_CHOICE = forms.ModelChoiceField.default_error_messages["invalid_choice"]
 
 
 class WorklistFilterForm(forms.Form):
-    segment = forms.ModelChoiceField(
-        queryset=Segment.objects.all(), required=False, empty_label="All segments"
-    )
-    collector = forms.ModelChoiceField(queryset=collectors(), required=False, empty_label="All collectors")
+    """The worklist's filters. The segment and collector options come in `choices` (read in one query
+    with the page's other dropdowns, `selectors.worklist_choices`); a chosen one is checked against
+    them, so the form itself reads nothing. Their cleaned values are ids."""
+
+    segment = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    collector = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     unassigned = forms.BooleanField(required=False, label="Unassigned only")
     min_amount = forms.DecimalField(
         required=False,
@@ -62,8 +59,15 @@ class WorklistFilterForm(forms.Form):
             self.add_error("max_worth_it", "Pick a maximum no lower than the minimum.")
         return data
 
-    def __init__(self, *args, can_see_all: bool = True, **kwargs):
+    def __init__(self, *args, choices: WorklistChoices, can_see_all: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
+        for name, empty_label, found in (
+            ("segment", "All segments", choices.segments),
+            ("collector", "All collectors", choices.collectors),
+        ):
+            self.fields[name].choices = [("", empty_label), *((str(c.pk), c.label) for c in found)]
+            # A model choice's words: the submitted value is not repeated back.
+            self.fields[name].error_messages["invalid_choice"] = INVALID_CHOICE
         if not can_see_all:  # a collector's worklist is their portfolio: no collector filter
             del self.fields["collector"]
             del self.fields["unassigned"]

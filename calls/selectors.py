@@ -24,6 +24,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import cast
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Page, Paginator
 from django.db.models import (
@@ -53,9 +54,9 @@ from django.utils import timezone
 
 from agreements.choices import AgreementState, InstalmentState
 from agreements.models import Agreement, Instalment
-from customers.access import Actor, scope_to_portfolio
+from customers.access import Actor, Role, scope_to_portfolio
 from customers.fields import MONEY_DIGITS, MONEY_PLACES
-from customers.models import Contact, Customer
+from customers.models import Contact, Customer, Segment
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
 
@@ -193,6 +194,58 @@ def worklist_page(
         return page
     live = filter_worklist(worklist(user=user, today=today, kept=False), criteria=criteria, today=today)
     return CountingPaginator(live, per_page).get_page(number)
+
+
+@dataclass
+class Choice:
+    """One option of a worklist dropdown: the value submitted and the label shown."""
+
+    pk: int
+    label: str
+
+
+@dataclass
+class WorklistChoices:
+    """What the worklist's dropdowns offer: segments, and for a credit manager the collectors twice,
+    by username in the filter and by full name in the assign box."""
+
+    segments: list[Choice] = field(default_factory=list)
+    collectors: list[Choice] = field(default_factory=list)
+    assignees: list[Choice] = field(default_factory=list)
+
+
+def worklist_choices(*, with_collectors: bool) -> WorklistChoices:
+    """The worklist's dropdown options in one query, read on every request (so a collector added a
+    moment ago is offered): the segments, and with `with_collectors` the users holding the collector
+    role, folded into the same query with UNION ALL. The filter form checks a choice against these
+    lists, so filtering by segment or collector costs no further query either."""
+    text = {"output_field": CharField()}
+    found = Segment.objects.order_by().annotate(
+        kind=Value("segment", **text), label=F("name"), first=Value("", **text), last=Value("", **text)
+    )
+    if with_collectors:
+        users = (
+            get_user_model()
+            .objects.filter(groups__name=Role.COLLECTOR.label)
+            .order_by()
+            .annotate(
+                kind=Value("user", **text), label=F("username"), first=F("first_name"), last=F("last_name")
+            )
+        )
+        found = found.values_list("kind", "pk", "label", "first", "last").union(
+            users.values_list("kind", "pk", "label", "first", "last"), all=True
+        )
+    else:
+        found = found.values_list("kind", "pk", "label", "first", "last")
+    choices = WorklistChoices()
+    # As the models sort them: segments by name, collectors by username.
+    for kind, pk, label, first_name, last_name in found.order_by("kind", "label", "pk"):
+        if kind == "segment":
+            choices.segments.append(Choice(pk, label))
+        else:
+            choices.collectors.append(Choice(pk, label))
+            choices.assignees.append(Choice(pk, f"{first_name} {last_name}".strip() or label))
+    return choices
 
 
 class WorklistReasons:

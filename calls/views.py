@@ -55,7 +55,8 @@ def _customer_for(request, pk: int) -> Customer:
 def worklist(request):
     today = today_for(request)
     is_manager = may(request.user, Capability.DECIDE_CREDIT_CONTROL)
-    form = WorklistFilterForm(request.GET or None, can_see_all=is_manager)
+    choices = selectors.worklist_choices(with_collectors=is_manager)
+    form = WorklistFilterForm(request.GET or None, choices=choices, can_see_all=is_manager)
     criteria = form.cleaned_data if form.is_valid() else {}
     page = selectors.worklist_page(
         user=request.user,
@@ -81,7 +82,7 @@ def worklist(request):
             "today": today,
             "query": query.urlencode(),
             "is_manager": is_manager,
-            "collectors": AssignForm.base_fields["collector"].queryset if is_manager else [],
+            "assignees": choices.assignees,
         },
     )
 

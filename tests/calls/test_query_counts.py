@@ -16,7 +16,9 @@ from tests.factories import (
     InteractionFactory,
     PaymentFactory,
     ReminderFactory,
+    SegmentFactory,
     TaskFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -76,6 +78,31 @@ def test_list_pages_cost_the_same_queries_for_10_and_200_customers(client, colle
     build_ledger(190, collector)
     large = queries_for(client, reverse(name))
     assert small == large <= MAX_QUERIES[name]
+
+
+def test_a_credit_managers_worklist_costs_8_queries_with_any_filter_and_offers_a_new_collector(
+    client, collector, credit_manager
+):
+    """The manager's page adds the collectors (filter and assign box) to the collector's, in the same
+    query as the segments; choosing a segment or collector reads nothing more. A collector added after
+    the first request is offered at once (nothing kept between requests)."""
+    client.force_login(credit_manager)
+    build_ledger(5, collector)
+    segment = SegmentFactory(name="Key accounts")
+    worklist = reverse("calls:worklist")
+    for query in (
+        "",
+        f"?segment={segment.pk}&sort=amount",
+        f"?collector={collector.pk}&sort=days",
+        "?segment=x",
+    ):
+        assert queries_for(client, worklist + query) <= 8
+    newcomer = UserFactory(username="newcomer", first_name="Nadia", last_name="Ng", role="collector")
+    html = client.get(worklist).content.decode()
+    assert f'<option value="{newcomer.pk}">newcomer</option>' in html  # the filter, by username
+    assert f'<option value="{newcomer.pk}">Nadia Ng</option>' in html  # the assign box, by name
+    chosen = client.get(worklist, {"collector": newcomer.pk}).content.decode()
+    assert f'<option value="{newcomer.pk}" selected>newcomer</option>' in chosen
 
 
 def test_customer_page_costs_the_same_queries_with_a_short_or_long_history(client, collector):
