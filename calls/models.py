@@ -238,6 +238,33 @@ class Standing(models.Model):
                 condition=models.Q(on_worklist=True),
                 name="standing_portfolio_order",
             ),
+            # The worklist's other sorts, for everyone and for one collector: "amount" (-overdue_amount)
+            # and "days" (overdue_since, NULL last), each carrying the other's column so the filters on
+            # amount and days overdue stay index-only (EXPLAIN in docs/architecture.md, "The worklist").
+            models.Index(
+                fields=["priority_as_of", "-overdue_amount", "customer"],
+                condition=models.Q(on_worklist=True),
+                include=["overdue_since"],
+                name="standing_worklist_amount",
+            ),
+            models.Index(
+                fields=["priority_as_of", "collector", "-overdue_amount", "customer"],
+                condition=models.Q(on_worklist=True),
+                include=["overdue_since"],
+                name="standing_portfolio_amount",
+            ),
+            models.Index(
+                fields=["priority_as_of", "overdue_since", "customer"],
+                condition=models.Q(on_worklist=True),
+                include=["overdue_amount"],
+                name="standing_worklist_days",
+            ),
+            models.Index(
+                fields=["priority_as_of", "collector", "overdue_since", "customer"],
+                condition=models.Q(on_worklist=True),
+                include=["overdue_amount"],
+                name="standing_portfolio_days",
+            ),
             # Finds rows not restated for today (the worklist then computes the day live).
             models.Index(fields=["priority_as_of"], name="standing_priority_as_of"),
         ]
