@@ -19,6 +19,7 @@ the customers of one page only.
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -50,7 +51,8 @@ from django.db.models import (
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Cast, Coalesce, JSONObject
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
-from django.utils import timezone
+from django.utils import numberformat, timezone
+from django.utils.formats import get_format
 
 from agreements.choices import AgreementState, InstalmentState
 from agreements.models import Agreement, Instalment
@@ -505,6 +507,33 @@ class WorklistRow:
     overdue: list[Money] = field(default_factory=list)
     days_late: int = 0
     next_action: str = ""
+    worth_it: object = None  # the reports app's WorthIt (calls does not import reports)
+    worth_it_title: str = ""  # its components in words, as the score's tooltip shows them
+
+
+def with_worth_it(rows: list[WorklistRow], *, scores: dict) -> list[WorklistRow]:
+    """Give each row its worth-it score (`scores`: WorthIt by customer id) and the tooltip that spells
+    out its components, "label: points · " each.
+
+    Written here, not with a loop in the template: nine components on 25 rows were 225 template
+    lookups and localized numbers, a third of the page's rendering. The points are localized as the
+    template would (same separators, read once per page instead of once per number)."""
+    number = _localized_number()
+    for row in rows:
+        row.worth_it = scores.get(row.customer.pk)
+        components = getattr(row.worth_it, "components", ())
+        row.worth_it_title = "".join(f"{c.label}: {number(c.points)} · " for c in components)
+    return rows
+
+
+def _localized_number() -> Callable[[Decimal | int], str]:
+    """`django.utils.formats.localize` for numbers, with the active language's formats looked up once."""
+    decimal_separator = get_format("DECIMAL_SEPARATOR")
+    grouping = get_format("NUMBER_GROUPING")
+    thousand_separator = get_format("THOUSAND_SEPARATOR")
+    return lambda value: numberformat.format(
+        value, decimal_separator, None, grouping, thousand_separator, use_l10n=True
+    )
 
 
 def worklist_rows(customers: list[Customer], *, today: date) -> list[WorklistRow]:

@@ -66,10 +66,10 @@ def worklist(request):
         per_page=settings.CREDITDESK_PAGE_SIZE,
     )
     customers = list(page.object_list)
-    rows = selectors.worklist_rows(customers, today=today)
-    scores = _worth_it_for(customers=customers, today=today)
-    for row in rows:
-        row.worth_it = scores.get(row.customer.pk)
+    rows = selectors.with_worth_it(
+        selectors.worklist_rows(customers, today=today),
+        scores=_worth_it_for(customers=customers, today=today),
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
