@@ -37,6 +37,7 @@ from django.db.models import (
     Exists,
     Expression,
     F,
+    Func,
     IntegerField,
     JSONField,
     OuterRef,
@@ -462,7 +463,11 @@ class CountingPaginator(Paginator):
 
     With a `guard` (a boolean SQL expression evaluated once, in the first query), `get_page` answers
     None when the guard holds or nothing is found, so the caller can read the page another way. With
-    `ids` (a sorted queryset and the name of its column of customer ids), the first query runs on it.
+    `ids` (a sorted queryset and the name of its column of customer ids), the first query runs on it,
+    and counts with a scalar subquery instead: on the kept rows the count is an index-only scan, and
+    without a window over every row the page itself is a LIMIT the database can stop early (with
+    COUNT(*) OVER () PostgreSQL 15 still chose the name index and probed all 50,000 customers for the
+    name sort: 470 ms; now it stops after the page's rows).
     """
 
     def __init__(self, object_list, per_page, *, guard=None, ids=None):
@@ -478,8 +483,9 @@ class CountingPaginator(Paginator):
         bottom = (number - 1) * self.per_page
         # object_list is always a queryset here (the worklist's); the stubs allow any sequence.
         ids, id_field = self.ids or (cast(QuerySet, self.object_list), "pk")
+        full_count = Window(Count("*")) if self.ids is None else _count_of(ids)
         counted = ids.annotate(
-            full_count=Window(Count("*")), guarded=self.guard or Value(False, output_field=BooleanField())
+            full_count=full_count, guarded=self.guard or Value(False, output_field=BooleanField())
         ).values_list(id_field, "full_count", "guarded")
         found = list(counted[bottom : bottom + self.per_page])
         if self.guard is not None and (not found or found[0][2]):
@@ -489,6 +495,12 @@ class CountingPaginator(Paginator):
         self.__dict__["count"] = found[0][1]  # Paginator.count is a cached_property
         by_id = {row.pk: row for row in self.object_list.filter(pk__in=[pk for pk, _, _ in found])}
         return self._get_page([by_id[pk] for pk, _, _ in found if pk in by_id], number, self)
+
+
+def _count_of(queryset: QuerySet) -> Subquery:
+    """COUNT(*) of `queryset` as a scalar subquery (no GROUP BY: one row, whatever the filters)."""
+    count = Func(Value(1), function="COUNT", output_field=IntegerField())
+    return Subquery(queryset.order_by().annotate(rows=count).values("rows")[:1], output_field=IntegerField())
 
 
 @dataclass
