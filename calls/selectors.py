@@ -223,8 +223,13 @@ def worklist_choices(*, with_collectors: bool) -> WorklistChoices:
     role, folded into the same query with UNION ALL. The filter form checks a choice against these
     lists, so filtering by segment or collector costs no further query either."""
     text = {"output_field": CharField()}
-    found = Segment.objects.order_by().annotate(
-        kind=Value("segment", **text), label=F("name"), first=Value("", **text), last=Value("", **text)
+    columns = ("kind", "pk", "label", "first", "last")
+    found: QuerySet = (
+        Segment.objects.order_by()
+        .annotate(
+            kind=Value("segment", **text), label=F("name"), first=Value("", **text), last=Value("", **text)
+        )
+        .values_list(*columns)
     )
     if with_collectors:
         users = (
@@ -235,11 +240,7 @@ def worklist_choices(*, with_collectors: bool) -> WorklistChoices:
                 kind=Value("user", **text), label=F("username"), first=F("first_name"), last=F("last_name")
             )
         )
-        found = found.values_list("kind", "pk", "label", "first", "last").union(
-            users.values_list("kind", "pk", "label", "first", "last"), all=True
-        )
-    else:
-        found = found.values_list("kind", "pk", "label", "first", "last")
+        found = found.union(users.values_list(*columns), all=True)
     choices = WorklistChoices()
     # As the models sort them: segments by name, collectors by username.
     for kind, pk, label, first_name, last_name in found.order_by("kind", "label", "pk"):
