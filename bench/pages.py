@@ -34,6 +34,9 @@ WORKLIST_URLS = {
     "page 1": "/worklist/",
     "page 20": "/worklist/?page=20",
     "filter + sort": "/worklist/?min_days_overdue=30&min_amount=1000&sort=amount",
+    # The sorts that join other tables: the customers' names, the reports' kept worth-it scores.
+    "name sort, page 20": "/worklist/?sort=name&page=20",
+    "worth-it sort, page 20": "/worklist/?sort=worth_it&page=20",
 }
 API_URLS = {
     "API list of 100 invoices": "/api/v1/invoices/?page_size=100",
