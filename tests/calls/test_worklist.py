@@ -4,9 +4,17 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.template import Context, Template
 
 from agreements.services import InstalmentTerms
-from calls.selectors import filter_worklist, repeated_excuses, worklist, worklist_rows
+from calls.selectors import (
+    WorklistRow,
+    filter_worklist,
+    repeated_excuses,
+    with_worth_it,
+    worklist,
+    worklist_rows,
+)
 from calls.services import CallLog, log_call
 from tests.calls.scenes import broken_promise_customer, overdue_customer
 from tests.factories import (
@@ -119,3 +127,26 @@ def test_the_third_excuse_of_a_kind_in_six_months_is_flagged():
     ExcuseFactory(customer=customer, category="invoice_not_received", given_on=TODAY - dt.timedelta(days=300))
     ExcuseFactory(customer=customer, category="cash_flow")
     assert repeated_excuses(customer, today=TODAY) == ["third 'Invoice not received' in 6 months"]
+
+
+def test_the_worth_it_tooltip_reads_as_the_templates_loop_wrote_it():
+    """The tooltip is spelled out in Python for speed: the same words and localized numbers (grouping,
+    signs, decimals) as `{{ c.label }}: {{ c.points }} · ` for each component in the template."""
+    from reports.worth_it import WorthIt, WorthItComponent
+
+    points = [Decimal("54.9"), Decimal("-10.0"), Decimal("0.0"), Decimal("-1234.5"), Decimal("3")]
+    worth_it = WorthIt(
+        score=42,
+        components=[
+            WorthItComponent(f"c{n}", f"Component <{n}> & co", n, Decimal("1"), value)
+            for n, value in enumerate(points)
+        ],
+    )
+    customer = CustomerFactory()
+    [row] = with_worth_it([WorklistRow(customer=customer)], scores={customer.pk: worth_it})
+    loop = Template("{% for c in w.components %}{{ c.label }}: {{ c.points }} · {% endfor %}")
+    shown = Template("{{ row.worth_it_title }}")
+    assert row.worth_it is worth_it and "1,234.5" in row.worth_it_title
+    assert shown.render(Context({"row": row})) == loop.render(Context({"w": worth_it}))
+    [unscored] = with_worth_it([WorklistRow(customer=customer)], scores={})
+    assert (unscored.worth_it, unscored.worth_it_title) == (None, "")
