@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from agreements.choices import AgreementKind
@@ -284,30 +284,71 @@ def create_task(
     dedupe_key: str | None = None,
 ) -> Task:
     """Create a task; with a `dedupe_key` a repeated call returns the first task instead of a twin."""
-    require(actor, Capability.LOG_CALLS)
-    if dedupe_key:
-        existing = Task.objects.filter(dedupe_key=dedupe_key).first()
-        if existing:
-            return existing
-    # Any: a Person (AbstractBaseUser) is not the user model the foreign key names, to mypy.
-    assignee: Any = assigned_to or customer.collector
-    task = Task(
+    task = NewTask(
         customer=customer,
         kind=kind,
-        reason=reason[:300],
+        reason=reason,
         due_on=due_on,
-        assigned_to=assignee,
+        assigned_to=assigned_to,
         dedupe_key=dedupe_key,
     )
-    try:
-        with transaction.atomic():
-            task.save()
-            announce_change(customer_ids={customer.pk}, facts={"tasks"})
-    except IntegrityError:
-        if not dedupe_key:
-            raise
-        return Task.objects.get(dedupe_key=dedupe_key)  # a concurrent run created it first
-    return task
+    return create_tasks(tasks=[task], actor=actor)[0]
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """A task to create (`create_tasks`); without `assigned_to` it goes to the customer's collector."""
+
+    customer: Customer
+    kind: str
+    reason: str
+    due_on: date
+    assigned_to: Person | None = None
+    dedupe_key: str | None = None
+
+
+def create_tasks(*, tasks: Sequence[NewTask], actor: Actor) -> list[Task]:
+    """Create these tasks, in their order; one with a `dedupe_key` already used (before, by a
+    concurrent writer, or earlier in the list) is the first task of that key, not a twin.
+
+    Set-based, for the daily run's tasks about broken agreements: one insert per kind of task (keyed
+    or not), one read of the keyed ones and one announcement for all, where a task at a time cost a
+    savepoint and a refresh of the customer's worklist standing each.
+    """
+    require(actor, Capability.LOG_CALLS)
+    keys = {task.dedupe_key for task in tasks if task.dedupe_key}
+    found = Task.objects.in_bulk(keys, field_name="dedupe_key") if keys else {}
+    rows: list[Task] = []
+    for spec in tasks:
+        if spec.dedupe_key and spec.dedupe_key in found:
+            rows.append(found[spec.dedupe_key])
+            continue
+        # Any: a Person (AbstractBaseUser) is not the user model the foreign key names, to mypy.
+        assignee: Any = spec.assigned_to or spec.customer.collector
+        row = Task(
+            customer=spec.customer,
+            kind=spec.kind,
+            reason=spec.reason[:300],
+            due_on=spec.due_on,
+            assigned_to=assignee,
+            dedupe_key=spec.dedupe_key,
+        )
+        rows.append(row)
+        if spec.dedupe_key:
+            found[spec.dedupe_key] = row  # a second spec of the key gets this one
+    new = list({id(row): row for row in rows if row.pk is None}.values())  # unsaved rows are unhashable
+    if not new:
+        return rows
+    with transaction.atomic():
+        keyed = [row for row in new if row.dedupe_key]
+        Task.objects.bulk_create([row for row in new if not row.dedupe_key])
+        if keyed:
+            # A concurrent writer of the same key wins quietly; every keyed row is then read back.
+            Task.objects.bulk_create(keyed, ignore_conflicts=True)
+            stored = Task.objects.in_bulk([row.dedupe_key for row in keyed], field_name="dedupe_key")
+            rows = [stored.get(row.dedupe_key, row) if row.dedupe_key else row for row in rows]
+        announce_change(customer_ids={row.customer_id for row in new}, facts={"tasks"})
+    return rows
 
 
 def complete_task(*, task: Task, actor: Actor, status: str = TaskStatus.DONE) -> Task:

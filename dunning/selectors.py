@@ -298,10 +298,39 @@ def open_proposals(*, user: Actor) -> QuerySet[Proposal]:
     )
 
 
-def customers_with_open_proposals(kind: str) -> set[int]:
-    return set(
-        Proposal.objects.filter(kind=kind, state=ProposalState.PROPOSED).values_list("customer_id", flat=True)
+def customers_with_open_proposals(kind: str, *, figures_before: date | None = None) -> set[int]:
+    """Customers with an open proposal of this kind; with `figures_before`, only those whose figures
+    are of an earlier day (or none): the ones a run of that day still has to bring up to date."""
+    proposals = Proposal.objects.filter(kind=kind, state=ProposalState.PROPOSED)
+    if figures_before is not None:
+        proposals = proposals.filter(Q(figures_on__isnull=True) | Q(figures_on__lt=figures_before))
+    return set(proposals.values_list("customer_id", flat=True))
+
+
+def prepayment_candidates(*, today: date, at_least: int, kind: str, quiet_since: date) -> set[int]:
+    """Customers who could get a new proposal of `kind` today: `at_least` agreements broken in the
+    twelve months up to today, not on prepayment only, and no proposal of that kind open or dismissed
+    since `quiet_since`. One grouped statement over the broken agreements, the exclusions as NOT
+    EXISTS, so the costly lateness aggregate is read afterwards for these few customers alone; on a
+    same-day repeat, when every such customer got its proposal, it returns next to nothing.
+    """
+    quiet = Proposal.objects.filter(customer_id=OuterRef("customer_id"), kind=kind).filter(
+        Q(state=ProposalState.PROPOSED) | Q(state=ProposalState.DISMISSED, decided_on__gte=quiet_since)
     )
+    rows = (
+        Agreement.objects.filter(
+            state=AgreementState.BROKEN,
+            closed_on__gt=today - timedelta(days=365),
+            closed_on__lte=today,
+            customer__prepayment_only=False,
+        )
+        .filter(~Exists(quiet))
+        .values("customer_id")
+        .annotate(broken=Count("id"))
+        .filter(broken__gte=at_least)
+        .values_list("customer_id", flat=True)
+    )
+    return set(rows)
 
 
 def open_proposals_of(customer_ids: Sequence[int]) -> list[Proposal]:

@@ -21,7 +21,7 @@ from agreements.models import Agreement, Instalment
 from agreements.services import check_agreements
 from calls.choices import TaskKind
 from calls.models import Task
-from calls.services import create_task
+from calls.services import NewTask, create_tasks
 from customers.access import SYSTEM, Actor, Capability, acting_user, require
 from customers.models import Contact, Customer
 from customers.services import set_credit_hold, set_prepayment_only
@@ -128,8 +128,7 @@ def run_dunning_batch(
     with transaction.atomic():
         agreements = check_agreements(today=today, customer_ids=customer_ids)
         result.broken, result.kept = agreements.broken, agreements.kept
-        for agreement, instalment in agreements.broken:
-            _task_for_broken_agreement(agreement=agreement, instalment=instalment, today=today)
+        _tasks_for_broken_agreements(agreements.broken, today=today)
         result.reminders = plan_reminders(customer_ids=customer_ids, today=today, book=book)
         create_reminders(result.reminders, today=today)
         if propose:
@@ -306,17 +305,24 @@ def create_reminders(planned: list[PlannedReminder], *, today: date) -> None:
     )
 
 
-def _task_for_broken_agreement(*, agreement: Agreement, instalment: Instalment, today: date) -> Task:
-    """The collector calls about a broken agreement; one task per agreement, however often the run repeats."""
-    return create_task(
-        customer=agreement.customer,
-        kind=TaskKind.BROKEN_AGREEMENT,
-        reason=(
-            f"{agreement.get_kind_display()} broken: instalment #{instalment.sequence} of "
-            f"{instalment.amount} {agreement.currency} due {instalment.due_date:%d %b %Y} was not paid."
-        ),
-        due_on=today,
-        dedupe_key=f"agreement-broken:{agreement.pk}",
+def _tasks_for_broken_agreements(broken: list[tuple[Agreement, Instalment]], *, today: date) -> list[Task]:
+    """The collector calls about each broken agreement; one task per agreement, however often the run
+    repeats. All of the batch's in one `create_tasks` (one insert, one refresh of the worklist)."""
+    return create_tasks(
+        tasks=[
+            NewTask(
+                customer=agreement.customer,
+                kind=TaskKind.BROKEN_AGREEMENT,
+                reason=(
+                    f"{agreement.get_kind_display()} broken: instalment #{instalment.sequence} of "
+                    f"{instalment.amount} {agreement.currency} due {instalment.due_date:%d %b %Y} "
+                    "was not paid."
+                ),
+                due_on=today,
+                dedupe_key=f"agreement-broken:{agreement.pk}",
+            )
+            for agreement, instalment in broken
+        ],
         actor=SYSTEM,
     )
 
@@ -377,18 +383,22 @@ def propose_prepayment_everywhere(*, today: date) -> int:
     """The prepayment proposals of one day's run, over every customer; how many were made.
 
     Run once, after every batch has settled today's agreements (so a break made by the run counts).
-    Only customers who broke enough agreements can qualify (both signals are needed), plus those
-    with an open proposal whose stake is brought up to date; the year's lateness, the costly
-    aggregate, is then read for those few customers only, chunk by chunk, so neither the query nor a
-    worker's memory grows with the ledger. With REQUIRE_BOTH_SIGNALS off, lateness is read for
-    every customer once instead.
+    Only customers who broke enough agreements and may be proposed at all (not on prepayment only,
+    no proposal open or lately dismissed: `selectors.prepayment_candidates`, one statement) can
+    qualify, plus those with an open proposal whose figures are not of today yet, brought up to
+    date; the year's lateness, the costly aggregate, is then read for those few customers only,
+    chunk by chunk, so neither the query nor a worker's memory grows with the ledger. A same-day
+    repeat finds almost no one: the day's proposals are open and their figures are of today (on
+    50,000 customers the repeat used to read the lateness of every proposed customer again, 5.8 s,
+    to write nothing). With REQUIRE_BOTH_SIGNALS off, lateness is read for every customer instead.
     """
-    candidates = set(
-        selectors.customers_with_broken_agreements(
-            None, today=today, at_least=BROKEN_AGREEMENTS_FOR_PREPAYMENT
-        )
+    candidates = selectors.prepayment_candidates(
+        today=today,
+        at_least=BROKEN_AGREEMENTS_FOR_PREPAYMENT,
+        kind=ProposalKind.PREPAYMENT_ONLY,
+        quiet_since=today - timedelta(days=PROPOSAL_QUIET_DAYS),
     )
-    candidates |= selectors.customers_with_open_proposals(ProposalKind.PREPAYMENT_ONLY)
+    candidates |= selectors.customers_with_open_proposals(ProposalKind.PREPAYMENT_ONLY, figures_before=today)
     if not REQUIRE_BOTH_SIGNALS:
         candidates |= set(selectors.average_lateness(None, today=today))
     ordered = sorted(candidates)
@@ -435,16 +445,22 @@ def _with_stake(proposal: Proposal, stake: Stake, *, today: date) -> Proposal:
 
 def _refresh_open_proposals(proposals: list[Proposal], stakes: dict[int, Stake], *, today: date) -> None:
     """Bring open proposals' figures and stake up to today (only those that changed: a repeat run
-    of the day writes nothing)."""
-    changed = []
+    of the day writes nothing). Those whose figures did not move are still marked as of today, in one
+    UPDATE, so that a same-day repeat of the run knows it need not read them again."""
+    changed, confirmed = [], []
     for proposal in proposals:
         if proposal.customer_id not in stakes:
             continue
         before = [getattr(proposal, name) for name in (*STAKE_FIELDS, "stake")]
+        figures_on = proposal.figures_on
         _with_stake(proposal, stakes[proposal.customer_id], today=today)
         if before != [getattr(proposal, name) for name in (*STAKE_FIELDS, "stake")]:
             changed.append(proposal)
+        elif figures_on != today:
+            confirmed.append(proposal.pk)
     Proposal.objects.bulk_update(changed, [*STAKE_FIELDS, "stake", "figures_on"])
+    if confirmed:
+        Proposal.objects.filter(pk__in=confirmed).update(figures_on=today)
 
 
 def propose_credit_hold(*, customer: Customer, reason: str, today: date) -> Proposal | None:

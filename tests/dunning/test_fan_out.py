@@ -143,6 +143,46 @@ def test_proposals_over_every_customer_match_the_per_batch_rule(standard_policy)
     assert services.propose_prepayment_everywhere(today=DAY) == 0  # an open proposal is not made again
 
 
+def test_a_same_day_repeat_of_the_proposals_reads_no_lateness_and_the_next_day_refreshes(
+    standard_policy, monkeypatch
+):
+    late = late_payer()
+    late_payer(broken_agreements=1)
+    read_for: list[list[int]] = []
+    original = services.selectors.average_lateness
+
+    def recording(customer_ids, *, today):
+        read_for.append(sorted(customer_ids or []))
+        return original(customer_ids, today=today)
+
+    monkeypatch.setattr(services.selectors, "average_lateness", recording)
+    assert services.propose_prepayment_everywhere(today=DAY) == 1
+    assert read_for == [[late.pk]]  # the customer with one broken agreement is not even looked at
+    read_for.clear()
+    assert services.propose_prepayment_everywhere(today=DAY) == 0
+    assert read_for == []  # proposed today, figures of today: nothing to read on a repeat
+    next_day = DAY + dt.timedelta(days=1)
+    assert services.propose_prepayment_everywhere(today=next_day) == 0
+    assert read_for == [[late.pk]] and Proposal.objects.get().figures_on == next_day
+
+
+def test_a_lately_dismissed_or_prepayment_only_customer_is_no_candidate(standard_policy):
+    dismissed, on_prepayment, candidate = late_payer(), late_payer(), late_payer()
+    Proposal.objects.create(
+        customer=dismissed, kind="prepayment_only", state="dismissed", proposed_on=DAY, decided_on=DAY
+    )
+    on_prepayment.prepayment_only = True
+    on_prepayment.save()
+    found = services.selectors.prepayment_candidates(
+        today=DAY, at_least=2, kind="prepayment_only", quiet_since=DAY - dt.timedelta(days=180)
+    )
+    assert found == {candidate.pk}
+    later = services.selectors.prepayment_candidates(
+        today=DAY, at_least=2, kind="prepayment_only", quiet_since=DAY + dt.timedelta(days=1)
+    )
+    assert later == {candidate.pk, dismissed.pk}
+
+
 class LostARace(Exception):
     sqlstate = "40P01"  # what psycopg's DeadlockDetected carries
 

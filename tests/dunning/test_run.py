@@ -228,22 +228,25 @@ def test_a_batch_costs_the_same_number_of_queries_whatever_its_size(
     assert len(result.created_reminder_ids) == size * 2
 
 
-def test_each_broken_agreement_adds_only_its_task_queries_to_the_batch(
-    standard_policy, django_assert_max_num_queries
+@pytest.mark.parametrize("broken", [3, 12])
+def test_the_tasks_of_broken_agreements_cost_the_same_queries_however_many(
+    standard_policy, broken, django_assert_max_num_queries
 ):
-    customers = CustomerFactory.create_batch(3)
+    customers = CustomerFactory.create_batch(broken)
     for customer in customers:
         agreement = AgreementFactory(customer=customer, made_on=days(-2))
         InstalmentFactory(agreement=agreement, due_date=days(-1))
-    # select, savepoint, insert, release per task, and the worklist standing the task changes
-    # (calls.standing: select the facts, upsert the row, then the day's worklist: select, upsert); one
-    # INSERT of the audit entries for all of them; the agreements broken restate those customers'
-    # standings once (4); 19: with the reads of the batch's open proposals and of its customers' segments;
-    # the reports' early warnings of those customers, refreshed once for all three (7 reads and a delete
-    # in a savepoint: 10).
-    with django_assert_max_num_queries(19 + 4 + 10 + 8 * 3):
+    # 19: the run, with the reads of the batch's open proposals and of its customers' segments; one
+    # INSERT of the audit entries for all the agreements; their standings restated once (4); the
+    # reports' early warnings, refreshed once for all (7 reads and a delete in a savepoint: 10); the
+    # tasks, all at once (calls.services.create_tasks): the read of their keys, a savepoint, the
+    # insert, the read back, its release, and the worklist standing they change, restated once (4).
+    with django_assert_max_num_queries(19 + 4 + 10 + 5 + 4):
         result = run(customers, days(7))
-    assert len(result.broken) == 3
+    assert len(result.broken) == broken
+    assert Task.objects.filter(kind="broken_agreement").count() == broken
+    again = run_dunning_batch(customer_ids=[c.pk for c in customers], today=days(7))
+    assert not again.broken and Task.objects.filter(kind="broken_agreement").count() == broken
 
 
 def test_the_migration_creates_the_standard_default_policy_with_four_steps():
