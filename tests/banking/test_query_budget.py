@@ -14,6 +14,7 @@ from bench import cash
 from customers.access import SYSTEM
 
 pytestmark = pytest.mark.django_db
+SLACK = 3
 
 
 def import_counting_queries(*, count: int, seed: int):
@@ -40,6 +41,8 @@ def test_the_queries_of_an_import_do_not_grow_with_its_lines(small_ledger):
     assert small_result.applied and large_result.applied >= 50  # both wrote a payment batch
     assert large_result.queued + large_result.unidentified  # and both matched lines left waiting
     assert BankTransaction.objects.count() == 110
-    assert large[1] <= small[1], f"{small[1]} reads for 10 lines, {large[1]} for 100"
+    # A query or two follow what the lines hold (a savepoint, a branch of a receiver), never how many
+    # there are: one query per line would add ninety.
+    assert large[1] <= small[1] + SLACK, f"{small[1]} reads for 10 lines, {large[1]} for 100"
     if connection.vendor == "postgresql":
-        assert large[0] <= small[0], f"{small[0]} queries for 10 lines, {large[0]} for 100"
+        assert large[0] <= small[0] + SLACK, f"{small[0]} queries for 10 lines, {large[0]} for 100"
