@@ -16,7 +16,7 @@ from customers.access import (
     role_of,
 )
 
-DOMAIN_APPS = ("customers", "invoices", "agreements", "calls", "dunning", "reports")
+DOMAIN_APPS = ("customers", "invoices", "agreements", "calls", "dunning", "reports", "banking")
 
 
 def permissions_for(role: Role, app_models: dict[str, list[str]]) -> set[str]:

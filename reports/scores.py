@@ -24,6 +24,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import Count, F, Max, Min, QuerySet
 
+from customers.bulk import update_rows
 from customers.models import Customer
 
 from .models import WorthItScore, WorthItSettings
@@ -201,12 +202,13 @@ def _refresh_and_rerank(fresh: dict[int, ScoreInputs], weights: WorthItSettings,
         points, percent = revenue_points(weights, shares[pk]), percent_of(shares[pk])
         if (points, percent) != (old_points, old_percent):
             score = score_of(points + punctuality + effort)
-            moved.append(
-                WorthItScore(customer_id=pk, revenue_points=points, revenue_percent=percent, score=score)
-            )
+            moved.append((pk, points, percent, score))
     save(rows)
-    moved.sort(key=lambda row: row.customer_id)
-    WorthItScore.objects.bulk_update(moved, ["revenue_points", "revenue_percent", "score"], batch_size=500)
+    # Thousands of rows move when a morning's payments re-rank a currency: one UPDATE ... FROM VALUES
+    # per batch, in customer order (see `save`), not bulk_update's CASE per column.
+    update_rows(
+        WorthItScore, ["revenue_points", "revenue_percent", "score"], sorted(moved), batch_size=WRITE_BATCH
+    )
     return len(rows) + len(moved)
 
 

@@ -42,3 +42,22 @@ def ledger(db):
     CustomerBankAccount.objects.create(iban=ACME_IBAN, customer=acme)
     CustomerBankAccount.objects.create(iban=BAKKER_IBAN, customer=bakker)
     return {"acme": acme, "bakker": bakker, "invoices": invoices}
+
+
+WORDS = ["Alder", "Birch", "Cedar", "Dune", "Ember", "Fjord", "Granite", "Harbor", "Iris", "Juniper"]
+FORMS = ["B.V.", "GmbH", "Ltd", "S.A.", "AB"]
+
+
+@pytest.fixture
+def small_ledger(db):
+    """Forty customers with six open invoices each, for the benchmark's generator at a small size."""
+    for index in range(40):
+        account = f"{200001 + index}"
+        trade = ["Foods", "Tools", "Logistics", "Print"][index % 4]
+        name = f"{WORDS[index % 10]} {WORDS[(index * 3 + 1) % 10]} {trade} {FORMS[index % 5]}"
+        customer = CustomerFactory(account_number=account, name=name)
+        for sequence in range(1, 7):
+            due = TODAY - timedelta(days=5 * sequence + index % 7)
+            amount = Decimal(100 + (index * 37 + sequence * 101) % 4900) + Decimal("0.45")
+            number = f"INV-{account}-{sequence:04d}"
+            InvoiceFactory(customer=customer, number=number, issue_date=due, due_date=due, amount=amount)

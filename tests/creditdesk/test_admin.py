@@ -19,7 +19,7 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-DOMAIN_APPS = {"customers", "invoices", "agreements", "calls", "dunning", "reports", "creditdesk"}
+DOMAIN_APPS = {"customers", "invoices", "agreements", "calls", "dunning", "reports", "banking", "creditdesk"}
 
 
 def domain_models():
