@@ -6,10 +6,12 @@ from django.utils import timezone
 
 from customers.signals import customer_facts_changed
 
-from . import channels, snapshots
+from . import channels, debt_bands, snapshots
 from .early_warning import WARNING_FACTS, refresh_early_warnings
-from .scores import refresh_worth_it_scores
+from .scores import FACT_SOURCES, refresh_worth_it_scores
 from .sections import bump_ledger_version
+
+KNOWN_FACTS = set(FACT_SOURCES) | {"customer"}
 
 
 @receiver(customer_facts_changed, dispatch_uid="reports.refresh_worth_it")
@@ -36,3 +38,11 @@ def refresh_warnings(sender, *, customer_ids, facts, **kwargs) -> None:
     """Re-judge these customers' early warnings as of today when a fact they read changed."""
     if not facts or set(facts) & WARNING_FACTS:
         refresh_early_warnings(customer_ids, today=timezone.localdate())
+
+
+@receiver(customer_facts_changed, dispatch_uid="reports.refresh_debt_bands")
+def refresh_debt_bands(sender, *, customer_ids, facts, **kwargs) -> None:
+    """Restate these customers' debt-band rows as of today when their invoices or payments changed
+    (or they are new); an unknown or missing word refreshes too."""
+    if not facts or set(facts) & debt_bands.BAND_FACTS or not set(facts) <= KNOWN_FACTS:
+        debt_bands.refresh_debt_bands(customer_ids, today=timezone.localdate())
