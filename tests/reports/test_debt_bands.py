@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
+from customers.signals import announce_change
 from invoices.models import Invoice
 from invoices.services import AllocationRequest, record_payment, set_invoice_status, upsert_invoice
 from reports import analytics
@@ -178,3 +179,30 @@ def test_kept_debt_bands_and_effort_answer_in_constant_queries(django_assert_max
         payment_rate_by_debt_band(as_of=TODAY)
     with django_assert_max_num_queries(2):
         effort_against_value(today=TODAY)
+
+
+def test_new_invoices_refresh_the_rows_only_when_issued_before_the_lookback():
+    ledger = random_ledger(7)
+    rebuild_debt_bands(today=TODAY)
+    customer = ledger["customers"][0]
+
+    def imported(issued: dt.date) -> None:  # as the COPY import writes and announces them
+        Invoice.objects.create(
+            number=f"IMP-{issued}", customer=customer, issue_date=issued, due_date=issued,
+            amount=Decimal("12345.67"), currency=customer.currency,
+        )  # fmt: skip
+        announce_change(customer_ids={customer.pk}, facts={"new_invoices"}, earliest_day=issued)
+
+    def kept_rows() -> list:
+        return list(DebtBandStanding.objects.filter(customer=customer).values_list("pk", "balance"))
+
+    before = kept_rows()
+    imported(TODAY - dt.timedelta(days=3))
+    assert kept_rows() == before  # not rewritten: nothing it counts moved
+    assert debt_band_drift(today=TODAY) == []
+
+    imported(TODAY - dt.timedelta(days=45))
+    after = kept_rows()
+    assert after != before and sum(b for _, b in after) == sum(b for _, b in before) + Decimal("12345.67")
+    assert debt_band_drift(today=TODAY) == []
+    assert payment_rate_by_debt_band(as_of=TODAY) == _live()
