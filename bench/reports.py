@@ -64,6 +64,79 @@ def main() -> None:
         transaction.set_rollback(True)
     print(f"worth-it scores, page of 50, first call:    {cold:8.3f} s (rebuilds the revenue scale)")
     print(f"worth-it scores, page of 50, then:          median {warm:8.3f} s")
+    print_sections(time_sections(as_of_days=(as_of, date.fromisoformat(SECTIONS_PAST_DAY))))
+
+
+# --- The dashboard's sections, in process ---------------------------------------------------------------
+
+# The past day the issue names besides today, and how often each section is timed (the figure is the
+# worst of them: with 5 runs the p95 is the maximum).
+SECTIONS_PAST_DAY = os.environ.get("BENCH_SECTIONS_PAST_DAY", "2026-06-30")
+SECTIONS_RUNS = int(os.environ.get("BENCH_SECTIONS_RUNS", "3"))
+
+
+def time_sections(
+    *, as_of_days, runs: int = SECTIONS_RUNS, username: str | None = None, names=None
+) -> list[dict]:
+    """Each dashboard section's view through Django's test Client as a finance lead (cache off), for
+    each day, with and without a segment filter (the first segment): status, median and worst seconds,
+    queries. The headline is the dashboard page itself (`/reports/`)."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, override_settings
+
+    from customers.access import Role
+    from customers.models import Segment
+    from reports.sections import SECTIONS, UNCACHED
+
+    users = get_user_model().objects.filter(groups__name=Role.FINANCE_LEAD.label).order_by("pk")
+    user = users.get(username=username) if username else users.first()
+    segment = Segment.objects.order_by("pk").first()
+    client = Client()
+    client.force_login(user)
+    paths = {"headline": "/reports/"} | {
+        name: f"/reports/section/{name}/" for name in SECTIONS if name not in UNCACHED
+    }
+    paths = {name: path for name, path in paths.items() if names is None or name in names}
+    rows = []
+    with override_settings(REPORTS_CACHE_SECONDS=0):
+        # One untimed request first: the process's first one loads templates and opens the connection.
+        client.get(paths["headline"], secure=True)
+        for day in as_of_days:
+            for segment_id in (None, *([segment.pk] if segment else [])):
+                query = f"?as_of={day.isoformat()}" + (f"&segment={segment_id}" if segment_id else "")
+                for name, path in paths.items():
+                    times, statuses = [], set()
+                    for _ in range(runs):
+                        started = time.perf_counter()
+                        response = client.get(path + query, secure=True, HTTP_HX_REQUEST="true")
+                        times.append(time.perf_counter() - started)
+                        statuses.add(response.status_code)
+                    with CaptureQueriesContext(connection) as queries:
+                        client.get(path + query, secure=True, HTTP_HX_REQUEST="true")
+                    rows.append({
+                        "section": name, "as_of": day, "segment_id": segment_id, "statuses": statuses,
+                        "median_s": statistics.median(times), "worst_s": max(times),
+                        "queries": len(queries),
+                    })  # fmt: skip
+    return rows
+
+
+def print_sections(rows: list[dict]) -> None:
+    print(f"dashboard sections in process (test Client, finance lead, cache off), load {_load()}")
+    print(f"  {'section':<14} {'as of':<10} {'segment':<7} {'median s':>8} {'worst s':>8} {'queries':>7}")
+    for row in rows:
+        segment = str(row["segment_id"] or "-")
+        flag = "" if row["statuses"] == {200} else f"  status {sorted(row['statuses'])}"
+        print(
+            f"  {row['section']:<14} {row['as_of']!s:<10} {segment:<7} {row['median_s']:>8.3f} "
+            f"{row['worst_s']:>8.3f} {row['queries']:>7}{flag}"
+        )
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def aging_vs_floor(as_of: date, runs: int = RUNS) -> dict:

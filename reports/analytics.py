@@ -12,16 +12,13 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import (
-    Case,
     Count,
-    F,
     Max,
     Min,
     OuterRef,
     QuerySet,
     Subquery,
     Sum,
-    When,
 )
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -30,11 +27,9 @@ from calls.choices import ComplaintOutcome, ExcuseCategory
 from calls.models import Complaint, Excuse, Interaction
 from customers.models import Customer
 from dunning.models import Reminder
-from invoices.choices import CLOSED_STATUSES
-from invoices.models import Allocation, Invoice, Payment
-from invoices.selectors import MONEY, ZERO
+from invoices.models import Payment
 
-from . import channels
+from . import channels, debt_bands
 from .expressions import cents
 from .models import WorthItSettings
 from .worth_it import window_start
@@ -43,8 +38,7 @@ FOLLOW_THROUGH_DAYS = channels.FOLLOW_THROUGH_DAYS
 
 HUNDRED = Decimal("100")
 TENTH = Decimal("0.1")
-# Open balance bands, in units of the customer's own currency.
-DEBT_BANDS = (Decimal("1000"), Decimal("10000"), Decimal("50000"))
+DEBT_BANDS = debt_bands.DEBT_BANDS
 REMINDER_BEFORE_COMPLAINT_DAYS = 30
 
 ANALYTICS_DEFINITIONS = {
@@ -117,10 +111,52 @@ class EffortAgainstValue:
 def effort_against_value(
     *, today: date, customers: QuerySet[Customer] | None = None, **filters
 ) -> list[EffortAgainstValue]:
-    """Per currency: who takes the collectors' time and what they pay. Four queries, each one GROUP BY."""
-    start = window_start(today)
+    """Per currency: who takes the collectors' time and what they pay.
+
+    The minutes and the revenue paid in the 12 months to `today` are the worth-it score's inputs: when
+    every customer in scope has its kept score (`WorthItScore`, reports/scores.py) as of `today` they
+    are read from it, with the customers, in one query; otherwise (another day, or before the nightly
+    rebuild has moved every row to today) two GROUP BY queries read them from payments and contacts.
+    """
     settings = WorthItSettings.current()
     in_scope = _customers_in(customers, **filters).order_by()
+    listed = list(
+        in_scope.values_list(
+            "pk", "name", "account_number", "currency",
+            "worth_it__as_of", "worth_it__minutes_spent", "worth_it__revenue_paid",
+        )
+    )  # fmt: skip
+    if all(row[4] == today for row in listed):
+        minutes = {row[0]: row[5] for row in listed if row[5]}
+        revenue = {(row[0], row[3]): row[6] for row in listed if row[6]}
+    else:
+        minutes, revenue = _live_effort_inputs(in_scope, today=today)
+    per_currency: dict[str, list[EffortRow]] = defaultdict(list)
+    margin = settings.margin_percent / HUNDRED
+    # Tuples and no money arithmetic for the many customers without minutes or revenue: this loop
+    # runs once per customer in scope (20,000 on the large ledger).
+    nothing = Decimal("0.00")
+    for pk, name, account_number, currency, *_ in listed:
+        spent = int(minutes.get(pk) or 0)
+        paid = revenue.get((pk, currency))
+        paid = cents(paid) if paid else nothing
+        per_currency[currency].append(
+            EffortRow(
+                customer_id=pk,
+                name=name,
+                account_number=account_number,
+                minutes=spent,
+                revenue=paid,
+                cost=_money(Decimal(spent) / 60 * settings.hourly_collection_cost) if spent else nothing,
+                brings=_money(paid * margin) if paid else nothing,
+            )
+        )
+    return [_effort_summary(currency, per_currency[currency]) for currency in sorted(per_currency)]
+
+
+def _live_effort_inputs(in_scope: QuerySet[Customer], *, today: date) -> tuple[dict, dict]:
+    """Minutes per customer and revenue paid per (customer, currency) in the 12 months to `today`."""
+    start = window_start(today)
     # What a payment allocated is kept on it (Payment.allocated_amount, the sum of its allocations):
     # summing that reads the year's payments only, not every allocation joined to its payment.
     revenue = {
@@ -144,29 +180,7 @@ def effort_against_value(
         .values_list("customer_id")
         .annotate(total=Sum("minutes_spent"))
     )
-    per_currency: dict[str, list[EffortRow]] = defaultdict(list)
-    margin = settings.margin_percent / HUNDRED
-    # Tuples and no money arithmetic for the many customers without minutes or revenue: this loop
-    # runs once per customer in scope (20,000 on the large ledger).
-    nothing = Decimal("0.00")
-    for pk, name, account_number, currency in in_scope.values_list(
-        "pk", "name", "account_number", "currency"
-    ):
-        spent = int(minutes.get(pk) or 0)
-        paid = revenue.get((pk, currency))
-        paid = cents(paid) if paid else nothing
-        per_currency[currency].append(
-            EffortRow(
-                customer_id=pk,
-                name=name,
-                account_number=account_number,
-                minutes=spent,
-                revenue=paid,
-                cost=_money(Decimal(spent) / 60 * settings.hourly_collection_cost) if spent else nothing,
-                brings=_money(paid * margin) if paid else nothing,
-            )
-        )
-    return [_effort_summary(currency, per_currency[currency]) for currency in sorted(per_currency)]
+    return minutes, revenue
 
 
 def _effort_summary(currency: str, rows: list[EffortRow]) -> EffortAgainstValue:
@@ -297,69 +311,44 @@ def payment_rate_by_debt_band(
 ) -> list[dict]:
     """Per currency and balance band: customers, how many paid in `lookback_days`, share of balance paid.
 
-    The band is the customer's open balance `lookback_days` before `as_of`. Two queries, which rely
-    on `Invoice.allocated_amount` being the sum of the invoice's allocations (kept by invoices.services).
+    The band is the customer's open balance `lookback_days` before `as_of`. From the kept rows
+    (reports/debt_bands.py) when every customer in scope has them as of `as_of`, in two queries;
+    otherwise live from invoices and allocations (`debt_bands.balances`), in two queries and a pass
+    over the customers with a balance.
     """
-    start = as_of - timedelta(days=lookback_days)
     in_scope = _customers_in(customers, **filters).values("pk")
-    # The balance on `start` is what is open now plus what was paid after `start`: the open part reads
-    # only the invoices still open (partial index invoice_open_aging), the paid part only the payments
-    # received since `start`, instead of every invoice and allocation in the ledger.
-    invoiced = (
-        Invoice.objects.filter(customer__in=in_scope, issue_date__lte=start, allocated_amount__lt=F("amount"))
-        .exclude(status__in=CLOSED_STATUSES)
-        .order_by()
-        .values_list("customer_id", "currency")
-        .annotate(total=Sum(F("amount") - F("allocated_amount")))
-    )
-    allocations = (
-        Allocation.objects.filter(invoice__customer__in=in_scope, invoice__issue_date__lte=start)
-        .exclude(invoice__status__in=CLOSED_STATUSES)
-        .filter(payment__received_on__gt=start)
-        .order_by()
-        .values_list("invoice__customer_id", "invoice__currency")
-        .annotate(
-            after_start=Sum("amount"),  # paid after `start`: still open on `start`
-            since=Sum(
-                Case(
-                    When(payment__received_on__lte=as_of, then=F("amount")), default=ZERO, output_field=MONEY
-                )
-            ),
-        )
-    )
-    # Tuples, and cents() only for sums there are: this loop runs once per customer with a balance.
-    paid = {(customer_id, currency): sums for customer_id, currency, *sums in allocations}
+    totals = None
+    if lookback_days == debt_bands.LOOKBACK_DAYS:
+        totals = debt_bands.kept_band_totals(in_scope, as_of=as_of)
+    if totals is None:
+        totals = _live_band_totals(in_scope, as_of=as_of, lookback_days=lookback_days)
+    result = []
+    for entry in sorted(totals, key=lambda entry: (entry["currency"], entry["band"])):
+        entry["band"] = _band_label(entry["band"])
+        entry["paying_share"] = _percent(entry["paying"], entry["customers"])
+        entry["paid_share"] = _percent(entry["paid"], entry["balance"])
+        result.append(entry)
+    return result
+
+
+def _live_band_totals(in_scope: QuerySet, *, as_of: date, lookback_days: int) -> list[dict]:
     bands: dict[tuple[str, int], dict] = {}
-    open_now = {(customer_id, currency): total for customer_id, currency, total in invoiced}
-    nothing = Decimal("0.00")
-    for key in open_now.keys() | paid.keys():
-        after_start, since = paid.get(key, (None, None))
-        open_part = open_now.get(key)
-        balance = (cents(open_part) if open_part else nothing) + (
-            cents(after_start) if after_start else nothing
-        )
+    found = debt_bands.balances(in_scope, as_of=as_of, lookback_days=lookback_days)
+    for (_, currency), (balance, since) in found.items():
         if balance <= 0:
             continue
-        since = cents(since) if since else nothing
-        band = sum(1 for limit in DEBT_BANDS if balance >= limit)
-        currency = key[1]
+        band = debt_bands.band_of(balance)
         entry = bands.get((currency, band))
         if entry is None:
             entry = bands[(currency, band)] = {
-                "currency": currency, "band": _band_label(band), "customers": 0, "paying": 0,
+                "currency": currency, "band": band, "customers": 0, "paying": 0,
                 "balance": Decimal("0.00"), "paid": Decimal("0.00"),
             }  # fmt: skip
         entry["customers"] += 1
         entry["paying"] += 1 if since > 0 else 0
         entry["balance"] += balance
         entry["paid"] += since
-    result = []
-    for key in sorted(bands):
-        entry = bands[key]
-        entry["paying_share"] = _percent(entry["paying"], entry["customers"])
-        entry["paid_share"] = _percent(entry["paid"], entry["balance"])
-        result.append(entry)
-    return result
+    return list(bands.values())
 
 
 def channel_follow_through(

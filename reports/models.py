@@ -300,6 +300,31 @@ class ChannelSnapshot(models.Model):
         return f"{self.currency} {self.channel} {self.month:%Y-%m}"
 
 
+class DebtBandStanding(models.Model):
+    """A customer's open balance `BAND_LOOKBACK_DAYS` before a day and what it paid of it since, per
+    currency of its invoices: the inputs of the dashboard's payment rate by debt band (reports/debt_bands.py).
+
+    Kept as of today for every customer (a row in its own currency with zeros when it owes nothing), so
+    the section sums ~20,000 rows in SQL instead of reading a month of allocations and every open
+    invoice. Refreshed per customer in the writer's transaction, rolled to the new day by the nightly
+    worth-it task, checked by `rebuild_worth_it --check`.
+    """
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    currency = CurrencyField()
+    as_of = models.DateField()
+    balance = MoneyField(default=0, help_text="Open balance at the start of the lookback.")
+    paid = MoneyField(default=0, help_text="Paid of that balance from the start to the day.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "currency"], name="debt_band_one_row_per_currency")
+        ]
+
+    def __str__(self) -> str:
+        return f"debt band of customer {self.customer_id} in {self.currency} as of {self.as_of}"
+
+
 class EarlyWarning(models.Model):
     """A customer whose payment behaviour is getting worse, with each reason in words (one row per
     flagged customer; a customer with no reason has none).

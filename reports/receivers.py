@@ -1,15 +1,19 @@
 """What the reports app does when a lower app announces a change (customers.signals): connected in
 `ReportsConfig.ready`, run in the writer's transaction."""
 
+from datetime import timedelta
+
 from django.dispatch import receiver
 from django.utils import timezone
 
 from customers.signals import customer_facts_changed
 
-from . import channels, snapshots
+from . import channels, debt_bands, snapshots
 from .early_warning import WARNING_FACTS, refresh_early_warnings
-from .scores import refresh_worth_it_scores
+from .scores import FACT_SOURCES, refresh_worth_it_scores
 from .sections import bump_ledger_version
+
+KNOWN_FACTS = set(FACT_SOURCES) | {"customer"}
 
 
 @receiver(customer_facts_changed, dispatch_uid="reports.refresh_worth_it")
@@ -36,3 +40,17 @@ def refresh_warnings(sender, *, customer_ids, facts, **kwargs) -> None:
     """Re-judge these customers' early warnings as of today when a fact they read changed."""
     if not facts or set(facts) & WARNING_FACTS:
         refresh_early_warnings(customer_ids, today=timezone.localdate())
+
+
+@receiver(customer_facts_changed, dispatch_uid="reports.refresh_debt_bands")
+def refresh_debt_bands(sender, *, customer_ids, facts, earliest_day=None, **kwargs) -> None:
+    """Restate these customers' debt-band rows as of today when their invoices or payments changed
+    (or they are new); an unknown or missing word refreshes too. New invoices all issued within the
+    lookback move nothing (the balance is the one before it, and only its invoices' payments count):
+    an import of the day's invoices costs no refresh."""
+    today = timezone.localdate()
+    if facts and set(facts) <= {"new_invoices"} and earliest_day is not None:
+        if earliest_day > today - timedelta(days=debt_bands.LOOKBACK_DAYS):
+            return
+    if not facts or set(facts) & debt_bands.BAND_FACTS or not set(facts) <= KNOWN_FACTS:
+        debt_bands.refresh_debt_bands(customer_ids, today=today)

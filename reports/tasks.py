@@ -7,7 +7,7 @@ from datetime import date
 from celery import shared_task
 from django.utils import timezone
 
-from . import channels, snapshots
+from . import channels, debt_bands, snapshots
 from .scores import rebuild_worth_it_scores
 
 logger = logging.getLogger(__name__)
@@ -17,12 +17,15 @@ logger = logging.getLogger(__name__)
 def rebuild_worth_it(today: str | None = None) -> int:
     """Nightly (Celery beat): the 12-month window moved a day, so every score is recomputed; the rows
     that differ are rewritten and counted (a row that differs other than by its day is drift, logged).
+    The debt-band rows (reports/debt_bands.py) roll to the new day with them.
     Idempotent: a repeat on the same day writes nothing."""
     day = date.fromisoformat(today) if today else timezone.localdate()
     result = rebuild_worth_it_scores(today=day)
+    banded = debt_bands.rebuild_debt_bands(today=day)
     logger.info(
-        "worth-it scores as of %s: %s customers, %s rows rewritten", day, result.customers, result.written
-    )
+        "worth-it scores as of %s: %s customers, %s rows rewritten; debt bands of %s customers rewritten",
+        day, result.customers, result.written, len(banded),
+    )  # fmt: skip
     return result.written
 
 

@@ -1,11 +1,13 @@
-"""`manage.py rebuild_worth_it [--check] [--today YYYY-MM-DD]`: rebuild the kept worth-it scores, or
-report where they differ from a full recomputation (exit status 1 on any difference)."""
+"""`manage.py rebuild_worth_it [--check] [--today YYYY-MM-DD]`: rebuild the kept worth-it scores and
+debt-band rows (reports/debt_bands.py), or report where they differ from a full recomputation (exit
+status 1 on any difference)."""
 
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from reports.debt_bands import debt_band_drift, rebuild_debt_bands
 from reports.scores import rebuild_worth_it_scores, worth_it_drift
 
 SHOWN = 20
@@ -29,9 +31,12 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Worth-it scores as of {today}: {result.customers} customers, {result.written} rows written."
         )
+        banded = rebuild_debt_bands(today=today)
+        self.stdout.write(f"Debt bands as of {today}: {len(banded)} customers' rows written.")
 
     def check_drift(self, today: date) -> None:
-        lines = worth_it_drift(today=today)
+        scores, bands = worth_it_drift(today=today), debt_band_drift(today=today)
+        lines = scores + bands
         if not lines:
             self.stdout.write(f"Worth-it scores as of {today}: no drift.")
             return
@@ -39,4 +44,6 @@ class Command(BaseCommand):
             self.stderr.write(line)
         if len(lines) > SHOWN:
             self.stderr.write(f"... and {len(lines) - SHOWN} more")
-        raise CommandError(f"{len(lines)} kept worth-it scores differ from a recomputation as of {today}.")
+        differing = [f"{len(scores)} kept worth-it scores"] if scores else []
+        differing += [f"{len(bands)} customers' kept debt-band rows"] if bands else []
+        raise CommandError(f"{' and '.join(differing)} differ from a recomputation as of {today}.")

@@ -1,0 +1,208 @@
+"""The dashboard's kept per-customer figures: debt-band rows (reports/debt_bands.py) and the effort read
+from the kept worth-it scores. Each read from kept rows equals the live computation; after any sequence
+of service calls the kept rows equal a full recomputation; the check reports drift, the rebuild repairs."""
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from customers.signals import announce_change
+from invoices.models import Invoice
+from invoices.services import AllocationRequest, record_payment, set_invoice_status, upsert_invoice
+from reports import analytics
+from reports.analytics import effort_against_value, payment_rate_by_debt_band
+from reports.debt_bands import debt_band_drift, kept_band_totals, rebuild_debt_bands
+from reports.models import DebtBandStanding, WorthItScore
+from reports.scores import rebuild_worth_it_scores
+from reports.tasks import rebuild_worth_it
+from tests.factories import TODAY, CustomerFactory, InteractionFactory, UserFactory
+from tests.reports.test_snapshots import random_ledger
+
+pytestmark = pytest.mark.django_db
+
+
+def filter_sets(ledger: dict) -> list[dict]:
+    return [
+        {},
+        {"currency": "EUR"},
+        {"currency": "USD"},
+        {"segment_id": ledger["segments"][0].pk},
+        {"collector_id": ledger["collectors"][0].pk},
+        {"segment_id": ledger["segments"][1].pk, "currency": "EUR"},
+    ]
+
+
+def _live(**filters) -> list[dict]:
+    saved = list(DebtBandStanding.objects.all())
+    DebtBandStanding.objects.all().delete()
+    try:
+        return payment_rate_by_debt_band(as_of=TODAY, **filters)
+    finally:
+        DebtBandStanding.objects.bulk_create(saved)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_kept_debt_bands_equal_the_live_figures_for_every_filter(seed):
+    ledger = random_ledger(seed)
+    everyone = analytics._customers_in(None).values("pk")
+    assert kept_band_totals(everyone, as_of=TODAY) is None  # nothing kept yet: read live
+
+    rebuild_debt_bands(today=TODAY)
+
+    assert kept_band_totals(everyone, as_of=TODAY) is not None
+    for filters in filter_sets(ledger):
+        assert payment_rate_by_debt_band(as_of=TODAY, **filters) == _live(**filters), filters
+    # Another day is not kept: read live, whatever is kept for today.
+    assert kept_band_totals(everyone, as_of=TODAY - dt.timedelta(days=1)) is None
+
+
+def test_a_customer_without_a_kept_row_sends_the_section_live():
+    random_ledger(4)
+    rebuild_debt_bands(today=TODAY)
+    newcomer = CustomerFactory()  # announced: refreshed at once
+    assert DebtBandStanding.objects.filter(customer=newcomer, as_of=TODAY).exists()
+
+    DebtBandStanding.objects.filter(customer=newcomer).delete()  # as if written behind the services
+
+    everyone = analytics._customers_in(None).values("pk")
+    assert kept_band_totals(everyone, as_of=TODAY) is None
+    assert payment_rate_by_debt_band(as_of=TODAY) == _live()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_after_any_sequence_of_service_calls_the_kept_rows_equal_a_recomputation(seed):
+    rng = random.Random(seed)
+    ledger = random_ledger(seed)
+    manager = UserFactory(role="credit_manager")
+    rebuild_debt_bands(today=TODAY)
+    customers = ledger["customers"]
+
+    for step in range(12):
+        customer = rng.choice(customers)
+        action = rng.choice(["invoice", "payment", "status"])
+        if action == "invoice":  # new or corrected, recent or back-dated past the lookback
+            issued = TODAY - dt.timedelta(days=rng.randint(0, 90))
+            upsert_invoice(
+                number=f"S{seed}-{step}",
+                customer=customer,
+                issue_date=issued,
+                due_date=issued + dt.timedelta(days=30),
+                amount=Decimal(rng.randint(100, 9_000_000)) / 100,
+                currency=customer.currency,
+            )
+        elif action == "payment":
+            open_invoices = list(
+                Invoice.objects.filter(customer=customer, status="open", currency=customer.currency)
+            )
+            invoice = rng.choice(open_invoices) if open_invoices else None
+            amount = Decimal(rng.randint(100, 500_000)) / 100
+            if invoice is not None:
+                amount = min(amount, invoice.amount - invoice.allocated_amount)
+            record_payment(
+                customer=customer,
+                reference=f"P{seed}-{step}",
+                received_on=TODAY - dt.timedelta(days=rng.randint(0, 45)),
+                amount=amount,
+                currency=customer.currency,
+                allocations=[AllocationRequest(invoice.number, amount)] if invoice else [],
+            )
+        else:
+            invoice = Invoice.objects.filter(customer=customer, status="open").order_by("?").first()
+            if invoice is not None:
+                set_invoice_status(
+                    invoice=invoice, status=rng.choice(["written_off", "disputed"]), actor=manager
+                )
+
+        assert debt_band_drift(today=TODAY) == [], (step, action)
+
+    for filters in filter_sets(ledger):
+        assert payment_rate_by_debt_band(as_of=TODAY, **filters) == _live(**filters), filters
+
+
+def test_the_check_reports_drift_and_the_nightly_task_repairs_it(capsys):
+    ledger = random_ledger(5)
+    call_command("rebuild_worth_it", today=TODAY)
+    call_command("rebuild_worth_it", "--check", today=TODAY)
+    assert "no drift" in capsys.readouterr().out
+
+    owing = DebtBandStanding.objects.filter(balance__gt=0).order_by("customer_id").first()
+    DebtBandStanding.objects.filter(pk=owing.pk).update(paid=owing.paid + 1)  # edited behind the services
+    DebtBandStanding.objects.filter(customer=ledger["customers"][0]).exclude(pk=owing.pk).delete()
+
+    with pytest.raises(CommandError, match="kept debt-band rows differ"):
+        call_command("rebuild_worth_it", "--check", today=TODAY)
+    assert f"customer {owing.customer_id}: debt band rows" in capsys.readouterr().err
+
+    rebuild_worth_it(today=TODAY.isoformat())
+    assert debt_band_drift(today=TODAY) == []
+    assert rebuild_debt_bands(today=TODAY) == []  # a repeat rewrites nothing
+
+
+def _effort(**filters) -> list:
+    """The summaries with each currency's rows in customer order (ties in the ranking may come either way)."""
+    summaries = effort_against_value(today=TODAY, **filters)
+    for summary in summaries:
+        summary.rows = sorted(summary.rows, key=lambda row: row.customer_id)
+    return summaries
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_effort_read_from_the_kept_scores_equals_the_live_effort(seed):
+    ledger = random_ledger(seed)
+    rng = random.Random(seed)
+    for customer in ledger["customers"]:
+        for _ in range(rng.randint(0, 4)):
+            moment = dt.datetime.combine(
+                TODAY - dt.timedelta(days=rng.randint(0, 400)), dt.time(9), tzinfo=dt.UTC
+            )
+            InteractionFactory(customer=customer, occurred_at=moment, minutes_spent=rng.randint(0, 90))
+    live = {repr(filters): _effort(**filters) for filters in filter_sets(ledger)}
+
+    rebuild_worth_it_scores(today=TODAY)
+
+    assert not WorthItScore.objects.exclude(as_of=TODAY).exists()
+    for filters in filter_sets(ledger):
+        assert _effort(**filters) == live[repr(filters)], filters
+    # A row not as of the day asked for sends the whole section live, with the same figures.
+    WorthItScore.objects.filter(customer=ledger["customers"][0]).update(as_of=TODAY - dt.timedelta(days=1))
+    assert _effort() == live["{}"]
+
+
+def test_kept_debt_bands_and_effort_answer_in_constant_queries(django_assert_max_num_queries):
+    random_ledger(6)
+    rebuild_debt_bands(today=TODAY)
+    rebuild_worth_it_scores(today=TODAY)
+    with django_assert_max_num_queries(2):
+        payment_rate_by_debt_band(as_of=TODAY)
+    with django_assert_max_num_queries(2):
+        effort_against_value(today=TODAY)
+
+
+def test_new_invoices_refresh_the_rows_only_when_issued_before_the_lookback():
+    ledger = random_ledger(7)
+    rebuild_debt_bands(today=TODAY)
+    customer = ledger["customers"][0]
+
+    def imported(issued: dt.date) -> None:  # as the COPY import writes and announces them
+        Invoice.objects.create(
+            number=f"IMP-{issued}", customer=customer, issue_date=issued, due_date=issued,
+            amount=Decimal("12345.67"), currency=customer.currency,
+        )  # fmt: skip
+        announce_change(customer_ids={customer.pk}, facts={"new_invoices"}, earliest_day=issued)
+
+    def kept_rows() -> list:
+        return list(DebtBandStanding.objects.filter(customer=customer).values_list("pk", "balance"))
+
+    before = kept_rows()
+    imported(TODAY - dt.timedelta(days=3))
+    assert kept_rows() == before  # not rewritten: nothing it counts moved
+    assert debt_band_drift(today=TODAY) == []
+
+    imported(TODAY - dt.timedelta(days=45))
+    after = kept_rows()
+    assert after != before and sum(b for _, b in after) == sum(b for _, b in before) + Decimal("12345.67")
+    assert debt_band_drift(today=TODAY) == []
+    assert payment_rate_by_debt_band(as_of=TODAY) == _live()
