@@ -8,6 +8,7 @@ from customers.signals import customer_facts_changed
 
 from . import channels, snapshots
 from .early_warning import WARNING_FACTS, refresh_early_warnings
+from .lateness import LATENESS_FACTS, refresh_lateness
 from .scores import refresh_worth_it_scores
 from .sections import bump_ledger_version
 
@@ -36,3 +37,10 @@ def refresh_warnings(sender, *, customer_ids, facts, **kwargs) -> None:
     """Re-judge these customers' early warnings as of today when a fact they read changed."""
     if not facts or set(facts) & WARNING_FACTS:
         refresh_early_warnings(customer_ids, today=timezone.localdate())
+
+
+@receiver(customer_facts_changed, dispatch_uid="reports.refresh_lateness")
+def refresh_lateness_bins(sender, *, customer_ids, facts, **kwargs) -> None:
+    """Re-keep these customers' days-late bins as of today when a payment or an invoice changed."""
+    if not facts or set(facts) & LATENESS_FACTS:
+        refresh_lateness(customer_ids, as_of=timezone.localdate())
