@@ -29,6 +29,7 @@ from agreements.choices import AgreementState
 from agreements.models import Agreement
 from calls.choices import ExcuseCategory
 from calls.models import Excuse
+from calls.standing import restate_day
 from customers.models import Customer
 from invoices.choices import CLOSED_STATUSES
 from invoices.models import Allocation, Invoice
@@ -207,11 +208,16 @@ def refresh_early_warnings(customer_ids=None, *, today: date) -> int:
     customers = (
         Customer.objects.all() if customer_ids is None else Customer.objects.filter(pk__in=customer_ids)
     )
-    found = warnings_for(customers, today=today)
+    return keep_warnings(warnings_for(customers, today=today), customer_ids=customer_ids, today=today)
+
+
+def keep_warnings(found: dict[int, Warning], *, customer_ids, today: date) -> int:
+    """Store `found` as the warnings of these customers (None: everyone), dropping the others' rows."""
     with transaction.atomic():
         stale = EarlyWarning.objects.all() if customer_ids is None else EarlyWarning.objects.filter(
             customer_id__in=customer_ids
         )  # fmt: skip
+        flagged_before = set(stale.values_list("customer_id", flat=True))
         stale.exclude(customer_id__in=list(found)).delete()
         EarlyWarning.objects.bulk_create(
             [
@@ -240,6 +246,9 @@ def refresh_early_warnings(customer_ids=None, *, today: date) -> int:
             ],  # fmt: skip
             batch_size=1000,
         )
+        # A flag is a worklist reason of its own (calls.selectors): the customers flagged or cleared
+        # here get their day's worklist restated, so the kept rows agree with the live definition.
+        restate_day(flagged_before ^ set(found), today=today)
     return len(found)
 
 
