@@ -10,8 +10,8 @@ Four signs, each from one GROUP BY query over the chosen customers (any number o
 - **Open amount above usual**: the open amount in the customer's currency now above its own usual
   high (the 90th percentile of its open amount at the last 12 month ends, with at least OPEN_MONTHS
   of them since its first invoice) by at least OPEN_MINIMUM and a quarter (OPEN_FACTOR), and rising
-  (more than at the last month end). (It used to be "twice the 12-month average", which flagged one customer in ten on the demo
-  ledger: seasonal buyers and ordinary large orders.)
+  (more than at the last month end). It used to be "twice the 12-month average", which flagged one
+  customer in ten on the demo ledger: seasonal buyers and ordinary large orders.
 
 Kept in `EarlyWarning` (one row per flagged customer): refreshed for announced customers by the
 receiver (reports/receivers.py) and for everyone nightly (`reports.tasks.rebuild_early_warnings`).
