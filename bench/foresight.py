@@ -11,21 +11,12 @@ BENCH_AS_OF (YYYY-MM-DD) sets the day, else today.
 """
 
 import os
-import statistics
-import time
 from datetime import date
+
+from bench.reports import _timed  # the median of a few runs, as every benchmark here times
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 ORIGINS = int(os.environ.get("BENCH_FORESIGHT_ORIGINS", "26"))
-
-
-def _timed(work, runs: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
 
 
 def _floor() -> list:

@@ -4,12 +4,14 @@ Imported through `reports.selectors`. Everything is per currency; amounts are De
 
 How a day `d` is forecast (week k is the days d+7(k-1)+1 .. d+7k):
 - **Open invoices** (issued by d, open amount on d = amount less allocations received by d) are summed
-  per (customer, currency, week of the due date relative to d), with their amount-weighted due offset,
-  in one GROUP BY query (and one for the allocations). Each group is spread by the customer's
-  distribution of days late over the 12 months before d (amount-weighted, in weekly bins with the
-  mean of each bin; one GROUP BY query for every customer), or by the segment's when the customer
-  paid fewer than MIN_PAID_INVOICES invoices. An invoice already overdue can only be paid later than
-  it is now, so the distribution is cut at its age and rescaled; when nothing is left it is not
+  per (customer, currency, week of the due date relative to d), with their amount-weighted due offset.
+  Each group is spread by the customer's distribution of days late over the 12 months before d
+  (amount-weighted, in weekly bins with the mean of each bin: reports/lateness.py, kept in
+  `LatenessBin` for the nightly day), or by the segment's when the customer paid fewer than
+  MIN_PAID_INVOICES invoices. All of it is one SQL statement (`_spread_sql`); halves round to even
+  as Python's round() does, so the figures are the same as spreading each group in Python. An
+  invoice already overdue can only be paid later than it is now, so the distribution is cut at its
+  age and rescaled; when nothing is left it is not
   expected within the horizon. Invoices more than a year overdue or due after the horizon are left
   out (days late count from the due date, early payments as 0), and so are invoices not issued yet.
 - **Agreements** active on d bring their instalments pending on d, in the instalment's week (one
