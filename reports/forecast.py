@@ -36,7 +36,6 @@ from functools import cached_property
 
 from django.db import connections, router, transaction
 from django.db.models import Avg, Case, Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
 
 from agreements.choices import AgreementState, InstalmentState
 from agreements.models import Agreement, Instalment
@@ -473,33 +472,37 @@ def forecast(*, as_of: date, scope: LedgerScope | None = None) -> list[CurrencyF
 
 def _moves(as_of: date, scope: LedgerScope, *, held: list) -> list:
     """The invoices open on `as_of` due from a year before the day to the end of the horizon, with
-    their open amount on the day (the amount less the allocations received by then) as (cid, sid,
-    currency, off, held, amt). Two parts, so each reads an index: those still open now (the partial
-    index invoice_open_aging), and those paid off since by a payment received after the day.
+    their open amount on the day as (cid, sid, currency, off, held, amt). Two parts, so each reads an
+    index: those still open now (the partial index invoice_open_aging), and those paid off since by a
+    payment received after the day. The open amount on the day is what is open now plus what was
+    allocated from payments received after the day (`allocated_amount` is the sum of the allocations,
+    kept by invoices.services), summed only for the invoices such a payment touched: as of today, none.
     `held`: querysets of invoice ids forecast on their own (agreements, disputes)."""
     earliest, latest = as_of - timedelta(days=HISTORY_DAYS), as_of + timedelta(days=HORIZON_DAYS)
-    paid_by_then = (
-        Allocation.objects.filter(invoice=OuterRef("pk"), payment__received_on__lte=as_of)
-        .values("invoice")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
+    after = Allocation.objects.filter(payment__received_on__gt=as_of)
+    paid_after = after.values("invoice_id")
+    received_after = after.filter(invoice=OuterRef("pk")).values("invoice").annotate(total=Sum("amount"))
     is_held = Q()
     for ids in held:
         is_held |= Q(pk__in=ids)
     invoices = (
         scope.filter(Invoice.objects.all())
         .filter(issue_date__lte=as_of, due_date__gte=earliest, due_date__lte=latest)
-        .annotate(paid_by_then=Coalesce(Subquery(paid_by_then), Value(ZERO), output_field=MONEY))
+        .annotate(
+            allocated_after=Case(
+                When(pk__in=paid_after, then=Subquery(received_after.values("total"))),
+                default=Value(ZERO),
+                output_field=MONEY,
+            )
+        )
     )
     columns = {
         "cid": F("customer_id"),
         "sid": F("customer__segment_id"),
         "off": DaysBetween(F("due_date"), Value(as_of)),
         "held": Case(When(is_held, then=Value(1)), default=Value(0)),
-        "amt": F("amount") - F("paid_by_then"),
+        "amt": F("amount") - F("allocated_amount") + F("allocated_after"),
     }
-    paid_after = Allocation.objects.filter(payment__received_on__gt=as_of).values("invoice_id")
     return [
         invoices.filter(allocated_amount__lt=F("amount")).values("currency", **columns),
         invoices.filter(allocated_amount__gte=F("amount"), pk__in=paid_after).values("currency", **columns),
