@@ -212,6 +212,8 @@ class Standing(models.Model):
     reason_task = models.BooleanField(default=False)
     reason_promise_due = models.BooleanField(default=False)
     reason_overdue = models.BooleanField(default=False)
+    # Flagged by the reports app's early warning (paying worse than usual) and not contacted for a week.
+    reason_warning = models.BooleanField(default=False)
 
     FACTS = (
         "oldest_open_due_on",
@@ -234,6 +236,7 @@ class Standing(models.Model):
         "reason_task",
         "reason_promise_due",
         "reason_overdue",
+        "reason_warning",
     )
 
     class Meta:

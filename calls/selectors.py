@@ -8,7 +8,9 @@ What "needs action today" means (a customer is on the worklist when any of these
   customer today (a courtesy check before the promise breaks);
 - overdue: an open, undisputed invoice is OVERDUE_AFTER_DAYS or more past due, with no active
   agreement, no dunning pause, no open task planned for later (someone already chose a date) and
-  no contact in the last QUIET_DAYS.
+  no contact in the last QUIET_DAYS;
+- warning: the reports app flags the customer as paying worse than usual (its kept early warning)
+  and nobody has spoken to the customer in the last QUIET_DAYS.
 Logging a call therefore takes a customer off today's list: it completes today's call tasks,
 counts as contact, and a promise makes an active agreement.
 
@@ -71,6 +73,7 @@ MONEY = DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
 OVERDUE_AFTER_DAYS = 7  # the first reminders do their work before a person picks up the phone
 QUIET_DAYS = 7  # after a contact, give the customer a week before the overdue rule brings them back
 BROKEN_LOOKBACK_DAYS = 60
+WARNING_POINTS = 100  # below a broken promise or a task: a warning is a prompt to look, not a default
 LONG_OVERDUE_DAYS = 30
 EXCUSE_WINDOW_DAYS = 183  # "in 6 months"
 
@@ -80,11 +83,13 @@ class Reason:
     TASK = "task"
     PROMISE_DUE = "promise_due"
     OVERDUE = "overdue"
+    WARNING = "warning"
     CHOICES = [
         (BROKEN, "Broken agreement"),
         (TASK, "Task due"),
         (PROMISE_DUE, "Promise due today"),
         (OVERDUE, "Overdue invoices"),
+        (WARNING, "Paying worse than usual"),
     ]
 
 
@@ -286,7 +291,9 @@ class WorklistReasons:
             & quiet
             & ~Q(dunning_paused_until__gte=today)
         )
-        self.any = self.broken | self.task | self.promise_due | self.overdue
+        # Flagged by the reports app's early warning (the reverse one-to-one; no import of reports).
+        self.warning = Q(early_warning__isnull=False) & quiet
+        self.any = self.broken | self.task | self.promise_due | self.overdue | self.warning
         # The stored overdue amount holds from overdue_as_of through next_due_on (calls.models.Standing).
         self.amount_valid = Q(standing__overdue_as_of__lte=today) & (
             Q(standing__next_due_on__isnull=True) | Q(standing__next_due_on__gte=today)
@@ -320,10 +327,12 @@ def with_worklist_facts(customers: QuerySet[Customer], *, today: date) -> QueryS
         reason_task=flag(reasons.task),
         reason_promise_due=flag(reasons.promise_due),
         reason_overdue=flag(reasons.overdue),
+        reason_warning=flag(reasons.warning),
         priority=(
             _points(reasons.broken, 400)
             + _points(reasons.task, 300)
             + _points(reasons.promise_due, 250)
+            + _points(reasons.warning, WARNING_POINTS)
             + _days_late_points("standing__oldest_open_due_on", today)
             + Case(
                 When(reasons.amount_valid, then=_amount_points(F("standing__overdue_amount"))),
@@ -413,7 +422,8 @@ def _amount_points(amount: Expression) -> Case:
 def priority_expression(today: date) -> CombinedExpression:
     """Points: what broke or was planned comes first, then lateness and amount at stake.
 
-    Broken 400, task 300, promise due 250; days late up to 300; amount (customer's currency) up to 300.
+    Broken 400, task 300, promise due 250, early warning 100; days late up to 300; amount (customer's
+    currency) up to 300.
     Over annotations named as the worklist's (`reason_*`, `oldest_due_date`, `overdue_amount`): the
     live definition's form; `with_worklist_facts` computes the same points from the stored columns.
     """
@@ -421,6 +431,7 @@ def priority_expression(today: date) -> CombinedExpression:
         _points(Q(reason_broken=True), 400)
         + _points(Q(reason_task=True), 300)
         + _points(Q(reason_promise_due=True), 250)
+        + _points(Q(reason_warning=True), WARNING_POINTS)
         + _days_late_points("oldest_due_date", today)
         + _amount_points(F("overdue_amount"))
     )

@@ -21,6 +21,10 @@ definitions are `live_worklist_facts` below, and the tests prove both equal):
 - `has_active_agreement`.
 - `first_open_task_on` / `last_open_task_on`: an open task due by today exists iff the first is <=
   today; one planned later exists iff the last is > today.
+- "Paying worse than usual" is the reports app's kept `EarlyWarning` row (its own definition, in
+  reports/early_warning.py; a customer with a row is flagged), read through the reverse one-to-one
+  in both paths, with the same "quiet" rule as the overdue reason: a call answers it for a week.
+  When reports rewrites a warning it restates that customer's day here (`restate_day`).
 - "Promise falls due today" (a pending instalment of an active agreement due exactly today) is not
   stored: no min or max answers "exactly today", and the instalments due on one day are few, so the
   selector reads them with one uncorrelated (hashed) subquery.
@@ -186,7 +190,7 @@ def day_of_standings(customers: QuerySet[Customer], *, today: date) -> QuerySet[
     )
 
 
-REASON_COLUMNS = ("reason_broken", "reason_task", "reason_promise_due", "reason_overdue")
+REASON_COLUMNS = ("reason_broken", "reason_task", "reason_promise_due", "reason_overdue", "reason_warning")
 
 
 def _restate_day(customer_ids: list[int], *, today: date) -> None:
@@ -370,6 +374,10 @@ def live_worklist_facts(customers: QuerySet[Customer], *, today: date) -> QueryS
         ),
         promise_falls_due=Exists(promise_due),
     ).annotate(
+        # The reports app's kept early warning (a reverse one-to-one: calls never imports reports).
+        reason_warning=Case(
+            When(Q(early_warning__isnull=False) & quiet, then=Value(True)), default=Value(False)
+        ),
         reason_promise_due=Case(
             When(Q(promise_falls_due=True) & not_contacted_today, then=Value(True)), default=Value(False)
         ),

@@ -368,6 +368,11 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "reports.tasks.rebuild_early_warnings",
             "schedule": crontab(hour=0, minute=25),
         },
+        # The forecast's days-late bins (reports/lateness.py), before the backtest and the mornings' reads.
+        "reports-lateness": {
+            "task": "reports.tasks.rebuild_lateness",
+            "schedule": crontab(hour=0, minute=35),
+        },
         "reports-backtest": {
             "task": "reports.tasks.refresh_backtest",
             "schedule": crontab(hour=0, minute=45),

@@ -7,8 +7,11 @@ Four signs, each from one GROUP BY query over the chosen customers (any number o
 - **First broken promise**: an agreement broken in the last 3 months after a year without any.
 - **First "financial change" excuse**: a cash-flow or paying-other-debts-first excuse in the last 3
   months, after a year without one.
-- **Open amount above usual**: the open amount in the customer's currency now against its average at
-  the last 12 month ends (those since its first invoice), at least OPEN_FACTOR times as much.
+- **Open amount above usual**: the open amount in the customer's currency now above its own usual
+  high (the 90th percentile of its open amount at the last 12 month ends, with at least OPEN_MONTHS
+  of them since its first invoice) by at least OPEN_MINIMUM and a quarter (OPEN_FACTOR), and rising
+  (more than at the last month end). It used to be "twice the 12-month average", which flagged one
+  customer in ten on the demo ledger: seasonal buyers and ordinary large orders.
 
 Kept in `EarlyWarning` (one row per flagged customer): refreshed for announced customers by the
 receiver (reports/receivers.py) and for everyone nightly (`reports.tasks.rebuild_early_warnings`).
@@ -29,6 +32,7 @@ from agreements.choices import AgreementState
 from agreements.models import Agreement
 from calls.choices import ExcuseCategory
 from calls.models import Excuse
+from calls.standing import restate_day
 from customers.models import Customer
 from invoices.choices import CLOSED_STATUSES
 from invoices.models import Allocation, Invoice
@@ -41,9 +45,15 @@ RECENT_DAYS = 91
 YEAR_DAYS = 365
 RISE_DAYS = 10
 RISE_FACTOR = Decimal("1.5")
-OPEN_FACTOR = Decimal("2")
+# The open-amount sign: above the customer's own 90th percentile of the last 12 month ends (with at
+# least OPEN_MONTHS of them) by OPEN_MINIMUM or more (customer's currency) and OPEN_FACTOR times it,
+# and more than at the last month end.
+OPEN_MONTHS = 6
+OPEN_MINIMUM = Decimal("5000.00")
+OPEN_FACTOR = Decimal("1.25")
 FINANCIAL_EXCUSES = (ExcuseCategory.CASH_FLOW, ExcuseCategory.PAYING_OTHER_DEBTS)
 TENTH = Decimal("0.1")
+ZERO = Decimal("0.00")
 # The announced facts (customers.signals) a warning reads; tasks, contacts, reminders and complaints
 # change none (no facts at all means "anything": refreshed too).
 WARNING_FACTS = {"payments", "invoices", "agreements", "excuses", "customer"}
@@ -93,12 +103,15 @@ def warnings_for(customers, *, today: date) -> dict[int, Warning]:
         warning(pk).flag("financial", f"cash-flow trouble or other debts first, said on {day:%-d %b %Y}")
     currency_of = dict(customers.values_list("pk", "currency"))
     open_amounts = _open_against_usual(ids, today)
-    for pk, (now, usual) in open_amounts.items():
-        if usual > 0 and now >= usual * OPEN_FACTOR:
+    for pk, history in open_amounts.items():
+        if history.flagged:
             currency = currency_of.get(pk, "")
-            warning(pk).flag("open", f"{now:,.2f} {currency} open, usually about {usual:,.2f}")
+            words = f"{history.now:,.2f} {currency} open, rising, usually at most {history.usual_high:,.2f}"
+            warning(pk).flag("open", words)
     for pk, entry in found.items():
-        entry.open_amount, entry.usual_open_amount = open_amounts.get(pk, (Decimal("0.00"), Decimal("0.00")))
+        history = open_amounts.get(pk)
+        if history is not None:
+            entry.open_amount, entry.usual_open_amount = history.now, history.usual_high or Decimal("0.00")
     return found
 
 
@@ -152,14 +165,20 @@ def _first_in_a_year(queryset, date_field: str, today: date) -> dict[int, date]:
     return firsts
 
 
-def _open_against_usual(ids, today: date) -> dict[int, tuple[Decimal, Decimal]]:
-    """Open amount now, in the customer's currency, and its average at the last 12 month ends."""
+def _open_against_usual(ids, today: date) -> dict[int, OpenHistory]:
+    """Open amount now, in the customer's currency, and at each of the last 12 month ends (those since
+    its first invoice, latest first): one GROUP BY query for what was invoiced by each month end, one
+    for what was paid by then, one for now."""
     month_ends = [first - timedelta(days=1) for first, _ in months_back(today, 12)]
 
-    def ends_after(day_field: str):
-        # How many of the month ends fall on or after the day: the times the row counts in the average.
-        return sum((Case(When(**{f"{day_field}__lte": end}, then=1), default=0) for end in month_ends),
-                   Value(0))  # fmt: skip
+    def by_end(day_field: str) -> dict:
+        # The amount of the rows on or before each month end: one column per month end.
+        return {
+            f"end{index}": Sum(
+                Case(When(**{f"{day_field}__lte": end}, then=F("amount")), default=Value(ZERO))
+            )
+            for index, end in enumerate(month_ends)
+        }
 
     invoices = Invoice.objects.filter(customer__in=ids, currency=F("customer__currency")).exclude(
         status__in=CLOSED_STATUSES
@@ -167,13 +186,13 @@ def _open_against_usual(ids, today: date) -> dict[int, tuple[Decimal, Decimal]]:
     invoiced = (
         invoices.filter(issue_date__lte=max(month_ends))
         .values("customer_id")
-        .annotate(weighted=Sum(F("amount") * ends_after("issue_date")), first=Min("issue_date"))
+        .annotate(first=Min("issue_date"), **by_end("issue_date"))
         .order_by()
     )
     paid = (
         Allocation.objects.filter(invoice__in=invoices, payment__received_on__lte=max(month_ends))
         .values("invoice__customer_id")
-        .annotate(weighted=Sum(F("amount") * ends_after("payment__received_on")))
+        .annotate(**by_end("payment__received_on"))
         .order_by()
     )
     now = (
@@ -182,24 +201,44 @@ def _open_against_usual(ids, today: date) -> dict[int, tuple[Decimal, Decimal]]:
         .annotate(open=Sum(F("amount") - F("allocated_amount")))
         .order_by()
     )
-    usual, months = defaultdict(Decimal), {}
+    ends = {}
     for row in invoiced:
-        usual[row["customer_id"]] += cents(row["weighted"])
-        # Averaged over the month ends since the first invoice: a new customer has no "usual" yet.
-        months[row["customer_id"]] = sum(1 for end in month_ends if end >= row["first"])
+        # Only the month ends since the first invoice: a new customer has no "usual" yet.
+        ends[row["customer_id"]] = [
+            cents(row[f"end{index}"]) for index, end in enumerate(month_ends) if end >= row["first"]
+        ]
     for row in paid:
-        usual[row["invoice__customer_id"]] -= cents(row["weighted"])
+        kept = ends.get(row["invoice__customer_id"], [])
+        for index in range(len(kept)):
+            kept[index] -= cents(row[f"end{index}"])
     return {
-        row["customer_id"]: (
-            cents(row["open"]),
-            cents(
-                usual[row["customer_id"]] / months[row["customer_id"]]
-                if months.get(row["customer_id"])
-                else 0
-            ),
-        )
-        for row in now
+        row["customer_id"]: OpenHistory(cents(row["open"]), ends.get(row["customer_id"], [])) for row in now
     }
+
+
+@dataclass
+class OpenHistory:
+    """Open amount now and at the last month ends (latest first), in the customer's currency."""
+
+    now: Decimal
+    month_ends: list[Decimal]
+
+    @property
+    def usual_high(self) -> Decimal | None:
+        """The 90th percentile of the month ends (nearest rank; None with fewer than OPEN_MONTHS)."""
+        if len(self.month_ends) < OPEN_MONTHS:
+            return None
+        ranked = sorted(self.month_ends)
+        return ranked[-(-len(ranked) * 9 // 10) - 1]
+
+    @property
+    def flagged(self) -> bool:
+        """Above the customer's own usual high by at least OPEN_MINIMUM and OPEN_FACTOR times it, and
+        rising: more than at the last month end."""
+        high = self.usual_high
+        if high is None:
+            return False
+        return self.now >= max(high + OPEN_MINIMUM, high * OPEN_FACTOR) and self.now > self.month_ends[0]
 
 
 def refresh_early_warnings(customer_ids=None, *, today: date) -> int:
@@ -207,11 +246,16 @@ def refresh_early_warnings(customer_ids=None, *, today: date) -> int:
     customers = (
         Customer.objects.all() if customer_ids is None else Customer.objects.filter(pk__in=customer_ids)
     )
-    found = warnings_for(customers, today=today)
+    return keep_warnings(warnings_for(customers, today=today), customer_ids=customer_ids, today=today)
+
+
+def keep_warnings(found: dict[int, Warning], *, customer_ids, today: date) -> int:
+    """Store `found` as the warnings of these customers (None: everyone), dropping the others' rows."""
     with transaction.atomic():
         stale = EarlyWarning.objects.all() if customer_ids is None else EarlyWarning.objects.filter(
             customer_id__in=customer_ids
         )  # fmt: skip
+        flagged_before = set(stale.values_list("customer_id", flat=True))
         stale.exclude(customer_id__in=list(found)).delete()
         EarlyWarning.objects.bulk_create(
             [
@@ -240,6 +284,9 @@ def refresh_early_warnings(customer_ids=None, *, today: date) -> int:
             ],  # fmt: skip
             batch_size=1000,
         )
+        # A flag is a worklist reason of its own (calls.selectors): the customers flagged or cleared
+        # here get their day's worklist restated, so the kept rows agree with the live definition.
+        restate_day(flagged_before ^ set(found), today=today)
     return len(found)
 
 

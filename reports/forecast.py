@@ -4,12 +4,14 @@ Imported through `reports.selectors`. Everything is per currency; amounts are De
 
 How a day `d` is forecast (week k is the days d+7(k-1)+1 .. d+7k):
 - **Open invoices** (issued by d, open amount on d = amount less allocations received by d) are summed
-  per (customer, currency, week of the due date relative to d), with their amount-weighted due offset,
-  in one GROUP BY query (and one for the allocations). Each group is spread by the customer's
-  distribution of days late over the 12 months before d (amount-weighted, in weekly bins with the
-  mean of each bin; one GROUP BY query for every customer), or by the segment's when the customer
-  paid fewer than MIN_PAID_INVOICES invoices. An invoice already overdue can only be paid later than
-  it is now, so the distribution is cut at its age and rescaled; when nothing is left it is not
+  per (customer, currency, week of the due date relative to d), with their amount-weighted due offset.
+  Each group is spread by the customer's distribution of days late over the 12 months before d
+  (amount-weighted, in weekly bins with the mean of each bin: reports/lateness.py, kept in
+  `LatenessBin` for the nightly day), or by the segment's when the customer paid fewer than
+  MIN_PAID_INVOICES invoices. All of it is one SQL statement (`_spread_sql`); halves round to even
+  as Python's round() does, so the figures are the same as spreading each group in Python. An
+  invoice already overdue can only be paid later than it is now, so the distribution is cut at its
+  age and rescaled; when nothing is left it is not
   expected within the horizon. Invoices more than a year overdue or due after the horizon are left
   out (days late count from the due date, early payments as 0), and so are invoices not issued yet.
 - **Agreements** active on d bring their instalments pending on d, in the instalment's week (one
@@ -32,24 +34,21 @@ from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 from functools import cached_property
 
-from django.db.models import Avg, Count, F, Q, Sum, Value
-from django.db.models.functions import Greatest, Least
+from django.db import connections, router, transaction
+from django.db.models import Avg, Case, Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
 
 from agreements.choices import AgreementState, InstalmentState
 from agreements.models import Agreement, Instalment
 from calls.choices import ComplaintOutcome
 from calls.models import Complaint
-from customers.models import Customer
 from invoices.models import Allocation, Invoice
 
 from .expressions import DaysBetween, cents
+from .lateness import HISTORY_DAYS, bins_of
 from .ledger import LedgerScope
 
 WEEKS = 13
 HORIZON_DAYS = WEEKS * 7
-HISTORY_DAYS = 365
-LATE_BIN_DAYS = 7
-LAST_LATE_BIN = 52  # a year late and more share one bin
 MIN_PAID_INVOICES = 5
 DEFAULT_DISPUTE_DAYS = 30
 # The 10th and 90th percentiles of a normal distribution are the mean -/+ this many deviations.
@@ -120,108 +119,144 @@ class Distributions:
         return everyone.shares if everyone else []
 
 
-def lateness_distributions(as_of: date, scope: LedgerScope) -> Distributions:
-    """Days late of the money received in the 12 months to `as_of`, per customer: one GROUP BY query."""
-    days_late = Greatest(DaysBetween(F("payment__received_on"), F("invoice__due_date")), Value(0))
-    rows = (
-        scope.filter(Allocation.objects.all(), prefix="invoice__")
-        .filter(
-            payment__received_on__gt=as_of - timedelta(days=HISTORY_DAYS), payment__received_on__lte=as_of
-        )
-        .annotate(late=days_late)
-        .annotate(bin=Least(F("late") / Value(LATE_BIN_DAYS), Value(LAST_LATE_BIN)))
-        .values("invoice__customer_id", "invoice__currency", "bin")
-        .annotate(amount_sum=Sum("amount"), amount_days=Sum(F("amount") * F("late")), paid=Count("id"))
-        .order_by()
+# --- The spreading, in SQL -----------------------------------------------------------------------------
+
+# Shifts the due week so the SQL divides non-negative numbers (integer division truncates toward zero).
+OVERDUE_BINS = HISTORY_DAYS // 7 + 1
+MONEY = DecimalField(max_digits=18, decimal_places=2)
+WORK_MEM = "64MB"
+NO_SEGMENT = 0  # a customer without a segment falls back on the others without one (ids start at 1)
+
+
+def _sql(queryset) -> tuple[str, tuple]:
+    sql, params = queryset.query.sql_with_params()
+    return sql, tuple(params)
+
+
+def _week_sql(days: str) -> str:
+    """week_of() in SQL, for an integer expression of days after the as-of day."""
+    return f"(CASE WHEN {days} < 1 THEN 1 ELSE ({days} + 6) / 7 END)"
+
+
+def _round_sql(ratio: str) -> str:
+    """Python's round() in SQL: to the nearest integer, halves to the even one (ROUND takes them away
+    from zero), so a group or a bin lands on the same day as in Python."""
+    return (
+        f"CAST(CASE WHEN ABS(({ratio}) - ROUND({ratio})) = 0.5 THEN 2 * ROUND(({ratio}) / 2) "
+        f"ELSE ROUND({ratio}) END AS INTEGER)"
     )
-    segment_of = dict(_customers(scope).values_list("pk", "segment_id"))
-    found = Distributions({}, {}, {}, segment_of)
-    for row in rows:
-        customer, currency = row["invoice__customer_id"], row["invoice__currency"]
-        segment = segment_of.get(customer)
-        values = (row["bin"], cents(row["amount_sum"]), cents(row["amount_days"]), row["paid"])
-        for kept, key in (
-            (found.by_customer, (customer, currency)),
-            (found.by_segment, (segment, currency)),
-            (found.by_currency, currency),
-        ):
-            kept.setdefault(key, Lateness()).add(*values)
-    return found
 
 
-def _customers(scope: LedgerScope):
-    customers = Customer.objects.all() if scope.customers is None else scope.customers
-    if scope.segment_id:
-        customers = customers.filter(segment_id=scope.segment_id)
-    if scope.collector_id:
-        customers = customers.filter(collector_id=scope.collector_id)
-    return customers
+def _spread_sql(*, moves: list, bins, customer_ids: list[int]) -> tuple[str, tuple]:
+    """One statement: the open money on the day grouped by (customer, currency, due week), spread over
+    the weeks by the chosen distribution (the customer's with MIN_PAID_INVOICES invoices paid, else its
+    segment's, else everyone's in the currency), summed per currency and week with the variance; the
+    naive forecast and the open total; and the bins the disputed invoices' customers need.
 
-
-# --- What is open on the day ---------------------------------------------------------------------------
-
-
-@dataclass
-class OpenGroup:
-    """Open money of one customer in one currency due in one week relative to the day (negative: overdue)."""
-
-    customer_id: int
-    currency: str
-    amount: Decimal = ZERO
-    amount_offset: Decimal = ZERO  # amount x days from the day to the due date
-
-    @property
-    def due_offset(self) -> int:
-        """Amount-weighted days from the day to the due dates (negative: overdue)."""
-        return round(self.amount_offset / self.amount) if self.amount else 0
-
-
-OVERDUE_BINS = HISTORY_DAYS // 7 + 1  # shifts the due week so the SQL divides non-negative numbers
-
-
-def open_groups(as_of: date, scope: LedgerScope) -> dict[tuple[int, str, int], OpenGroup]:
-    """Open amounts on `as_of` by (customer, currency, due week), for invoices due from a year before
-    the day to the end of the horizon: invoiced less allocated by then (two GROUP BY queries)."""
-    earliest, latest = as_of - timedelta(days=HISTORY_DAYS), as_of + timedelta(days=HORIZON_DAYS)
-    groups: dict[tuple[int, str, int], OpenGroup] = {}
-
-    def add(queryset, prefix: str, sign: int) -> None:
-        offset = DaysBetween(F(f"{prefix}due_date"), Value(as_of))
-        rows = (
-            queryset.annotate(offset=offset)
-            .annotate(week=(F("offset") + Value(OVERDUE_BINS * 7 - 1)) / Value(7))
-            .values(f"{prefix}customer_id", f"{prefix}currency", "week")
-            .annotate(amount_sum=Sum("amount"), amount_offset=Sum(F("amount") * F("offset")))
-            .order_by()
+    `moves` are querysets of (cid, sid, currency, off, held, amt): open invoices with their days from
+    the day to the due date and their open amount on the day; held ones (in an agreement or a dispute)
+    count in the naive forecast and the open total only. `bins` gives lateness.COLUMNS."""
+    params: list = []
+    parts = []
+    for queryset in moves:
+        sql, more = _sql(queryset)
+        parts.append(
+            f"SELECT cid AS customer, sid AS segment, currency, off, held, amt FROM ({sql}) m{len(parts)}"
         )
-        for row in rows:
-            key = (row[f"{prefix}customer_id"], row[f"{prefix}currency"], row["week"] - OVERDUE_BINS)
-            group = groups.setdefault(key, OpenGroup(key[0], key[1]))
-            group.amount += sign * cents(row["amount_sum"])
-            group.amount_offset += sign * cents(row["amount_offset"])
-
-    # Open on the day: still open now (partial index invoice_open_aging), or paid off by a payment
-    # received after the day; reading only those keeps the ~90% of the ledger settled before out.
-    paid_after = Allocation.objects.filter(payment__received_on__gt=as_of).values("invoice_id")
-
-    def open_on_the_day(prefix: str) -> Q:
-        return Q(**{f"{prefix}allocated_amount__lt": F(f"{prefix}amount")}) | Q(
-            **{f"{prefix}pk__in": paid_after}
-        )
-
-    invoices = scope.filter(Invoice.objects.all()).filter(
-        open_on_the_day(""), issue_date__lte=as_of, due_date__gte=earliest, due_date__lte=latest
+        params.extend(more)
+    bins_sql, bins_params = _sql(bins)
+    params.extend(bins_params)
+    week = f"(off + {OVERDUE_BINS * 7 - 1}) / 7"
+    due = _round_sql("g.offs * 1.0 / g.amount")
+    all_due = _round_sql("g.offs_all * 1.0 / g.amount_all")
+    # The mean days late of a bin, once per bin (never per group joined to it).
+    late = f"CASE WHEN amt > 0 THEN {_round_sql('amt_days * 1.0 / amt')} END AS late"
+    bin_fields = "b.amt, b.late"
+    wanted = ", ".join(["%s"] * len(customer_ids)) or "NULL"
+    sql = f"""
+    WITH moves AS ({" UNION ALL ".join(parts)}),
+    grp AS (
+        SELECT customer, COALESCE(segment, {NO_SEGMENT}) AS seg, currency, {week} AS wk,
+               SUM(amt) AS amount_all, SUM(amt * off) AS offs_all,
+               SUM(CASE WHEN held = 0 THEN amt ELSE 0 END) AS amount,
+               SUM(CASE WHEN held = 0 THEN amt * off ELSE 0 END) AS offs
+        FROM moves GROUP BY customer, COALESCE(segment, {NO_SEGMENT}), currency, {week}
+        HAVING SUM(amt) > 0
+    ),
+    dc AS (
+        SELECT cid AS customer, COALESCE(sid, {NO_SEGMENT}) AS seg, currency, bin, amt, amt_days,
+               cnt AS paid, {late}
+        FROM ({bins_sql}) d
+    ),
+    cust_paid AS (SELECT customer, currency, SUM(paid) AS paid FROM dc GROUP BY customer, currency),
+    seg_sums AS (
+        SELECT seg, currency, bin, SUM(amt) AS amt, SUM(amt_days) AS amt_days, SUM(paid) AS paid
+        FROM dc GROUP BY seg, currency, bin
+    ),
+    seg_bins AS (SELECT s.*, {late} FROM seg_sums s),
+    seg_paid AS (SELECT seg, currency, SUM(paid) AS paid FROM seg_bins GROUP BY seg, currency),
+    cur_sums AS (
+        SELECT currency, bin, SUM(amt) AS amt, SUM(amt_days) AS amt_days, SUM(paid) AS paid
+        FROM dc GROUP BY currency, bin
+    ),
+    cur_bins AS (SELECT c.*, {late} FROM cur_sums c),
+    spreadable AS (
+        SELECT ROW_NUMBER() OVER () AS gid, g.customer, g.seg, g.currency, g.amount, {due} AS due,
+               CASE WHEN cp.paid >= {MIN_PAID_INVOICES} THEN 1 WHEN sp.paid >= {MIN_PAID_INVOICES} THEN 2
+                    ELSE 3 END AS lvl
+        FROM grp g
+        LEFT JOIN cust_paid cp ON cp.customer = g.customer AND cp.currency = g.currency
+        LEFT JOIN seg_paid sp ON sp.seg = g.seg AND sp.currency = g.currency
+        WHERE g.amount > 0
+    ),
+    gbin AS (
+        SELECT g.gid, g.currency, g.amount, g.due, {bin_fields}
+        FROM spreadable g JOIN dc b ON g.lvl = 1 AND b.customer = g.customer AND b.currency = g.currency
+        WHERE b.amt > 0
+        UNION ALL
+        SELECT g.gid, g.currency, g.amount, g.due, {bin_fields}
+        FROM spreadable g JOIN seg_bins b ON g.lvl = 2 AND b.seg = g.seg AND b.currency = g.currency
+        WHERE b.amt > 0
+        UNION ALL
+        SELECT g.gid, g.currency, g.amount, g.due, {bin_fields}
+        FROM spreadable g JOIN cur_bins b ON g.lvl = 3 AND b.currency = g.currency
+        WHERE b.amt > 0
+    ),
+    gw AS (
+        SELECT gid, {_week_sql("(due + late)")} AS week, currency, amount, SUM(amt) AS amt
+        FROM gbin WHERE due + late >= 1
+        GROUP BY gid, {_week_sql("(due + late)")}, currency, amount
+    ),
+    gp AS (
+        SELECT currency, week, amount,
+               amt * 1.0 / SUM(amt) OVER (PARTITION BY gid) AS p
+        FROM gw
     )
-    add(invoices, "", 1)
-    allocations = scope.filter(Allocation.objects.all(), prefix="invoice__").filter(
-        open_on_the_day("invoice__"),
-        invoice__issue_date__lte=as_of,
-        invoice__due_date__gte=earliest,
-        invoice__due_date__lte=latest,
-        payment__received_on__lte=as_of,
-    )
-    add(allocations, "invoice__", -1)
-    return {key: group for key, group in groups.items() if group.amount > 0}
+    SELECT 'invoices', currency, week, CAST(NULL AS INTEGER), SUM(amount * p),
+           SUM(amount * amount * p * (1 - p)), CAST(NULL AS INTEGER)
+    FROM gp WHERE week <= {WEEKS} GROUP BY currency, week
+    UNION ALL
+    SELECT 'naive', currency, {_week_sql(all_due)}, NULL, SUM(amount_all), NULL, NULL
+    FROM grp g GROUP BY currency, {_week_sql(all_due)}
+    UNION ALL
+    SELECT 'open', currency, NULL, NULL, SUM(amount_all), NULL, NULL FROM grp GROUP BY currency
+    UNION ALL
+    SELECT 'customer', currency, bin, customer, amt, amt_days, paid FROM dc WHERE customer IN ({wanted})
+    UNION ALL
+    SELECT 'segment', currency, bin, seg, amt, amt_days, paid FROM seg_bins
+    UNION ALL
+    SELECT 'currency', currency, bin, NULL, amt, amt_days, paid FROM cur_bins
+    """
+    return sql, (*params, *customer_ids)
+
+
+def _number(value) -> Decimal:
+    """A sum read back from the statement: PostgreSQL gives Decimal; SQLite a float, to a micro-unit."""
+    if value is None:
+        return ZERO
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(repr(round(float(value), 6)))
 
 
 @dataclass
@@ -253,19 +288,6 @@ def open_invoices(as_of: date, invoices) -> list[OpenInvoice]:
                             row["due_date"], open_amount)
             )  # fmt: skip
     return found
-
-
-def take_out(groups: dict, invoices: list[OpenInvoice], as_of: date) -> None:
-    """Remove invoices forecast on their own from the groups they were summed into."""
-    for invoice in invoices:
-        offset = (invoice.due_date - as_of).days
-        key = (invoice.customer_id, invoice.currency, (offset + OVERDUE_BINS * 7 - 1) // 7 - OVERDUE_BINS)
-        group = groups.get(key)
-        if group is not None:
-            group.amount -= invoice.open_amount
-            group.amount_offset -= invoice.open_amount * offset
-            if group.amount <= 0:
-                del groups[key]
 
 
 # --- The forecast --------------------------------------------------------------------------------------
@@ -392,17 +414,12 @@ def _active_agreements(as_of: date):
 
 def forecast(*, as_of: date, scope: LedgerScope | None = None) -> list[CurrencyForecast]:
     """The 13-week forecast per currency as of `as_of` (see the module's docstring). About ten queries,
-    whatever the size of the ledger; the work in Python is per (customer, due week), not per invoice."""
+    whatever the size of the ledger; the open invoices are spread in SQL (`_spread_sql`), reading the
+    kept distributions (reports/lateness.py) when they are of `as_of`. Python handles only the invoices
+    in an agreement or a dispute, which are few."""
     scope = scope or LedgerScope()
-    distributions = lateness_distributions(as_of, scope)
-    groups = open_groups(as_of, scope)
     weeks = _Weeks()
-    open_total = defaultdict(lambda: ZERO)
-
-    # The naive forecast and the open total see every open invoice, before any is taken out.
-    for group in groups.values():
-        weeks.add(group.currency, week_of(group.due_offset), "naive", group.amount)
-        open_total[group.currency] += group.amount
+    open_total: dict[str, Decimal] = defaultdict(lambda: ZERO)
 
     active = _active_agreements(as_of)
     covered_ids = Agreement.invoices.through.objects.filter(agreement__in=active).values("invoice_id")
@@ -415,15 +432,34 @@ def forecast(*, as_of: date, scope: LedgerScope | None = None) -> list[CurrencyF
     disputed = open_invoices(
         as_of, scope.filter(Invoice.objects.filter(pk__in=disputed_ids).exclude(pk__in=covered_ids))
     )
-    take_out(groups, [i for i in covered + disputed if _in_window(i, as_of)], as_of)
-
-    for group in groups.values():
-        shares = distributions.for_customer(group.customer_id, group.currency)
-        spread(weeks, currency=group.currency, amount=group.amount, due_offset=group.due_offset,
-               shares=shares, source="invoices")  # fmt: skip
+    wanted = sorted({invoice.customer_id for invoice in disputed})
+    sql, params = _spread_sql(
+        moves=_moves(as_of, scope, held=[covered_ids, disputed_ids]),
+        bins=bins_of(as_of, scope),
+        customer_ids=wanted,
+    )
+    found = Distributions({}, {}, {}, {invoice.customer_id: invoice.segment_id for invoice in disputed})
+    kept = {"customer": found.by_customer, "segment": found.by_segment, "currency": found.by_currency}
+    alias = router.db_for_read(Invoice)
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+        if connections[alias].vendor == "postgresql":
+            # The spreading sorts ~400k (group, bin) rows: in memory, not in temporary files.
+            cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        cursor.execute(sql, params)
+        for kind, currency, week, key, first, second, third in cursor.fetchall():
+            if kind == "invoices":
+                weeks.add(currency, week, "invoices", _number(first))
+                weeks.add(currency, week, "variance", _number(second))
+            elif kind == "naive":
+                weeks.add(currency, week, "naive", _number(first))
+            elif kind == "open":
+                open_total[currency] += _number(first)
+            else:  # the bins of a distribution: week is the bin
+                name = {"customer": (key, currency), "segment": (key or None, currency)}.get(kind, currency)
+                kept[kind].setdefault(name, Lateness()).add(week, cents(first), cents(second), third)
 
     _forecast_agreements(weeks, as_of, scope, active, covered)
-    _forecast_disputes(weeks, as_of, scope, disputed, distributions)
+    _forecast_disputes(weeks, as_of, scope, disputed, found)
 
     for invoice in covered + disputed:  # those outside the groups' window count on their own
         if not _in_window(invoice, as_of):
@@ -432,6 +468,45 @@ def forecast(*, as_of: date, scope: LedgerScope | None = None) -> list[CurrencyF
                 invoice.currency, week_of((invoice.due_date - as_of).days), "naive", invoice.open_amount
             )
     return _results(weeks, as_of, open_total)
+
+
+def _moves(as_of: date, scope: LedgerScope, *, held: list) -> list:
+    """The invoices open on `as_of` due from a year before the day to the end of the horizon, with
+    their open amount on the day as (cid, sid, currency, off, held, amt). Two parts, so each reads an
+    index: those still open now (the partial index invoice_open_aging), and those paid off since by a
+    payment received after the day. The open amount on the day is what is open now plus what was
+    allocated from payments received after the day (`allocated_amount` is the sum of the allocations,
+    kept by invoices.services), summed only for the invoices such a payment touched: as of today, none.
+    `held`: querysets of invoice ids forecast on their own (agreements, disputes)."""
+    earliest, latest = as_of - timedelta(days=HISTORY_DAYS), as_of + timedelta(days=HORIZON_DAYS)
+    after = Allocation.objects.filter(payment__received_on__gt=as_of)
+    paid_after = after.values("invoice_id")
+    received_after = after.filter(invoice=OuterRef("pk")).values("invoice").annotate(total=Sum("amount"))
+    is_held = Q()
+    for ids in held:
+        is_held |= Q(pk__in=ids)
+    invoices = (
+        scope.filter(Invoice.objects.all())
+        .filter(issue_date__lte=as_of, due_date__gte=earliest, due_date__lte=latest)
+        .annotate(
+            allocated_after=Case(
+                When(pk__in=paid_after, then=Subquery(received_after.values("total"))),
+                default=Value(ZERO),
+                output_field=MONEY,
+            )
+        )
+    )
+    columns = {
+        "cid": F("customer_id"),
+        "sid": F("customer__segment_id"),
+        "off": DaysBetween(F("due_date"), Value(as_of)),
+        "held": Case(When(is_held, then=Value(1)), default=Value(0)),
+        "amt": F("amount") - F("allocated_amount") + F("allocated_after"),
+    }
+    return [
+        invoices.filter(allocated_amount__lt=F("amount")).values("currency", **columns),
+        invoices.filter(allocated_amount__gte=F("amount"), pk__in=paid_after).values("currency", **columns),
+    ]
 
 
 def _in_window(invoice: OpenInvoice, as_of: date) -> bool:

@@ -25,7 +25,8 @@ FORESIGHT_DEFINITIONS = {
     "early_warning": (
         "Customers paying later than usual (days late over 3 months against the 9 before), with a first "
         "broken promise or a first cash-flow excuse after a clean year, or with more open than usual "
-        "(against the average of the last 12 month ends). Refreshed nightly and on each change."
+        "(rising, and at least 5,000 and a quarter above the 90th percentile of its last 12 month "
+        "ends). Refreshed nightly and on each change."
     ),
 }
 ZERO = Decimal("0")

@@ -351,3 +351,34 @@ class EarlyWarning(models.Model):
 
     def __str__(self) -> str:
         return f"Early warning for customer {self.customer_id}: {'; '.join(self.reasons)}"
+
+
+class LatenessBin(models.Model):
+    """One week-wide bin of a customer's amount-weighted days late over the 12 months to `as_of`, per
+    currency: the forecast's distributions (reports/forecast.py), precomputed so the forecast as of that
+    day reads ~10 rows per customer instead of a year of allocations.
+
+    Kept by reports/lateness.py: every customer rebuilt nightly (the 12-month window moves), the
+    customers a payment or an invoice change announces refreshed in the writer's transaction, and
+    checked against a recomputation by `manage.py rebuild_lateness --check`. The forecast reads the
+    kept rows only when all of them are of its day; otherwise it computes them live with the same query.
+    """
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="lateness_bins", db_index=False
+    )
+    currency = CurrencyField()
+    bin = models.PositiveSmallIntegerField(help_text="Days late // 7, a year late and more in bin 52.")
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    amount_days = models.DecimalField(max_digits=22, decimal_places=2, help_text="Amount x days late.")
+    paid = models.PositiveIntegerField(help_text="Allocations counted.")
+    as_of = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "currency", "bin"], name="lateness_bin_once")
+        ]
+        indexes = [models.Index(fields=["as_of"], name="lateness_bin_as_of_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.currency} bin {self.bin}: {self.amount}"

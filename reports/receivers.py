@@ -10,6 +10,7 @@ from customers.signals import customer_facts_changed
 
 from . import channels, debt_bands, snapshots
 from .early_warning import WARNING_FACTS, refresh_early_warnings
+from .lateness import LATENESS_FACTS, refresh_lateness
 from .scores import FACT_SOURCES, refresh_worth_it_scores
 from .sections import bump_ledger_version
 
@@ -54,3 +55,10 @@ def refresh_debt_bands(sender, *, customer_ids, facts, earliest_day=None, **kwar
             return
     if not facts or set(facts) & debt_bands.BAND_FACTS or not set(facts) <= KNOWN_FACTS:
         debt_bands.refresh_debt_bands(customer_ids, today=today)
+
+
+@receiver(customer_facts_changed, dispatch_uid="reports.refresh_lateness")
+def refresh_lateness_bins(sender, *, customer_ids, facts, **kwargs) -> None:
+    """Re-keep these customers' days-late bins as of today when a payment or an invoice changed."""
+    if not facts or set(facts) & LATENESS_FACTS:
+        refresh_lateness(customer_ids, as_of=timezone.localdate())

@@ -62,3 +62,13 @@ def rebuild_early_warnings(today: str | None = None) -> int:
 
     day = date.fromisoformat(today) if today else timezone.localdate()
     return refresh_early_warnings(today=day)
+
+
+@shared_task(acks_late=True)
+def rebuild_lateness(today: str | None = None) -> int:
+    """Nightly (beat): every customer's days-late bins as of the new day (the 12-month window moved),
+    so the forecast reads them (reports/lateness.py). Idempotent: a repeat writes the same rows."""
+    from .lateness import refresh_lateness
+
+    day = date.fromisoformat(today) if today else timezone.localdate()
+    return refresh_lateness(as_of=day)

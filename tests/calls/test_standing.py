@@ -38,6 +38,7 @@ from invoices.services import (
     record_payment,
     upsert_invoice,
 )
+from reports.early_warning import Warning, keep_warnings
 from tests.calls.scenes import overdue_customer
 from tests.conftest import TODAY_AT
 from tests.factories import (
@@ -60,6 +61,7 @@ COMPARED = (
     "reason_task",
     "reason_promise_due",
     "reason_overdue",
+    "reason_warning",
     "priority",
 )
 
@@ -263,6 +265,7 @@ operations = st.lists(
         st.tuples(st.just("resolve"), st.integers(0, 30)),
         st.tuples(st.just("cancel"), st.integers(0, 30)),
         st.tuples(st.just("days"), st.integers(1, 12)),
+        st.tuples(st.just("warn"), st.integers(0, 1), st.booleans()),
     ),  # fmt: skip
     max_size=14,
 )
@@ -347,6 +350,14 @@ class Ledger:
         agreement = self.pick(Agreement.objects.filter(state=AgreementState.ACTIVE), index)
         if agreement:
             cancel_agreement(agreement=agreement, today=self.today(), actor=self.actor)
+
+    def warn(self, which, flagged):
+        """The reports app flags (or clears) a customer's early warning, as its refresh does."""
+        customer = self.customers[which]
+        found = (
+            {customer.pk: Warning(customer.pk, reasons=["Paying later"], kinds=["later"])} if flagged else {}
+        )
+        keep_warnings(found, customer_ids=[customer.pk], today=self.today())
 
     def days(self, count, clock):
         """The calendar moves on; the daily run settles agreements (promises break after grace)."""

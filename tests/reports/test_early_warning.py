@@ -75,11 +75,35 @@ def test_the_first_financial_change_excuse_is_flagged_other_excuses_are_not():
 
 def test_an_open_amount_well_above_the_usual_month_end_is_flagged():
     customer = CustomerFactory()
-    # 1,000 open at each of the last 12 month ends (an old invoice never paid), 4,000 more now.
+    # 1,000 open at each of the last 12 month ends (an old invoice never paid), 6,000 more now.
     InvoiceFactory(customer=customer, issue_date=TODAY - 500 * DAY, due_date=TODAY - 470 * DAY)
-    InvoiceFactory(customer=customer, issue_date=TODAY - 5 * DAY, amount=Decimal("4000.00"))
+    InvoiceFactory(customer=customer, issue_date=TODAY - 5 * DAY, amount=Decimal("6000.00"))
 
-    assert reasons_of(customer) == ["Open amount above usual: 5,000.00 EUR open, usually about 1,000.00"]
+    assert reasons_of(customer) == [
+        "Open amount above usual: 7,000.00 EUR open, rising, usually at most 1,000.00"
+    ]
+
+
+def test_the_open_amount_sign_wants_more_than_the_usual_high_by_the_minimum_and_rising():
+    def customer_with(*, now: str, peak_days_ago: int | None = None):
+        customer = CustomerFactory()
+        InvoiceFactory(customer=customer, issue_date=TODAY - 500 * DAY, due_date=TODAY - 470 * DAY)
+        if peak_days_ago is not None:  # 9,000 more open for two month ends, paid since
+            invoice = paid_invoice(customer, due=TODAY - peak_days_ago * DAY, late_days=62, amount="9000.00")
+            invoice.issue_date = TODAY - (peak_days_ago + 30) * DAY
+            invoice.save()
+        InvoiceFactory(customer=customer, issue_date=TODAY - 5 * DAY, amount=Decimal(now))
+        return customer
+
+    below_the_minimum = customer_with(now="4000.00")  # 5,000 open against a usual 1,000
+    seasonal = customer_with(now="9000.00", peak_days_ago=200)  # as high as twice this year
+    not_rising = CustomerFactory()  # 7,000 open since before the last month end
+    InvoiceFactory(customer=not_rising, issue_date=TODAY - 500 * DAY, due_date=TODAY - 470 * DAY)
+    InvoiceFactory(customer=not_rising, issue_date=TODAY - 40 * DAY, amount=Decimal("6000.00"))
+
+    assert reasons_of(below_the_minimum) == []
+    assert reasons_of(seasonal) == []
+    assert reasons_of(not_rising) == []
 
 
 def test_warnings_are_kept_refreshed_by_changes_and_shown_on_the_worklist_and_customer_page(client):

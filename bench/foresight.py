@@ -1,0 +1,109 @@
+"""Benchmark: the 13-week forecast and its 26-week backtest on DATABASE_URL, with a SQL floor, in one run.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cd_big python -m bench foresight
+
+Prints medians; asserts nothing. The floor is the plainest read of what the forecast spreads: the open
+amount per currency (`SELECT currency, SUM(amount - allocated_amount) ... GROUP BY currency` over the
+open invoices). The forecast is timed with its days-late bins computed live (any past day) and read
+from the kept table (today, after the nightly rebuild, which is timed too); the backtest once, with
+BENCH_FORESIGHT_ORIGINS week-ends (default 26). Everything it writes (the kept bins) is rolled back.
+BENCH_AS_OF (YYYY-MM-DD) sets the day, else today.
+"""
+
+import os
+from datetime import date
+
+from bench.reports import _timed  # the median of a few runs, as every benchmark here times
+
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+ORIGINS = int(os.environ.get("BENCH_FORESIGHT_ORIGINS", "26"))
+
+
+def _floor() -> list:
+    from django.db import connection
+
+    from invoices.choices import CLOSED_STATUSES
+    from invoices.models import Invoice
+
+    table = Invoice._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT currency, SUM(amount - allocated_amount) FROM {table} "
+            f"WHERE allocated_amount < amount AND status NOT IN ({', '.join(['%s'] * len(CLOSED_STATUSES))}) "
+            "GROUP BY currency ORDER BY currency",
+            [str(status) for status in CLOSED_STATUSES],
+        )
+        return cursor.fetchall()
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def measure(*, as_of: date, runs: int = RUNS, origins: int = ORIGINS) -> dict:
+    """The timings (seconds) and totals of one run; the kept bins it writes are rolled back."""
+    from django.db import transaction
+
+    from reports.backtest import backtest
+    from reports.forecast import forecast
+    from reports.lateness import kept_bins, refresh_lateness
+    from reports.ledger import LedgerScope
+    from reports.models import LatenessBin
+
+    found: dict = {"load_before": _load()}
+    found["floor_s"], open_rows = _timed(_floor, runs)
+    found["open_by_currency"] = {currency: amount for currency, amount in open_rows}
+    with transaction.atomic():
+        LatenessBin.objects.all().delete()  # whatever is kept, the first timing computes the bins live
+        found["forecast_live_s"], live = _timed(lambda: forecast(as_of=as_of), runs)
+        found["rebuild_bins_s"], found["bins"] = _timed(lambda: refresh_lateness(as_of=as_of), 1)
+        found["kept_read"] = kept_bins(as_of, LedgerScope()) is not None
+        found["forecast_kept_s"], kept = _timed(lambda: forecast(as_of=as_of), runs)
+        found["same_figures"] = [(f.currency, f.weeks) for f in live] == [(f.currency, f.weeks) for f in kept]
+        found["forecast_total"] = {f.currency: f.total for f in kept}
+        found["forecast_open"] = {f.currency: f.open_amount for f in kept}
+        found["backtest_s"], tested = _timed(lambda: backtest(as_of=as_of, origins=origins), 1)
+        found["origins"] = origins
+        found["wape"] = {result.currency: (result.wape, result.naive_wape) for result in tested}
+        transaction.set_rollback(True)
+    found["load_after"] = _load()
+    return found
+
+
+def main() -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditdesk.settings")
+    django.setup()
+    from django.db import connection
+    from django.utils import timezone
+
+    from invoices.models import Invoice
+
+    as_of = (
+        date.fromisoformat(os.environ["BENCH_AS_OF"])
+        if os.environ.get("BENCH_AS_OF")
+        else timezone.localdate()
+    )
+    print(
+        f"database: {connection.settings_dict['NAME']}; {Invoice.objects.count():,} invoices; as of {as_of}"
+    )
+    found = measure(as_of=as_of)
+    print(f"load average before: {found['load_before']}")
+    print(f"SQL floor, open amount per currency:        median {found['floor_s']:8.3f} s over {RUNS} runs")
+    live, kept = found["forecast_live_s"], found["forecast_kept_s"]
+    print(f"forecast, days-late bins computed live:     median {live:8.3f} s over {RUNS} runs")
+    print(f"rebuild of the kept bins ({found['bins']:,} rows):  {found['rebuild_bins_s']:8.3f} s")
+    print(f"forecast, kept bins (read: {found['kept_read']}):       median {kept:8.3f} s over {RUNS} runs")
+    print(f"same figures live and kept: {'yes' if found['same_figures'] else 'NO'}")
+    print(f"backtest, {found['origins']} week-ends:                 {found['backtest_s']:8.3f} s")
+    print(f"load average after: {found['load_after']}")
+    for currency, total in sorted(found["forecast_total"].items()):
+        forecast_wape, naive_wape = found["wape"].get(currency, (None, None))
+        print(
+            f"  {currency}: open {found['forecast_open'][currency]:,} expected in 13 weeks {total:,}; "
+            f"backtest WAPE {forecast_wape}% (naive {naive_wape}%)"
+        )
