@@ -97,3 +97,42 @@ def update_rows(
         for start in range(0, len(rows), batch_size):
             batch = rows[start : start + batch_size]
             execute_values(cursor.cursor, sql, batch, template=template, page_size=len(batch))
+
+
+def replace_rows(
+    model: type[Model],
+    rows: Sequence[Model],
+    *,
+    customer_ids: Iterable[int],
+    unique_fields: Sequence[str],
+    batch_size: int = 2000,
+) -> None:
+    """Make `rows` the kept rows of these customers: upsert them on `unique_fields`, then delete the
+    customers' rows the upsert did not write.
+
+    Two writers may refresh the same customer at once (two payments of one customer committing side by
+    side). A delete-then-insert would then insert the same key twice; the upsert waits for the other
+    writer's row and overwrites it instead. Rows go in key order, so two writers lock shared rows in the
+    same order and wait for each other rather than deadlock."""
+    ordered = sorted(
+        rows, key=lambda row: tuple(getattr(row, _attname(model, name)) for name in unique_fields)
+    )
+    update_fields = [
+        field.name
+        for field in model._meta.concrete_fields
+        if not field.primary_key and field.name not in unique_fields
+    ]
+    if ordered:
+        model.objects.bulk_create(
+            ordered,
+            batch_size=batch_size,
+            update_conflicts=True,
+            unique_fields=list(unique_fields),
+            update_fields=update_fields,
+        )
+    written = [row.pk for row in ordered]
+    model.objects.filter(customer_id__in=list(customer_ids)).exclude(pk__in=written).delete()
+
+
+def _attname(model: type[Model], name: str) -> str:
+    return model._meta.get_field(name).attname

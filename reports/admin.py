@@ -3,7 +3,9 @@ from django.contrib import admin
 from .models import (
     ChannelMonth,
     ChannelSnapshot,
+    DebtBandStanding,
     EarlyWarning,
+    LatenessBin,
     LedgerSnapshot,
     MonthlySalesSnapshot,
     RevenueScaleSnapshot,
@@ -78,5 +80,25 @@ class EarlyWarningAdmin(KeptFiguresAdmin):
 
     list_display = ("customer", "as_of", "__str__")
     list_filter = ("as_of",)
+    list_select_related = ("customer",)
+    search_fields = ("customer__name", "customer__account_number")
+
+
+@admin.register(DebtBandStanding)
+class DebtBandStandingAdmin(KeptFiguresAdmin):
+    """Kept by reports/debt_bands.py (receivers; rolled and checked with rebuild_worth_it)."""
+
+    list_display = ("customer", "currency", "as_of", "balance", "paid")
+    list_filter = ("as_of", "currency")
+    list_select_related = ("customer",)
+    search_fields = ("customer__name", "customer__account_number")
+
+
+@admin.register(LatenessBin)
+class LatenessBinAdmin(KeptFiguresAdmin):
+    """Kept by reports/lateness.py (receivers; rebuilt and checked with rebuild_lateness)."""
+
+    list_display = ("customer", "currency", "bin", "amount", "paid", "as_of")
+    list_filter = ("as_of", "currency")
     list_select_related = ("customer",)
     search_fields = ("customer__name", "customer__account_number")

@@ -24,6 +24,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 
+from customers.bulk import replace_rows
 from customers.models import Customer
 from invoices.choices import CLOSED_STATUSES
 from invoices.models import Allocation, Invoice
@@ -122,8 +123,13 @@ def refresh_debt_bands(customer_ids, *, today: date) -> int:
     if not ids or not DebtBandStanding.objects.exists():
         return 0
     rows = expected_rows(Customer.objects.filter(pk__in=ids), today=today)
-    DebtBandStanding.objects.filter(customer_id__in=ids).delete()
-    DebtBandStanding.objects.bulk_create(rows, batch_size=WRITE_BATCH)
+    replace_rows(
+        DebtBandStanding,
+        rows,
+        customer_ids=ids,
+        unique_fields=("customer", "currency"),
+        batch_size=WRITE_BATCH,
+    )
     return len(rows)
 
 

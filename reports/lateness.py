@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Count, F, QuerySet, Sum, Value
 from django.db.models.functions import Greatest, Least
 
+from customers.bulk import replace_rows
 from customers.models import Customer
 from invoices.models import Allocation
 
@@ -125,9 +126,8 @@ def refresh_lateness(customer_ids: Iterable[int] | None = None, *, as_of: date) 
     count = 0
     with transaction.atomic(savepoint=False):
         for chunk in _chunks(customer_ids):
-            LatenessBin.objects.filter(customer_id__in=chunk).delete()
             rows = _computed(chunk, as_of=as_of)
-            LatenessBin.objects.bulk_create(rows, batch_size=2000)
+            replace_rows(LatenessBin, rows, customer_ids=chunk, unique_fields=("customer", "currency", "bin"))
             count += len(rows)
     return count
 

@@ -41,6 +41,8 @@ DERIVED_TABLES = (
     '"reports_snapshotmonth"',
     '"reports_worthitscore"',
     '"reports_earlywarning"',
+    '"reports_latenessbin"',
+    '"reports_debtbandstanding"',
 )
 
 
