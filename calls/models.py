@@ -154,18 +154,25 @@ class Task(models.Model):
         return f"{self.get_kind_display()}: {self.customer.name} by {self.due_on}"
 
 
-def day_list_indexes(sort: str, fields: list[str], include: list[str] | None = None) -> list[models.Index]:
+def day_list_indexes(sort: str, fields: list, include: list[str] | None = None) -> list[models.Index]:
     """Two indexes of the day's worklist in one sort order: everyone's (`standing_worklist_<sort>`) and
-    one collector's portfolio (`standing_portfolio_<sort>`), over the rows on the list only."""
-    return [
-        models.Index(
-            fields=["priority_as_of", *scope, *fields],
-            condition=models.Q(on_worklist=True),
-            include=include,
-            name=f"standing_{name}_{sort}",
-        )
-        for name, scope in (("worklist", []), ("portfolio", ["collector"]))
-    ]
+    one collector's portfolio (`standing_portfolio_<sort>`), over the rows on the list only.
+
+    `fields` are names ("-name" descending) or, for an order a name cannot say (DESC NULLS LAST),
+    expressions; then the whole index is written with expressions."""
+    indexes = []
+    for name, scope in (("worklist", []), ("portfolio", ["collector"])):
+        keys = ["priority_as_of", *scope, *fields]
+        options = {
+            "condition": models.Q(on_worklist=True),
+            "include": include,
+            "name": f"standing_{name}_{sort}",
+        }
+        if all(isinstance(key, str) for key in keys):
+            indexes.append(models.Index(fields=keys, **options))
+        else:
+            indexes.append(models.Index(*(F(k) if isinstance(k, str) else k for k in keys), **options))
+    return indexes
 
 
 class Standing(models.Model):
@@ -200,6 +207,11 @@ class Standing(models.Model):
     collector = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The reports app's kept worth-it score (reports.WorthItScore.score), copied for the same reason: the
+    # worklist sorted or filtered by it is one index range, not a join to every kept score (50,000
+    # customers: page 20 of the manager's list sorted by worth-it took 115 ms under load). Written with
+    # the score by reports/scores.py, in its transaction; None while the customer has no kept score.
+    worth_it_score = models.PositiveSmallIntegerField(null=True, blank=True)
 
     # The day's worklist as of `priority_as_of` (calls.standing, "The day's worklist"): restated with
     # the facts above and by the daily roll, so today's worklist is read in priority order from an
@@ -226,6 +238,7 @@ class Standing(models.Model):
         "first_open_task_on",
         "last_open_task_on",
         "collector",
+        "worth_it_score",
     )
     DAY = (
         "priority_as_of",
@@ -251,6 +264,12 @@ class Standing(models.Model):
             # became a 2-7 ms index walk).
             *day_list_indexes("amount", ["-overdue_amount", "customer"], include=["overdue_since"]),
             *day_list_indexes("days", ["overdue_since", "customer"], include=["overdue_amount"]),
+            # "worth_it": best first, unscored last (as the live sort), the score range filter in the key.
+            *day_list_indexes(
+                "worth_it",
+                [F("worth_it_score").desc(nulls_last=True), "customer"],
+                include=["overdue_amount", "overdue_since"],
+            ),
             # Finds rows not restated for today (the worklist then computes the day live).
             models.Index(fields=["priority_as_of"], name="standing_priority_as_of"),
         ]

@@ -112,7 +112,7 @@ ON_STANDING = {
     "pk": "customer_id",
     "name": "customer__name",
     "segment": "customer__segment",
-    "worth_it": "customer__worth_it__score",
+    "worth_it": "worth_it_score",  # the kept score's copy, in the indexes (calls.standing)
     "oldest_due_date": "overdue_since",
 }
 

@@ -25,6 +25,10 @@ definitions are `live_worklist_facts` below, and the tests prove both equal):
   reports/early_warning.py; a customer with a row is flagged), read through the reverse one-to-one
   in both paths, with the same "quiet" rule as the overdue reason: a call answers it for a week.
   When reports rewrites a warning it restates that customer's day here (`restate_day`).
+- `worth_it_score`: the reports app's kept worth-it score, copied (as `collector` is) so the worklist
+  sorted or filtered by it is an index range of its own (`standing_*_worth_it`), not a join to every
+  kept score. reports/scores.py writes it with the score, in the same transaction
+  (`keep_worth_it_scores`); a refresh or rebuild here copies it too, and the drift check compares it.
 - "Promise falls due today" (a pending instalment of an active agreement due exactly today) is not
   stored: no min or max answers "exactly today", and the instalments due on one day are few, so the
   selector reads them with one uncorrelated (hashed) subquery.
@@ -69,6 +73,7 @@ from django.utils import timezone
 
 from agreements.choices import AgreementState, InstalmentState
 from agreements.models import Agreement, Instalment
+from customers.bulk import update_rows
 from customers.fields import MONEY_DIGITS, MONEY_PLACES
 from customers.models import Customer
 from invoices.choices import InvoiceStatus
@@ -135,6 +140,8 @@ def with_standing_facts(customers: QuerySet[Customer], *, as_of: date | str) -> 
         fact_first_open_task_on=Subquery(open_tasks.order_by("due_on").values("due_on")[:1]),
         fact_last_open_task_on=Subquery(open_tasks.order_by("-due_on").values("due_on")[:1]),
         fact_collector=F("collector"),
+        # The reports app's kept score (a reverse one-to-one: calls never imports reports).
+        fact_worth_it_score=F("worth_it__score"),
     )
 
 
@@ -222,6 +229,19 @@ def restate_day(customer_ids: Iterable[int], *, today: date) -> int:
         for chunk in _chunks(ids):
             _restate_day(chunk, today=today)
     return len(ids)
+
+
+def keep_worth_it_scores(scores: dict[int, int]) -> int:
+    """Copy these customers' just-written worth-it scores (by customer id) onto their standings, in
+    the caller's transaction; returns how many rows changed. One query per CHUNK to find the rows that
+    differ, then one UPDATE per batch of those alone, in customer order (the order reports/scores.py
+    locks its own rows in); a customer without a standing yet gets the score when its row is made."""
+    changed = []
+    for chunk in _chunks(scores):
+        kept = Standing.objects.filter(customer_id__in=chunk).values_list("customer_id", "worth_it_score")
+        changed += [(pk, scores[pk]) for pk, score in kept if score != scores[pk]]
+    update_rows(Standing, ["worth_it_score"], sorted(changed), batch_size=CHUNK)
+    return len(changed)
 
 
 def on_facts_changed(sender, *, customer_ids, facts, **kwargs) -> None:

@@ -24,6 +24,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import Count, F, Max, Min, QuerySet
 
+from calls.standing import keep_worth_it_scores
 from customers.bulk import update_rows
 from customers.models import Customer
 
@@ -209,6 +210,7 @@ def _refresh_and_rerank(fresh: dict[int, ScoreInputs], weights: WorthItSettings,
     update_rows(
         WorthItScore, ["revenue_points", "revenue_percent", "score"], sorted(moved), batch_size=WRITE_BATCH
     )
+    keep_worth_it_scores({pk: score for pk, _, _, score in moved})
     return len(rows) + len(moved)
 
 
@@ -274,6 +276,8 @@ def save(rows: list[WorthItScore]) -> None:
         update_fields=VALUE_FIELDS,
         batch_size=WRITE_BATCH,
     )
+    # The worklist sorts and filters by its own copy of the score (calls.Standing): same transaction.
+    keep_worth_it_scores({row.customer_id: row.score for row in rows})
 
 
 def kept_values() -> dict[int, tuple]:

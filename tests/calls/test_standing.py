@@ -17,7 +17,13 @@ from agreements.services import InstalmentTerms, cancel_agreement, check_agreeme
 from calls import standing, tasks
 from calls.choices import TaskStatus
 from calls.models import Complaint, Standing, Task
-from calls.selectors import priority_expression, with_worklist_facts, worklist, worklist_page
+from calls.selectors import (
+    filter_worklist,
+    priority_expression,
+    with_worklist_facts,
+    worklist,
+    worklist_page,
+)
 from calls.services import (
     CallLog,
     ComplaintInput,
@@ -39,6 +45,7 @@ from invoices.services import (
     upsert_invoice,
 )
 from reports.early_warning import Warning, keep_warnings
+from reports.scores import rebuild_worth_it_scores
 from tests.calls.scenes import overdue_customer
 from tests.conftest import TODAY_AT
 from tests.factories import (
@@ -281,6 +288,9 @@ class Ledger:
             for n, currency in enumerate(["EUR", "USD"])
         ]
         self.payments = 0
+        # Scores kept from the start, so every step's refresh rewrites them and their copies on the
+        # standings, which the drift check compares after each step.
+        rebuild_worth_it_scores(today=self.today())
 
     @staticmethod
     def pick(queryset, index):
@@ -438,3 +448,83 @@ def test_a_reassigned_customer_moves_to_the_new_collectors_kept_worklist(credit_
     assert row_of(customer).collector == other
     assert (page_of(collector), page_of(other)) == (([], 0), ([customer.pk], 1))
     assert not standing.find_drift()
+
+
+# --- The kept worth-it score's copy: the worklist's worth-it sort and filter ----------------------
+
+
+def scores_on_standings() -> dict:
+    return dict(Standing.objects.values_list("customer_id", "worth_it_score"))
+
+
+def kept_scores() -> dict:
+    from reports.models import WorthItScore
+
+    return dict(WorthItScore.objects.values_list("customer_id", "score"))
+
+
+def pay_in_full(customer, *, reference):
+    target = customer.invoices.filter(status="open").order_by("pk").first()
+    record_payment(
+        customer=customer, reference=reference, received_on=TODAY, amount=target.amount,
+        currency=target.currency, allocations=[AllocationRequest(target.number, target.amount)],
+    )  # fmt: skip
+
+
+def test_every_write_of_a_kept_worth_it_score_copies_it_onto_the_standing_in_its_transaction():
+    customers = [
+        overdue_customer(None, days_late=20 + n, amount=f"{100 * (n + 1)}.00", invoices=2, currency="EUR")
+        for n in range(4)
+    ]
+    assert set(scores_on_standings().values()) == {None}  # nothing kept yet: nothing to copy
+    rebuild_worth_it_scores(today=TODAY)
+    assert scores_on_standings() == kept_scores() and len(kept_scores()) == 4
+    with transaction.atomic():
+        pay_in_full(customers[3], reference="P1")  # its revenue re-ranks the other EUR customers
+        assert scores_on_standings() == kept_scores()  # already, inside the payment's transaction
+    before = scores_on_standings()
+    pay_in_full(customers[0], reference="P2")
+    assert scores_on_standings() == kept_scores() != before
+    assert not standing.find_drift()
+
+
+def test_a_wrong_copy_of_the_score_is_drift_that_the_rebuild_repairs():
+    customer = overdue_customer(None, days_late=30, invoices=1)
+    pay_in_full(customer, reference="P1")
+    rebuild_worth_it_scores(today=TODAY)
+    Standing.objects.filter(customer=customer).update(worth_it_score=None)
+    assert standing.find_drift().wrong == [customer.pk]
+    with pytest.raises(CommandError, match="0 missing, 1 wrong"):
+        call_command("rebuild_standings", "--check")
+    call_command("rebuild_standings")
+    assert scores_on_standings() == kept_scores() and not standing.find_drift()
+
+
+def test_the_worth_it_sort_and_filter_read_the_standings_alone_and_equal_the_live_page(credit_manager):
+    customers = [
+        overdue_customer(None, days_late=20 + n, amount=f"{100 * (n + 1)}.00", invoices=2, currency="EUR")
+        for n in range(6)
+    ]
+    for number, customer in enumerate(customers[:4]):
+        pay_in_full(customer, reference=f"P{number}")
+    rebuild_worth_it_scores(today=TODAY)
+    from reports.models import WorthItScore
+
+    unscored = overdue_customer(None, days_late=60, invoices=1)  # with no kept score: sorted last
+    WorthItScore.objects.filter(customer=unscored).delete()
+    standing.refresh_standings([unscored.pk], as_of=TODAY)
+    assert row_of(unscored).worth_it_score is None
+    scores = sorted(set(kept_scores().values()))
+    for criteria in (
+        {"sort": "worth_it"},
+        {"sort": "worth_it", "min_worth_it": scores[1]},
+        {"sort": "priority", "max_worth_it": scores[-2]},
+    ):
+        with CaptureQueriesContext(connection) as kept:
+            found = page_of(credit_manager, criteria)
+        [ids_query] = counting_queries(kept)
+        assert 'FROM "calls_standing"' in ids_query and "reports_worthitscore" not in ids_query
+        live = filter_worklist(worklist(user=credit_manager, today=TODAY, kept=False), criteria=criteria,
+                               today=TODAY)  # fmt: skip
+        assert found == ([customer.pk for customer in live], live.count()), criteria
+    assert page_of(credit_manager, {"sort": "worth_it"})[0][-1] == unscored.pk

@@ -3,32 +3,21 @@ bins, or report the customers whose kept bins differ from a recomputation (exit 
 
 from datetime import date
 
-from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
-
+from customers.management.kept_figures import KeptFiguresCommand
 from reports.lateness import lateness_drift, refresh_lateness
 
-SHOWN = 20
 
-
-class Command(BaseCommand):
+class Command(KeptFiguresCommand):
     help = "Recompute every customer's days-late bins for the forecast, or with --check only report drift."
 
-    def add_arguments(self, parser):
-        parser.add_argument("--check", action="store_true", help="Report drift; change nothing.")
-        parser.add_argument(
-            "--today", type=date.fromisoformat, default=None, help="The day to keep as of (default: today)."
-        )
+    def rebuild(self, day: date) -> None:
+        rows = refresh_lateness(as_of=day)
+        self.stdout.write(f"Days-late bins as of {day}: {rows} rows kept.")
 
-    def handle(self, *args, check, today, **options):
-        today = today or timezone.localdate()
-        if not check:
-            rows = refresh_lateness(as_of=today)
-            self.stdout.write(f"Days-late bins as of {today}: {rows} rows kept.")
-            return
-        wrong = lateness_drift(as_of=today)
+    def check(self, day: date) -> str | None:
+        wrong = lateness_drift(as_of=day)
         if not wrong:
-            self.stdout.write(f"Days-late bins as of {today}: no drift.")
-            return
-        shown = ", ".join(str(pk) for pk in wrong[:SHOWN])
-        raise CommandError(f"{len(wrong)} customers' days-late bins differ as of {today} (first: {shown}).")
+            self.stdout.write(f"Days-late bins as of {day}: no drift.")
+            return None
+        shown = ", ".join(str(pk) for pk in wrong[: self.shown])
+        return f"{len(wrong)} customers' days-late bins differ as of {day} (first: {shown})."

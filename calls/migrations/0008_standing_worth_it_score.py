@@ -1,0 +1,40 @@
+# The worklist's own copy of the kept worth-it score, and its sort's indexes (calls.standing).
+
+from django.conf import settings
+from django.db import migrations, models
+from django.db.models import OuterRef, Subquery
+
+
+def copy_kept_scores(apps, schema_editor):
+    """Fill the new column from the scores already kept (later writes keep it: reports/scores.py)."""
+    Standing = apps.get_model("calls", "Standing")
+    WorthItScore = apps.get_model("reports", "WorthItScore")
+    score = WorthItScore.objects.filter(customer_id=OuterRef("customer_id")).values("score")[:1]
+    Standing.objects.update(worth_it_score=Subquery(score))
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('calls', '0007_s18_foresight_reason_warning'),
+        ('customers', '0003_portal_submissions'),
+        ('reports', '0003_worth_it_score'),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name='standing',
+            name='worth_it_score',
+            field=models.PositiveSmallIntegerField(blank=True, null=True),
+        ),
+        migrations.RunPython(copy_kept_scores, migrations.RunPython.noop, elidable=True),
+        migrations.AddIndex(
+            model_name='standing',
+            index=models.Index(models.F('priority_as_of'), models.OrderBy(models.F('worth_it_score'), descending=True, nulls_last=True), models.F('customer'), condition=models.Q(('on_worklist', True)), include=('overdue_amount', 'overdue_since'), name='standing_worklist_worth_it'),
+        ),
+        migrations.AddIndex(
+            model_name='standing',
+            index=models.Index(models.F('priority_as_of'), models.F('collector'), models.OrderBy(models.F('worth_it_score'), descending=True, nulls_last=True), models.F('customer'), condition=models.Q(('on_worklist', True)), include=('overdue_amount', 'overdue_since'), name='standing_portfolio_worth_it'),
+        ),
+    ]
