@@ -11,6 +11,10 @@ def copy_kept_scores(apps, schema_editor):
     WorthItScore = apps.get_model("reports", "WorthItScore")
     score = WorthItScore.objects.filter(customer_id=OuterRef("customer_id")).values("score")[:1]
     Standing.objects.update(worth_it_score=Subquery(score))
+    if schema_editor.connection.vendor == "postgresql":
+        # Every row was just rewritten: fresh statistics, or the planner misjudges the day's list
+        # (as calls.standing.roll_forward does after rewriting every row).
+        schema_editor.execute(f"ANALYZE {Standing._meta.db_table}")
 
 
 class Migration(migrations.Migration):
@@ -28,7 +32,6 @@ class Migration(migrations.Migration):
             name='worth_it_score',
             field=models.PositiveSmallIntegerField(blank=True, null=True),
         ),
-        migrations.RunPython(copy_kept_scores, migrations.RunPython.noop, elidable=True),
         migrations.AddIndex(
             model_name='standing',
             index=models.Index(models.F('priority_as_of'), models.OrderBy(models.F('worth_it_score'), descending=True, nulls_last=True), models.F('customer'), condition=models.Q(('on_worklist', True)), include=('overdue_amount', 'overdue_since'), name='standing_worklist_worth_it'),
@@ -37,4 +40,7 @@ class Migration(migrations.Migration):
             model_name='standing',
             index=models.Index(models.F('priority_as_of'), models.F('collector'), models.OrderBy(models.F('worth_it_score'), descending=True, nulls_last=True), models.F('customer'), condition=models.Q(('on_worklist', True)), include=('overdue_amount', 'overdue_since'), name='standing_portfolio_worth_it'),
         ),
+        # Filled after the indexes exist: an index built after an UPDATE in the same transaction is
+        # marked indcheckxmin, and the planner ignores it while any older transaction still runs.
+        migrations.RunPython(copy_kept_scores, migrations.RunPython.noop, elidable=True),
     ]
