@@ -40,6 +40,55 @@ class Migration(migrations.Migration):
             model_name='standing',
             index=models.Index(models.F('priority_as_of'), models.F('collector'), models.OrderBy(models.F('worth_it_score'), descending=True, nulls_last=True), models.F('customer'), condition=models.Q(('on_worklist', True)), include=('overdue_amount', 'overdue_since'), name='standing_portfolio_worth_it'),
         ),
+        # The other sorts' indexes carry the score, so its range filter keeps them index-only.
+        migrations.RemoveIndex(
+            model_name='standing',
+            name='standing_worklist_order',
+        ),
+        migrations.RemoveIndex(
+            model_name='standing',
+            name='standing_portfolio_order',
+        ),
+        migrations.RemoveIndex(
+            model_name='standing',
+            name='standing_worklist_amount',
+        ),
+        migrations.RemoveIndex(
+            model_name='standing',
+            name='standing_portfolio_amount',
+        ),
+        migrations.RemoveIndex(
+            model_name='standing',
+            name='standing_worklist_days',
+        ),
+        migrations.RemoveIndex(
+            model_name='standing',
+            name='standing_portfolio_days',
+        ),
+        migrations.AddIndex(
+            model_name='standing',
+            index=models.Index(condition=models.Q(('on_worklist', True)), fields=['priority_as_of', '-priority', 'overdue_since', 'customer'], include=('worth_it_score',), name='standing_worklist_order'),
+        ),
+        migrations.AddIndex(
+            model_name='standing',
+            index=models.Index(condition=models.Q(('on_worklist', True)), fields=['priority_as_of', 'collector', '-priority', 'overdue_since', 'customer'], include=('worth_it_score',), name='standing_portfolio_order'),
+        ),
+        migrations.AddIndex(
+            model_name='standing',
+            index=models.Index(condition=models.Q(('on_worklist', True)), fields=['priority_as_of', '-overdue_amount', 'customer'], include=('overdue_since', 'worth_it_score'), name='standing_worklist_amount'),
+        ),
+        migrations.AddIndex(
+            model_name='standing',
+            index=models.Index(condition=models.Q(('on_worklist', True)), fields=['priority_as_of', 'collector', '-overdue_amount', 'customer'], include=('overdue_since', 'worth_it_score'), name='standing_portfolio_amount'),
+        ),
+        migrations.AddIndex(
+            model_name='standing',
+            index=models.Index(condition=models.Q(('on_worklist', True)), fields=['priority_as_of', 'overdue_since', 'customer'], include=('overdue_amount', 'worth_it_score'), name='standing_worklist_days'),
+        ),
+        migrations.AddIndex(
+            model_name='standing',
+            index=models.Index(condition=models.Q(('on_worklist', True)), fields=['priority_as_of', 'collector', 'overdue_since', 'customer'], include=('overdue_amount', 'worth_it_score'), name='standing_portfolio_days'),
+        ),
         # Filled after the indexes exist: an index built after an UPDATE in the same transaction is
         # marked indcheckxmin, and the planner ignores it while any older transaction still runs.
         migrations.RunPython(copy_kept_scores, migrations.RunPython.noop, elidable=True),
