@@ -3,6 +3,8 @@
 from auditlog.admin import LogEntryAdmin
 from django.contrib import admin
 
+from customers.admin import ReadOnlyAdminMixin
+
 from .models import Entry
 
 if admin.site.is_registered(Entry):
@@ -10,7 +12,7 @@ if admin.site.is_registered(Entry):
 
 
 @admin.register(Entry)
-class EntryAdmin(LogEntryAdmin):
+class EntryAdmin(ReadOnlyAdminMixin, LogEntryAdmin):
     list_display = ["created", "resource_url", "action", "msg_short", "who", "channel"]
     list_filter = ["action", "channel", "by_token", "content_type"]
     fieldsets = [
@@ -21,12 +23,3 @@ class EntryAdmin(LogEntryAdmin):
         "created", "resource_url", "action", "user_url", "msg", "who", "channel", "customer_id",
     ]  # fmt: skip
     actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -10,23 +10,16 @@ permissions come from MODEL_CAPABILITIES through creditdesk/roles.py.
 
 from django.contrib import admin
 
+from customers.admin import ReadOnlyAdminMixin
+
 from .models import BankStatement, BankTransaction, CustomerBankAccount
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Rows the banking services write: viewable, never added, changed or deleted here."""
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class BankTransactionInline(admin.TabularInline):
+class BankTransactionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = BankTransaction
     extra = 0
     fields = ("entry_reference", "detail_number", "direction", "booking_date", "amount", "currency", "status")
@@ -34,12 +27,6 @@ class BankTransactionInline(admin.TabularInline):
     show_change_link = True
     can_delete = False
     max_num = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(BankStatement)
@@ -87,6 +74,4 @@ class CustomerBankAccountAdmin(ReadOnlyAdmin):
     search_fields = ("iban", "customer__name", "customer__account_number")
     list_select_related = ("customer",)
     raw_id_fields = ("customer",)
-
-    def has_delete_permission(self, request, obj=None):
-        return admin.ModelAdmin.has_delete_permission(self, request, obj)  # forget a wrongly learned link
+    deletable = True  # forget a wrongly learned link

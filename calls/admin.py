@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from customers.admin import ReadOnlyAdminMixin
+
 from .models import (
     Complaint,
     ComplaintAttachment,
@@ -59,32 +61,19 @@ class TaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(Standing)
-class StandingAdmin(admin.ModelAdmin):
+class StandingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the rows are derived (calls.standing); fix the ledger and they follow."""
 
     list_display = ("customer", "oldest_open_due_on", "overdue_amount", "overdue_as_of", "last_contact_at")
     search_fields = ("customer__name", "customer__account_number")
     list_select_related = ("customer",)
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """What customers send through the portal is written by its services only (portal/, calls.services):
     the admin shows it and may delete it, never edits it around them."""
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+    deletable = True
 
 
 @admin.register(ComplaintAttachment)

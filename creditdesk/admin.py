@@ -5,20 +5,17 @@ The site itself (credit managers only) is creditdesk.admin_site.CreditDeskAdminS
 
 from django.contrib import admin
 
+from customers.admin import ReadOnlyAdminMixin
+
 from .models import IdempotencyRecord
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["key", "user", "method", "path", "status_code", "created_at"]
     list_filter = ["method", "status_code", "created_at"]
     search_fields = ["key", "path", "user__username"]
     list_select_related = ["user"]
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in IdempotencyRecord._meta.fields]
-
-    def has_add_permission(self, request):
-        return False  # written only by the API, when a POST carries an Idempotency-Key
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    deletable = True  # written only by the API, when a POST carries an Idempotency-Key

@@ -4,6 +4,25 @@ from .models import Contact, ContactChange, Customer, PortalLink, PortalSubmissi
 from .signals import announce_change
 
 
+class ReadOnlyAdminMixin:
+    """For a ModelAdmin or an inline of rows written by services only, or derived from the ledger:
+    the admin shows them and never adds or changes one around the services (that would move money
+    past their rules, or be drift the checks report). Deleting stays off unless `deletable` says a
+    row may be forgotten here (a wrongly learned IBAN, a portal submission); even then the user's
+    own delete permission still applies. Shared by every app's admin, so it lives in the base app."""
+
+    deletable = False
+
+    def has_add_permission(self, request, obj=None) -> bool:  # obj: inlines are asked with their parent
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.deletable and super().has_delete_permission(request, obj)  # type: ignore[misc]
+
+
 class ContactInline(admin.TabularInline):
     model = Contact
     extra = 0
@@ -60,26 +79,18 @@ class PortalLinkAdmin(admin.ModelAdmin):
 
 
 @admin.register(ContactChange)
-class ContactChangeAdmin(admin.ModelAdmin):
+class ContactChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Confirmed or rejected on the customer page, through the service; may be deleted here."""
+
     list_display = ("submitted_on", "customer", "name", "email", "phone", "state")
     list_filter = ("state",)
     search_fields = ("customer__name", "customer__account_number", "name", "email")
     list_select_related = ("customer",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False  # confirmed or rejected on the customer page, through the service
+    deletable = True
 
 
 @admin.register(PortalSubmission)
-class PortalSubmissionAdmin(admin.ModelAdmin):
+class PortalSubmissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "link", "key")
     search_fields = ("key",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+    deletable = True

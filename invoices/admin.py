@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from customers.admin import ReadOnlyAdminMixin
+
 from .models import Allocation, Invoice, Payment
 
 
@@ -48,14 +50,9 @@ class PaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(admin.ModelAdmin):
+class AllocationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("payment", "invoice", "amount")
     search_fields = ("payment__reference", "invoice__number")
     list_select_related = ("payment", "invoice")
     raw_id_fields = ("payment", "invoice")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    deletable = True

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from customers.admin import ReadOnlyAdminMixin
+
 from .models import (
     ChannelMonth,
     ChannelSnapshot,
@@ -17,18 +19,9 @@ from .models import (
 )
 
 
-class KeptFiguresAdmin(admin.ModelAdmin):
+class KeptFiguresAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: figures the reports app computes and keeps (rebuilt by its commands and nightly tasks);
     an edit here would be drift, which the checks report."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 for kept in (
