@@ -123,10 +123,18 @@ class LogCallForm(forms.Form):
         required=False, label="Next action on", widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args, customer: Customer, open_invoices=(), **kwargs):
+    def __init__(self, *args, customer: Customer, open_invoices=(), contacts=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.customer = customer
         self.fields["contact"].queryset = customer.contacts.all()
+        if contacts is not None:
+            # The customer page has read them already: offer those, not a second query of the same
+            # rows (a submitted choice is still checked against the queryset).
+            contact_field = self.fields["contact"]
+            contact_field.choices = [
+                ("", contact_field.empty_label),
+                *((contact.pk, contact_field.label_from_instance(contact)) for contact in contacts),
+            ]
         self.fields["invoices"].queryset = Invoice.objects.filter(pk__in=[i.pk for i in open_invoices])
         self.fields["invoices"].label_from_instance = lambda invoice: (
             f"{invoice.number} · {invoice.amount - invoice.allocated_amount:,.2f} {invoice.currency}"

@@ -134,7 +134,7 @@ def customer_detail(request, pk: int):
     customer = _customer_for(request, pk)
     today = today_for(request)
     context = _customer_context(request, customer, today=today)
-    context["form"] = _log_call_form(customer, context["invoices"]) if context["can_write"] else None
+    context["form"] = _log_call_form(customer, context) if context["can_write"] else None
     context["changes"] = None
     if may(request.user, Capability.READ_AUDIT_TRAIL):
         latest = list(customer_history(customer_id=customer.pk)[: _RECENT_CHANGES + 1])
@@ -190,8 +190,9 @@ def _latest_agreements(customer: Customer) -> dict:
     }
 
 
-def _log_call_form(customer: Customer, invoices, data=None) -> LogCallForm:
-    return LogCallForm(data, customer=customer, open_invoices=invoices)
+def _log_call_form(customer: Customer, context: dict) -> LogCallForm:
+    """A blank call form offering the open invoices and contacts the page's context has read."""
+    return LogCallForm(customer=customer, open_invoices=context["invoices"], contacts=context["contacts"])
 
 
 def _customer_timeline(customer: Customer, before=None) -> customer_page.TimelinePage:
@@ -255,7 +256,7 @@ def customer_log_call(request, pk: int):
     customer = _customer_for(request, pk)
     today = today_for(request)
     invoices = selectors.open_invoices_of(customer, today=today)
-    form = _log_call_form(customer, invoices, request.POST)
+    form = LogCallForm(request.POST, customer=customer, open_invoices=invoices)
     saved = False
     if form.is_valid():
         try:
@@ -271,7 +272,7 @@ def customer_log_call(request, pk: int):
         context["form"] = form
         return render(request, "calls/customer_detail.html", context, status=400)
     context = _customer_context(request, customer, today=today)
-    context["form"] = _log_call_form(customer, context["invoices"]) if saved else form
+    context["form"] = _log_call_form(customer, context) if saved else form
     context["saved"] = saved
     return render(request, "calls/_log_call_response.html", context)
 

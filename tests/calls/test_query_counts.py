@@ -12,6 +12,7 @@ from tests.calls.scenes import broken_promise_customer, overdue_customer
 from tests.factories import (
     TODAY,
     ComplaintFactory,
+    ContactFactory,
     ExcuseFactory,
     InteractionFactory,
     PaymentFactory,
@@ -118,5 +119,21 @@ def test_customer_page_costs_the_same_queries_with_a_short_or_long_history(clien
         PaymentFactory(customer=customer, received_on=TODAY - dt.timedelta(days=days_ago))
     overdue_customer(collector)  # other customers do not change it either
     long = queries_for(client, url)
-    # 31: the page's sources, the portal box (links, pending answers) and the kept early warning.
-    assert short == long <= 31
+    # 30: the page's sources, the portal box (links, pending answers) and the kept early warning.
+    assert short == long <= 30
+
+
+def test_the_customer_page_reads_the_contacts_once_for_the_list_and_the_call_form(client, collector):
+    client.force_login(collector)
+    customer = overdue_customer(collector, invoices=1, name="Acme")
+    ContactFactory(customer=customer, name="Zoe Second", is_primary=False)  # the scene's AP is primary
+    url = reverse("calls:customer-detail", args=[customer.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as context:
+        html = client.get(url).content.decode()
+    contact_reads = [q["sql"] for q in context.captured_queries if 'FROM "customers_contact"' in q["sql"]]
+    assert len(contact_reads) == 1
+    # The call form still offers every contact, primary first, after its empty choice.
+    form_options = html.split('name="contact"', 1)[1].split("</select>", 1)[0]
+    positions = [form_options.index(label) for label in ("(nobody named)", "AP of Acme", "Zoe Second")]
+    assert positions == sorted(positions)
