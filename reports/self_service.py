@@ -6,10 +6,12 @@ The source of an answer is the channel of the interaction it was made in ("porta
 through their personal link; calls.models.Interaction.channel), so no second flag can disagree.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import Avg, Count, DateField, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery
-from django.db.models.functions import Cast
+from django.db import connection
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from agreements.models import Agreement
 from calls.models import Complaint, Interaction
@@ -58,35 +60,53 @@ def portal_share(*, as_of: date) -> list[dict]:
 
 def days_to_answer(*, as_of: date) -> list[dict]:
     """Per channel (portal, phone): answers in the window that followed a reminder, and the average days
-    from the customer's latest reminder before the answer to the answer."""
+    from the customer's latest reminder before the answer to the answer. One query.
+
+    Each answer's latest reminder is looked up once (a backward step of the reminders' (customer,
+    run_on) index) in an inner query, and the outer query counts and averages what it found: annotated
+    and then filtered and averaged in one queryset, the ORM would repeat the lookup in the WHERE and in
+    the AVG. The window is an instant range on `occurred_at` (the local days of `occurred_at__date`
+    without converting every row's timestamp first); the answer's day is its local day (TruncDate: a
+    plain cast would take the UTC day, a day early for answers in the first hours after midnight).
+    """
     since = as_of - timedelta(days=WINDOW_DAYS)
-    answered_on = Cast("occurred_at", DateField())
     latest_reminder = (
         Reminder.objects.filter(customer_id=OuterRef("customer_id"), run_on__lte=OuterRef("answered_on"))
         .order_by("-run_on")
         .values("run_on")[:1]
     )
-    rows = (
+    answers = (
         Interaction.objects.filter(
-            channel__in=("portal", "phone"), occurred_at__date__gt=since, occurred_at__date__lte=as_of
+            channel__in=("portal", "phone"),
+            occurred_at__gte=_local_midnight(since + timedelta(days=1)),
+            occurred_at__lt=_local_midnight(as_of + timedelta(days=1)),
         )
         .exclude(outcome__in=NOT_AN_ANSWER)
-        .annotate(answered_on=answered_on, reminded_on=Subquery(latest_reminder))
-        .filter(reminded_on__isnull=False)
-        .values("channel")
-        .annotate(
-            answers=Count("pk"),
-            average=Avg(ExpressionWrapper(F("answered_on") - F("reminded_on"), output_field=DurationField())),
-        )
-        .order_by("channel")
+        .order_by()
+        .annotate(answered_on=TruncDate("occurred_at"), reminded_on=Subquery(latest_reminder))
+        .values("channel", "answered_on", "reminded_on")
     )
+    inner, params = answers.query.sql_with_params()
+    if connection.vendor == "sqlite":
+        days = "julianday(answered_on) - julianday(reminded_on)"
+    else:
+        days = "answered_on - reminded_on"  # PostgreSQL: date - date is whole days
+    sql = f"""
+        SELECT channel, COUNT(*), SUM({days})
+        FROM ({inner}) AS answers
+        WHERE reminded_on IS NOT NULL
+        GROUP BY channel
+        ORDER BY channel
+    """  # noqa: S608 (only the ORM's own SQL and fixed fragments are formatted in; values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     return [
-        {
-            "channel": row["channel"],
-            "answers": row["answers"],
-            "average_days": round(row["average"].total_seconds() / 86400, 1)
-            if row["average"] is not None
-            else None,
-        }
-        for row in rows
+        {"channel": channel, "answers": count, "average_days": round(int(total) / count, 1)}
+        for channel, count, total in rows
     ]
+
+
+def _local_midnight(day: date) -> datetime:
+    """The first instant of `day` in the current time zone (as `__date` lookups read days)."""
+    return timezone.make_aware(datetime.combine(day, time.min))
