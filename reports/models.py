@@ -209,6 +209,38 @@ class LedgerSnapshot(models.Model):
         return f"{self.currency} on {self.day}"
 
 
+class DebtBandSnapshot(models.Model):
+    """The payment rate by debt band on one past day, for one (currency, segment, collector, band): the
+    customers whose open balance `LOOKBACK_DAYS` before the day falls in the band, how many paid since,
+    their balance and what they paid of it (reports/debt_bands.py). Written with the day's
+    LedgerSnapshot rows in one transaction, so SnapshotDay marks both complete (and stale) together.
+    `currency` is the invoices' (the figures are per currency); the section's currency filter picks
+    customers by their own currency, hence `customer_currency`.
+    """
+
+    day = models.DateField()
+    currency = CurrencyField()
+    customer_currency = CurrencyField()
+    segment_id = models.IntegerField(default=0)
+    collector_id = models.IntegerField(default=0)
+    band = models.PositiveSmallIntegerField()
+    customers = models.PositiveIntegerField(default=0)
+    paying = models.PositiveIntegerField(default=0)
+    balance = MoneyField(default=0)
+    paid = MoneyField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "currency", "customer_currency", "segment_id", "collector_id", "band"],
+                name="debt_band_snapshot_once_per_group",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"debt band {self.band} in {self.currency} on {self.day}"
+
+
 class SnapshotMonth(models.Model):
     """A past calendar month whose credit sales are in MonthlySalesSnapshot (see SnapshotDay)."""
 
