@@ -332,6 +332,25 @@ class ChannelSnapshot(models.Model):
         return f"{self.currency} {self.channel} {self.month:%Y-%m}"
 
 
+class PortalAnswerSnapshot(models.Model):
+    """The answers of one month that followed a reminder, per channel ("portal", "phone"), and the days
+    from each one's latest reminder summed (reports/self_service.py). Filled and marked with the
+    channel months (ChannelMonth, reports/channels.py): fresh, stale and dropped together."""
+
+    month = models.DateField()
+    channel = models.CharField(max_length=10)
+    answers = models.PositiveIntegerField(default=0)
+    days = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "channel"], name="portal_answer_snapshot_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} answers {self.month:%Y-%m}"
+
+
 class DebtBandStanding(models.Model):
     """A customer's open balance `BAND_LOOKBACK_DAYS` before a day and what it paid of it since, per
     currency of its invoices: the inputs of the dashboard's payment rate by debt band (reports/debt_bands.py).

@@ -49,6 +49,7 @@ from .models import (
     DebtBandSnapshot,
     LedgerSnapshot,
     MonthlySalesSnapshot,
+    PortalAnswerSnapshot,
     SnapshotAssignment,
     SnapshotDay,
     SnapshotMonth,
@@ -287,6 +288,7 @@ def drop_all() -> None:
     # The channel follow-through months (reports/channels.py) are grouped the same way.
     ChannelMonth.objects.all().delete()
     ChannelSnapshot.objects.all().delete()
+    PortalAnswerSnapshot.objects.all().delete()
     SnapshotDay.objects.all().delete()
     LedgerSnapshot.objects.all().delete()
     DebtBandSnapshot.objects.all().delete()
