@@ -409,16 +409,16 @@ def snapshot_debt_bands(
     customers moved since the fill (then the caller reads live). Three queries."""
     if not SnapshotDay.objects.filter(day=as_of, stale=False).exists() or assignments_changed():
         return None
-    rows = DebtBandSnapshot.objects.filter(day=as_of)
+    kept = DebtBandSnapshot.objects.filter(day=as_of)
     # As the live section: the currency filter picks customers by their own currency.
     if currency:
-        rows = rows.filter(customer_currency=currency)
+        kept = kept.filter(customer_currency=currency)
     if segment_id:
-        rows = rows.filter(segment_id=segment_id)
+        kept = kept.filter(segment_id=segment_id)
     if collector_id:
-        rows = rows.filter(collector_id=collector_id)
+        kept = kept.filter(collector_id=collector_id)
     rows = (
-        rows.order_by()
+        kept.order_by()
         .values("currency", "band")
         .annotate(
             total_customers=Sum("customers"),
