@@ -29,7 +29,7 @@ from customers.models import Customer
 from dunning.models import Reminder
 from invoices.models import Payment
 
-from . import channels, debt_bands
+from . import channels, debt_bands, snapshots
 from .expressions import cents
 from .models import WorthItSettings
 from .worth_it import window_start
@@ -312,43 +312,28 @@ def payment_rate_by_debt_band(
     """Per currency and balance band: customers, how many paid in `lookback_days`, share of balance paid.
 
     The band is the customer's open balance `lookback_days` before `as_of`. From the kept rows
-    (reports/debt_bands.py) when every customer in scope has them as of `as_of`, in two queries;
-    otherwise live from invoices and allocations (`debt_bands.balances`), in two queries and a pass
-    over the customers with a balance.
+    (reports/debt_bands.py) when every customer in scope has them as of `as_of`, in two queries; for a
+    past day with a fresh daily snapshot, from the snapshot's band totals (reports/snapshots.py), in
+    three more; otherwise live from invoices and allocations (`debt_bands.balances`), in two queries and
+    a pass over the customers with a balance.
     """
     in_scope = _customers_in(customers, **filters).values("pk")
     totals = None
     if lookback_days == debt_bands.LOOKBACK_DAYS:
         totals = debt_bands.kept_band_totals(in_scope, as_of=as_of)
+        if totals is None and customers is None:
+            totals = snapshots.snapshot_debt_bands(as_of, **filters)
     if totals is None:
-        totals = _live_band_totals(in_scope, as_of=as_of, lookback_days=lookback_days)
+        found = debt_bands.balances(in_scope, as_of=as_of, lookback_days=lookback_days)
+        totals = debt_bands.band_totals(found)
     result = []
     for entry in sorted(totals, key=lambda entry: (entry["currency"], entry["band"])):
+        entry.pop("group", None)
         entry["band"] = _band_label(entry["band"])
         entry["paying_share"] = _percent(entry["paying"], entry["customers"])
         entry["paid_share"] = _percent(entry["paid"], entry["balance"])
         result.append(entry)
     return result
-
-
-def _live_band_totals(in_scope: QuerySet, *, as_of: date, lookback_days: int) -> list[dict]:
-    bands: dict[tuple[str, int], dict] = {}
-    found = debt_bands.balances(in_scope, as_of=as_of, lookback_days=lookback_days)
-    for (_, currency), (balance, since) in found.items():
-        if balance <= 0:
-            continue
-        band = debt_bands.band_of(balance)
-        entry = bands.get((currency, band))
-        if entry is None:
-            entry = bands[(currency, band)] = {
-                "currency": currency, "band": band, "customers": 0, "paying": 0,
-                "balance": Decimal("0.00"), "paid": Decimal("0.00"),
-            }  # fmt: skip
-        entry["customers"] += 1
-        entry["paying"] += 1 if since > 0 else 0
-        entry["balance"] += balance
-        entry["paid"] += since
-    return list(bands.values())
 
 
 def channel_follow_through(

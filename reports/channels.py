@@ -15,9 +15,10 @@ about 30 days).
 A month's figures depend on its contacts and on payments up to FOLLOW_THROUGH_DAYS after it ends, so
 a write dated `d` (customer_facts_changed's earliest_day) marks stale every month ending on or after
 `d - FOLLOW_THROUGH_DAYS`; stale and missing months are read live until the nightly run refills them.
-Groups are the customers' segment and collector when filled, as for the daily ledger snapshots
-(reports/snapshots.py, SnapshotAssignment): after a reassignment everything is read live until the
-nightly run regroups.
+The portal's answers per month (reports/self_service.py, PortalAnswerSnapshot) are kept with the same
+months and marks. Groups are the customers' segment and collector when filled, as for the daily
+ledger snapshots (reports/snapshots.py, SnapshotAssignment): after a reassignment everything is read
+live until the nightly run regroups.
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ from dunning.choices import DeliveryStatus
 from dunning.models import Reminder
 from invoices.models import Payment
 
-from . import snapshots
+from . import self_service, snapshots
 from .ledger import add_months
-from .models import ChannelMonth, ChannelSnapshot
+from .models import ChannelMonth, ChannelSnapshot, PortalAnswerSnapshot
 from .worth_it import WINDOW_DAYS  # the window is (today - WINDOW_DAYS, today]
 
 FOLLOW_THROUGH_DAYS = 7
@@ -175,6 +176,10 @@ def fill_months(months: list[date]) -> int:
                 )
                 for (currency, segment_id, collector_id, channel), (contacts, followed) in counts.items()
             )
+            # The portal's days from reminder to answer (reports/self_service.py) are kept by month too,
+            # fresh and stale with the same mark: a reminder or contact dated in the month moves both.
+            PortalAnswerSnapshot.objects.filter(month=month).delete()
+            PortalAnswerSnapshot.objects.bulk_create(self_service.answer_month_rows(month))
             ChannelMonth.objects.update_or_create(month=month, defaults={"stale": False})
     return len(set(months))
 
@@ -203,7 +208,20 @@ def invalidate(*, since: date | None) -> None:
 def drift(months: list[date] | None = None) -> list[date]:
     """The kept months (or `months`) whose stored figures differ from a live count."""
     kept = months or sorted(ChannelMonth.objects.filter(stale=False).values_list("month", flat=True))
-    return [month for month in kept if _stored(month) != live_counts([(month, month_last_day(month))])]
+    return [
+        month
+        for month in kept
+        if _stored(month) != live_counts([(month, month_last_day(month))])
+        or _stored_answers(month) != _answers(self_service.answer_month_rows(month))
+    ]
+
+
+def _stored_answers(month: date) -> set[tuple]:
+    return _answers(PortalAnswerSnapshot.objects.filter(month=month))
+
+
+def _answers(rows) -> set[tuple]:
+    return {(row.channel, row.answers, row.days) for row in rows}
 
 
 def _stored(month: date) -> dict[GroupKey, list[int]]:

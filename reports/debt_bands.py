@@ -28,10 +28,10 @@ from customers.bulk import replace_rows
 from customers.models import Customer
 from invoices.choices import CLOSED_STATUSES
 from invoices.models import Allocation, Invoice
-from invoices.selectors import MONEY, ZERO
+from invoices.selectors import MONEY
 
 from .expressions import cents
-from .models import DebtBandStanding
+from .models import DebtBandSnapshot, DebtBandStanding
 
 # Open balance bands, in units of the customer's own currency.
 DEBT_BANDS = (Decimal("1000"), Decimal("10000"), Decimal("50000"))
@@ -51,44 +51,88 @@ def balances(
     customers in `in_scope` (a queryset of their pks) with invoices then open. Two queries, which rely
     on `Invoice.allocated_amount` being the sum of the invoice's allocations (kept by invoices.services).
     """
-    start = as_of - timedelta(days=lookback_days)
+    return balances_on(in_scope, days=[as_of], lookback_days=lookback_days)[as_of]
+
+
+def balances_on(
+    in_scope: QuerySet, *, days: list[date], lookback_days: int = LOOKBACK_DAYS
+) -> dict[date, dict[Key, tuple[Decimal, Decimal]]]:
+    """`balances` of each of `days`, in the same two queries (a pair of conditional sums per day): the
+    snapshot fill reads a batch of days in one pass over the open invoices and the allocations."""
+    starts = {day: day - timedelta(days=lookback_days) for day in days}
+    first, last = min(starts.values()), max(starts.values())
     # The balance on `start` is what is open now plus what was paid after `start`: the open part reads
     # only the invoices still open (partial index invoice_open_aging), the paid part only the payments
     # received since `start`, instead of every invoice and allocation in the ledger.
     invoiced = (
-        Invoice.objects.filter(customer__in=in_scope, issue_date__lte=start, allocated_amount__lt=F("amount"))
+        Invoice.objects.filter(customer__in=in_scope, issue_date__lte=last, allocated_amount__lt=F("amount"))
         .exclude(status__in=CLOSED_STATUSES)
         .order_by()
         .values_list("customer_id", "currency")
-        .annotate(total=Sum(F("amount") - F("allocated_amount")))
+        .annotate(
+            **{
+                f"open_{index}": _sum_when(Q(issue_date__lte=start), F("amount") - F("allocated_amount"))
+                for index, start in enumerate(starts.values())
+            }
+        )
     )
+    paid_columns = {}
+    for index, (day, start) in enumerate(starts.items()):
+        of_start = Q(invoice__issue_date__lte=start, payment__received_on__gt=start)
+        paid_columns[f"after_{index}"] = _sum_when(of_start, F("amount"))  # still open on `start`
+        paid_columns[f"since_{index}"] = _sum_when(of_start & Q(payment__received_on__lte=day), F("amount"))
     allocations = (
-        Allocation.objects.filter(invoice__customer__in=in_scope, invoice__issue_date__lte=start)
+        Allocation.objects.filter(invoice__customer__in=in_scope, invoice__issue_date__lte=last)
         .exclude(invoice__status__in=CLOSED_STATUSES)
-        .filter(payment__received_on__gt=start)
+        .filter(payment__received_on__gt=first)
         .order_by()
         .values_list("invoice__customer_id", "invoice__currency")
-        .annotate(
-            after_start=Sum("amount"),  # paid after `start`: still open on `start`
-            since=Sum(
-                Case(
-                    When(payment__received_on__lte=as_of, then=F("amount")), default=ZERO, output_field=MONEY
-                )
-            ),
-        )
+        .annotate(**paid_columns)
     )
     paid = {(customer_id, currency): sums for customer_id, currency, *sums in allocations}
-    open_now = {(customer_id, currency): total for customer_id, currency, total in invoiced}
-    found = {}
+    open_now = {(customer_id, currency): sums for customer_id, currency, *sums in invoiced}
+    found: dict[date, dict[Key, tuple[Decimal, Decimal]]] = {day: {} for day in days}
     # Tuples, and cents() only for sums there are: this loop runs once per customer with a balance.
     for key in open_now.keys() | paid.keys():
-        after_start, since = paid.get(key, (None, None))
-        open_part = open_now.get(key)
-        balance = (cents(open_part) if open_part else NOTHING) + (
-            cents(after_start) if after_start else NOTHING
-        )
-        found[key] = (balance, cents(since) if since else NOTHING)
+        open_parts, paid_parts = open_now.get(key), paid.get(key)
+        for index, day in enumerate(starts):
+            open_part = open_parts[index] if open_parts else None
+            after_start, since = (
+                (paid_parts[2 * index], paid_parts[2 * index + 1]) if paid_parts else (None, None)
+            )
+            if open_part is None and after_start is None and since is None:
+                continue
+            balance = (cents(open_part) if open_part else NOTHING) + (
+                cents(after_start) if after_start else NOTHING
+            )
+            found[day][key] = (balance, cents(since) if since else NOTHING)
     return found
+
+
+def _sum_when(condition: Q, value) -> Sum:
+    return Sum(Case(When(condition, then=value), output_field=MONEY))
+
+
+def band_totals(found: dict[Key, tuple[Decimal, Decimal]], group_of=None) -> list[dict]:
+    """Per currency and band (and group: `group_of(customer_id)`, when given) of the customers with a
+    positive balance: customers, how many paid, the balance and what was paid of it."""
+    bands: dict[tuple, dict] = {}
+    for (customer_id, currency), (balance, since) in found.items():
+        if balance <= 0:
+            continue
+        band = band_of(balance)
+        group = group_of(customer_id) if group_of else None
+        entry = bands.get((currency, band, group))
+        if entry is None:
+            entry = bands[(currency, band, group)] = {
+                "currency": currency, "band": band, "group": group, "customers": 0, "paying": 0,
+                "balance": NOTHING, "paid": NOTHING,
+            }  # fmt: skip
+        entry["customers"] += 1
+        entry["paying"] += 1 if since > 0 else 0
+        entry["balance"] += balance
+        entry["paid"] += since
+    return list(bands.values())
 
 
 def band_of(balance: Decimal) -> int:
@@ -218,4 +262,30 @@ def kept_band_totals(in_scope: QuerySet, *, as_of: date) -> list[dict] | None:
             "paid": cents(row["total_paid"]),
         }
         for row in rows
+    ]
+
+
+# --- Past days (the daily snapshots) -------------------------------------------------------------------
+
+
+def snapshot_rows(days: list[date], *, group_of) -> list[DebtBandSnapshot]:
+    """The band totals of each of `days` per (currency, segment, collector, band), for the snapshot fill
+    (reports/snapshots.py writes them with the day's ledger rows). `group_of(customer_id)` gives the
+    stored (segment id, collector id, customer's currency). Two queries for the whole batch of days."""
+    found = balances_on(Customer.objects.order_by().values("pk"), days=days)
+    return [
+        DebtBandSnapshot(
+            day=day,
+            currency=entry["currency"],
+            segment_id=entry["group"][0],
+            collector_id=entry["group"][1],
+            customer_currency=entry["group"][2],
+            band=entry["band"],
+            customers=entry["customers"],
+            paying=entry["paying"],
+            balance=entry["balance"],
+            paid=entry["paid"],
+        )
+        for day in days
+        for entry in band_totals(found[day], group_of)
     ]

@@ -209,6 +209,38 @@ class LedgerSnapshot(models.Model):
         return f"{self.currency} on {self.day}"
 
 
+class DebtBandSnapshot(models.Model):
+    """The payment rate by debt band on one past day, for one (currency, segment, collector, band): the
+    customers whose open balance `LOOKBACK_DAYS` before the day falls in the band, how many paid since,
+    their balance and what they paid of it (reports/debt_bands.py). Written with the day's
+    LedgerSnapshot rows in one transaction, so SnapshotDay marks both complete (and stale) together.
+    `currency` is the invoices' (the figures are per currency); the section's currency filter picks
+    customers by their own currency, hence `customer_currency`.
+    """
+
+    day = models.DateField()
+    currency = CurrencyField()
+    customer_currency = CurrencyField()
+    segment_id = models.IntegerField(default=0)
+    collector_id = models.IntegerField(default=0)
+    band = models.PositiveSmallIntegerField()
+    customers = models.PositiveIntegerField(default=0)
+    paying = models.PositiveIntegerField(default=0)
+    balance = MoneyField(default=0)
+    paid = MoneyField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "currency", "customer_currency", "segment_id", "collector_id", "band"],
+                name="debt_band_snapshot_once_per_group",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"debt band {self.band} in {self.currency} on {self.day}"
+
+
 class SnapshotMonth(models.Model):
     """A past calendar month whose credit sales are in MonthlySalesSnapshot (see SnapshotDay)."""
 
@@ -298,6 +330,25 @@ class ChannelSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.currency} {self.channel} {self.month:%Y-%m}"
+
+
+class PortalAnswerSnapshot(models.Model):
+    """The answers of one month that followed a reminder, per channel ("portal", "phone"), and the days
+    from each one's latest reminder summed (reports/self_service.py). Filled and marked with the
+    channel months (ChannelMonth, reports/channels.py): fresh, stale and dropped together."""
+
+    month = models.DateField()
+    channel = models.CharField(max_length=10)
+    answers = models.PositiveIntegerField(default=0)
+    days = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "channel"], name="portal_answer_snapshot_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} answers {self.month:%Y-%m}"
 
 
 class DebtBandStanding(models.Model):

@@ -31,6 +31,7 @@ from customers.models import Customer
 from invoices.models import Invoice, Payment
 from invoices.selectors import MONEY, ZERO
 
+from . import debt_bands
 from .expressions import cents
 from .ledger import (
     BUCKET_KEYS,
@@ -45,8 +46,10 @@ from .ledger import (
 from .models import (
     ChannelMonth,
     ChannelSnapshot,
+    DebtBandSnapshot,
     LedgerSnapshot,
     MonthlySalesSnapshot,
+    PortalAnswerSnapshot,
     SnapshotAssignment,
     SnapshotDay,
     SnapshotMonth,
@@ -78,11 +81,15 @@ def fill_days(days: list[date]) -> int:
     Each batch is one transaction: its days are complete (SnapshotDay) or not there at all.
     """
     _record_assignments_if_none()
+    group_of = _groups_of_customers()
     days = sorted(set(days))
     for start in range(0, len(days), FILL_BATCH_DAYS):
         batch = days[start : start + FILL_BATCH_DAYS]
         with transaction.atomic():
             positions = receivable_positions(batch, scope=GROUPED)
+            bands = debt_bands.snapshot_rows(batch, group_of=group_of)
+            DebtBandSnapshot.objects.filter(day__in=batch).delete()
+            DebtBandSnapshot.objects.bulk_create(bands)
             LedgerSnapshot.objects.filter(day__in=batch).delete()
             LedgerSnapshot.objects.bulk_create(
                 LedgerSnapshot(
@@ -98,6 +105,17 @@ def fill_days(days: list[date]) -> int:
             SnapshotDay.objects.filter(day__in=batch).delete()
             SnapshotDay.objects.bulk_create(SnapshotDay(day=day) for day in batch)
     return len(days)
+
+
+def _groups_of_customers():
+    """customer id -> the (segment, collector, customer's currency) a snapshot stores for it."""
+    groups = {
+        pk: (_stored(segment), _stored(collector), currency)
+        for pk, segment, collector, currency in Customer.objects.order_by().values_list(
+            "pk", "segment_id", "collector_id", "currency"
+        )
+    }
+    return groups.__getitem__
 
 
 def fill_months(*, today: date) -> int:
@@ -173,8 +191,10 @@ def drift(days: list[date] | None = None) -> list[date]:
         batch = kept[start : start + FILL_BATCH_DAYS]
         live = receivable_positions(batch, scope=GROUPED)
         stored, _ = snapshot_positions(batch, scope=GROUPED, aged_days=set(batch))
+        live_bands = _band_figures(debt_bands.snapshot_rows(batch, group_of=_groups_of_customers()))
+        stored_bands = _band_figures(DebtBandSnapshot.objects.filter(day__in=batch))
         for day in batch:
-            if _nonzero(live, day) != _nonzero(stored, day):
+            if _nonzero(live, day) != _nonzero(stored, day) or live_bands.get(day) != stored_bands.get(day):
                 differ.append(day)
     months = sorted(SnapshotMonth.objects.filter(stale=False).values_list("month", flat=True))
     if months:
@@ -196,6 +216,17 @@ def _nonzero(positions, day) -> dict:
         for bucket, amount in by_day.get(day, {}).items()
         if amount
     }
+
+
+def _band_figures(rows) -> dict[date, set[tuple]]:
+    found: dict[date, set[tuple]] = defaultdict(set)
+    for row in rows:
+        found[row.day].add(
+            (row.currency, row.customer_currency, row.segment_id, row.collector_id, row.band,
+             row.customers, row.paying,
+             cents(row.balance), cents(row.paid))
+        )  # fmt: skip
+    return dict(found)
 
 
 def _nonzero_sales(sales, month) -> dict:
@@ -257,8 +288,10 @@ def drop_all() -> None:
     # The channel follow-through months (reports/channels.py) are grouped the same way.
     ChannelMonth.objects.all().delete()
     ChannelSnapshot.objects.all().delete()
+    PortalAnswerSnapshot.objects.all().delete()
     SnapshotDay.objects.all().delete()
     LedgerSnapshot.objects.all().delete()
+    DebtBandSnapshot.objects.all().delete()
     SnapshotMonth.objects.all().delete()
     MonthlySalesSnapshot.objects.all().delete()
 
@@ -362,6 +395,49 @@ def snapshot_sales(
         key = (row["currency"], _group_key(scope, row.get("segment_id", NONE), row.get("collector_id", NONE)))
         sales[key][row["month"]] = row["total"]
     return dict(sales), found
+
+
+def snapshot_debt_bands(
+    as_of: date,
+    *,
+    currency: str | None = None,
+    segment_id: int | None = None,
+    collector_id: int | None = None,
+) -> list[dict] | None:
+    """The payment rate by debt band of a past day from its complete snapshot, summed per currency and
+    band in SQL (shaped like `debt_bands.kept_band_totals`); None when the day has no fresh snapshot or
+    customers moved since the fill (then the caller reads live). Three queries."""
+    if not SnapshotDay.objects.filter(day=as_of, stale=False).exists() or assignments_changed():
+        return None
+    kept = DebtBandSnapshot.objects.filter(day=as_of)
+    # As the live section: the currency filter picks customers by their own currency.
+    if currency:
+        kept = kept.filter(customer_currency=currency)
+    if segment_id:
+        kept = kept.filter(segment_id=segment_id)
+    if collector_id:
+        kept = kept.filter(collector_id=collector_id)
+    rows = (
+        kept.order_by()
+        .values("currency", "band")
+        .annotate(
+            total_customers=Sum("customers"),
+            total_paying=Sum("paying"),
+            total_balance=Sum("balance"),
+            total_paid=Sum("paid"),
+        )
+    )
+    return [
+        {
+            "currency": row["currency"],
+            "band": row["band"],
+            "customers": row["total_customers"],
+            "paying": row["total_paying"],
+            "balance": cents(row["total_balance"]),
+            "paid": cents(row["total_paid"]),
+        }
+        for row in rows
+    ]
 
 
 def open_positions(today: date, *, scope: LedgerScope) -> dict[tuple, dict[date, dict[str, Decimal]]] | None:

@@ -5,20 +5,34 @@ of service calls the kept rows equal a full recomputation; the check reports dri
 import datetime as dt
 import random
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from customers.signals import announce_change
 from invoices.models import Invoice
-from invoices.services import AllocationRequest, record_payment, set_invoice_status, upsert_invoice
-from reports import analytics
+from invoices.services import (
+    AllocationRequest,
+    allocate,
+    record_payment,
+    set_invoice_status,
+    upsert_invoice,
+)
+from reports import analytics, snapshots
 from reports.analytics import effort_against_value, payment_rate_by_debt_band
 from reports.debt_bands import debt_band_drift, kept_band_totals, rebuild_debt_bands
-from reports.models import DebtBandStanding, WorthItScore
+from reports.models import DebtBandSnapshot, DebtBandStanding, WorthItScore
 from reports.scores import rebuild_worth_it_scores
 from reports.tasks import rebuild_worth_it
-from tests.factories import TODAY, CustomerFactory, InteractionFactory, UserFactory
+from tests.factories import (
+    TODAY,
+    CustomerFactory,
+    InteractionFactory,
+    InvoiceFactory,
+    PaymentFactory,
+    UserFactory,
+)
 from tests.reports.test_snapshots import random_ledger
 
 pytestmark = pytest.mark.django_db
@@ -206,3 +220,73 @@ def test_new_invoices_refresh_the_rows_only_when_issued_before_the_lookback():
     assert after != before and sum(b for _, b in after) == sum(b for _, b in before) + Decimal("12345.67")
     assert debt_band_drift(today=TODAY) == []
     assert payment_rate_by_debt_band(as_of=TODAY) == _live()
+
+
+PAST_DAYS = [TODAY - dt.timedelta(days=n) for n in (1, 17, 45, 150, 400)]
+
+
+def _live_past(as_of, **filters) -> list[dict]:
+    with mock.patch.object(snapshots, "snapshot_debt_bands", return_value=None):
+        return payment_rate_by_debt_band(as_of=as_of, **filters)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_past_days_from_the_snapshots_equal_the_live_figures_for_every_filter(seed):
+    ledger = random_ledger(seed)
+    # An invoice in another currency than its customer's: the currency filter picks the customer's.
+    eur_customer = next(c for c in ledger["customers"] if c.currency == "EUR")
+    InvoiceFactory(
+        customer=eur_customer, currency="USD", issue_date=TODAY - dt.timedelta(days=200),
+        due_date=TODAY - dt.timedelta(days=170), amount=Decimal("25000.00"),
+    )  # fmt: skip
+    snapshots.fill_days(PAST_DAYS)
+
+    assert DebtBandSnapshot.objects.filter(day__in=PAST_DAYS).exists()
+    for as_of in PAST_DAYS:
+        for filters in filter_sets(ledger):
+            kept = snapshots.snapshot_debt_bands(as_of, **filters)
+            assert kept is not None
+            assert payment_rate_by_debt_band(as_of=as_of, **filters) == _live_past(as_of, **filters), (
+                as_of,
+                filters,
+            )
+
+
+def test_a_past_day_reads_the_snapshot_in_a_constant_number_of_queries(django_assert_num_queries):
+    random_ledger(4)
+    day = TODAY - dt.timedelta(days=45)
+    snapshots.fill_days([day])
+    with django_assert_num_queries(4):  # whether the kept rows serve it; the snapshot: day, grouping, sums
+        payment_rate_by_debt_band(as_of=day)
+
+
+def test_a_back_dated_payment_makes_the_past_day_read_live_until_refilled():
+    ledger = random_ledger(7)
+    day = TODAY - dt.timedelta(days=20)
+    customer = ledger["customers"][0]
+    invoice = InvoiceFactory(
+        customer=customer, issue_date=TODAY - dt.timedelta(days=90),
+        due_date=TODAY - dt.timedelta(days=60), amount=Decimal("5000.00"),
+    )  # fmt: skip
+    snapshots.fill_days([day])
+    before = payment_rate_by_debt_band(as_of=day)
+
+    payment = PaymentFactory(customer=customer, amount=Decimal("5000.00"), received_on=day)
+    allocate(payment=payment, invoice=invoice, amount=Decimal("5000.00"))
+
+    assert snapshots.snapshot_debt_bands(day) is None  # stale: read live
+    after = payment_rate_by_debt_band(as_of=day)
+    assert after != before and after == _live_past(day)
+    snapshots.refresh(today=TODAY)
+    assert snapshots.snapshot_debt_bands(day) is not None
+    assert payment_rate_by_debt_band(as_of=day) == after
+    assert snapshots.drift([day]) == []
+
+
+def test_the_check_finds_a_debt_band_snapshot_that_differs():
+    random_ledger(2)
+    day = TODAY - dt.timedelta(days=45)
+    snapshots.fill_days([day])
+    assert snapshots.drift([day]) == []
+    DebtBandSnapshot.objects.filter(day=day).update(paying=99)
+    assert snapshots.drift([day]) == [day]
