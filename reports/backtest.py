@@ -11,8 +11,10 @@ Kept: each week-end's finished forecast (its 13 weeks expected and naive, per cu
 is corrected, which every such write announces with its `earliest_day` (customers.signals), the same
 day the ledger snapshots are invalidated from (reports/snapshots.py): the receiver deletes the kept
 forecasts from that day on (`invalidate`). So the nightly run computes the new week-end only (a
-portfolio scope, which cuts across customers, is never kept). A kept forecast is exactly the one
-computed: the same Decimals, written as text.
+portfolio scope, which cuts across customers, is never kept). A customer moved to another segment or
+collector announces no day, so the rows are kept per digest of every customer's grouping too. A kept
+forecast is exactly the one computed: the same Decimals, written as text. (One race is left: a
+back-dated write committed while a backtest computes a later day's forecast, which it then keeps.)
 """
 
 from __future__ import annotations

@@ -152,7 +152,7 @@ def _spread_sql(*, moves: tuple[str, tuple], bins, customer_ids: list[int]) -> t
     segment's, else everyone's in the currency), summed per currency and week with the variance; the
     naive forecast and the open total; and the bins the disputed invoices' customers need.
 
-    `moves` (`_moves`) are the CTEs `after` and `moves`, the rows (customer, segment, currency, off,
+    `moves` (`_moves`) are the CTEs `paid_after` and `moves`, the rows (customer, segment, currency, off,
     held, amt): open invoices with their days from the day to the due date and their open amount on
     the day; held ones (in an agreement or a dispute) count in the naive forecast and the open total
     only. `bins` gives lateness.COLUMNS."""
@@ -466,13 +466,14 @@ def forecast(*, as_of: date, scope: LedgerScope | None = None) -> list[CurrencyF
 
 def _moves(as_of: date, scope: LedgerScope, *, held: list) -> tuple[str, tuple]:
     """The invoices open on `as_of` due from a year before the day to the end of the horizon, with
-    their open amount on the day, as the CTEs `after` and `moves` of `_spread_sql`. Two parts, so each
-    reads an index: those still open now (the partial index invoice_open_aging), and those paid off
-    since by a payment received after the day. The open amount on the day is what is open now plus
+    their open amount on the day, as the CTEs `paid_after` and `moves` of `_spread_sql`. Two parts, so
+    each reads an index: those still open now (the partial index invoice_open_aging), and those paid
+    off since by a payment received after the day. The open amount on the day is what is open now plus
     what was allocated from payments received after the day (`allocated_amount` is the sum of the
-    allocations, kept by invoices.services): `after` sums those once per invoice (as of today, none;
-    a day months back, a few hundred thousand allocations, which a correlated sum per invoice read
-    again for each). `held`: querysets of invoice ids forecast on their own (agreements, disputes)."""
+    allocations, kept by invoices.services): `paid_after` sums those once per invoice (as of today,
+    none; as of a day months back, some 300k allocations on the 20k ledger, which a correlated sum per
+    invoice read again for each). `held`: querysets of invoice ids forecast on their own (agreements,
+    disputes)."""
     earliest, latest = as_of - timedelta(days=HISTORY_DAYS), as_of + timedelta(days=HORIZON_DAYS)
     after = (
         Allocation.objects.filter(payment__received_on__gt=as_of)
@@ -501,13 +502,13 @@ def _moves(as_of: date, scope: LedgerScope, *, held: list) -> tuple[str, tuple]:
     open_sql, open_params = _sql(invoices.filter(allocated_amount__lt=F("amount")))
     paid_sql, paid_params = _sql(invoices.filter(allocated_amount__gte=F("amount")))
     row = "i.cid AS customer, i.sid AS segment, i.currency, i.off, i.held"
-    sql = f"""after AS ({after_sql}),
+    sql = f"""paid_after AS ({after_sql}),
     moves AS (
         SELECT {row}, i.open_now + COALESCE(a.total, 0) AS amt
-        FROM ({open_sql}) i LEFT JOIN after a ON a.invoice_id = i.iid
+        FROM ({open_sql}) i LEFT JOIN paid_after a ON a.invoice_id = i.iid
         UNION ALL
         SELECT {row}, i.open_now + a.total AS amt
-        FROM ({paid_sql}) i JOIN after a ON a.invoice_id = i.iid
+        FROM ({paid_sql}) i JOIN paid_after a ON a.invoice_id = i.iid
     )"""
     return sql, (*after_params, *open_params, *paid_params)
 
