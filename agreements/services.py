@@ -66,7 +66,8 @@ def create_agreement(
             for number, terms in enumerate(sorted(instalments, key=lambda t: t.due_date), start=1)
         )
         agreement.invoices.set(invoices)
-        announce_change(customer_ids={customer.pk}, facts={"agreements"})
+        # The agreement counts from the day it was made (reports' kept forecasts from then on move).
+        announce_change(customer_ids={customer.pk}, facts={"agreements"}, earliest_day=made_on)
         return agreement
 
 
@@ -116,7 +117,7 @@ def cancel_agreement(*, agreement: Agreement, today: date, actor: Actor) -> Agre
     agreement.state = AgreementState.CANCELLED
     agreement.closed_on = today
     agreement.save(update_fields=["state", "closed_on"])
-    announce_change(customer_ids={agreement.customer_id}, facts={"agreements"})
+    announce_change(customer_ids={agreement.customer_id}, facts={"agreements"}, earliest_day=today)
     return agreement
 
 
@@ -177,7 +178,13 @@ def check_agreements(*, today: date, customer_ids: Sequence[int] | None = None) 
                                                    "closed_on": (None, a.closed_on)})
              for a in changed_agreements),
         )  # fmt: skip
-        announce_change(customer_ids={a.customer_id for a in changed_agreements}, facts={"agreements"})
+        # Closed today; an instalment is settled on the day its payment reached it (maybe earlier).
+        settled = [i.settled_on for i in changed_instalments if i.settled_on is not None]
+        announce_change(
+            customer_ids={a.customer_id for a in changed_agreements},
+            facts={"agreements"},
+            earliest_day=min([today, *settled]),
+        )
     return result
 
 

@@ -5,8 +5,9 @@
 Prints medians; asserts nothing. The floor is the plainest read of what the forecast spreads: the open
 amount per currency (`SELECT currency, SUM(amount - allocated_amount) ... GROUP BY currency` over the
 open invoices). The forecast is timed with its days-late bins computed live (any past day) and read
-from the kept table (today, after the nightly rebuild, which is timed too); the backtest once, with
-BENCH_FORESIGHT_ORIGINS week-ends (default 26). Everything it writes (the kept bins) is rolled back.
+from the kept table (today, after the nightly rebuild, which is timed too); the backtest with
+BENCH_FORESIGHT_ORIGINS week-ends (default 26) twice: cold (no week-end's forecast kept) and warm
+(every one kept by the cold run). Everything it writes (the kept bins and forecasts) is rolled back.
 BENCH_AS_OF (YYYY-MM-DD) sets the day, else today.
 """
 
@@ -43,6 +44,14 @@ def _load() -> str:
         return "n/a"
 
 
+def _wapes(tested) -> dict:
+    return {result.currency: (result.wape, result.naive_wape) for result in tested}
+
+
+def _figures(tested) -> list:
+    return [(r.currency, [(o.as_of, o.forecast, o.naive, o.actual) for o in r.origins]) for r in tested]
+
+
 def measure(*, as_of: date, runs: int = RUNS, origins: int = ORIGINS) -> dict:
     """The timings (seconds) and totals of one run; the kept bins it writes are rolled back."""
     from django.db import transaction
@@ -51,7 +60,7 @@ def measure(*, as_of: date, runs: int = RUNS, origins: int = ORIGINS) -> dict:
     from reports.forecast import forecast
     from reports.lateness import kept_bins, refresh_lateness
     from reports.ledger import LedgerScope
-    from reports.models import LatenessBin
+    from reports.models import KeptForecast, LatenessBin
 
     found: dict = {"load_before": _load()}
     found["floor_s"], open_rows = _timed(_floor, runs)
@@ -65,9 +74,13 @@ def measure(*, as_of: date, runs: int = RUNS, origins: int = ORIGINS) -> dict:
         found["same_figures"] = [(f.currency, f.weeks) for f in live] == [(f.currency, f.weeks) for f in kept]
         found["forecast_total"] = {f.currency: f.total for f in kept}
         found["forecast_open"] = {f.currency: f.open_amount for f in kept}
+        KeptForecast.objects.all().delete()  # cold: every week-end's forecast made and kept
         found["backtest_s"], tested = _timed(lambda: backtest(as_of=as_of, origins=origins), 1)
+        # warm: every week-end's forecast read back (what the nightly run does after the first)
+        found["backtest_warm_s"], warm = _timed(lambda: backtest(as_of=as_of, origins=origins), 1)
+        found["same_backtest"] = _figures(warm) == _figures(tested)
         found["origins"] = origins
-        found["wape"] = {result.currency: (result.wape, result.naive_wape) for result in tested}
+        found["wape"] = _wapes(tested)
         transaction.set_rollback(True)
     found["load_after"] = _load()
     return found
@@ -99,7 +112,9 @@ def main() -> None:
     print(f"rebuild of the kept bins ({found['bins']:,} rows):  {found['rebuild_bins_s']:8.3f} s")
     print(f"forecast, kept bins (read: {found['kept_read']}):       median {kept:8.3f} s over {RUNS} runs")
     print(f"same figures live and kept: {'yes' if found['same_figures'] else 'NO'}")
-    print(f"backtest, {found['origins']} week-ends:                 {found['backtest_s']:8.3f} s")
+    print(f"backtest, {found['origins']} week-ends, cold:           {found['backtest_s']:8.3f} s")
+    print(f"backtest, {found['origins']} week-ends, kept (warm):    {found['backtest_warm_s']:8.3f} s")
+    print(f"same backtest cold and warm: {'yes' if found['same_backtest'] else 'NO'}")
     print(f"load average after: {found['load_after']}")
     for currency, total in sorted(found["forecast_total"].items()):
         forecast_wape, naive_wape = found["wape"].get(currency, (None, None))

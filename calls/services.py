@@ -269,7 +269,7 @@ def resolve_complaint(
             set_invoice_status(
                 invoice=invoice, status=InvoiceStatus.CANCELLED if cancel else InvoiceStatus.OPEN, actor=user
             )
-        announce_change(customer_ids={complaint.customer_id}, facts={"complaints"})
+        announce_change(customer_ids={complaint.customer_id}, facts={"complaints"}, earliest_day=today)
     return complaint
 
 
@@ -523,5 +523,6 @@ def decide_plan_proposal(
         proposal.decided_on = today
         proposal.decided_by = acting_user(user)
         proposal.save(update_fields=["state", "decline_reason", "decided_on", "decided_by", "agreement"])
-        announce_change(customer_ids={proposal.customer_id}, facts={"agreements"})
+        # Decided today (an accepted plan's agreement announces its own day when it is made).
+        announce_change(customer_ids={proposal.customer_id}, facts={"agreements"}, earliest_day=today)
     return proposal

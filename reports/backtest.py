@@ -5,10 +5,21 @@ Imported through `reports.selectors`. The error is the WAPE (sum of absolute err
 receipts) per currency, per week-end (over the weeks of its horizon that are over by the as-of day) and
 overall (pooled over every week-end and week). Actual receipts are every payment by received date,
 also those paying invoices issued after the week-end (which no forecast made then could see).
+
+Kept: each week-end's finished forecast (its 13 weeks expected and naive, per currency) in
+`KeptForecast`, per set of filters. A forecast as of a past day moves only when history up to that day
+is corrected, which every such write announces with its `earliest_day` (customers.signals), the same
+day the ledger snapshots are invalidated from (reports/snapshots.py): the receiver deletes the kept
+forecasts from that day on (`invalidate`). So the nightly run computes the new week-end only (a
+portfolio scope, which cuts across customers, is never kept). A customer moved to another segment or
+collector announces no day, so the rows are kept per digest of every customer's grouping too. A kept
+forecast is exactly the one computed: the same Decimals, written as text. (One race is left: a
+back-dated write committed while a backtest computes a later day's forecast, which it then keeps.)
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -16,13 +27,18 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Sum
 
+from customers.models import Customer
 from invoices.models import Payment
 
 from .expressions import cents
 from .forecast import WEEKS, CurrencyForecast, forecast, week_of
 from .ledger import LedgerScope
+from .models import KeptForecast
 
 ORIGINS = 26
+# The facts (customers.signals) that can move a past day's forecast: what it reads of invoices, payments,
+# agreements and complaints. Their `earliest_day` is the first day moved; without one, every day.
+FORECAST_FACTS = {"invoices", "new_invoices", "payments", "agreements", "complaints"}
 SUNDAY = 6
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
@@ -109,26 +125,91 @@ def actual_weeks(receipts: dict[date, Decimal], origin: date, weeks: int) -> lis
 
 
 def backtest(
-    *, as_of: date, scope: LedgerScope | None = None, origins: int = ORIGINS
+    *, as_of: date, scope: LedgerScope | None = None, origins: int = ORIGINS, keep: bool = True
 ) -> list[CurrencyBacktest]:
     """The forecast as of each of the last `origins` week-ends against the receipts that followed.
 
-    One forecast per week-end (about ten queries each) and one query for the receipts."""
+    One query for the receipts, one for the kept forecasts, and a forecast (about ten queries) for each
+    week-end not kept, which is then kept (`keep=False`: compute every one, keep none)."""
     scope = scope or LedgerScope()
     days = week_ends(as_of, origins)
     receipts = receipts_by_day(days[0], as_of, scope)
+    key = scope_key(scope) if keep else None
+    made_by_day = kept_forecasts(days, key)
     results: dict[str, CurrencyBacktest] = {}
     for origin in days:
         compared = min(WEEKS, (as_of - origin).days // 7)
-        made: dict[str, CurrencyForecast] = {f.currency: f for f in forecast(as_of=origin, scope=scope)}
+        if origin not in made_by_day:
+            made_by_day[origin] = _weeks_of(forecast(as_of=origin, scope=scope))
+            if key is not None:
+                _keep(origin, key, made_by_day[origin])
+        made = made_by_day[origin]
         for currency in sorted(set(made) | set(receipts)):
-            weeks = made[currency].weeks[:compared] if currency in made else []
+            expected, naive = made.get(currency, ([ZERO] * compared, [ZERO] * compared))
             results.setdefault(currency, CurrencyBacktest(currency)).origins.append(
                 Origin(
                     as_of=origin,
-                    forecast=[w.expected for w in weeks] or [ZERO] * compared,
-                    naive=[w.naive for w in weeks] or [ZERO] * compared,
+                    forecast=expected[:compared],
+                    naive=naive[:compared],
                     actual=actual_weeks(receipts.get(currency, {}), origin, compared),
                 )
             )
     return [results[currency] for currency in sorted(results)]
+
+
+# --- Kept forecasts (KeptForecast) ---------------------------------------------------------------------
+
+Weeks = dict[str, tuple[list[Decimal], list[Decimal]]]  # currency: (expected, naive) per week
+
+
+def _weeks_of(made: list[CurrencyForecast]) -> Weeks:
+    return {f.currency: ([w.expected for w in f.weeks], [w.naive for w in f.weeks]) for f in made}
+
+
+def grouping() -> str:
+    """A digest of every customer's segment and collector: a forecast reads them as they are now (the
+    segment's distribution, the scope), and moving a customer announces nothing a past day could be
+    invalidated from, so a kept forecast is of one grouping. One query (~20k short rows)."""
+    digest = hashlib.blake2b(digest_size=12)
+    rows = Customer.objects.order_by("pk").values_list("pk", "segment_id", "collector_id")
+    for row in rows.iterator(chunk_size=10000):
+        digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def scope_key(scope: LedgerScope) -> str | None:
+    """The filters and grouping a kept forecast is of; None for a portfolio (not kept)."""
+    if scope.customers is not None:
+        return None
+    filters = f"currency={scope.currency}|segment_id={scope.segment_id}|collector_id={scope.collector_id}"
+    return f"{filters}|grouping={grouping()}"
+
+
+def kept_forecasts(days: list[date], key: str | None) -> dict[date, Weeks]:
+    """The kept forecasts of these days for the scope_key, by day: one query."""
+    if key is None:
+        return {}
+    return {
+        row.as_of: {
+            currency: ([Decimal(v) for v in weeks["expected"]], [Decimal(v) for v in weeks["naive"]])
+            for currency, weeks in row.weeks.items()
+        }
+        for row in KeptForecast.objects.filter(scope=key, as_of__in=days)
+    }
+
+
+def _keep(as_of: date, key: str, made: Weeks) -> None:
+    weeks = {
+        currency: {"expected": [str(v) for v in expected], "naive": [str(v) for v in naive]}
+        for currency, (expected, naive) in made.items()
+    }
+    KeptForecast.objects.update_or_create(as_of=as_of, scope=key, defaults={"weeks": weeks})
+
+
+def invalidate(*, since: date | None) -> None:
+    """Forget the kept forecasts a change dated `since` can have moved (None: all of them). Called in
+    the writer's transaction (reports/receivers.py)."""
+    rows = KeptForecast.objects.all()
+    if since is not None:
+        rows = rows.filter(as_of__gte=since)
+    rows.delete()

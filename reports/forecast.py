@@ -35,7 +35,7 @@ from decimal import ROUND_DOWN, Decimal
 from functools import cached_property
 
 from django.db import connections, router, transaction
-from django.db.models import Avg, Case, Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Avg, Case, Count, F, Q, Sum, Value, When
 
 from agreements.choices import AgreementState, InstalmentState
 from agreements.models import Agreement, Instalment
@@ -123,7 +123,6 @@ class Distributions:
 
 # Shifts the due week so the SQL divides non-negative numbers (integer division truncates toward zero).
 OVERDUE_BINS = HISTORY_DAYS // 7 + 1
-MONEY = DecimalField(max_digits=18, decimal_places=2)
 WORK_MEM = "64MB"
 NO_SEGMENT = 0  # a customer without a segment falls back on the others without one (ids start at 1)
 
@@ -147,23 +146,18 @@ def _round_sql(ratio: str) -> str:
     )
 
 
-def _spread_sql(*, moves: list, bins, customer_ids: list[int]) -> tuple[str, tuple]:
+def _spread_sql(*, moves: tuple[str, tuple], bins, customer_ids: list[int]) -> tuple[str, tuple]:
     """One statement: the open money on the day grouped by (customer, currency, due week), spread over
     the weeks by the chosen distribution (the customer's with MIN_PAID_INVOICES invoices paid, else its
     segment's, else everyone's in the currency), summed per currency and week with the variance; the
     naive forecast and the open total; and the bins the disputed invoices' customers need.
 
-    `moves` are querysets of (cid, sid, currency, off, held, amt): open invoices with their days from
-    the day to the due date and their open amount on the day; held ones (in an agreement or a dispute)
-    count in the naive forecast and the open total only. `bins` gives lateness.COLUMNS."""
-    params: list = []
-    parts = []
-    for queryset in moves:
-        sql, more = _sql(queryset)
-        parts.append(
-            f"SELECT cid AS customer, sid AS segment, currency, off, held, amt FROM ({sql}) m{len(parts)}"
-        )
-        params.extend(more)
+    `moves` (`_moves`) are the CTEs `paid_after` and `moves`, the rows (customer, segment, currency, off,
+    held, amt): open invoices with their days from the day to the due date and their open amount on
+    the day; held ones (in an agreement or a dispute) count in the naive forecast and the open total
+    only. `bins` gives lateness.COLUMNS."""
+    moves_sql, moves_params = moves
+    params: list = list(moves_params)
     bins_sql, bins_params = _sql(bins)
     params.extend(bins_params)
     week = f"(off + {OVERDUE_BINS * 7 - 1}) / 7"
@@ -174,7 +168,7 @@ def _spread_sql(*, moves: list, bins, customer_ids: list[int]) -> tuple[str, tup
     bin_fields = "b.amt, b.late"
     wanted = ", ".join(["%s"] * len(customer_ids)) or "NULL"
     sql = f"""
-    WITH moves AS ({" UNION ALL ".join(parts)}),
+    WITH {moves_sql},
     grp AS (
         SELECT customer, COALESCE(segment, {NO_SEGMENT}) AS seg, currency, {week} AS wk,
                SUM(amt) AS amount_all, SUM(amt * off) AS offs_all,
@@ -227,10 +221,10 @@ def _spread_sql(*, moves: list, bins, customer_ids: list[int]) -> tuple[str, tup
         FROM gbin WHERE due + late >= 1
         GROUP BY gid, {_week_sql("(due + late)")}, currency, amount
     ),
+    gt AS (SELECT gid, SUM(amt) AS total FROM gw GROUP BY gid),
     gp AS (
-        SELECT currency, week, amount,
-               amt * 1.0 / SUM(amt) OVER (PARTITION BY gid) AS p
-        FROM gw
+        SELECT gw.currency, gw.week, gw.amount, gw.amt * 1.0 / gt.total AS p
+        FROM gw JOIN gt ON gt.gid = gw.gid
     )
     SELECT 'invoices', currency, week, CAST(NULL AS INTEGER), SUM(amount * p),
            SUM(amount * amount * p * (1 - p)), CAST(NULL AS INTEGER)
@@ -470,43 +464,53 @@ def forecast(*, as_of: date, scope: LedgerScope | None = None) -> list[CurrencyF
     return _results(weeks, as_of, open_total)
 
 
-def _moves(as_of: date, scope: LedgerScope, *, held: list) -> list:
+def _moves(as_of: date, scope: LedgerScope, *, held: list) -> tuple[str, tuple]:
     """The invoices open on `as_of` due from a year before the day to the end of the horizon, with
-    their open amount on the day as (cid, sid, currency, off, held, amt). Two parts, so each reads an
-    index: those still open now (the partial index invoice_open_aging), and those paid off since by a
-    payment received after the day. The open amount on the day is what is open now plus what was
-    allocated from payments received after the day (`allocated_amount` is the sum of the allocations,
-    kept by invoices.services), summed only for the invoices such a payment touched: as of today, none.
-    `held`: querysets of invoice ids forecast on their own (agreements, disputes)."""
+    their open amount on the day, as the CTEs `paid_after` and `moves` of `_spread_sql`. Two parts, so
+    each reads an index: those still open now (the partial index invoice_open_aging), and those paid
+    off since by a payment received after the day. The open amount on the day is what is open now plus
+    what was allocated from payments received after the day (`allocated_amount` is the sum of the
+    allocations, kept by invoices.services): `paid_after` sums those once per invoice (as of today,
+    none; as of a day months back, some 300k allocations on the 20k ledger, which a correlated sum per
+    invoice read again for each). `held`: querysets of invoice ids forecast on their own (agreements,
+    disputes)."""
     earliest, latest = as_of - timedelta(days=HISTORY_DAYS), as_of + timedelta(days=HORIZON_DAYS)
-    after = Allocation.objects.filter(payment__received_on__gt=as_of)
-    paid_after = after.values("invoice_id")
-    received_after = after.filter(invoice=OuterRef("pk")).values("invoice").annotate(total=Sum("amount"))
+    after = (
+        Allocation.objects.filter(payment__received_on__gt=as_of)
+        .values("invoice_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
     is_held = Q()
     for ids in held:
         is_held |= Q(pk__in=ids)
     invoices = (
         scope.filter(Invoice.objects.all())
         .filter(issue_date__lte=as_of, due_date__gte=earliest, due_date__lte=latest)
-        .annotate(
-            allocated_after=Case(
-                When(pk__in=paid_after, then=Subquery(received_after.values("total"))),
-                default=Value(ZERO),
-                output_field=MONEY,
-            )
+        .values(
+            "currency",
+            iid=F("pk"),
+            cid=F("customer_id"),
+            sid=F("customer__segment_id"),
+            off=DaysBetween(F("due_date"), Value(as_of)),
+            held=Case(When(is_held, then=Value(1)), default=Value(0)),
+            open_now=F("amount") - F("allocated_amount"),
         )
+        .order_by()
     )
-    columns = {
-        "cid": F("customer_id"),
-        "sid": F("customer__segment_id"),
-        "off": DaysBetween(F("due_date"), Value(as_of)),
-        "held": Case(When(is_held, then=Value(1)), default=Value(0)),
-        "amt": F("amount") - F("allocated_amount") + F("allocated_after"),
-    }
-    return [
-        invoices.filter(allocated_amount__lt=F("amount")).values("currency", **columns),
-        invoices.filter(allocated_amount__gte=F("amount"), pk__in=paid_after).values("currency", **columns),
-    ]
+    after_sql, after_params = _sql(after)
+    open_sql, open_params = _sql(invoices.filter(allocated_amount__lt=F("amount")))
+    paid_sql, paid_params = _sql(invoices.filter(allocated_amount__gte=F("amount")))
+    row = "i.cid AS customer, i.sid AS segment, i.currency, i.off, i.held"
+    sql = f"""paid_after AS ({after_sql}),
+    moves AS (
+        SELECT {row}, i.open_now + COALESCE(a.total, 0) AS amt
+        FROM ({open_sql}) i LEFT JOIN paid_after a ON a.invoice_id = i.iid
+        UNION ALL
+        SELECT {row}, i.open_now + a.total AS amt
+        FROM ({paid_sql}) i JOIN paid_after a ON a.invoice_id = i.iid
+    )"""
+    return sql, (*after_params, *open_params, *paid_params)
 
 
 def _in_window(invoice: OpenInvoice, as_of: date) -> bool:

@@ -3,7 +3,9 @@ charts drawn on the server (reports/charts.py shapes) and the sections' contexts
 
 The backtest makes 26 forecasts, too slow for a request on a large ledger: the section and the API read
 the result kept in the cache for the ledger version (reports/sections.py), filled by the Celery task
-`reports.tasks.refresh_backtest` (queued by the first request that misses it, and nightly).
+`reports.tasks.refresh_backtest` (queued by the first request that misses it, and nightly). Below
+the cache, each week-end's forecast is kept in `KeptForecast` until a back-dated write deletes it
+(reports/backtest.py), so the nightly run makes only the newest week-end's.
 """
 
 from __future__ import annotations

@@ -433,3 +433,25 @@ class LatenessBin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.currency} bin {self.bin}: {self.amount}"
+
+
+class KeptForecast(models.Model):
+    """The finished 13-week forecast as of a past week-end, for one set of filters: what the backtest
+    compares (reports/backtest.py), so each night computes only the newest week-end.
+
+    A forecast as of a past day changes only when history up to that day is corrected: a write's
+    `earliest_day` (customers.signals) deletes the rows from that day on, in the writer's transaction
+    (reports/receivers.py); a change with no day, or to a customer's segment, deletes them all.
+    """
+
+    as_of = models.DateField()
+    scope = models.CharField(max_length=200, help_text="The filters, as reports.backtest.scope_key.")
+    # {currency: {"expected": [13 decimal strings], "naive": [13 decimal strings]}}
+    weeks = models.JSONField()
+    made_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["as_of", "scope"], name="kept_forecast_once")]
+
+    def __str__(self) -> str:
+        return f"forecast as of {self.as_of} ({self.scope})"

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from customers.signals import customer_facts_changed
 
-from . import channels, debt_bands, snapshots
+from . import backtest, channels, debt_bands, snapshots
 from .early_warning import WARNING_FACTS, refresh_early_warnings
 from .lateness import LATENESS_FACTS, refresh_lateness
 from .scores import FACT_SOURCES, refresh_worth_it_scores
@@ -27,13 +27,16 @@ def refresh_worth_it(sender, *, customer_ids, facts, **kwargs) -> None:
 
 @receiver(customer_facts_changed, dispatch_uid="reports.ledger_changed")
 def ledger_changed(sender, customer_ids, facts, earliest_day=None, **kwargs) -> None:
-    """Every cached dashboard section is stale once the change commits; the daily snapshots from the
-    change's earliest day on are marked stale now (a rollback keeps them)."""
+    """Every cached dashboard section is stale once the change commits; the daily snapshots and the
+    backtest's kept forecasts from the change's earliest day on are marked stale or deleted now (a
+    rollback keeps them)."""
     bump_ledger_version()
     if set(facts) & snapshots.LEDGER_FACTS:
         snapshots.invalidate(since=earliest_day)
     if set(facts) & channels.CHANNEL_FACTS:
         channels.invalidate(since=earliest_day)
+    if not facts or set(facts) & backtest.FORECAST_FACTS:
+        backtest.invalidate(since=earliest_day)
 
 
 @receiver(customer_facts_changed, dispatch_uid="reports.refresh_early_warnings")

@@ -43,6 +43,7 @@ DERIVED_TABLES = (
     '"reports_earlywarning"',
     '"reports_latenessbin"',
     '"reports_debtbandstanding"',
+    '"reports_keptforecast"',
 )
 
 

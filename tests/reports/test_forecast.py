@@ -201,3 +201,25 @@ def test_the_forecast_costs_the_same_queries_for_one_customer_or_many(django_ass
     ledger_of(6)
     with django_assert_num_queries(len(one)):
         forecast(as_of=TODAY)
+
+
+def test_a_past_day_counts_what_was_open_then_paid_in_full_or_in_part_after_it():
+    """As of a past day, money allocated from payments received after it is still open on it."""
+    as_of = TODAY - 30 * DAY
+    customer = CustomerFactory()
+    history(customer, late_days=5)  # all of it received by the day
+    paid_off = InvoiceFactory(customer=customer, due_date=as_of + 3 * DAY, amount=Decimal("1000.00"))
+    part_paid = InvoiceFactory(customer=customer, due_date=as_of + 10 * DAY, amount=Decimal("600.00"))
+    for invoice, received_on, amount in (
+        (paid_off, as_of + 10 * DAY, "1000.00"),
+        (part_paid, as_of - 2 * DAY, "200.00"),
+        (part_paid, as_of + 5 * DAY, "300.00"),
+    ):
+        payment = PaymentFactory(customer=customer, amount=Decimal(amount), received_on=received_on)
+        allocate(payment=payment, invoice=invoice, amount=Decimal(amount))
+
+    (made,) = forecast(as_of=as_of)
+
+    assert made.open_amount == Decimal("1400.00")
+    assert [w.naive for w in made.weeks[:3]] == [Decimal("1000.00"), Decimal("400.00"), Decimal("0")]
+    assert made.total == Decimal("1400.00")  # paid 5 days late, always: all within the 13 weeks
