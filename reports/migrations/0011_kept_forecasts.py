@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0008_s18_foresight_lateness_bins'),
+        ('reports', '0010_portal_answer_snapshots'),
     ]
 
     operations = [
