@@ -154,6 +154,24 @@ class Task(models.Model):
         return f"{self.get_kind_display()}: {self.customer.name} by {self.due_on}"
 
 
+class NullsLastIndex(models.Index):
+    """An index with a key in DESC NULLS LAST order. SQLite (3.40, the embedded default) refuses NULLS
+    FIRST/LAST in CREATE INDEX; there NULL is the smallest value, so plain DESC already puts it last, and
+    the clause is left out on SQLite only."""
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        if schema_editor.connection.vendor != "sqlite":
+            return super().create_sql(model, schema_editor, using=using, **kwargs)
+        plain = self.clone()
+        plain.expressions = tuple(
+            models.OrderBy(key.expression, descending=key.descending)
+            if isinstance(key, models.OrderBy)
+            else key
+            for key in self.expressions
+        )
+        return models.Index.create_sql(plain, model, schema_editor, using=using, **kwargs)
+
+
 def day_list_indexes(sort: str, fields: list, include: list[str] | None = None) -> list[models.Index]:
     """Two indexes of the day's worklist in one sort order: everyone's (`standing_worklist_<sort>`) and
     one collector's portfolio (`standing_portfolio_<sort>`), over the rows on the list only.
@@ -171,7 +189,7 @@ def day_list_indexes(sort: str, fields: list, include: list[str] | None = None) 
         if all(isinstance(key, str) for key in keys):
             indexes.append(models.Index(fields=keys, **options))
         else:
-            indexes.append(models.Index(*(F(k) if isinstance(k, str) else k for k in keys), **options))
+            indexes.append(NullsLastIndex(*(F(k) if isinstance(k, str) else k for k in keys), **options))
     return indexes
 
 

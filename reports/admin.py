@@ -5,11 +5,14 @@ from customers.admin import ReadOnlyAdminMixin
 from .models import (
     ChannelMonth,
     ChannelSnapshot,
+    DebtBandSnapshot,
     DebtBandStanding,
     EarlyWarning,
+    KeptForecast,
     LatenessBin,
     LedgerSnapshot,
     MonthlySalesSnapshot,
+    PortalAnswerSnapshot,
     RevenueScaleSnapshot,
     SnapshotAssignment,
     SnapshotDay,
@@ -32,6 +35,8 @@ for kept in (
     SnapshotAssignment,
     ChannelMonth,
     ChannelSnapshot,
+    DebtBandSnapshot,
+    PortalAnswerSnapshot,
 ):
     admin.site.register(kept, KeptFiguresAdmin)
 
@@ -95,3 +100,13 @@ class LatenessBinAdmin(KeptFiguresAdmin):
     list_filter = ("as_of", "currency")
     list_select_related = ("customer",)
     search_fields = ("customer__name", "customer__account_number")
+
+
+@admin.register(KeptForecast)
+class KeptForecastAdmin(KeptFiguresAdmin):
+    """The backtest's finished forecasts, one per week-end and filters (reports/backtest.py). A deleted row
+    is only made again by the next backtest, so deleting is allowed."""
+
+    deletable = True
+    list_display = ("as_of", "scope", "made_at")
+    list_filter = ("as_of",)

@@ -1,6 +1,7 @@
 # The worklist's own copy of the kept worth-it score, and its sort's indexes (calls.standing).
 
 from django.conf import settings
+import calls.models
 from django.db import migrations, models
 from django.db.models import OuterRef, Subquery
 
@@ -34,11 +35,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='standing',
-            index=models.Index(models.F('priority_as_of'), models.OrderBy(models.F('worth_it_score'), descending=True, nulls_last=True), models.F('customer'), condition=models.Q(('on_worklist', True)), include=('overdue_amount', 'overdue_since'), name='standing_worklist_worth_it'),
+            index=calls.models.NullsLastIndex(models.F('priority_as_of'), models.OrderBy(models.F('worth_it_score'), descending=True, nulls_last=True), models.F('customer'), condition=models.Q(('on_worklist', True)), include=('overdue_amount', 'overdue_since'), name='standing_worklist_worth_it'),
         ),
         migrations.AddIndex(
             model_name='standing',
-            index=models.Index(models.F('priority_as_of'), models.F('collector'), models.OrderBy(models.F('worth_it_score'), descending=True, nulls_last=True), models.F('customer'), condition=models.Q(('on_worklist', True)), include=('overdue_amount', 'overdue_since'), name='standing_portfolio_worth_it'),
+            index=calls.models.NullsLastIndex(models.F('priority_as_of'), models.F('collector'), models.OrderBy(models.F('worth_it_score'), descending=True, nulls_last=True), models.F('customer'), condition=models.Q(('on_worklist', True)), include=('overdue_amount', 'overdue_since'), name='standing_portfolio_worth_it'),
         ),
         # The other sorts' indexes carry the score, so its range filter keeps them index-only.
         migrations.RemoveIndex(
