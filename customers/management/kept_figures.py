@@ -16,9 +16,10 @@ from django.utils import timezone
 
 
 class KeptFiguresCommand(BaseCommand):
-    """Subclasses set `day_option` and `day_help`, and implement `rebuild` and `check`."""
+    """Subclasses set `day_option` and `day_help`, and implement `rebuild` and `check_drift` (not
+    `check`: that is BaseCommand's own, the system checks `manage.py` runs before every command)."""
 
-    day_option = "--today"  # the option naming the day; its value reaches `rebuild`/`check` as `day`
+    day_option = "--today"  # the option naming the day; its value reaches `rebuild`/`check_drift` as `day`
     day_help = "The day to keep as of (default: today)."
     shown = 20  # drift lines written out before "... and N more"
 
@@ -33,7 +34,7 @@ class KeptFiguresCommand(BaseCommand):
         if not check:
             self.rebuild(day)
             return
-        failure = self.check(day)
+        failure = self.check_drift(day)
         if failure:
             raise CommandError(failure)
 
@@ -41,7 +42,7 @@ class KeptFiguresCommand(BaseCommand):
         """Recompute and write every row as of `day`, saying what was written."""
         raise NotImplementedError
 
-    def check(self, day: date) -> str | None:
+    def check_drift(self, day: date) -> str | None:
         """Compare every row with a full recomputation as of `day`: the failure's summary, or None
         (after saying that nothing drifted)."""
         raise NotImplementedError

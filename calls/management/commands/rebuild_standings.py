@@ -20,7 +20,7 @@ class Command(KeptFiguresCommand):
         count = standing.rebuild_all(as_of=day)
         self.stdout.write(self.style.SUCCESS(f"Rebuilt {count} standings."))
 
-    def check(self, day: date) -> str | None:
+    def check_drift(self, day: date) -> str | None:
         drift = standing.find_drift()
         if drift:
             return (

@@ -14,7 +14,7 @@ class Command(KeptFiguresCommand):
         rows = refresh_lateness(as_of=day)
         self.stdout.write(f"Days-late bins as of {day}: {rows} rows kept.")
 
-    def check(self, day: date) -> str | None:
+    def check_drift(self, day: date) -> str | None:
         wrong = lateness_drift(as_of=day)
         if not wrong:
             self.stdout.write(f"Days-late bins as of {day}: no drift.")

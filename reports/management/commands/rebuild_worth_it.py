@@ -21,7 +21,7 @@ class Command(KeptFiguresCommand):
         banded = rebuild_debt_bands(today=day)
         self.stdout.write(f"Debt bands as of {day}: {len(banded)} customers' rows written.")
 
-    def check(self, day: date) -> str | None:
+    def check_drift(self, day: date) -> str | None:
         scores, bands = worth_it_drift(today=day), debt_band_drift(today=day)
         if not scores and not bands:
             self.stdout.write(f"Worth-it scores as of {day}: no drift.")
