@@ -199,19 +199,24 @@ def count_queries(group: Group, token: str) -> None:
     group.queries = len(captured.captured_queries)
 
 
-def roll_worklist_to_today() -> None:
-    """The ledger's history ends on ledgers.TODAY, but pages are about the real day: restate the
-    worklist's kept day for it, as the 00:05 task (calls.tasks.roll_standings_forward) does in
-    production, so the worklist is timed as a person sees it all day."""
+def roll_kept_figures_to_today() -> None:
+    """The ledger's history ends on ledgers.TODAY, but pages are about the real day: restate the kept
+    figures for it, as the nightly tasks do in production, so every page is timed as a person sees it
+    all day: the worklist's day (00:05, calls.tasks.roll_standings_forward), and the worth-it scores with
+    the debt bands (00:15, reports.tasks.rebuild_worth_it), which today's effort and debt-band sections
+    read (kept as of another day, they would be computed live on every request)."""
     from django.utils import timezone
 
     from calls import standing
+    from reports.tasks import rebuild_worth_it
 
-    standing.roll_forward(today=timezone.localdate())
+    today = timezone.localdate()
+    standing.roll_forward(today=today)
+    rebuild_worth_it(today=today.isoformat())
 
 
 def measure(base: str, log=print) -> list[dict]:
-    roll_worklist_to_today()
+    roll_kept_figures_to_today()
     token = integrator_token()
     found = groups()
     sessions = {
