@@ -257,13 +257,12 @@ def follow_through(
     covered = _covered_months(first, last) if use_snapshots else []
     totals: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
     if covered:
-        kept = ChannelSnapshot.objects.filter(month__in=covered)
-        if currency:
-            kept = kept.filter(currency=currency)
-        if segment_id:
-            kept = kept.filter(segment_id=segment_id)
-        if collector_id:
-            kept = kept.filter(collector_id=collector_id)
+        kept = snapshots.in_groups(
+            ChannelSnapshot.objects.filter(month__in=covered),
+            currency=currency,
+            segment_id=segment_id,
+            collector_id=collector_id,
+        )
         for row in kept.values("segment_id", "channel", "contacts", "followed"):
             _add(totals[(row["segment_id"], row["channel"])], [row["contacts"], row["followed"]])
     stretches = _uncovered(first, last, covered)

@@ -246,18 +246,24 @@ def kept_band_totals(in_scope: QuerySet, *, as_of: date) -> list[dict] | None:
         .annotate(band=band)
         .values("currency", "band")
         .annotate(
-            customers=Count("pk"),
-            paying=Count("pk", filter=Q(paid__gt=0)),
+            total_customers=Count("pk"),
+            total_paying=Count("pk", filter=Q(paid__gt=0)),
             total_balance=Sum("balance"),
             total_paid=Sum("paid"),
         )
     )
+    return band_entries(rows)
+
+
+def band_entries(rows) -> list[dict]:
+    """The section's entries from rows summed per currency and band in SQL (total_customers,
+    total_paying, total_balance, total_paid): the kept rows of today and a past day's snapshot."""
     return [
         {
             "currency": row["currency"],
             "band": row["band"],
-            "customers": row["customers"],
-            "paying": row["paying"],
+            "customers": row["total_customers"],
+            "paying": row["total_paying"],
             "balance": cents(row["total_balance"]),
             "paid": cents(row["total_paid"]),
         }

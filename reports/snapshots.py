@@ -24,7 +24,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Case, F, Sum, When
+from django.db.models import Case, F, QuerySet, Sum, When
 from django.db.models.functions import Coalesce
 
 from customers.models import Customer
@@ -409,14 +409,13 @@ def snapshot_debt_bands(
     customers moved since the fill (then the caller reads live). Three queries."""
     if not SnapshotDay.objects.filter(day=as_of, stale=False).exists() or assignments_changed():
         return None
-    kept = DebtBandSnapshot.objects.filter(day=as_of)
     # As the live section: the currency filter picks customers by their own currency.
-    if currency:
-        kept = kept.filter(customer_currency=currency)
-    if segment_id:
-        kept = kept.filter(segment_id=segment_id)
-    if collector_id:
-        kept = kept.filter(collector_id=collector_id)
+    kept = in_groups(
+        DebtBandSnapshot.objects.filter(day=as_of),
+        customer_currency=currency,
+        segment_id=segment_id,
+        collector_id=collector_id,
+    )
     rows = (
         kept.order_by()
         .values("currency", "band")
@@ -427,17 +426,13 @@ def snapshot_debt_bands(
             total_paid=Sum("paid"),
         )
     )
-    return [
-        {
-            "currency": row["currency"],
-            "band": row["band"],
-            "customers": row["total_customers"],
-            "paying": row["total_paying"],
-            "balance": cents(row["total_balance"]),
-            "paid": cents(row["total_paid"]),
-        }
-        for row in rows
-    ]
+    return debt_bands.band_entries(rows)
+
+
+def in_groups(kept: QuerySet, **groups) -> QuerySet:
+    """Kept rows of the groups asked for, by their stored columns (e.g. currency=, segment_id=,
+    collector_id=); a group not asked for (None) is not filtered."""
+    return kept.filter(**{column: value for column, value in groups.items() if value})
 
 
 def open_positions(today: date, *, scope: LedgerScope) -> dict[tuple, dict[date, dict[str, Decimal]]] | None:
