@@ -8,6 +8,7 @@ from .models import (
     DebtBandSnapshot,
     DebtBandStanding,
     EarlyWarning,
+    ForecastSpread,
     KeptForecast,
     LatenessBin,
     LedgerSnapshot,
@@ -97,6 +98,16 @@ class LatenessBinAdmin(KeptFiguresAdmin):
     """Kept by reports/lateness.py (receivers; rebuilt and checked with rebuild_lateness)."""
 
     list_display = ("customer", "currency", "bin", "amount", "paid", "as_of")
+    list_filter = ("as_of", "currency")
+    list_select_related = ("customer",)
+    search_fields = ("customer__name", "customer__account_number")
+
+
+@admin.register(ForecastSpread)
+class ForecastSpreadAdmin(KeptFiguresAdmin):
+    """Kept by reports/spreads.py (receivers; rebuilt and checked with rebuild_lateness)."""
+
+    list_display = ("customer", "currency", "week", "expected", "naive", "as_of")
     list_filter = ("as_of", "currency")
     list_select_related = ("customer",)
     search_fields = ("customer__name", "customer__account_number")

@@ -29,23 +29,25 @@ How a day `d` is forecast (week k is the days d+7(k-1)+1 .. d+7k):
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 from functools import cached_property
 
 from django.db import connections, router, transaction
-from django.db.models import Avg, Case, Count, F, Q, Sum, Value, When
+from django.db.models import Avg, Case, Count, F, Max, Min, Q, Sum, Value, When
 
 from agreements.choices import AgreementState, InstalmentState
 from agreements.models import Agreement, Instalment
 from calls.choices import ComplaintOutcome
 from calls.models import Complaint
+from customers.models import Customer
 from invoices.models import Allocation, Invoice
 
 from .expressions import DaysBetween, cents
-from .lateness import HISTORY_DAYS, bins_of
+from .lateness import HISTORY_DAYS, bins_of, scoped_customers
 from .ledger import LedgerScope
+from .models import ForecastSpread
 
 WEEKS = 13
 HORIZON_DAYS = WEEKS * 7
@@ -146,7 +148,14 @@ def _round_sql(ratio: str) -> str:
     )
 
 
-def _spread_sql(*, moves: tuple[str, tuple], bins, customer_ids: list[int]) -> tuple[str, tuple]:
+def _spread_sql(
+    *,
+    moves: tuple[str, tuple],
+    bins,
+    customer_ids: list[int],
+    by_customer: bool = False,
+    only_fallback: bool = False,
+) -> tuple[str, tuple]:
     """One statement: the open money on the day grouped by (customer, currency, due week), spread over
     the weeks by the chosen distribution (the customer's with MIN_PAID_INVOICES invoices paid, else its
     segment's, else everyone's in the currency), summed per currency and week with the variance; the
@@ -155,7 +164,13 @@ def _spread_sql(*, moves: tuple[str, tuple], bins, customer_ids: list[int]) -> t
     `moves` (`_moves`) are the CTEs `paid_after` and `moves`, the rows (customer, segment, currency, off,
     held, amt): open invoices with their days from the day to the due date and their open amount on
     the day; held ones (in an agreement or a dispute) count in the naive forecast and the open total
-    only. `bins` gives lateness.COLUMNS."""
+    only. `bins` gives lateness.COLUMNS.
+
+    Each customer's expected amount and variance per week are taken to a millionth of the currency unit
+    before they are summed, so the kept spreads (reports/spreads.py: `by_customer`, one row per customer,
+    currency and week, with its level of distribution, its naive and open money) add up to exactly the
+    figures read live. `only_fallback` spreads only the groups of customers with too little history of
+    their own (their segment's distribution depends on the scope, so they are never kept)."""
     moves_sql, moves_params = moves
     params: list = list(moves_params)
     bins_sql, bins_params = _sql(bins)
@@ -167,6 +182,41 @@ def _spread_sql(*, moves: tuple[str, tuple], bins, customer_ids: list[int]) -> t
     late = f"CASE WHEN amt > 0 THEN {_round_sql('amt_days * 1.0 / amt')} END AS late"
     bin_fields = "b.amt, b.late"
     wanted = ", ".join(["%s"] * len(customer_ids)) or "NULL"
+    own_bins = (
+        ""
+        if only_fallback
+        else f"""SELECT g.gid, g.customer, g.currency, g.amount, g.due, {bin_fields}
+        FROM spreadable g JOIN dc b ON g.lvl = 1 AND b.customer = g.customer AND b.currency = g.currency
+        WHERE b.amt > 0
+        UNION ALL"""
+    )
+    naive_week = _week_sql(all_due)
+    if by_customer:
+        outputs = f"""SELECT 'invoices', currency, week, customer, expected, variance, CAST(NULL AS INTEGER)
+    FROM cw
+    UNION ALL
+    SELECT 'naive', currency, {naive_week}, customer, SUM(amount_all), NULL, NULL
+    FROM grp g GROUP BY customer, currency, {naive_week}
+    UNION ALL
+    SELECT 'open', currency, NULL, customer, SUM(amount_all), NULL, NULL FROM grp GROUP BY customer, currency
+    UNION ALL
+    SELECT 'level', currency, MIN(lvl), customer, NULL, NULL, NULL
+    FROM spreadable GROUP BY customer, currency"""
+    else:
+        outputs = f"""SELECT 'invoices', currency, week, CAST(NULL AS INTEGER), SUM(expected), SUM(variance),
+           CAST(NULL AS INTEGER)
+    FROM cw GROUP BY currency, week
+    UNION ALL
+    SELECT 'naive', currency, {naive_week}, NULL, SUM(amount_all), NULL, NULL
+    FROM grp g GROUP BY currency, {naive_week}
+    UNION ALL
+    SELECT 'open', currency, NULL, NULL, SUM(amount_all), NULL, NULL FROM grp GROUP BY currency
+    UNION ALL
+    SELECT 'customer', currency, bin, customer, amt, amt_days, paid FROM dc WHERE customer IN ({wanted})
+    UNION ALL
+    SELECT 'segment', currency, bin, seg, amt, amt_days, paid FROM seg_bins
+    UNION ALL
+    SELECT 'currency', currency, bin, NULL, amt, amt_days, paid FROM cur_bins"""
     sql = f"""
     WITH {moves_sql},
     grp AS (
@@ -204,44 +254,33 @@ def _spread_sql(*, moves: tuple[str, tuple], bins, customer_ids: list[int]) -> t
         WHERE g.amount > 0
     ),
     gbin AS (
-        SELECT g.gid, g.currency, g.amount, g.due, {bin_fields}
-        FROM spreadable g JOIN dc b ON g.lvl = 1 AND b.customer = g.customer AND b.currency = g.currency
-        WHERE b.amt > 0
-        UNION ALL
-        SELECT g.gid, g.currency, g.amount, g.due, {bin_fields}
+        {own_bins}
+        SELECT g.gid, g.customer, g.currency, g.amount, g.due, {bin_fields}
         FROM spreadable g JOIN seg_bins b ON g.lvl = 2 AND b.seg = g.seg AND b.currency = g.currency
         WHERE b.amt > 0
         UNION ALL
-        SELECT g.gid, g.currency, g.amount, g.due, {bin_fields}
+        SELECT g.gid, g.customer, g.currency, g.amount, g.due, {bin_fields}
         FROM spreadable g JOIN cur_bins b ON g.lvl = 3 AND b.currency = g.currency
         WHERE b.amt > 0
     ),
     gw AS (
-        SELECT gid, {_week_sql("(due + late)")} AS week, currency, amount, SUM(amt) AS amt
+        SELECT gid, customer, {_week_sql("(due + late)")} AS week, currency, amount, SUM(amt) AS amt
         FROM gbin WHERE due + late >= 1
-        GROUP BY gid, {_week_sql("(due + late)")}, currency, amount
+        GROUP BY gid, customer, {_week_sql("(due + late)")}, currency, amount
     ),
     gt AS (SELECT gid, SUM(amt) AS total FROM gw GROUP BY gid),
     gp AS (
-        SELECT gw.currency, gw.week, gw.amount, gw.amt * 1.0 / gt.total AS p
+        SELECT gw.customer, gw.currency, gw.week, gw.amount, gw.amt * 1.0 / gt.total AS p
         FROM gw JOIN gt ON gt.gid = gw.gid
+    ),
+    cw AS (
+        SELECT customer, currency, week, ROUND(SUM(amount * p), 6) AS expected,
+               ROUND(SUM(amount * amount * p * (1 - p)), 6) AS variance
+        FROM gp WHERE week <= {WEEKS} GROUP BY customer, currency, week
     )
-    SELECT 'invoices', currency, week, CAST(NULL AS INTEGER), SUM(amount * p),
-           SUM(amount * amount * p * (1 - p)), CAST(NULL AS INTEGER)
-    FROM gp WHERE week <= {WEEKS} GROUP BY currency, week
-    UNION ALL
-    SELECT 'naive', currency, {_week_sql(all_due)}, NULL, SUM(amount_all), NULL, NULL
-    FROM grp g GROUP BY currency, {_week_sql(all_due)}
-    UNION ALL
-    SELECT 'open', currency, NULL, NULL, SUM(amount_all), NULL, NULL FROM grp GROUP BY currency
-    UNION ALL
-    SELECT 'customer', currency, bin, customer, amt, amt_days, paid FROM dc WHERE customer IN ({wanted})
-    UNION ALL
-    SELECT 'segment', currency, bin, seg, amt, amt_days, paid FROM seg_bins
-    UNION ALL
-    SELECT 'currency', currency, bin, NULL, amt, amt_days, paid FROM cur_bins
+    {outputs}
     """
-    return sql, (*params, *customer_ids)
+    return sql, (*params, *([] if by_customer else customer_ids))
 
 
 def _number(value) -> Decimal:
@@ -406,34 +445,78 @@ def _active_agreements(as_of: date):
     )
 
 
-def forecast(*, as_of: date, scope: LedgerScope | None = None) -> list[CurrencyForecast]:
-    """The 13-week forecast per currency as of `as_of` (see the module's docstring). About ten queries,
-    whatever the size of the ledger; the open invoices are spread in SQL (`_spread_sql`), reading the
-    kept distributions (reports/lateness.py) when they are of `as_of`. Python handles only the invoices
-    in an agreement or a dispute, which are few."""
-    scope = scope or LedgerScope()
-    weeks = _Weeks()
-    open_total: dict[str, Decimal] = defaultdict(lambda: ZERO)
-
+def held_invoices(as_of: date):
+    """What is forecast on its own as of the day, as querysets: the agreements active on it, the ids of
+    the invoices they cover, and the ids of the invoices in a complaint open on it."""
     active = _active_agreements(as_of)
     covered_ids = Agreement.invoices.through.objects.filter(agreement__in=active).values("invoice_id")
-    covered = open_invoices(as_of, scope.filter(Invoice.objects.filter(pk__in=covered_ids)))
     disputed_ids = (
         Complaint.invoices.through.objects.filter(complaint__opened_on__lte=as_of)
         .filter(Q(complaint__resolved_on__isnull=True) | Q(complaint__resolved_on__gt=as_of))
         .values("invoice_id")
     )
-    disputed = open_invoices(
-        as_of, scope.filter(Invoice.objects.filter(pk__in=disputed_ids).exclude(pk__in=covered_ids))
+    return active, covered_ids, disputed_ids
+
+
+@dataclass
+class KeptSpreads:
+    """The kept spreads of a scope summed per (currency, week), and the scope narrowed to the customers
+    whose groups are spread live (too little history of their own)."""
+
+    sums: list[dict]
+    live_scope: LedgerScope
+
+
+def kept_spreads(as_of: date, scope: LedgerScope) -> KeptSpreads | None:
+    """The kept spreads (reports/spreads.py) when every kept row is of `as_of` (None: spread live).
+    Two queries: the days kept (an index's ends) and the sums."""
+    rows = ForecastSpread.objects.all()
+    days = rows.aggregate(first=Min("as_of"), last=Max("as_of"))
+    if not days["first"] == days["last"] == as_of:
+        return None
+    if scope.currency:
+        rows = rows.filter(currency=scope.currency)
+    if scope.customers is not None or scope.segment_id or scope.collector_id:
+        rows = rows.filter(customer__in=scoped_customers(scope).values("pk"))
+    sums = rows.values("currency", "week").annotate(
+        expected=Sum("expected"), variance=Sum("variance"), naive=Sum("naive")
     )
+    fallback = rows.filter(week=0, expected__isnull=True).values("customer_id")
+    customers = Customer.objects.all() if scope.customers is None else scope.customers
+    return KeptSpreads(list(sums.order_by()), replace(scope, customers=customers.filter(pk__in=fallback)))
+
+
+def forecast(*, as_of: date, scope: LedgerScope | None = None) -> list[CurrencyForecast]:
+    """The 13-week forecast per currency as of `as_of` (see the module's docstring). About ten queries,
+    whatever the size of the ledger. The open invoices are spread in SQL (`_spread_sql`), reading the
+    kept distributions (reports/lateness.py) when they are of `as_of`; when the kept spreads are of
+    `as_of` too (reports/spreads.py), only the customers without a history of their own are spread and
+    everyone else's weeks are summed from their rows. Python handles only the invoices in an agreement
+    or a dispute, which are few."""
+    scope = scope or LedgerScope()
+    weeks = _Weeks()
+    open_total: dict[str, Decimal] = defaultdict(lambda: ZERO)
+
+    active, covered_ids, disputed_ids = held_invoices(as_of)
+    covered = open_invoices(as_of, scope.filter(Invoice.objects.filter(pk__in=covered_ids)))
+    # Those in an agreement too are forecast by its instalments. Left out here, not in SQL: an exclusion
+    # by subquery turns the plan into a scan of every invoice.
+    in_agreements = {invoice.pk for invoice in covered}
+    disputed = [
+        invoice
+        for invoice in open_invoices(as_of, scope.filter(Invoice.objects.filter(pk__in=disputed_ids)))
+        if invoice.pk not in in_agreements
+    ]
     wanted = sorted({invoice.customer_id for invoice in disputed})
+    kept = kept_spreads(as_of, scope)
     sql, params = _spread_sql(
-        moves=_moves(as_of, scope, held=[covered_ids, disputed_ids]),
+        moves=_moves(as_of, scope if kept is None else kept.live_scope, held=[covered_ids, disputed_ids]),
         bins=bins_of(as_of, scope),
         customer_ids=wanted,
+        only_fallback=kept is not None,
     )
     found = Distributions({}, {}, {}, {invoice.customer_id: invoice.segment_id for invoice in disputed})
-    kept = {"customer": found.by_customer, "segment": found.by_segment, "currency": found.by_currency}
+    read = {"customer": found.by_customer, "segment": found.by_segment, "currency": found.by_currency}
     alias = router.db_for_read(Invoice)
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         if connections[alias].vendor == "postgresql":
@@ -444,13 +527,23 @@ def forecast(*, as_of: date, scope: LedgerScope | None = None) -> list[CurrencyF
             if kind == "invoices":
                 weeks.add(currency, week, "invoices", _number(first))
                 weeks.add(currency, week, "variance", _number(second))
+            elif kind in ("naive", "open") and kept is not None:
+                continue  # the kept rows hold every customer's
             elif kind == "naive":
                 weeks.add(currency, week, "naive", _number(first))
             elif kind == "open":
                 open_total[currency] += _number(first)
             else:  # the bins of a distribution: week is the bin
                 name = {"customer": (key, currency), "segment": (key or None, currency)}.get(kind, currency)
-                kept[kind].setdefault(name, Lateness()).add(week, cents(first), cents(second), third)
+                read[kind].setdefault(name, Lateness()).add(week, cents(first), cents(second), third)
+    if kept is not None:
+        for row in kept.sums:
+            if row["week"] == 0:
+                open_total[row["currency"]] += _number(row["naive"])
+                continue
+            weeks.add(row["currency"], row["week"], "invoices", _number(row["expected"]))
+            weeks.add(row["currency"], row["week"], "variance", _number(row["variance"]))
+            weeks.add(row["currency"], row["week"], "naive", _number(row["naive"]))
 
     _forecast_agreements(weeks, as_of, scope, active, covered)
     _forecast_disputes(weeks, as_of, scope, disputed, found)

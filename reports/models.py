@@ -435,6 +435,39 @@ class LatenessBin(models.Model):
         return f"{self.customer_id} {self.currency} bin {self.bin}: {self.amount}"
 
 
+class ForecastSpread(models.Model):
+    """One customer's part of the 13-week forecast as of `as_of`, per currency and week: its open
+    invoices spread by its own days-late distribution (reports/forecast.py), so the forecast for that
+    day sums ~10 rows per customer instead of spreading ~100k invoices over their bins.
+
+    Week 1-13: `expected` and `variance` of the spread (NULL when the customer has too little history
+    of its own: its segment's distribution depends on the scope, so those few are spread live), and
+    `naive`, the open money due in the week. Week 0: `naive` is all the open money the forecast looks
+    at. Kept as LatenessBin is (reports/spreads.py): rebuilt nightly, the customers a write announces
+    refreshed in the writer's transaction, checked by `manage.py rebuild_lateness --check`; read only
+    when every row is of the forecast's day.
+    """
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="forecast_spreads", db_index=False
+    )
+    currency = CurrencyField()
+    week = models.PositiveSmallIntegerField(help_text="1-13; 0 holds the open total.")
+    expected = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    variance = models.DecimalField(max_digits=34, decimal_places=6, null=True)
+    naive = models.DecimalField(max_digits=18, decimal_places=2)
+    as_of = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "currency", "week"], name="forecast_spread_once")
+        ]
+        indexes = [models.Index(fields=["as_of"], name="forecast_spread_as_of_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.currency} week {self.week}: {self.expected}"
+
+
 class KeptForecast(models.Model):
     """The finished 13-week forecast as of a past week-end, for one set of filters: what the backtest
     compares (reports/backtest.py), so each night computes only the newest week-end.

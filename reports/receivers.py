@@ -13,6 +13,7 @@ from .early_warning import WARNING_FACTS, refresh_early_warnings
 from .lateness import LATENESS_FACTS, refresh_lateness
 from .scores import FACT_SOURCES, refresh_worth_it_scores
 from .sections import bump_ledger_version
+from .spreads import SPREAD_FACTS, refresh_spreads
 
 KNOWN_FACTS = set(FACT_SOURCES) | {"customer"}
 
@@ -62,6 +63,10 @@ def refresh_debt_bands(sender, *, customer_ids, facts, earliest_day=None, **kwar
 
 @receiver(customer_facts_changed, dispatch_uid="reports.refresh_lateness")
 def refresh_lateness_bins(sender, *, customer_ids, facts, **kwargs) -> None:
-    """Re-keep these customers' days-late bins as of today when a payment or an invoice changed."""
+    """Re-keep these customers' days-late bins as of today when a payment or an invoice changed, then
+    their forecast spreads (read from those bins) when anything they are spread from changed."""
+    today = timezone.localdate()
     if not facts or set(facts) & LATENESS_FACTS:
-        refresh_lateness(customer_ids, as_of=timezone.localdate())
+        refresh_lateness(customer_ids, as_of=today)
+    if not facts or set(facts) & SPREAD_FACTS:
+        refresh_spreads(customer_ids, as_of=today)

@@ -67,8 +67,11 @@ def rebuild_early_warnings(today: str | None = None) -> int:
 @shared_task(acks_late=True)
 def rebuild_lateness(today: str | None = None) -> int:
     """Nightly (beat): every customer's days-late bins as of the new day (the 12-month window moved),
-    so the forecast reads them (reports/lateness.py). Idempotent: a repeat writes the same rows."""
+    then their forecast spreads from them (the weeks moved), so the forecast reads both
+    (reports/lateness.py, reports/spreads.py). Idempotent: a repeat writes the same rows. Returns the
+    rows kept."""
     from .lateness import refresh_lateness
+    from .spreads import refresh_spreads
 
     day = date.fromisoformat(today) if today else timezone.localdate()
-    return refresh_lateness(as_of=day)
+    return refresh_lateness(as_of=day) + refresh_spreads(as_of=day)

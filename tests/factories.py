@@ -6,6 +6,7 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db.models.signals import m2m_changed
 from django.utils import timezone
 
 from agreements.models import Agreement, Instalment
@@ -60,6 +61,19 @@ LEDGER_FACTS = {
     Complaint: ("complaints", lambda complaint: complaint.customer_id, no_day),
     Task: ("tasks", lambda task: task.customer_id, no_day),
 }
+
+
+def announce_linked_invoices(sender, instance, action, reverse, **kwargs) -> None:
+    """A test that links invoices to a factory-made complaint or agreement (`complaint.invoices.add`)
+    announces it as the services do after `invoices.set`: which invoices are disputed or in an
+    agreement moves the forecast's kept spreads, for one."""
+    if action in ("post_add", "post_remove", "post_clear") and not reverse:
+        fact = "complaints" if isinstance(instance, Complaint) else "agreements"
+        announce_change(customer_ids={instance.customer_id}, facts={fact})
+
+
+for linked in (Complaint.invoices.through, Agreement.invoices.through):
+    m2m_changed.connect(announce_linked_invoices, sender=linked, dispatch_uid=f"tests.{linked.__name__}")
 
 
 class UserFactory(factory.django.DjangoModelFactory):
