@@ -4,10 +4,10 @@
 
 Prints medians; asserts nothing. The floor is the plainest read of what the forecast spreads: the open
 amount per currency (`SELECT currency, SUM(amount - allocated_amount) ... GROUP BY currency` over the
-open invoices). The forecast is timed with its days-late bins computed live (any past day) and read
-from the kept table (today, after the nightly rebuild, which is timed too); the backtest with
+open invoices). The forecast is timed with its days-late bins and spreads computed live (any past day)
+and read from the kept tables (today, after the nightly rebuild, which is timed too); the backtest with
 BENCH_FORESIGHT_ORIGINS week-ends (default 26) twice: cold (no week-end's forecast kept) and warm
-(every one kept by the cold run). Everything it writes (the kept bins and forecasts) is rolled back.
+(every one kept by the cold run). Everything it writes (kept bins, spreads, forecasts) is rolled back.
 BENCH_AS_OF (YYYY-MM-DD) sets the day, else today.
 """
 
@@ -57,19 +57,25 @@ def measure(*, as_of: date, runs: int = RUNS, origins: int = ORIGINS) -> dict:
     from django.db import transaction
 
     from reports.backtest import backtest
-    from reports.forecast import forecast
+    from reports.forecast import forecast, kept_spreads
     from reports.lateness import kept_bins, refresh_lateness
     from reports.ledger import LedgerScope
-    from reports.models import KeptForecast, LatenessBin
+    from reports.models import ForecastSpread, KeptForecast, LatenessBin
+    from reports.spreads import refresh_spreads
 
     found: dict = {"load_before": _load()}
     found["floor_s"], open_rows = _timed(_floor, runs)
     found["open_by_currency"] = {currency: amount for currency, amount in open_rows}
     with transaction.atomic():
-        LatenessBin.objects.all().delete()  # whatever is kept, the first timing computes the bins live
+        # Whatever is kept, the first timing computes the bins and spreads live (as on any past day).
+        LatenessBin.objects.all().delete()
+        ForecastSpread.objects.all().delete()
         found["forecast_live_s"], live = _timed(lambda: forecast(as_of=as_of), runs)
         found["rebuild_bins_s"], found["bins"] = _timed(lambda: refresh_lateness(as_of=as_of), 1)
-        found["kept_read"] = kept_bins(as_of, LedgerScope()) is not None
+        found["rebuild_spreads_s"], found["spreads"] = _timed(lambda: refresh_spreads(as_of=as_of), 1)
+        found["kept_read"] = (
+            kept_bins(as_of, LedgerScope()) is not None and kept_spreads(as_of, LedgerScope()) is not None
+        )
         found["forecast_kept_s"], kept = _timed(lambda: forecast(as_of=as_of), runs)
         found["same_figures"] = [(f.currency, f.weeks) for f in live] == [(f.currency, f.weeks) for f in kept]
         found["forecast_total"] = {f.currency: f.total for f in kept}
@@ -108,9 +114,11 @@ def main() -> None:
     print(f"load average before: {found['load_before']}")
     print(f"SQL floor, open amount per currency:        median {found['floor_s']:8.3f} s over {RUNS} runs")
     live, kept = found["forecast_live_s"], found["forecast_kept_s"]
-    print(f"forecast, days-late bins computed live:     median {live:8.3f} s over {RUNS} runs")
+    print(f"forecast, bins and spreads computed live:   median {live:8.3f} s over {RUNS} runs")
     print(f"rebuild of the kept bins ({found['bins']:,} rows):  {found['rebuild_bins_s']:8.3f} s")
-    print(f"forecast, kept bins (read: {found['kept_read']}):       median {kept:8.3f} s over {RUNS} runs")
+    print(f"rebuild of the kept spreads ({found['spreads']:,} rows):  {found['rebuild_spreads_s']:8.3f} s")
+    read = found["kept_read"]
+    print(f"forecast, kept bins and spreads (read: {read}): median {kept:8.3f} s over {RUNS} runs")
     print(f"same figures live and kept: {'yes' if found['same_figures'] else 'NO'}")
     print(f"backtest, {found['origins']} week-ends, cold:           {found['backtest_s']:8.3f} s")
     print(f"backtest, {found['origins']} week-ends, kept (warm):    {found['backtest_warm_s']:8.3f} s")

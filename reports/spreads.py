@@ -61,7 +61,7 @@ def _computed(customer_ids: list[int], *, as_of: date) -> list[ForecastSpread]:
         return rows[key]
 
     alias = router.db_for_read(ForecastSpread)
-    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+    with transaction.atomic(using=alias, savepoint=False), connections[alias].cursor() as cursor:
         if connections[alias].vendor == "postgresql":
             cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         cursor.execute(sql, params)

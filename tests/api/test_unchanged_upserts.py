@@ -44,6 +44,7 @@ DERIVED_TABLES = (
     '"reports_latenessbin"',
     '"reports_debtbandstanding"',
     '"reports_keptforecast"',
+    '"reports_forecastspread"',
 )
 
 

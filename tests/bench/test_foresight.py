@@ -25,7 +25,7 @@ def test_the_foresight_benchmark_times_the_forecast_and_the_backtest_against_the
     found = foresight.measure(as_of=TODAY, runs=1, origins=2)
 
     assert found["open_by_currency"] == {"EUR": Decimal("2400.00")}
-    assert found["kept_read"] and found["same_figures"] and found["bins"] > 0
+    assert found["kept_read"] and found["same_figures"] and found["bins"] > 0 and found["spreads"] > 0
     assert found["forecast_open"] == {"EUR": Decimal("2400.00")}
     assert Decimal("0") < found["forecast_total"]["EUR"] <= Decimal("2400.00")
     assert set(found["wape"]) == {"EUR"} and found["origins"] == 2 and found["same_backtest"]

@@ -243,8 +243,10 @@ def test_the_tasks_of_broken_agreements_cost_the_same_queries_however_many(
     # a flag that comes or goes restates the worklist day, and a delete in a savepoint: 11); the
     # tasks, all at once (calls.services.create_tasks): the read of their keys, a savepoint, the
     # insert, the read back, its release, and the worklist standing they change, restated once (4);
-    # the backtest's kept forecasts from the day of the change on, deleted at once (1).
-    with django_assert_max_num_queries(19 + 4 + 11 + 5 + 4 + 1):
+    # the backtest's kept forecasts from the day of the change on, deleted at once (1); the forecast
+    # spreads of the customers re-kept at once (4: whether the kept bins are of the day, the session's
+    # work memory, the spreading statement, the delete of the rows not rewritten).
+    with django_assert_max_num_queries(19 + 4 + 11 + 5 + 4 + 1 + 4):
         result = run(customers, days(7))
     assert len(result.broken) == broken
     assert Task.objects.filter(kind="broken_agreement").count() == broken
