@@ -445,16 +445,19 @@ def _active_agreements(as_of: date):
     )
 
 
-def held_invoices(as_of: date):
+def held_invoices(as_of: date, customer_ids: list[int] | None = None):
     """What is forecast on its own as of the day, as querysets: the agreements active on it, the ids of
-    the invoices they cover, and the ids of the invoices in a complaint open on it."""
+    the invoices they cover, and the ids of the invoices in a complaint open on it; of these customers
+    only when given (read through their index, not every agreement and complaint)."""
     active = _active_agreements(as_of)
-    covered_ids = Agreement.invoices.through.objects.filter(agreement__in=active).values("invoice_id")
-    disputed_ids = (
-        Complaint.invoices.through.objects.filter(complaint__opened_on__lte=as_of)
-        .filter(Q(complaint__resolved_on__isnull=True) | Q(complaint__resolved_on__gt=as_of))
-        .values("invoice_id")
+    disputes = Complaint.objects.filter(opened_on__lte=as_of).filter(
+        Q(resolved_on__isnull=True) | Q(resolved_on__gt=as_of)
     )
+    if customer_ids is not None:
+        active = active.filter(customer_id__in=customer_ids)
+        disputes = disputes.filter(customer_id__in=customer_ids)
+    covered_ids = Agreement.invoices.through.objects.filter(agreement__in=active).values("invoice_id")
+    disputed_ids = Complaint.invoices.through.objects.filter(complaint__in=disputes).values("invoice_id")
     return active, covered_ids, disputed_ids
 
 

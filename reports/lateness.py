@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from django.db import transaction
-from django.db.models import Count, F, QuerySet, Sum, Value
+from django.db.models import Count, F, Max, Min, QuerySet, Sum, Value
 from django.db.models.functions import Greatest, Least
 
 from customers.bulk import replace_rows
@@ -73,7 +73,8 @@ def live_bins(as_of: date, scope: LedgerScope) -> QuerySet:
 def kept_bins(as_of: date, scope: LedgerScope) -> QuerySet | None:
     """The kept bins in the scope when every kept row is of `as_of` (None otherwise: compute live)."""
     rows = LatenessBin.objects.all()
-    if not rows.filter(as_of=as_of).exists() or rows.exclude(as_of=as_of).exists():
+    days = rows.aggregate(first=Min("as_of"), last=Max("as_of"))  # the ends of the as_of index
+    if not days["first"] == days["last"] == as_of:
         return None
     if scope.currency:
         rows = rows.filter(currency=scope.currency)

@@ -13,7 +13,7 @@ from .early_warning import WARNING_FACTS, refresh_early_warnings
 from .lateness import LATENESS_FACTS, refresh_lateness
 from .scores import FACT_SOURCES, refresh_worth_it_scores
 from .sections import bump_ledger_version
-from .spreads import SPREAD_FACTS, refresh_spreads
+from .spreads import SPREAD_FACTS, keep_spreads
 
 KNOWN_FACTS = set(FACT_SOURCES) | {"customer"}
 
@@ -69,4 +69,4 @@ def refresh_lateness_bins(sender, *, customer_ids, facts, **kwargs) -> None:
     if not facts or set(facts) & LATENESS_FACTS:
         refresh_lateness(customer_ids, as_of=today)
     if not facts or set(facts) & SPREAD_FACTS:
-        refresh_spreads(customer_ids, as_of=today)
+        keep_spreads(customer_ids, as_of=today)

@@ -19,7 +19,7 @@ nightly task `reports.tasks.rebuild_lateness` rewrites every row as of the new d
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connections, router, transaction
@@ -37,12 +37,14 @@ from .models import ForecastSpread
 SPREAD_FACTS = {"invoices", "new_invoices", "payments", "agreements", "complaints"}
 ZERO = Decimal("0")
 OPEN_WEEK = 0
+# Above this many customers in one write, the spreads are re-kept by a worker after it commits.
+BULK_CUSTOMERS = 1000
 
 
 def _computed(customer_ids: list[int], *, as_of: date) -> list[ForecastSpread]:
     """These customers' rows as of `as_of`: one statement."""
     scope = LedgerScope(customers=Customer.objects.filter(pk__in=customer_ids))
-    _, covered_ids, disputed_ids = held_invoices(as_of)
+    _, covered_ids, disputed_ids = held_invoices(as_of, customer_ids)
     sql, params = _spread_sql(
         moves=_moves(as_of, scope, held=[covered_ids, disputed_ids]),
         bins=bins_of(as_of, scope),
@@ -82,6 +84,33 @@ def _computed(customer_ids: list[int], *, as_of: date) -> list[ForecastSpread]:
         if (customer, currency) in live:
             spread.expected = spread.variance = None
     return list(rows.values())
+
+
+def keep_spreads(customer_ids: Iterable[int], *, as_of: date) -> None:
+    """The writer's refresh (reports/receivers.py). A write of a few customers re-keeps them now; a bulk
+    one (an import of invoices or payments for thousands) would spend seconds per thousand customers in
+    the writer's transaction, so it marks the kept spreads stale instead (one row set a day back: the
+    forecast reads them only when all are of its day, so it spreads live meanwhile, never wrong) and has
+    a worker re-keep the customers once the write has committed."""
+    ids = sorted(set(customer_ids))
+    if len(ids) <= BULK_CUSTOMERS:
+        refresh_spreads(ids, as_of=as_of)
+        return
+    first = ForecastSpread.objects.order_by("pk").values_list("pk", flat=True)[:1]
+    ForecastSpread.objects.filter(pk__in=list(first)).update(as_of=as_of - timedelta(days=1))
+
+    def queue() -> None:
+        from .tasks import rebuild_spreads
+
+        rebuild_spreads.delay(customer_ids=ids, today=as_of.isoformat())
+
+    transaction.on_commit(queue)
+
+
+def refresh_stale_spreads(customer_ids: Iterable[int], *, as_of: date) -> int:
+    """Re-keep these customers and any whose rows are not of `as_of` (the bulk write's mark)."""
+    stale = ForecastSpread.objects.exclude(as_of=as_of).values_list("customer_id", flat=True)
+    return refresh_spreads(set(customer_ids) | set(stale), as_of=as_of)
 
 
 def refresh_spreads(customer_ids: Iterable[int] | None = None, *, as_of: date) -> int:

@@ -65,6 +65,15 @@ def rebuild_early_warnings(today: str | None = None) -> int:
 
 
 @shared_task(acks_late=True)
+def rebuild_spreads(customer_ids: list[int], today: str) -> int:
+    """After a bulk write (reports/spreads.py keep_spreads): re-keep its customers' forecast spreads and
+    any marked stale. Idempotent: a repeat writes the same rows."""
+    from .spreads import refresh_stale_spreads
+
+    return refresh_stale_spreads(customer_ids, as_of=date.fromisoformat(today))
+
+
+@shared_task(acks_late=True)
 def rebuild_lateness(today: str | None = None) -> int:
     """Nightly (beat): every customer's days-late bins as of the new day (the 12-month window moved),
     then their forecast spreads from them (the weeks moved), so the forecast reads both

@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from agreements.services import InstalmentTerms, create_agreement
 from customers.models import Customer
 from customers.signals import announce_change
+from invoices.models import Invoice
 from invoices.services import allocate
+from reports import spreads, tasks
 from reports.forecast import forecast, kept_spreads
 from reports.ledger import LedgerScope
 from reports.models import ForecastSpread
@@ -116,3 +118,30 @@ def test_on_any_ledger_the_kept_spreads_are_a_full_recomputation_and_read_the_sa
             assert kept_spreads(TODAY, LedgerScope()) is not None
         assert figures(forecast(as_of=TODAY)) == live()
         transaction.set_rollback(True)
+
+
+def test_a_bulk_write_marks_the_spreads_stale_and_a_worker_keeps_them_again(
+    ledger,  # noqa: F811 (the imported fixture)
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    steady, slow, _ = ledger
+    monkeypatch.setattr(spreads, "BULK_CUSTOMERS", 1)
+    queued = []
+    monkeypatch.setattr(tasks.rebuild_spreads, "delay", lambda **kwargs: queued.append(kwargs))
+    with django_capture_on_commit_callbacks(execute=True):
+        for customer in (steady, slow):  # written without announcing, as an import's rows are
+            Invoice.objects.create(
+                customer=customer, number=f"BULK-{customer.pk}", issue_date=TODAY, amount=Decimal("90.00"),
+                due_date=TODAY + 9 * DAY, currency=customer.currency,
+            )  # fmt: skip
+        announce_change(customer_ids={steady.pk, slow.pk}, facts={"new_invoices"}, earliest_day=TODAY)
+
+    # Until the worker has run, the forecast spreads live: never short of the new invoices.
+    assert kept_spreads(TODAY, LedgerScope()) is None
+    assert figures(forecast(as_of=TODAY)) == live()
+    assert queued == [{"customer_ids": sorted([steady.pk, slow.pk]), "today": TODAY.isoformat()}]
+
+    tasks.rebuild_spreads(**queued[0])
+    assert kept_spreads(TODAY, LedgerScope()) is not None
+    assert spread_drift(as_of=TODAY) == []
