@@ -163,7 +163,7 @@ def _customer_context(request, customer: Customer, *, today: date) -> dict:
     return {
         "customer": customer,
         "today": today,
-        "invoices": invoices,
+        "invoices": selectors.with_table_texts(invoices),
         "positions": positions,
         "contacts": list(selectors.contacts_of(customer)),
         "worth_it": _worth_it_for([customer.pk], today=today).get(customer.pk),
