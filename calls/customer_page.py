@@ -34,7 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.db import connections
 from django.db.models import CharField, DateField, DateTimeField, F, Model, Q, QuerySet, Value
 from django.db.models.functions import Cast
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from agreements.models import Agreement
 from customers.models import Customer
@@ -85,6 +85,11 @@ class TimelineEntry:
     @property
     def day(self) -> date:
         return self.key.day
+
+    @property
+    def day_text(self) -> str:
+        """The day as the line shows it (the template's `date:"j M Y"`, without a filter per line)."""
+        return dateformat.format(self.key.day, "j M Y")
 
 
 @dataclass
