@@ -7,6 +7,7 @@ asks customers.access through `requires` and looks records up inside the user's 
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Exists, IntegerField, Subquery
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
@@ -23,28 +24,42 @@ from .services import decide_plan_proposal
 
 
 def portal_answers(customer: Customer, user) -> dict:
-    """The customer page's portal box: pending plans and contact changes, dispute files, live links."""
+    """The customer page's portal box: pending plans and contact changes, dispute files, live links.
+
+    Most customers have none of the three lists: one query asks which there are (and counts the
+    live links), and only those are read."""
     from django.utils import timezone
 
+    pending_plans = PlanProposal.objects.filter(customer=customer, state=PlanProposalState.PENDING)
+    pending_changes = ContactChange.objects.filter(customer=customer, state=ContactChangeState.PENDING)
+    attachments = ComplaintAttachment.objects.filter(complaint__customer=customer)
+    live_links = PortalLink.objects.filter(
+        customer=customer, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
+    found = (
+        Customer.objects.filter(pk=customer.pk)
+        .values(
+            plans=Exists(pending_plans),
+            changes=Exists(pending_changes),
+            attachments=Exists(attachments),
+            live_links=Subquery(
+                live_links.order_by().values("customer").annotate(n=Count("pk")).values("n")[:1],
+                output_field=IntegerField(),
+            ),
+        )
+        .get()
+    )
     return {
         "can_decide": may(user, Capability.DECIDE_CREDIT_CONTROL),
         "can_confirm": may(user, Capability.EDIT_CONTACTS),
-        "plan_proposals": list(
-            PlanProposal.objects.filter(customer=customer, state=PlanProposalState.PENDING).prefetch_related(
-                "invoices"
-            )
+        "plan_proposals": list(pending_plans.prefetch_related("invoices")) if found["plans"] else [],
+        "contact_changes": list(pending_changes) if found["changes"] else [],
+        "attachments": (
+            list(attachments.select_related("complaint").order_by("-uploaded_at")[:10])
+            if found["attachments"]
+            else []
         ),
-        "contact_changes": list(
-            ContactChange.objects.filter(customer=customer, state=ContactChangeState.PENDING)
-        ),
-        "attachments": list(
-            ComplaintAttachment.objects.filter(complaint__customer=customer)
-            .select_related("complaint")
-            .order_by("-uploaded_at")[:10]
-        ),
-        "live_links": PortalLink.objects.filter(
-            customer=customer, revoked_at__isnull=True, expires_at__gt=timezone.now()
-        ).count(),
+        "live_links": found["live_links"] or 0,
     }
 
 

@@ -54,7 +54,7 @@ from django.db.models import (
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Cast, Coalesce, JSONObject
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
-from django.utils import numberformat, timezone
+from django.utils import dateformat, numberformat, timezone
 from django.utils.formats import get_format
 
 from agreements.choices import AgreementState, InstalmentState
@@ -550,6 +550,30 @@ def with_worth_it(rows: list[WorklistRow], *, scores: dict) -> list[WorklistRow]
     return rows
 
 
+def with_table_texts(invoices: list[Invoice]) -> list[Invoice]:
+    """Give each of the customer page's open invoices its due date and amounts as the table shows
+    them (`due_text`, `amount_text`, `open_text`: the template's `date:"j M Y"` and
+    `floatformat:"2g"`), formatted here with the language's separators read once: two hundred rows
+    of date and number filters were most of the page's table rendering."""
+    money = _localized_money()
+    for invoice in invoices:
+        invoice.due_text = dateformat.format(invoice.due_date, "j M Y")
+        invoice.amount_text = money(invoice.amount)
+        invoice.open_text = money(invoice.open_amount)
+    return invoices
+
+
+def _localized_money() -> Callable[[Decimal], str]:
+    """The template's `floatformat:"2g"` for amounts of two places (always grouped), with the
+    active language's formats looked up once."""
+    decimal_separator = get_format("DECIMAL_SEPARATOR")
+    grouping = get_format("NUMBER_GROUPING")
+    thousand_separator = get_format("THOUSAND_SEPARATOR")
+    return lambda value: numberformat.format(
+        value, decimal_separator, 2, grouping, thousand_separator, force_grouping=True, use_l10n=True
+    )
+
+
 def _localized_number() -> Callable[[Decimal | int], str]:
     """`django.utils.formats.localize` for numbers, with the active language's formats looked up once."""
     decimal_separator = get_format("DECIMAL_SEPARATOR")
@@ -770,6 +794,27 @@ def position_of(customer: Customer, *, today: date) -> list[CurrencyPosition]:
         )
         positions.append(position)
     return positions
+
+
+def open_position_of(
+    customer: Customer, *, today: date, limit: int = 200
+) -> tuple[list[Invoice], list[CurrencyPosition]]:
+    """`open_invoices_of` and `position_of` from one read when the customer has fewer than `limit`
+    open invoices (nearly always): the list then holds every row the totals sum, so they are summed
+    from it instead of read again. With `limit` or more, the totals come from SQL as before."""
+    invoices = open_invoices_of(customer, today=today, limit=limit)
+    if len(invoices) >= limit:
+        return invoices, position_of(customer, today=today)
+    positions: dict[str, CurrencyPosition] = {}
+    for invoice in invoices:
+        position = positions.setdefault(invoice.currency, CurrencyPosition(currency=invoice.currency))
+        position.open_amount += invoice.open_amount
+        if invoice.status == InvoiceStatus.DISPUTED:
+            position.disputed_amount += invoice.open_amount
+        elif invoice.days_overdue:
+            position.overdue_amount += invoice.open_amount
+        position.buckets[invoice.aging] += invoice.open_amount  # disputed ones age too
+    return invoices, [positions[currency] for currency in sorted(positions)]
 
 
 def agreement_history(customer: Customer, *, limit: int = 50) -> list[Agreement]:

@@ -159,12 +159,12 @@ def customer_changes(request, pk: int):
 def _customer_context(request, customer: Customer, *, today: date) -> dict:
     from . import portal_views  # it builds on this module
 
-    invoices = selectors.open_invoices_of(customer, today=today)
+    invoices, positions = selectors.open_position_of(customer, today=today)
     return {
         "customer": customer,
         "today": today,
-        "invoices": invoices,
-        "positions": selectors.position_of(customer, today=today),
+        "invoices": selectors.with_table_texts(invoices),
+        "positions": positions,
         "contacts": list(selectors.contacts_of(customer)),
         "worth_it": _worth_it_for([customer.pk], today=today).get(customer.pk),
         "timeline": _customer_timeline(customer),

@@ -124,6 +124,39 @@ def test_a_promise_without_amount_or_date_is_refused_field_by_field(client, coll
     assert not Interaction.objects.exists()
 
 
+def test_the_open_invoice_table_shows_each_due_date_amount_and_open_part(client, collector):
+    customer = CustomerFactory(collector=collector)
+    due = TODAY - dt.timedelta(days=18)
+    InvoiceFactory(
+        customer=customer,
+        number="INV-BIG",
+        due_date=due,
+        amount=Decimal("1234567.80"),
+        allocated_amount=Decimal("0.30"),
+    )
+    client.force_login(collector)
+    text = page_text(client.get(reverse("calls:customer-detail", args=[customer.pk])))
+    table = text.split('data-testid="open-invoices"', 1)[1].split("</table>", 1)[0]
+    assert f"<td>INV-BIG</td>\n        <td>{due:%-d %b %Y}</td>" in table
+    assert '<td class="num">1,234,567.80 EUR</td>' in table
+    assert '<td class="num strong">1,234,567.50 EUR</td>' in table
+
+
+def test_a_refused_call_keeps_the_invoices_ticked_and_marks_them_when_they_are_missing(client, collector):
+    customer = overdue_customer(collector, invoices=3)
+    first, second, _ = customer.invoices.order_by("due_date", "number")
+    client.force_login(collector)
+    url = reverse("calls:log-call", args=[customer.pk])
+    call = {"channel": "phone", "outcome": "promise", "minutes_spent": 5, "agreement_kind": "promise"}
+    text = page_text(client.post(url, {**call, "invoices": [second.pk]}, HTTP_HX_REQUEST="true"))
+    assert f'value="{second.pk}" id="id_invoices_1" checked>' in text
+    assert f'value="{first.pk}" id="id_invoices_0">' in text
+    dispute = {**call, "outcome": "dispute", "agreement_kind": "", "complaint_category": "quality"}
+    text = page_text(client.post(url, {**dispute, "complaint_description": "Broken"}, HTTP_HX_REQUEST="true"))
+    assert "Choose the invoices the complaint is about." in text
+    assert text.count('aria-invalid="true">') == 3  # every box of the field in error
+
+
 def test_a_payment_plan_needs_two_instalments(client, collector):
     customer = overdue_customer(collector)
     client.force_login(collector)

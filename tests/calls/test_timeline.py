@@ -2,9 +2,11 @@
 even when many share a day and a moment; each page costs the same queries however long the history."""
 
 import datetime as dt
+from collections import Counter
 
 import pytest
 from django.db import connection
+from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -129,19 +131,60 @@ def test_a_cursor_survives_its_link_and_a_bad_one_is_ignored():
         assert Cursor.decode(bad) is None
 
 
-def test_each_page_costs_the_same_queries_whatever_the_history():
+# One query for every source's keys, then per source with an event on the page its rows and what
+# their lines name: 1 + calls 3 (excuses, complaints) + excuses 1 + complaints opened 2 and resolved 2
+# (invoices) + agreements made 1 and closed 1 + payments 1 + reminders 2 (invoices).
+EVERY_SOURCE_SHOWN = 14
+
+
+def test_each_page_costs_at_most_the_keys_and_one_read_per_source_shown_whatever_the_history():
     short, long = CustomerFactory(), CustomerFactory()
     tangled_history(short, copies=1)
     tangled_history(long, copies=12)
 
-    def queries(customer, before=None) -> int:
+    def queries(customer, before=None) -> tuple[int, set[str]]:
         with CaptureQueriesContext(connection) as context:
-            timeline_page(customer, before=before, more_sources=[views.REMINDERS])
-        return len(context.captured_queries)
+            page = timeline_page(customer, before=before, more_sources=[views.REMINDERS])
+        return len(context.captured_queries), {entry.key.kind for entry in page.entries}
 
-    deep = timeline_page(long, more_sources=[views.REMINDERS]).older
-    assert queries(short) == queries(long) <= 16
-    assert queries(long, before=deep) <= queries(long)  # a source with nothing older skips its prefetch
+    count, kinds = queries(short)
+    assert len(kinds) == 8 and count == EVERY_SOURCE_SHOWN
+    before, pages = None, 0
+    while True:  # every page of the long history, deep ones included
+        count, kinds = queries(long, before)
+        assert count <= EVERY_SOURCE_SHOWN
+        before, pages = timeline_page(long, before=before, more_sources=[views.REMINDERS]).older, pages + 1
+        if before is None:
+            break
+    assert pages > 3
+
+
+def test_only_the_events_shown_are_read_as_rows():
+    """Every source's first 51 keys are read, but only the 50 events shown become model instances:
+    a long history does not build hundreds of rows (with their related ones) to show 50."""
+    customer = CustomerFactory()
+    tangled_history(customer, copies=12)
+    built: list[str] = []
+
+    def count(sender, instance, **kwargs):
+        built.append(sender.__name__)
+
+    models = (Interaction, Excuse, Complaint, Agreement, Payment, Reminder)
+    for model in models:
+        post_init.connect(count, sender=model)
+    try:
+        page = timeline_page(customer, more_sources=[views.REMINDERS])
+    finally:
+        for model in models:
+            post_init.disconnect(count, sender=model)
+    shown = Counter(entry.key.kind for entry in page.entries)
+    assert sum(shown.values()) == PAGE_SIZE and shown["call"] < PAGE_SIZE
+    # Each call, payment and reminder shown is built once (calls: with their agreements); before,
+    # every source's first 51 were.
+    assert Counter(built)["Interaction"] == shown["call"]
+    assert Counter(built)["Payment"] == shown["payment"]
+    assert Counter(built)["Reminder"] == shown["reminder"]
+    assert Counter(built)["Excuse"] == shown["excuse"]
 
 
 def test_the_page_shows_fifty_and_older_loads_the_next_fifty(client, collector):
