@@ -174,3 +174,29 @@ def test_days_to_answer_reads_at_most_three_queries(django_assert_max_num_querie
     for as_of in (TODAY, dt.date(2026, 10, 31)):
         with django_assert_max_num_queries(3):
             days_to_answer(as_of=as_of)
+
+
+def test_an_accepted_portal_plan_and_a_promise_each_count_once(
+    client, token, customer, invoices, credit_manager
+):
+    """A plan accepted from the portal is linked to its portal interaction twice over (the proposal's
+    interaction, and the interaction's agreement): the shares join both and must still count it once."""
+    from calls.models import PlanProposal
+    from calls.services import decide_plan_proposal
+    from tests.portal.conftest import url
+
+    data = {"plan-submission": "s1", "plan-invoices": [invoices[0].pk], "plan-date_1": "2026-12-01",
+            "plan-amount_1": "50", "plan-date_2": "2026-12-15", "plan-amount_2": "50"}  # fmt: skip
+    assert client.post(url(token, "answer/plan/"), data).status_code == 302
+    proposal = PlanProposal.objects.get()
+    decide_plan_proposal(proposal=proposal, accept=True, user=credit_manager, today=TODAY)
+    promise = {"promise-submission": "s2", "promise-invoices": [invoices[1].pk],
+               "promise-pay_on": (TODAY + dt.timedelta(days=5)).isoformat()}  # fmt: skip
+    assert client.post(url(token, "answer/promise/"), promise).status_code == 302
+    phone = AgreementFactory(customer=customer)
+    InteractionFactory(customer=customer, channel="phone", outcome="promise", agreement=phone)
+    AgreementFactory(customer=customer, kind="plan")  # made without any interaction
+
+    shares = {row["what"]: (row["total"], row["portal"]) for row in portal_share(as_of=TODAY)}
+    assert shares["Payment plans"] == (2, 1)
+    assert shares["Promises to pay"] == (2, 1)
