@@ -9,7 +9,7 @@ from django.utils import timezone
 from calls.models import Interaction
 from dunning.models import Reminder
 from reports import channels
-from reports.models import PortalAnswerSnapshot
+from reports.models import PortalAnswerDaySnapshot, PortalAnswerSnapshot
 from reports.self_service import NOT_AN_ANSWER, days_to_answer, portal_share
 from tests.factories import (
     TODAY,
@@ -171,6 +171,7 @@ def test_the_channel_check_finds_a_kept_answer_month_that_differs():
 def test_days_to_answer_reads_at_most_three_queries(django_assert_max_num_queries):
     _answers_ledger(8)
     channels.refresh(today=TODAY)
+    channels.refresh_days(today=TODAY)
     for as_of in (TODAY, dt.date(2026, 10, 31)):
         with django_assert_max_num_queries(3):
             days_to_answer(as_of=as_of)
@@ -200,3 +201,32 @@ def test_an_accepted_portal_plan_and_a_promise_each_count_once(
     shares = {row["what"]: (row["total"], row["portal"]) for row in portal_share(as_of=TODAY)}
     assert shares["Payment plans"] == (2, 1)
     assert shares["Promises to pay"] == (2, 1)
+
+
+@pytest.mark.parametrize("seed", [9, 10])
+def test_kept_days_give_the_same_days_to_answer_as_the_plain_reading(seed):
+    _answers_ledger(seed)
+    channels.refresh(today=TODAY)
+    channels.refresh_days(today=TODAY)
+    assert PortalAnswerDaySnapshot.objects.exists()
+    assert channels.drift() == []
+    for as_of in (TODAY, dt.date(2026, 11, 5), dt.date(2026, 10, 31)):
+        found = {row["channel"]: row for row in days_to_answer(as_of=as_of)}
+        assert found == _plain_days_to_answer(as_of), as_of
+    # The months gone stale (a back-dated write), the previous month's days serve it.
+    from reports.models import ChannelMonth
+
+    ChannelMonth.objects.update(stale=True)
+    assert {row["channel"]: row for row in days_to_answer(as_of=TODAY)} == _plain_days_to_answer(TODAY)
+
+
+def test_a_kept_answer_day_is_read_and_checked():
+    _answers_ledger(11)
+    channels.refresh(today=TODAY)
+    channels.refresh_days(today=TODAY)
+    before = {row["channel"]: row for row in days_to_answer(as_of=TODAY)}
+    kept = PortalAnswerDaySnapshot.objects.filter(day__gte=dt.date(2026, 11, 1)).order_by("day").first()
+    PortalAnswerDaySnapshot.objects.filter(pk=kept.pk).update(answers=kept.answers + 1000)
+    after = {row["channel"]: row for row in days_to_answer(as_of=TODAY)}
+    assert after[kept.channel]["answers"] == before[kept.channel]["answers"] + 1000
+    assert channels.drift() == [kept.day]
