@@ -14,7 +14,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from agreements.models import Agreement
-from calls.models import Complaint, Interaction
+from calls.models import Complaint, Interaction, PlanProposal
 from dunning.models import Reminder
 
 from . import channels
@@ -29,21 +29,25 @@ DEFINITION = (
 )
 
 
-def _via_portal(path: str) -> Q:
-    return Q(**{f"{path}__channel": "portal"})
-
-
 def portal_share(*, as_of: date) -> list[dict]:
-    """Disputes, promises and plans made in the window: how many, and how many through the portal."""
+    """Disputes, promises and plans made in the window: how many, and how many through the portal.
+
+    Each is matched against the few portal interactions (the partial index `interaction_portal`), not
+    joined to its own interaction: the join read every interaction of the ledger (1.2M on the
+    50,000-customer ledger, ~0.3 s for each of the two queries). One row per complaint and agreement
+    either way (the links are one-to-one), so each counts once."""
     since = as_of - timedelta(days=WINDOW_DAYS)
+    portal = Interaction.objects.filter(channel="portal").order_by()
     complaints = Complaint.objects.filter(opened_on__gt=since, opened_on__lte=as_of).aggregate(
-        total=Count("pk"), portal=Count("pk", filter=_via_portal("interaction"))
+        total=Count("pk"), portal=Count("pk", filter=Q(interaction__in=portal.values("pk")))
     )
+    # A plan accepted from the portal is its proposal's (calls.services.decide_plan_proposal).
+    proposed = PlanProposal.objects.filter(interaction__in=portal.values("pk")).values("agreement_id")
     agreements = Agreement.objects.filter(made_on__gt=since, made_on__lte=as_of).aggregate(
         promises=Count("pk", filter=Q(kind="promise")),
-        promises_portal=Count("pk", filter=Q(kind="promise") & _via_portal("interaction")),
+        promises_portal=Count("pk", filter=Q(kind="promise", pk__in=portal.values("agreement_id"))),
         plans=Count("pk", filter=Q(kind="plan")),
-        plans_portal=Count("pk", filter=Q(kind="plan") & _via_portal("proposal__interaction")),
+        plans_portal=Count("pk", filter=Q(kind="plan", pk__in=proposed)),
     )
     rows = [
         ("Disputes", complaints["total"], complaints["portal"]),
