@@ -136,14 +136,16 @@ def effort_against_value(
             "worth_it__as_of", "worth_it__minutes_spent", "worth_it__revenue_paid",
         )
     )  # fmt: skip
+    # The whole ledger: the sums need no semi-join to the customers (~50 ms a query on 50,000).
+    summed = None if customers is None and not any(filters.values()) else in_scope
     kept_on = {row[4] for row in listed}
     if kept_on <= {today}:
         minutes = {row[0]: row[5] for row in listed if row[5]}
         revenue = {(row[0], row[3]): row[6] for row in listed if row[6]}
     elif len(kept_on) == 1 and None not in kept_on and abs(today - min(kept_on)).days < WINDOW_DAYS // 2:
-        minutes, revenue = _moved_effort_inputs(in_scope, listed, kept_on=min(kept_on), today=today)
+        minutes, revenue = _moved_effort_inputs(summed, listed, kept_on=min(kept_on), today=today)
     else:
-        minutes, revenue = _effort_sums(in_scope, after=window_start(today), through=today)
+        minutes, revenue = _effort_sums(summed, after=window_start(today), through=today)
     per_currency: dict[str, list[EffortRow]] = defaultdict(list)
     margin = settings.margin_percent / HUNDRED
     # Tuples and no money arithmetic for the many customers without minutes or revenue, and each
@@ -165,7 +167,7 @@ def effort_against_value(
 
 
 def _moved_effort_inputs(
-    in_scope: QuerySet[Customer], listed: list[tuple], *, kept_on: date, today: date
+    in_scope: QuerySet[Customer] | None, listed: list[tuple], *, kept_on: date, today: date
 ) -> tuple[dict, dict]:
     """The kept inputs, every one of the 12 months to `kept_on`, moved to the 12 months to `today`
     (less than a window away): the window to the later day is the earlier one's, plus the days between
@@ -184,10 +186,15 @@ def _moved_effort_inputs(
 
 
 def _effort_sums(
-    in_scope: QuerySet[Customer], *, after: date, through: date, less: tuple[date, date] | None = None
+    in_scope: QuerySet[Customer] | None,
+    *,
+    after: date,
+    through: date,
+    less: tuple[date, date] | None = None,
 ) -> tuple[dict, dict]:
-    """Minutes per customer and revenue paid per (customer, currency) on the days after..through; with
-    `less` (another after, through), less those of its days. Two queries."""
+    """Minutes per customer and revenue paid per (customer, currency) of the customers in scope (None:
+    every customer) on the days after..through; with `less` (another after, through), less those of
+    its days. Two queries."""
     received = Q(received_on__gt=after, received_on__lte=through)
     # The local days as an instant range: the same interactions as `occurred_at__date`, without
     # converting every row's timestamp to the local zone first.
@@ -201,22 +208,20 @@ def _effort_sums(
         paid = Case(When(received, then=paid), default=-paid, output_field=MONEY)
         spent = Case(When(occurred, then=spent), default=-spent, output_field=IntegerField())
         received, occurred = received | less_received, occurred | less_occurred
+    if in_scope is not None:
+        received &= Q(customer__in=in_scope.values("pk"))
+        occurred &= Q(customer__in=in_scope.values("pk"))
     # What a payment allocated is kept on it (Payment.allocated_amount, the sum of its allocations):
     # summing that reads the payments only, not every allocation joined to its payment.
     revenue = {
         (customer_id, currency): total
-        for customer_id, currency, total in Payment.objects.filter(
-            received, customer__in=in_scope.values("pk")
-        )
+        for customer_id, currency, total in Payment.objects.filter(received)
         .order_by()
         .values_list("customer_id", "currency")
         .annotate(total=Sum(paid))
     }
     minutes = dict(
-        Interaction.objects.filter(occurred, customer__in=in_scope.values("pk"))
-        .order_by()
-        .values_list("customer_id")
-        .annotate(total=Sum(spent))
+        Interaction.objects.filter(occurred).order_by().values_list("customer_id").annotate(total=Sum(spent))
     )
     return minutes, revenue
 

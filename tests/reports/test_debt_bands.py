@@ -332,17 +332,19 @@ PAST_DAYS = [
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_effort_on_another_day_moved_from_the_kept_scores_equals_the_live_effort(seed):
     customers = _effort_ledger(seed)
-    live = {day: _effort(day) for day in PAST_DAYS}  # nothing kept yet: every day live
+    scopes = ({}, {"currency": "USD"})
+    live = {(day, repr(f)): _effort(day, **f) for day in PAST_DAYS for f in scopes}  # all live
 
     rebuild_worth_it_scores(today=TODAY)
 
     for day in PAST_DAYS:
-        assert _effort(day) == live[day], day
+        for filters in scopes:
+            assert _effort(day, **filters) == live[(day, repr(filters))], (day, filters)
     # Proof that a day within half a window is moved from the kept scores, and one further is not.
     WorthItScore.objects.filter(customer=customers[0]).update(minutes_spent=F("minutes_spent") + 1000)
     for day, moved in ((TODAY - dt.timedelta(days=27), True), (TODAY - dt.timedelta(days=183), False)):
         (eur,) = [summary for summary in _effort(day) if summary.currency == "EUR"]
-        assert eur.total_minutes == live[day][0].total_minutes + (1000 if moved else 0), day
+        assert eur.total_minutes == live[(day, "{}")][0].total_minutes + (1000 if moved else 0), day
 
 
 def test_effort_on_another_day_is_live_when_the_kept_scores_are_of_mixed_days():
