@@ -202,17 +202,20 @@ def count_queries(group: Group, token: str) -> None:
 def roll_kept_figures_to_today() -> None:
     """The ledger's history ends on ledgers.TODAY, but pages are about the real day: restate the kept
     figures for it, as the nightly tasks do in production, so every page is timed as a person sees it
-    all day: the worklist's day (00:05, calls.tasks.roll_standings_forward), and the worth-it scores with
+    all day: the worklist's day (00:05, calls.tasks.roll_standings_forward), the worth-it scores with
     the debt bands (00:15, reports.tasks.rebuild_worth_it), which today's effort and debt-band sections
-    read (kept as of another day, they would be computed live on every request)."""
+    read (kept as of another day, they would be computed live on every request), and the snapshots
+    (reports.tasks.refresh_snapshots, at REPORTS_SNAPSHOT_HOUR), whose kept days of the channel and
+    portal sections leave only today live. A repeat on the same day writes next to nothing."""
     from django.utils import timezone
 
     from calls import standing
-    from reports.tasks import rebuild_worth_it
+    from reports.tasks import rebuild_worth_it, refresh_snapshots
 
     today = timezone.localdate()
     standing.roll_forward(today=today)
     rebuild_worth_it(today=today.isoformat())
+    refresh_snapshots(today=today.isoformat())
 
 
 def measure(base: str, log=print) -> list[dict]:

@@ -53,7 +53,14 @@ class Interaction(models.Model):
 
     class Meta:
         ordering = ["-occurred_at"]
-        indexes = [models.Index(fields=["customer", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["customer", "occurred_at"]),
+            # The reports read a few days of every customer's contacts (today's channel follow-through
+            # and portal answers, the days a past day's effort differs from today's kept one).
+            models.Index(fields=["occurred_at"], name="interaction_occurred"),
+            # The portal's share of disputes, promises and plans looks up the few portal answers.
+            models.Index(fields=["id"], condition=Q(channel="portal"), name="interaction_portal"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(minutes_spent__lte=24 * 60),

@@ -3,6 +3,8 @@ from django.contrib import admin
 from customers.admin import ReadOnlyAdminMixin
 
 from .models import (
+    ChannelDay,
+    ChannelDaySnapshot,
     ChannelMonth,
     ChannelSnapshot,
     DebtBandSnapshot,
@@ -13,6 +15,7 @@ from .models import (
     LatenessBin,
     LedgerSnapshot,
     MonthlySalesSnapshot,
+    PortalAnswerDaySnapshot,
     PortalAnswerSnapshot,
     RevenueScaleSnapshot,
     SnapshotAssignment,
@@ -38,6 +41,9 @@ for kept in (
     ChannelSnapshot,
     DebtBandSnapshot,
     PortalAnswerSnapshot,
+    ChannelDay,
+    ChannelDaySnapshot,
+    PortalAnswerDaySnapshot,
 ):
     admin.site.register(kept, KeptFiguresAdmin)
 

@@ -8,17 +8,21 @@ Why precomputed: the 20,000-customer ledger holds ~1.5M reminders and ~330k outb
 a year. Reading them at all takes seconds, whatever the join (probing each one's next payment through
 an index took 9.5 s; one sorted pass over contacts and payments still 12 s). So the figures of every
 complete past month are kept per (currency, segment, collector, channel) in ChannelSnapshot, filled by
-the nightly snapshot task; a request reads those ~13 months of sums and only the days of the window
-not covered by a fresh month live (the part of the first month inside the window and this month:
-about 30 days).
+the nightly snapshot task; a request reads those ~13 months of sums. The days of the window no kept
+month covers (the part of the first month inside the window, and this month: about 30 days, whose
+~180,000 contacts on the 20,000-customer ledger still took a second to read and sort) are kept one by
+one (ChannelDaySnapshot, with the previous month's days for when that month is stale), so only what
+neither covers is read live: today, and after a write the days it marked stale.
 
 A month's figures depend on its contacts and on payments up to FOLLOW_THROUGH_DAYS after it ends, so
 a write dated `d` (customer_facts_changed's earliest_day) marks stale every month ending on or after
-`d - FOLLOW_THROUGH_DAYS`; stale and missing months are read live until the nightly run refills them.
-The portal's answers per month (reports/self_service.py, PortalAnswerSnapshot) are kept with the same
-months and marks. Groups are the customers' segment and collector when filled, as for the daily
-ledger snapshots (reports/snapshots.py, SnapshotAssignment): after a reassignment everything is read
-live until the nightly run regroups.
+`d - FOLLOW_THROUGH_DAYS`, and every kept day from that day on (so the morning's payments, dated
+today, send the last week live until the night); stale and missing months and days are read live
+until the nightly run refills them. The portal's answers per month and day (reports/self_service.py,
+PortalAnswerSnapshot, PortalAnswerDaySnapshot) are kept with the same months, days and marks.
+Groups are the customers' segment and collector when filled, as for the daily ledger snapshots
+(reports/snapshots.py, SnapshotAssignment): after a reassignment everything is read live until the
+nightly run regroups.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import CharField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -40,7 +44,14 @@ from invoices.models import Payment
 
 from . import self_service, snapshots
 from .ledger import add_months
-from .models import ChannelMonth, ChannelSnapshot, PortalAnswerSnapshot
+from .models import (
+    ChannelDay,
+    ChannelDaySnapshot,
+    ChannelMonth,
+    ChannelSnapshot,
+    PortalAnswerDaySnapshot,
+    PortalAnswerSnapshot,
+)
 from .worth_it import WINDOW_DAYS  # the window is (today - WINDOW_DAYS, today]
 
 FOLLOW_THROUGH_DAYS = 7
@@ -58,7 +69,17 @@ def live_counts(
     stretches: list[tuple[date, date]], in_scope: QuerySet | None = None
 ) -> dict[GroupKey, list[int]]:
     """[contacts, followed] per group for the contacts dated in any of the stretches (first, last days
-    included). One query, however many stretches: each reads the tables once.
+    included). One query, however many stretches: each reads the tables once (`_counts`)."""
+    return _counts(stretches, in_scope, by_day=False)
+
+
+def live_day_counts(stretches: list[tuple[date, date]]) -> dict[tuple[date, GroupKey], list[int]]:
+    """live_counts per day: [contacts, followed] per (contact's day, group). One query."""
+    return _counts(stretches, None, by_day=True)
+
+
+def _counts(stretches: list[tuple[date, date]], in_scope: QuerySet | None, *, by_day: bool) -> dict:
+    """[contacts, followed] per group, or per (day, group) `by_day`, for the contacts in the stretches.
 
     Set-based rather than a probe per contact: the contacts and the payments that can follow them
     (first..last + FOLLOW_THROUGH_DAYS of each stretch) are read once as one stream sorted per customer
@@ -121,6 +142,7 @@ def live_counts(
         gap = "julianday(m.paid_on) - julianday(m.c_day)"
     else:
         gap = "m.paid_on - m.c_day"  # PostgreSQL: date - date is whole days
+    day_column = "m.c_day, " if by_day else ""
     sql = f"""
         WITH events AS ({" UNION ALL ".join(parts)}),
         marked AS (
@@ -131,19 +153,25 @@ def live_counts(
                    ) AS paid_on
             FROM events
         )
-        SELECT c.currency, COALESCE(c.segment_id, 0), COALESCE(c.collector_id, 0), m.c_channel, COUNT(*),
-               SUM(CASE WHEN m.paid_on IS NOT NULL AND {gap} <= %s THEN 1 ELSE 0 END)
+        SELECT {day_column}c.currency, COALESCE(c.segment_id, 0), COALESCE(c.collector_id, 0), m.c_channel,
+               COUNT(*), SUM(CASE WHEN m.paid_on IS NOT NULL AND {gap} <= %s THEN 1 ELSE 0 END)
         FROM marked m
         JOIN {Customer._meta.db_table} c ON c.id = m.c_customer
         WHERE m.is_contact = 1
-        GROUP BY c.currency, COALESCE(c.segment_id, 0), COALESCE(c.collector_id, 0), m.c_channel
+        GROUP BY {day_column}c.currency, COALESCE(c.segment_id, 0), COALESCE(c.collector_id, 0), m.c_channel
     """  # noqa: S608 (only table names and fixed fragments are formatted in; values are parameters)
-    counts: dict[GroupKey, list[int]] = {}
+    counts: dict = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, FOLLOW_THROUGH_DAYS])
-        for currency, segment_id, collector_id, channel, contacts, followed in cursor:
-            counts[(currency, segment_id, collector_id, channel)] = [contacts, int(followed or 0)]
+        for *key, contacts, followed in cursor:
+            group = tuple(key[-4:])
+            counts[(as_date(key[0]), group) if by_day else group] = [contacts, int(followed or 0)]
     return counts
+
+
+def as_date(value) -> date:
+    """A day read by a raw query: a date on PostgreSQL, text on SQLite."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 # --- Filling and invalidation --------------------------------------------------------------------------
@@ -184,6 +212,41 @@ def fill_months(months: list[date]) -> int:
     return len(set(months))
 
 
+def fill_days(days: list[date]) -> int:
+    """Write the figures of each day (replacing any) with its portal answers: one transaction, one
+    query for the contacts and one for the answers of all the days."""
+    days = sorted(set(days))
+    if not days:
+        return 0
+    snapshots._record_assignments_if_none()
+    stretches = _joined(days)
+    with transaction.atomic():
+        counts = live_day_counts(stretches)
+        ChannelDaySnapshot.objects.filter(day__in=days).delete()
+        ChannelDaySnapshot.objects.bulk_create(
+            (
+                ChannelDaySnapshot(
+                    day=day,
+                    currency=currency,
+                    segment_id=segment_id,
+                    collector_id=collector_id,
+                    channel=channel,
+                    contacts=contacts,
+                    followed=followed,
+                )
+                for (day, (currency, segment_id, collector_id, channel)), (contacts, followed) in (
+                    counts.items()
+                )
+            ),
+            batch_size=5000,
+        )
+        PortalAnswerDaySnapshot.objects.filter(day__in=days).delete()
+        PortalAnswerDaySnapshot.objects.bulk_create(self_service.answer_day_rows(stretches))
+        ChannelDay.objects.filter(day__in=days).delete()
+        ChannelDay.objects.bulk_create(ChannelDay(day=day) for day in days)
+    return len(days)
+
+
 def refresh(*, today: date, months: int = KEPT_MONTHS) -> int:
     """Fill the complete months among the last `months`, and any month kept before (a backfill reaching
     further back), that are missing or stale; returns how many. A repeat fills nothing.
@@ -197,22 +260,71 @@ def refresh(*, today: date, months: int = KEPT_MONTHS) -> int:
     return fill_months([month for month in recent | set(kept) if kept.get(month, True)])
 
 
+def days_kept(today: date) -> list[date]:
+    """The days kept one by one on `today`: those of the previous and the current month up to
+    yesterday, and those of the first month of the window (today - 365, today] when it starts inside
+    one. With the kept months, they cover every day of today's window but today; the previous month
+    one by one too, because the morning's payments mark it stale in the first week of a month."""
+    first = today - timedelta(days=WINDOW_DAYS - 1)
+    days = _days_between(add_months(today.replace(day=1), -1), today - timedelta(days=1))
+    if first.day != 1:
+        days += _days_between(first, month_last_day(first))
+    return sorted(set(days))
+
+
+def refresh_days(*, today: date) -> int:
+    """Fill the days kept on `today` that are missing or stale, and drop those no longer kept; returns
+    how many were filled (a repeat fills nothing). Run after `refresh`, nightly."""
+    wanted = days_kept(today)
+    fresh = set(ChannelDay.objects.filter(day__in=wanted, stale=False).values_list("day", flat=True))
+    with transaction.atomic():
+        for model in (ChannelDay, ChannelDaySnapshot, PortalAnswerDaySnapshot):
+            model.objects.exclude(day__in=wanted).delete()
+    return fill_days([day for day in wanted if day not in fresh])
+
+
 def invalidate(*, since: date | None) -> None:
-    """Mark stale every month a change dated `since` can have moved (None: all of them)."""
-    months = ChannelMonth.objects.filter(stale=False)
+    """Mark stale every month and day a change dated `since` can have moved (None: all of them)."""
+    months, days = ChannelMonth.objects.filter(stale=False), ChannelDay.objects.filter(stale=False)
     if since is not None:
-        months = months.filter(month__gte=(since - timedelta(days=FOLLOW_THROUGH_DAYS)).replace(day=1))
+        reach = since - timedelta(days=FOLLOW_THROUGH_DAYS)
+        months, days = months.filter(month__gte=reach.replace(day=1)), days.filter(day__gte=reach)
     months.update(stale=True)
+    days.update(stale=True)
 
 
 def drift(months: list[date] | None = None) -> list[date]:
-    """The kept months (or `months`) whose stored figures differ from a live count."""
+    """The kept months (or `months`) whose stored figures differ from a live count; with no `months`,
+    the fresh kept days that differ too."""
     kept = months or sorted(ChannelMonth.objects.filter(stale=False).values_list("month", flat=True))
-    return [
+    differ = [
         month
         for month in kept
         if _stored(month) != live_counts([(month, month_last_day(month))])
         or _stored_answers(month) != _answers(self_service.answer_month_rows(month))
+    ]
+    return differ if months else differ + _day_drift()
+
+
+def _day_drift() -> list[date]:
+    days = sorted(ChannelDay.objects.filter(stale=False).values_list("day", flat=True))
+    if not days:
+        return []
+    live: dict[date, dict] = defaultdict(dict)
+    for (day, group), counts in live_day_counts(_joined(days)).items():
+        live[day][group] = counts
+    stored: dict[date, dict] = defaultdict(dict)
+    for row in ChannelDaySnapshot.objects.filter(day__in=days):
+        stored[row.day][(row.currency, row.segment_id, row.collector_id, row.channel)] = [
+            row.contacts,
+            row.followed,
+        ]
+    live_answers = _day_answers(self_service.answer_day_rows(_joined(days)))
+    stored_answers = _day_answers(PortalAnswerDaySnapshot.objects.filter(day__in=days))
+    return [
+        day
+        for day in days
+        if live.get(day, {}) != stored.get(day, {}) or live_answers.get(day) != stored_answers.get(day)
     ]
 
 
@@ -222,6 +334,13 @@ def _stored_answers(month: date) -> set[tuple]:
 
 def _answers(rows) -> set[tuple]:
     return {(row.channel, row.answers, row.days) for row in rows}
+
+
+def _day_answers(rows) -> dict[date, set[tuple]]:
+    found: dict[date, set[tuple]] = defaultdict(set)
+    for row in rows:
+        found[row.day].add((row.channel, row.answers, row.days))
+    return dict(found)
 
 
 def _stored(month: date) -> dict[GroupKey, list[int]]:
@@ -244,9 +363,9 @@ def follow_through(
 ) -> dict[tuple[int, str], list[int]]:
     """[contacts, followed] per (segment id, stored channel) over the window (today - 365, today].
 
-    Fresh complete months come from ChannelSnapshot (one query), the rest of the window live (one
-    query for the days not covered). A portfolio (`customers`) or a customer moved since the
-    fill reads everything live.
+    Fresh complete months and fresh kept days come from ChannelSnapshot and ChannelDaySnapshot (one
+    query for the marks, one for their sums), the rest of the window live (one query for the days not
+    covered). A portfolio (`customers`) or a customer moved since the fill reads everything live.
     """
     first, last = today - timedelta(days=WINDOW_DAYS - 1), today
     in_scope = Customer.objects.all() if customers is None else customers
@@ -254,53 +373,94 @@ def follow_through(
         if value:
             in_scope = in_scope.filter(**{field: value})
     use_snapshots = customers is None and not snapshots.assignments_changed()
-    covered = _covered_months(first, last) if use_snapshots else []
+    months, days, stretches = kept_stretches(first, last) if use_snapshots else ([], [], [(first, last)])
     totals: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
-    if covered:
-        kept = snapshots.in_groups(
-            ChannelSnapshot.objects.filter(month__in=covered),
-            currency=currency,
-            segment_id=segment_id,
-            collector_id=collector_id,
+    if months or days:
+        groups = {"currency": currency, "segment_id": segment_id, "collector_id": collector_id}
+        kept = kept_sums(
+            snapshots.in_groups(ChannelSnapshot.objects.filter(month__in=months), **groups),
+            snapshots.in_groups(ChannelDaySnapshot.objects.filter(day__in=days), **groups),
+            ("segment_id", "channel"),
+            ("contacts", "followed"),
         )
-        for row in kept.values("segment_id", "channel", "contacts", "followed"):
+        for row in kept:
             _add(totals[(row["segment_id"], row["channel"])], [row["contacts"], row["followed"]])
-    stretches = _uncovered(first, last, covered)
     live = live_counts(stretches, in_scope.order_by().values("pk")) if stretches else {}
     for (_, segment, _, channel), counts in live.items():
         _add(totals[(segment, channel)], counts)
     return dict(totals)
 
 
-def _add(into: list[int], more: list[int]) -> None:
-    into[0] += more[0]
-    into[1] += more[1]
+def kept_sums(by_month: QuerySet, by_day: QuerySet, keys: tuple[str, ...], figures: tuple[str, ...]):
+    """The kept rows of the months and of the days, each summed per `keys`: one query (a UNION ALL).
+    The caller adds the month's and the day's sums of a key together."""
+    sums = {figure: Sum(figure) for figure in figures}
+    parts = [
+        queryset.order_by().values(*keys).annotate(**sums).values(*keys, *figures)
+        for queryset in (by_month, by_day)
+    ]
+    return parts[0].union(parts[1], all=True)
 
 
-def _covered_months(first: date, last: date) -> list[date]:
-    """The fresh kept months lying wholly inside first..last."""
+def kept_stretches(first: date, last: date) -> tuple[list[date], list[date], list[tuple[date, date]]]:
+    """What first..last reads from the kept figures, and what live: the fresh kept months lying wholly
+    inside it, the fresh kept days inside it outside those months, and the stretches neither covers
+    (adjacent days joined). One query."""
     candidates = []
     month = first.replace(day=1) if first.day == 1 else add_months(first.replace(day=1), 1)
     while month_last_day(month) <= last:
         candidates.append(month)
         month = add_months(month, 1)
-    if not candidates:
-        return []
-    return sorted(
-        ChannelMonth.objects.filter(month__in=candidates, stale=False).values_list("month", flat=True)
+    kind = Value("month", output_field=CharField())
+    found = (
+        ChannelMonth.objects.filter(month__in=candidates, stale=False)
+        .values_list("month", kind)
+        .union(
+            ChannelDay.objects.filter(day__gte=first, day__lte=last, stale=False).values_list(
+                "day", Value("day", output_field=CharField())
+            ),
+            all=True,
+        )
     )
+    marks = [(as_date(day), what) for day, what in found]
+    months = sorted(day for day, what in marks if what == "month")
+    in_months = {day for month in months for day in _days_between(month, month_last_day(month))}
+    days = sorted(day for day, what in marks if what == "day" and day not in in_months)
+    covered = sorted([(month, month_last_day(month)) for month in months] + [(day, day) for day in days])
+    return months, days, _gaps(first, last, covered)
 
 
-def _uncovered(first: date, last: date, covered: list[date]) -> list[tuple[date, date]]:
-    """The stretches of first..last outside the covered months, adjacent days joined."""
+def _gaps(first: date, last: date, covered: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """The stretches of first..last outside the covered (sorted, disjoint) stretches, adjacent days
+    joined."""
     stretches, start = [], first
-    for month in covered:
-        if month > start:
-            stretches.append((start, month - timedelta(days=1)))
-        start = month_last_day(month) + timedelta(days=1)
+    for begin, end in covered:
+        if begin > start:
+            stretches.append((start, begin - timedelta(days=1)))
+        start = max(start, end + timedelta(days=1))
     if start <= last:
         stretches.append((start, last))
     return stretches
+
+
+def _joined(days: list[date]) -> list[tuple[date, date]]:
+    """Sorted days as stretches of consecutive days."""
+    stretches: list[tuple[date, date]] = []
+    for day in days:
+        if stretches and stretches[-1][1] == day - timedelta(days=1):
+            stretches[-1] = (stretches[-1][0], day)
+        else:
+            stretches.append((day, day))
+    return stretches
+
+
+def _days_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _add(into: list[int], more: list[int]) -> None:
+    into[0] += more[0]
+    into[1] += more[1]
 
 
 def segment_names(segment_ids) -> dict[int, str]:

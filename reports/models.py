@@ -351,6 +351,61 @@ class PortalAnswerSnapshot(models.Model):
         return f"{self.channel} answers {self.month:%Y-%m}"
 
 
+class ChannelDay(models.Model):
+    """A past day of the current or the previous month, or of the first, partial month of today's
+    window, whose channel follow-through is in ChannelDaySnapshot and portal answers in
+    PortalAnswerDaySnapshot: the days no kept month covers, so that a request reads only today live
+    (reports/channels.py). Marked stale like ChannelMonth, by a contact or payment dated up to
+    FOLLOW_THROUGH_DAYS after it."""
+
+    day = models.DateField(unique=True)
+    stale = models.BooleanField(default=False)
+    filled_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"channels of {self.day}"
+
+
+class ChannelDaySnapshot(models.Model):
+    """ChannelSnapshot's figures for one day (ChannelDay)."""
+
+    day = models.DateField()
+    currency = CurrencyField()
+    segment_id = models.IntegerField(default=0)
+    collector_id = models.IntegerField(default=0)
+    channel = models.CharField(max_length=10)
+    contacts = models.PositiveIntegerField(default=0)
+    followed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "currency", "segment_id", "collector_id", "channel"],
+                name="channel_day_snapshot_once_per_group",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.channel} {self.day}"
+
+
+class PortalAnswerDaySnapshot(models.Model):
+    """PortalAnswerSnapshot's figures for one day (ChannelDay)."""
+
+    day = models.DateField()
+    channel = models.CharField(max_length=10)
+    answers = models.PositiveIntegerField(default=0)
+    days = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "channel"], name="portal_answer_day_snapshot_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} answers {self.day}"
+
+
 class DebtBandStanding(models.Model):
     """A customer's open balance `BAND_LOOKBACK_DAYS` before a day and what it paid of it since, per
     currency of its invoices: the inputs of the dashboard's payment rate by debt band (reports/debt_bands.py).

@@ -44,11 +44,14 @@ from .ledger import (
     receivable_positions,
 )
 from .models import (
+    ChannelDay,
+    ChannelDaySnapshot,
     ChannelMonth,
     ChannelSnapshot,
     DebtBandSnapshot,
     LedgerSnapshot,
     MonthlySalesSnapshot,
+    PortalAnswerDaySnapshot,
     PortalAnswerSnapshot,
     SnapshotAssignment,
     SnapshotDay,
@@ -285,10 +288,13 @@ def _drop_all_and_regroup() -> None:
 
 
 def drop_all() -> None:
-    # The channel follow-through months (reports/channels.py) are grouped the same way.
+    # The channel follow-through months and days (reports/channels.py) are grouped the same way.
     ChannelMonth.objects.all().delete()
     ChannelSnapshot.objects.all().delete()
     PortalAnswerSnapshot.objects.all().delete()
+    ChannelDay.objects.all().delete()
+    ChannelDaySnapshot.objects.all().delete()
+    PortalAnswerDaySnapshot.objects.all().delete()
     SnapshotDay.objects.all().delete()
     LedgerSnapshot.objects.all().delete()
     DebtBandSnapshot.objects.all().delete()

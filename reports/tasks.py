@@ -36,8 +36,12 @@ def refresh_snapshots(today: str | None = None) -> dict:
     A repeat finds everything filled and writes nothing."""
     day = date.fromisoformat(today) if today else timezone.localdate()
     filled = snapshots.refresh(today=day)
-    # After the ledger snapshots: a regrouping there drops the channel months too.
-    return {**filled, "channel_months": channels.refresh(today=day)}
+    # After the ledger snapshots: a regrouping there drops the channel months and days too.
+    return {
+        **filled,
+        "channel_months": channels.refresh(today=day),
+        "channel_days": channels.refresh_days(today=day),
+    }
 
 
 @shared_task(acks_late=True)

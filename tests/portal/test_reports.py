@@ -9,7 +9,7 @@ from django.utils import timezone
 from calls.models import Interaction
 from dunning.models import Reminder
 from reports import channels
-from reports.models import PortalAnswerSnapshot
+from reports.models import PortalAnswerDaySnapshot, PortalAnswerSnapshot
 from reports.self_service import NOT_AN_ANSWER, days_to_answer, portal_share
 from tests.factories import (
     TODAY,
@@ -171,6 +171,62 @@ def test_the_channel_check_finds_a_kept_answer_month_that_differs():
 def test_days_to_answer_reads_at_most_three_queries(django_assert_max_num_queries):
     _answers_ledger(8)
     channels.refresh(today=TODAY)
+    channels.refresh_days(today=TODAY)
     for as_of in (TODAY, dt.date(2026, 10, 31)):
         with django_assert_max_num_queries(3):
             days_to_answer(as_of=as_of)
+
+
+def test_an_accepted_portal_plan_and_a_promise_each_count_once(
+    client, token, customer, invoices, credit_manager
+):
+    """A plan accepted from the portal is linked to its portal interaction twice over (the proposal's
+    interaction, and the interaction's agreement): the shares join both and must still count it once."""
+    from calls.models import PlanProposal
+    from calls.services import decide_plan_proposal
+    from tests.portal.conftest import url
+
+    data = {"plan-submission": "s1", "plan-invoices": [invoices[0].pk], "plan-date_1": "2026-12-01",
+            "plan-amount_1": "50", "plan-date_2": "2026-12-15", "plan-amount_2": "50"}  # fmt: skip
+    assert client.post(url(token, "answer/plan/"), data).status_code == 302
+    proposal = PlanProposal.objects.get()
+    decide_plan_proposal(proposal=proposal, accept=True, user=credit_manager, today=TODAY)
+    promise = {"promise-submission": "s2", "promise-invoices": [invoices[1].pk],
+               "promise-pay_on": (TODAY + dt.timedelta(days=5)).isoformat()}  # fmt: skip
+    assert client.post(url(token, "answer/promise/"), promise).status_code == 302
+    phone = AgreementFactory(customer=customer)
+    InteractionFactory(customer=customer, channel="phone", outcome="promise", agreement=phone)
+    AgreementFactory(customer=customer, kind="plan")  # made without any interaction
+
+    shares = {row["what"]: (row["total"], row["portal"]) for row in portal_share(as_of=TODAY)}
+    assert shares["Payment plans"] == (2, 1)
+    assert shares["Promises to pay"] == (2, 1)
+
+
+@pytest.mark.parametrize("seed", [9, 10])
+def test_kept_days_give_the_same_days_to_answer_as_the_plain_reading(seed):
+    _answers_ledger(seed)
+    channels.refresh(today=TODAY)
+    channels.refresh_days(today=TODAY)
+    assert PortalAnswerDaySnapshot.objects.exists()
+    assert channels.drift() == []
+    for as_of in (TODAY, dt.date(2026, 11, 5), dt.date(2026, 10, 31)):
+        found = {row["channel"]: row for row in days_to_answer(as_of=as_of)}
+        assert found == _plain_days_to_answer(as_of), as_of
+    # The months gone stale (a back-dated write), the previous month's days serve it.
+    from reports.models import ChannelMonth
+
+    ChannelMonth.objects.update(stale=True)
+    assert {row["channel"]: row for row in days_to_answer(as_of=TODAY)} == _plain_days_to_answer(TODAY)
+
+
+def test_a_kept_answer_day_is_read_and_checked():
+    _answers_ledger(11)
+    channels.refresh(today=TODAY)
+    channels.refresh_days(today=TODAY)
+    before = {row["channel"]: row for row in days_to_answer(as_of=TODAY)}
+    kept = PortalAnswerDaySnapshot.objects.filter(day__gte=dt.date(2026, 11, 1)).order_by("day").first()
+    PortalAnswerDaySnapshot.objects.filter(pk=kept.pk).update(answers=kept.answers + 1000)
+    after = {row["channel"]: row for row in days_to_answer(as_of=TODAY)}
+    assert after[kept.channel]["answers"] == before[kept.channel]["answers"] + 1000
+    assert channels.drift() == [kept.day]

@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from customers.signals import announce_change
-from reports import channels
+from reports import channels, snapshots
 from reports.analytics import channel_follow_through
-from reports.models import ChannelMonth, ChannelSnapshot
+from reports.models import ChannelDay, ChannelDaySnapshot, ChannelMonth, ChannelSnapshot
 from tests.factories import (
     TODAY,
     CustomerFactory,
@@ -218,3 +218,96 @@ def test_a_backfill_beyond_the_nightly_months_is_kept_fresh_by_the_nightly_run()
     assert channels.refresh(today=TODAY) == 20  # March 2025 to October 2026, not only the last 13
     assert not ChannelMonth.objects.filter(stale=True).exists()
     assert channels.drift() == []
+
+
+# --- The days kept one by one (the current and previous month, the window's first partial month) ---------
+
+
+def _kept_days_only():
+    """Days kept, and no month: every day of the window read from day rows where there are some."""
+    return set(ChannelDay.objects.filter(stale=False).values_list("day", flat=True))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_kept_months_days_and_live_today_equal_a_plain_count(seed):
+    customers = random_ledger(seed)
+    channels.refresh(today=TODAY, months=20)
+    assert channels.refresh_days(today=TODAY) == len(channels.days_kept(TODAY))
+    assert ChannelDaySnapshot.objects.exists()
+    # 24 Nov 2025 (the window's first, partial month) and 1 Oct to 22 Nov 2026.
+    kept = _kept_days_only()
+    assert min(kept) == dt.date(2025, 11, 24) and dt.date(2025, 12, 1) not in kept
+    assert dt.date(2026, 10, 1) in kept and max(kept) == TODAY - dt.timedelta(days=1)
+    for today in [*AS_OF_DAYS, dt.date(2026, 11, 5)]:
+        compare(today, customers)
+    # With the months gone stale, the kept days of the previous month serve it.
+    ChannelMonth.objects.update(stale=True)
+    for today in (TODAY, dt.date(2026, 11, 5)):
+        compare(today, customers)
+
+
+def test_kept_days_are_read_and_only_today_live(django_assert_max_num_queries):
+    customer = CustomerFactory(segment=SegmentFactory(name="SME"))
+    step = StepFactory(channel="email")
+    ReminderFactory(customer=customer, run_on=dt.date(2026, 11, 10), step=step)
+    ReminderFactory(customer=customer, run_on=TODAY, step=step)
+    PaymentFactory(customer=customer, received_on=dt.date(2026, 11, 12))
+    channels.refresh(today=TODAY)
+    channels.refresh_days(today=TODAY)
+    months, days, live = channels.kept_stretches(TODAY - dt.timedelta(days=364), TODAY)
+    assert len(months) == 11 and live == [(TODAY, TODAY)]
+    # Proof that 10 November is read from its day row: change it behind the read's back.
+    ChannelDaySnapshot.objects.filter(day=dt.date(2026, 11, 10)).update(contacts=5)
+    with django_assert_max_num_queries(6):
+        (row,) = channel_follow_through(today=TODAY)
+    assert (row["contacts"], row["followed"]) == (5 + 1, 1)  # and today's reminder, live
+
+
+def test_a_payment_today_marks_the_last_week_stale_and_the_night_refills_it():
+    customer = CustomerFactory(segment=SegmentFactory(name="SME"))
+    ReminderFactory(
+        customer=customer, run_on=TODAY - dt.timedelta(days=3), step=StepFactory(channel="letter")
+    )
+    channels.refresh(today=TODAY)
+    channels.refresh_days(today=TODAY)
+    assert channel_follow_through(today=TODAY)[0]["followed"] == 0
+
+    PaymentFactory(customer=customer, received_on=TODAY)
+    announce_change(customer_ids={customer.pk}, facts={"payments"}, earliest_day=TODAY)
+
+    stale = set(ChannelDay.objects.filter(stale=True).values_list("day", flat=True))
+    assert min(stale) == TODAY - dt.timedelta(days=channels.FOLLOW_THROUGH_DAYS)
+    assert channel_follow_through(today=TODAY)[0]["followed"] == 1  # read live
+    assert channels.refresh_days(today=TODAY) == len(stale)
+    assert channels.refresh_days(today=TODAY) == 0  # a repeat writes nothing
+    assert channel_follow_through(today=TODAY)[0]["followed"] == 1
+    assert channels.drift() == []
+
+
+def test_the_next_day_drops_the_days_no_longer_kept():
+    ReminderFactory(
+        customer=CustomerFactory(), run_on=dt.date(2025, 11, 25), step=StepFactory(channel="email")
+    )
+    channels.refresh_days(today=TODAY)
+    assert dt.date(2025, 11, 25) in _kept_days_only()
+    tomorrow = TODAY + dt.timedelta(days=2)  # the window now starts on 26 November 2025
+    assert channels.refresh_days(today=tomorrow) == 2  # 23 and 24 November 2026
+    assert sorted(_kept_days_only()) == channels.days_kept(tomorrow)
+    assert not ChannelDaySnapshot.objects.filter(day=dt.date(2025, 11, 25)).exists()
+
+
+def test_the_check_finds_a_kept_day_that_differs_and_a_regrouping_drops_the_days(capsys):
+    customers = random_ledger(5)
+    call_command("snapshot_ledger", "--today", str(TODAY))
+    assert ChannelDay.objects.filter(stale=False).count() == len(channels.days_kept(TODAY))
+    call_command("snapshot_ledger", "--check")
+    kept = ChannelDaySnapshot.objects.order_by("day").first()
+    ChannelDaySnapshot.objects.filter(pk=kept.pk).update(followed=kept.followed + 1)
+    assert channels.drift() == [kept.day]
+
+    moved = customers[0]
+    moved.segment = SegmentFactory(name="Moved")
+    moved.save()
+    compare(TODAY, customers)  # read live meanwhile
+    snapshots.refresh(today=TODAY)  # the nightly regrouping drops every kept day with the months
+    assert not ChannelDay.objects.exists() and not ChannelDaySnapshot.objects.exists()

@@ -9,6 +9,8 @@ from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import F
+from django.utils import timezone
 
 from customers.signals import announce_change
 from invoices.models import Invoice
@@ -155,9 +157,9 @@ def test_the_check_reports_drift_and_the_nightly_task_repairs_it(capsys):
     assert rebuild_debt_bands(today=TODAY) == []  # a repeat rewrites nothing
 
 
-def _effort(**filters) -> list:
+def _effort(today=TODAY, **filters) -> list:
     """The summaries with each currency's rows in customer order (ties in the ranking may come either way)."""
-    summaries = effort_against_value(today=TODAY, **filters)
+    summaries = effort_against_value(today=today, **filters)
     for summary in summaries:
         summary.rows = sorted(summary.rows, key=lambda row: row.customer_id)
     return summaries
@@ -290,3 +292,67 @@ def test_the_check_finds_a_debt_band_snapshot_that_differs():
     assert snapshots.drift([day]) == []
     DebtBandSnapshot.objects.filter(day=day).update(paying=99)
     assert snapshots.drift([day]) == [day]
+
+
+def _effort_ledger(seed: int) -> list:
+    """Customers in two currencies with payments (allocated, some in the other currency) and contacts
+    scattered over 500 days, some just after or before local midnight."""
+    rng = random.Random(seed)
+    customers = [CustomerFactory(currency=currency) for currency in ["EUR", "EUR", "USD", "EUR"]]
+    for customer in customers:
+        for _ in range(14):
+            day = TODAY - dt.timedelta(days=rng.randint(-5, 500))
+            currency = customer.currency if rng.random() < 0.8 else "GBP"
+            invoice = InvoiceFactory(customer=customer, currency=currency, issue_date=day, due_date=day)
+            amount = Decimal(rng.randint(100, 90_000)) / 100
+            payment = PaymentFactory(customer=customer, currency=currency, amount=amount, received_on=day)
+            allocate(payment=payment, invoice=invoice, amount=min(amount, invoice.amount))
+            moment = dt.datetime.combine(
+                TODAY - dt.timedelta(days=rng.randint(-5, 500)),
+                rng.choice([dt.time(0, 5), dt.time(12), dt.time(23, 55)]),
+            )
+            InteractionFactory(
+                customer=customer,
+                occurred_at=timezone.make_aware(moment),
+                minutes_spent=rng.randint(0, 90),
+            )
+    return customers
+
+
+PAST_DAYS = [
+    TODAY - dt.timedelta(days=1),
+    TODAY - dt.timedelta(days=27),
+    dt.date(2026, 10, 31),
+    TODAY - dt.timedelta(days=181),  # the furthest moved from the kept day
+    TODAY - dt.timedelta(days=183),  # further: read live
+    TODAY + dt.timedelta(days=4),  # moved forward
+]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_effort_on_another_day_moved_from_the_kept_scores_equals_the_live_effort(seed):
+    customers = _effort_ledger(seed)
+    scopes = ({}, {"currency": "USD"})
+    live = {(day, repr(f)): _effort(day, **f) for day in PAST_DAYS for f in scopes}  # all live
+
+    rebuild_worth_it_scores(today=TODAY)
+
+    for day in PAST_DAYS:
+        for filters in scopes:
+            assert _effort(day, **filters) == live[(day, repr(filters))], (day, filters)
+    # Proof that a day within half a window is moved from the kept scores, and one further is not.
+    WorthItScore.objects.filter(customer=customers[0]).update(minutes_spent=F("minutes_spent") + 1000)
+    for day, moved in ((TODAY - dt.timedelta(days=27), True), (TODAY - dt.timedelta(days=183), False)):
+        (eur,) = [summary for summary in _effort(day) if summary.currency == "EUR"]
+        assert eur.total_minutes == live[(day, "{}")][0].total_minutes + (1000 if moved else 0), day
+
+
+def test_effort_on_another_day_is_live_when_the_kept_scores_are_of_mixed_days():
+    customers = _effort_ledger(4)
+    day = TODAY - dt.timedelta(days=27)
+    expected = _effort(day)
+    rebuild_worth_it_scores(today=TODAY)
+    WorthItScore.objects.filter(customer=customers[0]).update(
+        as_of=TODAY - dt.timedelta(days=1), minutes_spent=F("minutes_spent") + 1000
+    )
+    assert _effort(day) == expected

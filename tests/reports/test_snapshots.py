@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from customers.models import Customer
 from customers.signals import announce_change
 from invoices.services import allocate
-from reports import snapshots
+from reports import channels, snapshots
 from reports.ledger import LedgerScope, ledger_breakdown, ledger_figures, period_start, trend_days
 from reports.models import SnapshotDay
 from reports.tasks import refresh_snapshots
@@ -224,7 +224,8 @@ def test_the_nightly_run_fills_yesterday_and_a_repeat_writes_nothing():
 
     assert first["days"] == 1 and SnapshotDay.objects.filter(day=TODAY - dt.timedelta(days=1)).exists()
     assert first["months"] > 0 and first["channel_months"] == 13
-    assert again == {"regrouped": False, "days": 0, "months": 0, "channel_months": 0}
+    assert first["channel_days"] == len(channels.days_kept(TODAY))
+    assert again == {"regrouped": False, "days": 0, "months": 0, "channel_months": 0, "channel_days": 0}
 
 
 def test_backfill_command_fills_months_of_days_and_the_check_finds_no_drift(capsys):

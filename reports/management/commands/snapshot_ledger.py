@@ -37,7 +37,9 @@ class Command(BaseCommand):
             snapshots.drop_all()
         result = snapshots.refresh(today=today, months_back=months)
         channel_months = channels.refresh(today=today, months=max(months, channels.KEPT_MONTHS))
+        channel_days = channels.refresh_days(today=today)
         self.stdout.write(
-            f"Filled {result['days']} day(s), {result['months']} month(s), {channel_months} of channels"
+            f"Filled {result['days']} day(s), {result['months']} month(s), {channel_months} month(s) and "
+            f"{channel_days} day(s) of channels"
             + (" after regrouping (customers moved)." if result["regrouped"] else ".")
         )
