@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0011_kept_forecasts'),
+        ('reports', '0012_forecast_spreads'),
     ]
 
     operations = [
