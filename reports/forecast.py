@@ -35,7 +35,7 @@ from decimal import ROUND_DOWN, Decimal
 from functools import cached_property
 
 from django.db import connections, router, transaction
-from django.db.models import Avg, Case, Count, F, Max, Min, Q, Sum, Value, When
+from django.db.models import Avg, Case, Count, F, Q, Sum, Value, When
 
 from agreements.choices import AgreementState, InstalmentState
 from agreements.models import Agreement, Instalment
@@ -45,7 +45,7 @@ from customers.models import Customer
 from invoices.models import Allocation, Invoice
 
 from .expressions import DaysBetween, cents
-from .lateness import HISTORY_DAYS, bins_of, scoped_customers
+from .lateness import HISTORY_DAYS, bins_of, kept_rows
 from .ledger import LedgerScope
 from .models import ForecastSpread
 
@@ -473,14 +473,9 @@ class KeptSpreads:
 def kept_spreads(as_of: date, scope: LedgerScope) -> KeptSpreads | None:
     """The kept spreads (reports/spreads.py) when every kept row is of `as_of` (None: spread live).
     Two queries: the days kept (an index's ends) and the sums."""
-    rows = ForecastSpread.objects.all()
-    days = rows.aggregate(first=Min("as_of"), last=Max("as_of"))
-    if not days["first"] == days["last"] == as_of:
+    rows = kept_rows(ForecastSpread, as_of, scope)
+    if rows is None:
         return None
-    if scope.currency:
-        rows = rows.filter(currency=scope.currency)
-    if scope.customers is not None or scope.segment_id or scope.collector_id:
-        rows = rows.filter(customer__in=scoped_customers(scope).values("pk"))
     sums = rows.values("currency", "week").annotate(
         expected=Sum("expected"), variance=Sum("variance"), naive=Sum("naive")
     )

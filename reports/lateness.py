@@ -70,16 +70,25 @@ def live_bins(as_of: date, scope: LedgerScope) -> QuerySet:
     )
 
 
-def kept_bins(as_of: date, scope: LedgerScope) -> QuerySet | None:
-    """The kept bins in the scope when every kept row is of `as_of` (None otherwise: compute live)."""
-    rows = LatenessBin.objects.all()
-    days = rows.aggregate(first=Min("as_of"), last=Max("as_of"))  # the ends of the as_of index
+def kept_rows(model, as_of: date, scope: LedgerScope) -> QuerySet | None:
+    """A kept per-customer table's rows in the scope (its `customer` and `currency`) when every row is of
+    `as_of`; None otherwise (compute live). One query: the ends of its as_of index."""
+    rows = model.objects.all()
+    days = rows.aggregate(first=Min("as_of"), last=Max("as_of"))
     if not days["first"] == days["last"] == as_of:
         return None
     if scope.currency:
         rows = rows.filter(currency=scope.currency)
     if scope.customers is not None or scope.segment_id or scope.collector_id:
         rows = rows.filter(customer__in=scoped_customers(scope).values("pk"))
+    return rows
+
+
+def kept_bins(as_of: date, scope: LedgerScope) -> QuerySet | None:
+    """The kept bins in the scope when every kept row is of `as_of` (None otherwise: compute live)."""
+    rows = kept_rows(LatenessBin, as_of, scope)
+    if rows is None:
+        return None
     return rows.values(
         "currency",
         "bin",
