@@ -387,6 +387,9 @@ CELERY_BEAT_SCHEDULE.update(
 # Dashboard sections are cached per ledger version (reports/sections.py) only in a cache that every
 # process shares: with the per-process memory cache, one process would not see another's new version.
 REPORTS_CACHE_SECONDS = int(os.environ.get("REPORTS_CACHE_SECONDS", "900" if REDIS_URL else "0"))
+# A cold backtest's week-end forecasts are made side by side on this many database connections
+# (reports/backtest.py): about the database server's cores, since each is a few seconds of its work.
+REPORTS_BACKTEST_CONNECTIONS = int(os.environ.get("REPORTS_BACKTEST_CONNECTIONS", "2"))
 # WeasyPrint narrates every layout step at INFO; keep the worker log for what matters.
 LOGGING["loggers"].update({"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}})
 

@@ -21,14 +21,17 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
+from django.db import connections, router
 from django.db.models import Sum
 
 from customers.models import Customer
-from invoices.models import Payment
+from invoices.models import Invoice, Payment
 
 from .expressions import cents
 from .forecast import WEEKS, CurrencyForecast, forecast, week_of
@@ -136,13 +139,14 @@ def backtest(
     receipts = receipts_by_day(days[0], as_of, scope)
     key = scope_key(scope) if keep else None
     made_by_day = kept_forecasts(days, key)
+    made_now = make_forecasts([origin for origin in days if origin not in made_by_day], scope)
+    for origin, made in made_now.items():
+        if key is not None:
+            _keep(origin, key, made)
+    made_by_day.update(made_now)
     results: dict[str, CurrencyBacktest] = {}
     for origin in days:
         compared = min(WEEKS, (as_of - origin).days // 7)
-        if origin not in made_by_day:
-            made_by_day[origin] = _weeks_of(forecast(as_of=origin, scope=scope))
-            if key is not None:
-                _keep(origin, key, made_by_day[origin])
         made = made_by_day[origin]
         for currency in sorted(set(made) | set(receipts)):
             expected, naive = made.get(currency, ([ZERO] * compared, [ZERO] * compared))
@@ -155,6 +159,26 @@ def backtest(
                 )
             )
     return [results[currency] for currency in sorted(results)]
+
+
+def make_forecasts(days: list[date], scope: LedgerScope) -> dict[date, Weeks]:
+    """The forecasts as of these days. Each is a few seconds of database work on a large ledger, almost
+    all of it in PostgreSQL, so a cold backtest makes them side by side on REPORTS_BACKTEST_CONNECTIONS
+    connections of their own (threads: the GIL is released while PostgreSQL works). Not inside a
+    transaction (other connections could not see its writes) nor on SQLite: one after the other."""
+    workers = min(len(days), settings.REPORTS_BACKTEST_CONNECTIONS)
+    alias = router.db_for_read(Invoice)
+    if workers < 2 or connections[alias].vendor != "postgresql" or connections[alias].in_atomic_block:
+        return {day: _weeks_of(forecast(as_of=day, scope=scope)) for day in days}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="backtest") as pool:
+        return dict(zip(days, pool.map(lambda day: _made_on_own_connection(day, scope), days), strict=True))
+
+
+def _made_on_own_connection(day: date, scope: LedgerScope) -> Weeks:
+    try:
+        return _weeks_of(forecast(as_of=day, scope=scope))
+    finally:
+        connections.close_all()  # this thread's connections only
 
 
 # --- Kept forecasts (KeptForecast) ---------------------------------------------------------------------

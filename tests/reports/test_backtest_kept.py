@@ -2,6 +2,7 @@
 back-dated write forgets those it can have moved, so a warm backtest always equals a cold one."""
 
 import datetime as dt
+import threading
 from decimal import Decimal
 
 import pytest
@@ -12,8 +13,11 @@ from hypothesis import strategies as st
 
 from customers.models import Customer
 from invoices.services import AllocationRequest, record_payment
+from reports import backtest as backtest_module
 from reports.backtest import backtest, week_ends
+from reports.forecast import forecast
 from reports.models import KeptForecast
+from tests.conftest import need_service
 from tests.factories import TODAY, CustomerFactory, InvoiceFactory, SegmentFactory
 from tests.reports.test_forecast import history, paid_invoice
 from tests.reports.test_ledger_property import build_ledger, invoice_rows
@@ -127,3 +131,36 @@ def test_kept_then_corrected_equals_plain_on_random_ledgers(rows, back_days):
         warm = figures(backtest(as_of=TODAY, origins=3))
         assert warm == figures(backtest(as_of=TODAY, origins=3, keep=False))
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db(transaction=True)  # the forecasts' own connections see only committed rows
+def test_a_cold_backtest_makes_its_forecasts_side_by_side_with_the_same_figures(settings, monkeypatch):
+    need_service(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
+    a_ledger()
+    settings.REPORTS_BACKTEST_CONNECTIONS = 1
+    one_by_one = figures(backtest(as_of=TODAY, origins=ORIGINS, keep=False))
+    made_in = set()
+
+    def recorded(**arguments):
+        made_in.add(threading.current_thread().name)
+        return forecast(**arguments)
+
+    monkeypatch.setattr(backtest_module, "forecast", recorded)
+    settings.REPORTS_BACKTEST_CONNECTIONS = 2
+    assert figures(backtest(as_of=TODAY, origins=ORIGINS)) == one_by_one
+    assert made_in and all(name.startswith("backtest") for name in made_in)
+    assert KeptForecast.objects.count() == ORIGINS
+
+
+def test_inside_a_transaction_the_forecasts_are_made_one_after_the_other(settings, monkeypatch):
+    a_ledger()
+    settings.REPORTS_BACKTEST_CONNECTIONS = 2
+    made_in = set()
+
+    def recorded(**arguments):
+        made_in.add(threading.current_thread().name)
+        return forecast(**arguments)
+
+    monkeypatch.setattr(backtest_module, "forecast", recorded)
+    backtest(as_of=TODAY, origins=ORIGINS, keep=False)
+    assert made_in == {threading.current_thread().name}  # other connections could not see these rows
