@@ -312,6 +312,9 @@ CREDITDESK_PAGE_SIZE = 25
 from celery.schedules import crontab  # noqa: E402
 
 DUNNING_BATCH_SIZE = int(os.environ.get("DUNNING_BATCH_SIZE", "500"))
+# The day's prepayment proposals, this many candidates per transaction and per task (dunning.tasks): small
+# enough that the workers share a day's few thousand candidates.
+DUNNING_PROPOSAL_CHUNK = int(os.environ.get("DUNNING_PROPOSAL_CHUNK", "1000"))
 DUNNING_DELIVERY_MAX_RETRIES = int(os.environ.get("DUNNING_DELIVERY_MAX_RETRIES", "5"))
 DUNNING_RETRY_BACKOFF_MAX = int(os.environ.get("DUNNING_RETRY_BACKOFF_MAX", "3600"))  # seconds
 DUNNING_SENDING_TIMEOUT = int(os.environ.get("DUNNING_SENDING_TIMEOUT", "900"))  # a claim older is stale
