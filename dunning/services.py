@@ -376,21 +376,17 @@ def propose_prepayment(*, customer_ids: Sequence[int], today: date) -> list[Prop
     return proposals
 
 
-PROPOSAL_CHUNK = 2000
+def prepayment_candidates_of_day(*, today: date) -> list[int]:
+    """The customers the day's prepayment proposals must look at, in id order (one statement or two).
 
-
-def propose_prepayment_everywhere(*, today: date) -> int:
-    """The prepayment proposals of one day's run, over every customer; how many were made.
-
-    Run once, after every batch has settled today's agreements (so a break made by the run counts).
     Only customers who broke enough agreements and may be proposed at all (not on prepayment only,
-    no proposal open or lately dismissed: `selectors.prepayment_candidates`, one statement) can
-    qualify, plus those with an open proposal whose figures are not of today yet, brought up to
-    date; the year's lateness, the costly aggregate, is then read for those few customers only,
-    chunk by chunk, so neither the query nor a worker's memory grows with the ledger. A same-day
-    repeat finds almost no one: the day's proposals are open and their figures are of today (on
-    50,000 customers the repeat used to read the lateness of every proposed customer again, 5.8 s,
-    to write nothing). With REQUIRE_BOTH_SIGNALS off, lateness is read for every customer instead.
+    no proposal open or lately dismissed: `selectors.prepayment_candidates`) can qualify, plus those
+    with an open proposal whose figures are not of today yet, brought up to date; the year's
+    lateness, the costly aggregate, is then read for those few customers only, chunk by chunk, so
+    neither the query nor a worker's memory grows with the ledger. A same-day repeat finds almost no
+    one: the day's proposals are open and their figures are of today (on 50,000 customers the repeat
+    used to read the lateness of every proposed customer again, 5.8 s, to write nothing). With
+    REQUIRE_BOTH_SIGNALS off, every customer with a lateness is a candidate instead.
     """
     candidates = selectors.prepayment_candidates(
         today=today,
@@ -401,12 +397,28 @@ def propose_prepayment_everywhere(*, today: date) -> int:
     candidates |= selectors.customers_with_open_proposals(ProposalKind.PREPAYMENT_ONLY, figures_before=today)
     if not REQUIRE_BOTH_SIGNALS:
         candidates |= set(selectors.average_lateness(None, today=today))
-    ordered = sorted(candidates)
-    made = 0
-    for start in range(0, len(ordered), PROPOSAL_CHUNK):
-        with transaction.atomic():
-            made += len(propose_prepayment(customer_ids=ordered[start : start + PROPOSAL_CHUNK], today=today))
-    return made
+    return sorted(candidates)
+
+
+def proposal_chunks(*, today: date) -> list[list[int]]:
+    """The day's candidates (`prepayment_candidates_of_day`) in chunks of DUNNING_PROPOSAL_CHUNK."""
+    ordered, size = prepayment_candidates_of_day(today=today), settings.DUNNING_PROPOSAL_CHUNK
+    return [ordered[start : start + size] for start in range(0, len(ordered), size)]
+
+
+def propose_prepayment_chunk(*, customer_ids: Sequence[int], today: date) -> int:
+    """One chunk of the day's proposals, all or nothing; how many were made."""
+    with transaction.atomic():
+        return len(propose_prepayment(customer_ids=customer_ids, today=today))
+
+
+def propose_prepayment_everywhere(*, today: date) -> int:
+    """The prepayment proposals of one day's run, over every customer, one chunk after the other;
+    how many were made. Run once, after every batch has settled today's agreements (so a break made
+    by the run counts). The Celery run makes the same chunks side by side (dunning.tasks)."""
+    return sum(
+        propose_prepayment_chunk(customer_ids=chunk, today=today) for chunk in proposal_chunks(today=today)
+    )
 
 
 def prepayment_reason(stake: Stake) -> str:

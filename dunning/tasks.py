@@ -42,7 +42,7 @@ def run_dunning(today: str | None = None) -> dict:
     batches = services.customer_batches(today=day_of(day))  # only customers with something to do
     header = group([remind_customers.si(customer_ids, day) for customer_ids in batches])
     last = propose_prepayment.si(day)
-    if current_app.conf.task_always_eager or not isinstance(current_app.backend, DisabledBackend):
+    if can_join():
         done = chord(header)(last)
     else:
         header.apply_async()
@@ -89,10 +89,35 @@ def remind_customers(self, customer_ids: list[int], today: str) -> dict:
     }
 
 
+@shared_task(bind=True, acks_late=True, ignore_result=False)
+def propose_prepayment(self, today: str) -> int:
+    """The day's prepayment proposals over every customer: the candidates found in one statement,
+    then their chunks proposed side by side on the workers (services.proposal_chunks). The task is
+    replaced by a chord of the chunks and their sum, which takes over its id, so its result (how many
+    were made) is ready when the last chunk is done, as the run's callers expect. One chunk, or no
+    result backend to join them: the chunks one after the other, here."""
+    chunks = services.proposal_chunks(today=day_of(today))
+    if len(chunks) < 2 or not can_join():
+        return sum(
+            services.propose_prepayment_chunk(customer_ids=chunk, today=day_of(today)) for chunk in chunks
+        )
+    return self.replace(chord([propose_prepayment_chunk.si(chunk, today) for chunk in chunks], total.s()))
+
+
 @shared_task(acks_late=True, ignore_result=False)
-def propose_prepayment(today: str) -> int:
-    """The day's prepayment proposals over every customer (see services.propose_prepayment_everywhere)."""
-    return services.propose_prepayment_everywhere(today=day_of(today))
+def propose_prepayment_chunk(customer_ids: list[int], today: str) -> int:
+    """One chunk of the day's proposals; a repeat proposes nobody twice (open proposals are left)."""
+    return services.propose_prepayment_chunk(customer_ids=customer_ids, today=day_of(today))
+
+
+@shared_task(ignore_result=False)
+def total(counts: list[int]) -> int:
+    return sum(counts)
+
+
+def can_join() -> bool:
+    """Whether a chord can wait for its header: eagerly, or with a result backend."""
+    return current_app.conf.task_always_eager or not isinstance(current_app.backend, DisabledBackend)
 
 
 def run_marker(day: date) -> str:

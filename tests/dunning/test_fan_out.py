@@ -216,3 +216,24 @@ def test_any_other_database_error_fails_the_batch(eager, standard_policy, monkey
     monkeypatch.setattr(services, "run_dunning_batch", broken)
     with pytest.raises(OperationalError):
         tasks.run_dunning(DAY.isoformat())
+
+
+def test_the_proposals_are_made_chunk_by_chunk_in_tasks_of_their_own(eager, standard_policy, settings):
+    from celery.signals import task_prerun
+
+    settings.DUNNING_PROPOSAL_CHUNK = 2
+    late = sorted(late_payer().pk for _ in range(3))
+    ran: list[tuple[str, tuple]] = []
+
+    def record(sender=None, args=(), **kwargs):
+        ran.append((sender.name.rsplit(".", 1)[1], tuple(args)))
+
+    task_prerun.connect(record, weak=False)
+    try:
+        assert tasks.propose_prepayment.apply(args=(DAY.isoformat(),)).get() == 3  # the chunks' sum
+    finally:
+        task_prerun.disconnect(record)
+    chunks = [args[0] for name, args in ran if name == "propose_prepayment_chunk"]
+    assert chunks == [late[:2], late[2:]] and ("total", ([2, 1],)) in ran
+    assert sorted(Proposal.objects.values_list("customer_id", flat=True)) == late
+    assert tasks.propose_prepayment.apply(args=(DAY.isoformat(),)).get() == 0  # a repeat makes none

@@ -44,3 +44,19 @@ def test_the_run_on_a_worker_reminds_every_customer_once_and_a_repeat_adds_nothi
     assert Reminder.objects.count() == 9 and Proposal.objects.count() == 0
     assert Reminder.objects.filter(status="sent").count() == 9
     assert sorted(smtp_inbox.reminder_ids()) == sorted(Reminder.objects.values_list("pk", flat=True))
+
+
+def test_the_run_ends_when_the_last_chunk_of_proposals_is_made(start_worker, settings):
+    """The last task hands its chunks of candidates to the workers; the run's result waits for them."""
+    from celery.result import AsyncResult
+
+    from dunning.tasks import run_dunning
+    from tests.dunning.test_fan_out import late_payer
+
+    ensure_standard_policy()
+    late = [late_payer() for _ in range(3)]
+    start_worker("proposals", DUNNING_PROPOSAL_CHUNK="1")  # a task per candidate
+
+    outcome = run_dunning.apply(args=(DAY.isoformat(),)).get()
+    assert AsyncResult(outcome["done"]).get(timeout=90) == 3
+    assert sorted(Proposal.objects.values_list("customer_id", flat=True)) == sorted(c.pk for c in late)
