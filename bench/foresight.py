@@ -90,7 +90,7 @@ def measure(*, as_of: date, runs: int = RUNS, origins: int = ORIGINS) -> dict:
     found["backtest_s"], tested = _timed(lambda: backtest(as_of=as_of, origins=origins), 1)
     # warm: every week-end's forecast read back (what the nightly run does after the first)
     found["backtest_warm_s"], warm = _timed(lambda: backtest(as_of=as_of, origins=origins), 1)
-    # Not override_settings: its signals are for tests (this is a command-line run).
+    # The same backtest on one connection, keeping nothing: the figure before the side-by-side change.
     connections, settings.REPORTS_BACKTEST_CONNECTIONS = settings.REPORTS_BACKTEST_CONNECTIONS, 1
     try:
         found["backtest_one_s"], one = _timed(lambda: backtest(as_of=as_of, origins=origins, keep=False), 1)
