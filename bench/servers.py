@@ -1,4 +1,4 @@
-"""The processes a user's request meets: gunicorn (2 sync workers, DEBUG off, the normal settings) and a
+"""The processes a user's request meets: gunicorn (2 gthread workers, DEBUG off, the normal settings) and a
 Celery worker, started on a pass's database, plus RSS sampling of their worker processes (psutil).
 
 Nothing here changes how the app runs: no benchmark settings module, database sessions, no rollback.
