@@ -313,8 +313,8 @@ from celery.schedules import crontab  # noqa: E402
 
 # 1000, not 500: each batch pays a fixed cost whatever its size (its transaction, and the receivers of its
 # announced agreements, tasks and reminders: about a hundred queries); on 50,000 customers 19 batches
-# instead of 37 took the day's run from 14.3-15.5 s to 11.9-13.0 s on 2 workers (bench/dunning.py,
-# alternated on fresh copies), at the same worker memory (118 MB).
+# instead of 37 took the day's run from 14.2-17.7 s to 11.9-14.3 s on 2 workers (bench/dunning.py, four
+# runs each on fresh copies, the last four alternated), at the same worker memory (118 MB).
 DUNNING_BATCH_SIZE = int(os.environ.get("DUNNING_BATCH_SIZE", "1000"))
 # The day's prepayment proposals, this many candidates per transaction and per task (dunning.tasks): small
 # enough that the workers share a day's few thousand candidates.

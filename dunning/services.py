@@ -412,13 +412,16 @@ def propose_prepayment_chunk(*, customer_ids: Sequence[int], today: date) -> int
         return len(propose_prepayment(customer_ids=customer_ids, today=today))
 
 
+def propose_prepayment_in_turn(chunks: list[list[int]], *, today: date) -> int:
+    """These chunks of candidates proposed one after the other; how many were made."""
+    return sum(propose_prepayment_chunk(customer_ids=chunk, today=today) for chunk in chunks)
+
+
 def propose_prepayment_everywhere(*, today: date) -> int:
     """The prepayment proposals of one day's run, over every customer, one chunk after the other;
     how many were made. Run once, after every batch has settled today's agreements (so a break made
     by the run counts). The Celery run makes the same chunks side by side (dunning.tasks)."""
-    return sum(
-        propose_prepayment_chunk(customer_ids=chunk, today=today) for chunk in proposal_chunks(today=today)
-    )
+    return propose_prepayment_in_turn(proposal_chunks(today=today), today=today)
 
 
 def prepayment_reason(stake: Stake) -> str:

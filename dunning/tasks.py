@@ -98,9 +98,7 @@ def propose_prepayment(self, today: str) -> int:
     result backend to join them: the chunks one after the other, here."""
     chunks = services.proposal_chunks(today=day_of(today))
     if len(chunks) < 2 or not can_join():
-        return sum(
-            services.propose_prepayment_chunk(customer_ids=chunk, today=day_of(today)) for chunk in chunks
-        )
+        return services.propose_prepayment_in_turn(chunks, today=day_of(today))
     return self.replace(chord([propose_prepayment_chunk.si(chunk, today) for chunk in chunks], total.s()))
 
 

@@ -133,34 +133,34 @@ def test_kept_then_corrected_equals_plain_on_random_ledgers(rows, back_days):
         transaction.set_rollback(True)
 
 
+@pytest.fixture
+def made_in(monkeypatch) -> set[str]:
+    """The names of the threads the backtest's forecasts are made on, as they are made."""
+    names: set[str] = set()
+
+    def recorded(**arguments):
+        names.add(threading.current_thread().name)
+        return forecast(**arguments)
+
+    monkeypatch.setattr(backtest_module, "forecast", recorded)
+    return names
+
+
 @pytest.mark.django_db(transaction=True)  # the forecasts' own connections see only committed rows
-def test_a_cold_backtest_makes_its_forecasts_side_by_side_with_the_same_figures(settings, monkeypatch):
+def test_a_cold_backtest_makes_its_forecasts_side_by_side_with_the_same_figures(settings, made_in):
     need_service(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
     a_ledger()
     settings.REPORTS_BACKTEST_CONNECTIONS = 1
     one_by_one = figures(backtest(as_of=TODAY, origins=ORIGINS, keep=False))
-    made_in = set()
-
-    def recorded(**arguments):
-        made_in.add(threading.current_thread().name)
-        return forecast(**arguments)
-
-    monkeypatch.setattr(backtest_module, "forecast", recorded)
+    made_in.clear()
     settings.REPORTS_BACKTEST_CONNECTIONS = 2
     assert figures(backtest(as_of=TODAY, origins=ORIGINS)) == one_by_one
     assert made_in and all(name.startswith("backtest") for name in made_in)
     assert KeptForecast.objects.count() == ORIGINS
 
 
-def test_inside_a_transaction_the_forecasts_are_made_one_after_the_other(settings, monkeypatch):
+def test_inside_a_transaction_the_forecasts_are_made_one_after_the_other(settings, made_in):
     a_ledger()
     settings.REPORTS_BACKTEST_CONNECTIONS = 2
-    made_in = set()
-
-    def recorded(**arguments):
-        made_in.add(threading.current_thread().name)
-        return forecast(**arguments)
-
-    monkeypatch.setattr(backtest_module, "forecast", recorded)
     backtest(as_of=TODAY, origins=ORIGINS, keep=False)
     assert made_in == {threading.current_thread().name}  # other connections could not see these rows
