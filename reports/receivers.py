@@ -11,11 +11,9 @@ from customers.signals import customer_facts_changed
 from . import backtest, channels, debt_bands, snapshots
 from .early_warning import WARNING_FACTS, refresh_early_warnings
 from .lateness import LATENESS_FACTS, refresh_lateness
-from .scores import FACT_SOURCES, refresh_worth_it_scores
-from .sections import bump_ledger_version
+from .scores import refresh_worth_it_scores
+from .section_stamps import KNOWN_FACTS, note_change
 from .spreads import SPREAD_FACTS, keep_spreads
-
-KNOWN_FACTS = set(FACT_SOURCES) | {"customer"}
 
 
 @receiver(customer_facts_changed, dispatch_uid="reports.refresh_worth_it")
@@ -28,10 +26,10 @@ def refresh_worth_it(sender, *, customer_ids, facts, **kwargs) -> None:
 
 @receiver(customer_facts_changed, dispatch_uid="reports.ledger_changed")
 def ledger_changed(sender, customer_ids, facts, earliest_day=None, **kwargs) -> None:
-    """Every cached dashboard section is stale once the change commits; the daily snapshots and the
-    backtest's kept forecasts from the change's earliest day on are marked stale or deleted now (a
-    rollback keeps them)."""
-    bump_ledger_version()
+    """The cached dashboard sections that read these facts on these days are stale once the change
+    commits; the daily snapshots and the backtest's kept forecasts from the change's earliest day on
+    are marked stale or deleted now (a rollback keeps them)."""
+    note_change(facts=facts, earliest_day=earliest_day)
     if set(facts) & snapshots.LEDGER_FACTS:
         snapshots.invalidate(since=earliest_day)
     if set(facts) & channels.CHANNEL_FACTS:

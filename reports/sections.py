@@ -6,24 +6,22 @@ value, excuses and complaints, debt bands and channels load on their own (htmx, 
 JavaScript), so the slowest one never holds up the others.
 
 Cache: each section's rendered HTML is kept in the Django cache (Redis when REDIS_URL is set) under
-its filters and the *ledger version*. The version is replaced after every committed change a lower app
-announces (`customers.signals.customer_facts_changed`), and the key also carries the newest customer
-change (`updated_at`, which a reassignment moves), so a cached section is never older than the last
-write that changed it. The version is read before the figures are computed: a change committed while
-they are computed makes the key stale at once rather than filing old figures under the new version.
-Without REDIS_URL each process would keep its own cache and version, so nothing is cached
-(REPORTS_CACHE_SECONDS is 0).
+its filters and its *stamp* (reports/section_stamps.py): the digest of the changes, announced by the
+lower apps (`customers.signals.customer_facts_changed`), to the facts it reads on the days it covers.
+The key also carries the newest customer change (`updated_at`, which a reassignment moves), so a
+cached section is never older than the last write that changed it. The stamp is read before the
+figures are computed: a change committed while they are computed makes the key stale at once rather
+than filing old figures under the new stamp. Without REDIS_URL each process would keep its own cache
+and stamps, so nothing is cached (REPORTS_CACHE_SECONDS is 0).
 """
 
 from __future__ import annotations
 
 import hashlib
-import uuid
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Max
 from django.template.loader import render_to_string
 
@@ -39,8 +37,8 @@ from .ledger import (
     ledger_figures,
     ledger_trend,
 )
+from .section_stamps import section_stamp
 
-VERSION_KEY = "reports:ledger-version"
 ALL_DEFINITIONS = {
     **DEFINITIONS,
     **analytics.ANALYTICS_DEFINITIONS,
@@ -49,33 +47,18 @@ ALL_DEFINITIONS = {
 }
 
 
-# --- The ledger version and the cache ------------------------------------------------------------------
-
-
-def ledger_version() -> str:
-    """The current version (a new one is made when none is kept, e.g. after Redis restarted)."""
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        cache.add(VERSION_KEY, uuid.uuid4().hex, None)
-        version = cache.get(VERSION_KEY) or "unversioned"
-    return version
-
-
-def bump_ledger_version(**_signal) -> None:
-    """Receiver of customer_facts_changed: a new version once the writer's transaction commits (before
-    it, a reader could still file the old figures under the new version)."""
-    transaction.on_commit(lambda: cache.set(VERSION_KEY, uuid.uuid4().hex, None))
+# --- The cache ------------------------------------------------------------------------------------------
 
 
 def _cache_key(name: str, filters: dict) -> str:
     customers_changed = Customer.objects.aggregate(latest=Max("updated_at"))["latest"]
     described = repr(sorted((key, str(value)) for key, value in filters.items()))
     digest = hashlib.sha256(f"{described}|{customers_changed}".encode()).hexdigest()[:32]
-    return f"reports:section:{name}:{ledger_version()}:{digest}"
+    return f"reports:section:{name}:{section_stamp(name, filters['as_of'])}:{digest}"
 
 
 def cached(name: str, filters: dict, compute) -> str:
-    """`compute()` (a rendered section), from the cache when this ledger version already has it."""
+    """`compute()` (a rendered section), from the cache when its stamp already has it."""
     seconds = settings.REPORTS_CACHE_SECONDS
     if not seconds:
         return compute()

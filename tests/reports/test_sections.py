@@ -7,6 +7,7 @@ from unittest import mock
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from customers.services import assign_collector
 from customers.signals import announce_change
@@ -92,3 +93,105 @@ def test_without_a_shared_cache_nothing_is_cached(client, finance_lead, invoice,
         client.get(URL, headers=HTMX)
     assert not [call for call in spy.set.call_args_list if "reports:section" in str(call.args[0])]
     assert not spy.get.called  # not even looked up
+
+
+# --- What stales a section: the facts it reads, on the days it covers (reports/section_stamps.py) ---
+
+PAST_DAY = TODAY - dt.timedelta(days=23)
+
+
+def read_twice_counting_ledger_reads(client, url, change) -> int:
+    """Read `url`, make `change` (committed), read it again: the ledger reads of the second read."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url, headers=HTMX)
+    change()
+    with CaptureQueriesContext(connection) as second_read:
+        client.get(url, headers=HTMX)
+    return ledger_reads(second_read.captured_queries)
+
+
+def announced(customer_id, facts, earliest_day, capture):
+    def change():
+        with capture(execute=True):
+            announce_change(customer_ids={customer_id}, facts=facts, earliest_day=earliest_day)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("facts", "earliest_day", "stale"),
+    [
+        ({"contacts", "tasks"}, TODAY, False),  # a logged call: the aging reads no calls
+        ({"payments"}, TODAY, True),
+        ({"payments"}, PAST_DAY + dt.timedelta(days=1), True),  # dated before today: still today's
+        ({"payments"}, None, True),  # no day: any day
+        ({"hearsay"}, TODAY, True),  # a word the reports do not know: everything
+        (set(), TODAY, True),
+    ],
+)
+def test_todays_aging_is_stale_only_after_a_change_it_reads(
+    client, finance_lead, invoice, cached_sections, django_capture_on_commit_callbacks, facts, earliest_day,
+    stale,
+):  # fmt: skip
+    client.force_login(finance_lead)
+    change = announced(invoice.customer_id, facts, earliest_day, django_capture_on_commit_callbacks)
+    assert bool(read_twice_counting_ledger_reads(client, URL, change)) is stale
+
+
+@pytest.mark.parametrize(
+    ("facts", "earliest_day", "stale"),
+    [
+        ({"payments"}, TODAY, False),  # the morning's payments do not move last month's figures
+        ({"new_invoices"}, PAST_DAY + dt.timedelta(days=1), False),
+        ({"payments"}, PAST_DAY, True),  # back-dated to the day shown
+        ({"invoices"}, PAST_DAY - dt.timedelta(days=400), True),  # a year before: that year's key
+        ({"invoices"}, None, True),
+        ({"customer"}, TODAY, True),  # a customer's own fields (its currency) move every day
+    ],
+)
+def test_a_past_days_aging_is_stale_only_after_a_change_dated_on_or_before_it(
+    client, finance_lead, invoice, cached_sections, django_capture_on_commit_callbacks, facts, earliest_day,
+    stale,
+):  # fmt: skip
+    client.force_login(finance_lead)
+    url = f"/reports/section/aging/?as_of={PAST_DAY.isoformat()}"
+    change = announced(invoice.customer_id, facts, earliest_day, django_capture_on_commit_callbacks)
+    assert bool(read_twice_counting_ledger_reads(client, url, change)) is stale
+
+
+def test_a_logged_call_stales_the_effort_section_and_shows_its_minutes(
+    client, finance_lead, collector, invoice, cached_sections, django_capture_on_commit_callbacks
+):
+    from calls.services import CallLog, log_call
+    from tests.factories import ContactFactory
+
+    client.force_login(finance_lead)
+    today = timezone.localdate()
+    url = f"/reports/section/effort/?as_of={today.isoformat()}"
+    before = client.get(url, headers=HTMX).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        call = CallLog(outcome="reached", minutes_spent=47, contact=ContactFactory(customer=invoice.customer))
+        log_call(customer=invoice.customer, user=collector, call=call, today=today)
+    after = client.get(url, headers=HTMX).content.decode()
+    assert "47 minutes in all" not in before and "47 minutes in all" in after
+
+
+def test_a_change_is_seen_by_exactly_the_days_on_or_after_it():
+    """Each change sets one of the keys every later day reads (its year, month or day), none of an
+    earlier day's: over every pair of days a few years apart."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from reports.section_stamps import _buckets_of, _buckets_through
+
+    days = st.dates(min_value=dt.date(1998, 1, 1), max_value=dt.date(2030, 12, 31))
+
+    @given(changed=days, shown=days)
+    def seen_exactly_when_on_or_before(changed, shown):
+        seen = bool(set(_buckets_of(changed)) & set(_buckets_through(shown)))
+        assert seen is (max(changed, dt.date(2000, 1, 1)) <= max(shown, dt.date(2000, 1, 1)))
+
+    seen_exactly_when_on_or_before()
+    assert set(_buckets_of(None)) & set(_buckets_through(dt.date(2000, 1, 1)))
