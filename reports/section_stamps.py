@@ -25,6 +25,9 @@ from datetime import date, timedelta
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Max
+
+from customers.models import Customer
 
 from .ledger import EARLIEST_AS_OF
 from .scores import FACT_SOURCES
@@ -62,16 +65,23 @@ def note_change(*, facts, earliest_day: date | None) -> None:
 
 
 def section_stamp(name: str, as_of: date) -> str:
-    """The digest of the stamps of every change that can have moved section `name` as of `as_of`."""
-    facts = SECTION_FACTS.get(name)
+    """The stamp of section `name` shown as of `as_of`."""
+    return stamp(SECTION_FACTS.get(name), as_of)
+
+
+def stamp(facts: frozenset[str] | None, as_of: date) -> str:
+    """The digest of the stamps of every change to `facts` (None: to anything, any day) that can have
+    moved a figure shown as of `as_of`, and of the newest change to a customer (`updated_at`, which a
+    reassignment moves: the figures are grouped by each customer's segment and collector now)."""
     if facts is None:
         keys = [_key(word, LATEST) for word in sorted(KNOWN_FACTS | {EVERYTHING})]
     else:
         buckets = _buckets_through(as_of)
         keys = [_key(word, bucket) for word in sorted(facts | {EVERYTHING}) for bucket in buckets]
     found = cache.get_many(keys)
+    customers_changed = Customer.objects.aggregate(latest=Max("updated_at"))["latest"]
     described = "|".join(f"{key}={found.get(key)}" for key in keys)
-    return hashlib.sha256(described.encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{described}|{customers_changed}".encode()).hexdigest()[:32]
 
 
 def _key(word: str, bucket: str) -> str:

@@ -23,6 +23,8 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Case, F, QuerySet, Sum, When
 from django.db.models.functions import Coalesce
@@ -31,7 +33,7 @@ from customers.models import Customer
 from invoices.models import Invoice, Payment
 from invoices.selectors import MONEY, ZERO
 
-from . import debt_bands
+from . import debt_bands, section_stamps
 from .expressions import cents
 from .ledger import (
     BUCKET_KEYS,
@@ -443,7 +445,12 @@ def in_groups(kept: QuerySet, **groups) -> QuerySet:
 
 def open_positions(today: date, *, scope: LedgerScope) -> dict[tuple, dict[date, dict[str, Decimal]]] | None:
     """Today's aging from the invoices still open (partial index `invoice_open_aging`), or None when
-    that would differ from the full rebuild: a payment dated after today is already allocated."""
+    that would differ from the full rebuild: a payment dated after today is already allocated.
+    Shared by the sections and their filters (`_kept_for_today`)."""
+    return _kept_for_today(f"open:{today}", today, scope, lambda scope: _open_positions(today, scope=scope))
+
+
+def _open_positions(today: date, *, scope: LedgerScope) -> dict[tuple, dict[date, dict[str, Decimal]]] | None:
     if Payment.objects.filter(received_on__gt=today, allocated_amount__gt=0).exists():
         return None
     open_amount = F("amount") - F("allocated_amount")
@@ -492,12 +499,64 @@ def _sales(as_of: date, *, scope: LedgerScope, months: int, today: date) -> dict
     missing = [month for month in wanted if month not in found]
     if missing:
         count = len([month for month in wanted if month >= min(missing)])
-        live = monthly_credit_sales(as_of, scope=scope, months=count)
+        live = _kept_for_today(
+            f"sales:{as_of}:{count}",
+            max(as_of, today),
+            scope,
+            lambda scope: monthly_credit_sales(as_of, scope=scope, months=count),
+        )
         for key, by_month in live.items():
             for month, amount in by_month.items():
                 if month in missing:
                     sales.setdefault(key, {})[month] = amount
     return sales
+
+
+def _kept_for_today(what: str, through: date, scope: LedgerScope, read):
+    """`read(scope)`, the part of today's figures no snapshot holds. The headline, the aging, the trend
+    and the breakdown all need it, each filter a part of it: with a shared cache, the whole ledger's is
+    read once, grouped by (currency, segment, collector), kept under the ledger's stamp for today (the
+    next change to invoices or payments, or to a customer, replaces it), and each scope is summed from
+    it. `through`: the last day whose changes can move it. A portfolio (`customers`) cuts across the
+    groups: read for itself."""
+    seconds = settings.REPORTS_CACHE_SECONDS
+    if scope.customers is not None or not seconds:
+        return read(scope)
+    key = f"reports:today:{what}:{section_stamps.stamp(section_stamps.LEDGER, through)}"
+    grouped = cache.get(key)
+    if grouped is None:
+        grouped = read(GROUPED)
+        if grouped is None:
+            return None
+        cache.set(key, grouped, seconds)
+    return _regrouped(grouped, scope)
+
+
+def _regrouped(grouped: dict, scope: LedgerScope) -> dict:
+    """Amounts keyed by (currency, (segment id, collector id)), then by day or month (and bucket), cut
+    to the scope's filters and summed by its grouping."""
+    regroup = {
+        "segment": lambda group: group[0],
+        "collector": lambda group: group[1],
+        "segment_and_collector": lambda group: group,
+    }.get(scope.group_by or "", lambda group: None)
+    summed: dict = {}
+    for (currency, (segment_id, collector_id)), amounts in grouped.items():
+        if (
+            (not scope.currency or currency == scope.currency)
+            and (not scope.segment_id or segment_id == scope.segment_id)
+            and (not scope.collector_id or collector_id == scope.collector_id)
+        ):
+            _add(summed.setdefault((currency, regroup((segment_id, collector_id))), {}), amounts)
+    return summed
+
+
+def _add(into: dict, more: dict) -> None:
+    for key, value in more.items():
+        if isinstance(value, dict):
+            _add(into.setdefault(key, {}), value)
+        else:
+            into[key] = into.get(key, Decimal("0.00")) + value
 
 
 def _merge(into: dict, more: dict) -> None:
