@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
 
 
-def app_environment(database_url: str, var_dir: Path) -> dict:
+def app_environment(database_url: str, var_dir: Path, *, reports_cached: bool = False) -> dict:
+    """The app's environment: DEBUG off, this database, and the dashboard's cache off, or as deployed
+    (`reports_cached`: creditdesk/settings.py's default with REDIS_URL, or BENCH_REPORTS_CACHE_SECONDS)."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -27,10 +29,14 @@ def app_environment(database_url: str, var_dir: Path) -> dict:
         "DJANGO_DEBUG": "false",
         "DJANGO_SECURE_SSL_REDIRECT": "false",  # plain HTTP to our own loopback server
         "CREDITDESK_VAR_DIR": str(var_dir),
-        # Dashboard sections uncached by default: every figure is what the first finance lead after a
-        # ledger change waits for (BENCH_REPORTS_CACHE_SECONDS=900 measures the cached page instead).
-        "REPORTS_CACHE_SECONDS": os.environ.get("BENCH_REPORTS_CACHE_SECONDS", "0"),
     }
+    if not reports_cached:
+        # Every single-client figure is what the first finance lead after a ledger change waits for.
+        env["REPORTS_CACHE_SECONDS"] = "0"
+    elif "BENCH_REPORTS_CACHE_SECONDS" in os.environ:
+        env["REPORTS_CACHE_SECONDS"] = os.environ["BENCH_REPORTS_CACHE_SECONDS"]
+    else:
+        env.pop("REPORTS_CACHE_SECONDS", None)
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     return env
 
@@ -44,8 +50,8 @@ def free_port() -> int:
 class Servers:
     """gunicorn and a Celery worker on one database; a context manager that stops them (by pid)."""
 
-    def __init__(self, database_url: str, var_dir: Path, celery: bool = True):
-        self.env = app_environment(database_url, var_dir)
+    def __init__(self, database_url: str, var_dir: Path, celery: bool = True, reports_cached: bool = False):
+        self.env = app_environment(database_url, var_dir, reports_cached=reports_cached)
         self.var_dir = var_dir
         self.celery = celery
         self.port = free_port()
