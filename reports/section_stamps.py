@@ -1,7 +1,8 @@
 """When a cached dashboard section goes stale: per fact it reads, and per day it covers.
 
 A section shown as of day `D` changes only when a fact it reads changes on or before `D` (the
-ledger figures, effort and excuses are all built from rows dated up to `D`). So a logged call does
+ledger figures, effort, excuses and debt bands are built from rows dated up to `D`; the channels'
+follow-through from payments up to a week after it: SECTION_REACH). So a logged call does
 not stale the aging, and the morning's payments, dated today, do not stale last month's dashboard:
 with one version for the whole ledger, every write emptied every section, and under a working day's
 writes (a call or a payment every few seconds) the finance leads recomputed almost every section
@@ -29,6 +30,8 @@ from django.db.models import Max
 
 from customers.models import Customer
 
+from .channels import CHANNEL_FACTS, FOLLOW_THROUGH_DAYS
+from .debt_bands import BAND_FACTS
 from .ledger import EARLIEST_AS_OF
 from .scores import FACT_SOURCES
 
@@ -46,7 +49,12 @@ SECTION_FACTS: dict[str, frozenset[str]] = {
     "effort": frozenset({"contacts", "payments", "invoices", "customer"}),
     # Excuses, rejected complaints, the reminder before each and the first payment after it.
     "excuses": frozenset({"excuses", "complaints", "reminders", "payments", "customer"}),
+    "debt-bands": frozenset(BAND_FACTS),
+    "channels": frozenset(CHANNEL_FACTS | {"customer"}),
 }
+# Days after the day shown whose changes a section reads: a contact is followed through by a payment
+# up to FOLLOW_THROUGH_DAYS later.
+SECTION_REACH = {"channels": FOLLOW_THROUGH_DAYS}
 # Every word a lower app announces (the worth-it scores map each to what it moves).
 KNOWN_FACTS = frozenset(FACT_SOURCES) | {"customer"}
 
@@ -66,7 +74,7 @@ def note_change(*, facts, earliest_day: date | None) -> None:
 
 def section_stamp(name: str, as_of: date) -> str:
     """The stamp of section `name` shown as of `as_of`."""
-    return stamp(SECTION_FACTS.get(name), as_of)
+    return stamp(SECTION_FACTS.get(name), as_of + timedelta(days=SECTION_REACH.get(name, 0)))
 
 
 def stamp(facts: frozenset[str] | None, as_of: date) -> str:

@@ -33,7 +33,7 @@ from customers.models import Customer
 from invoices.models import Invoice, Payment
 from invoices.selectors import MONEY, ZERO
 
-from . import debt_bands, section_stamps
+from . import debt_bands
 from .expressions import cents
 from .ledger import (
     BUCKET_KEYS,
@@ -519,6 +519,8 @@ def _kept_for_today(what: str, through: date, scope: LedgerScope, read):
     next change to invoices or payments, or to a customer, replaces it), and each scope is summed from
     it. `through`: the last day whose changes can move it. A portfolio (`customers`) cuts across the
     groups: read for itself."""
+    from . import section_stamps  # it reads the facts of the channels, which read the snapshots
+
     seconds = settings.REPORTS_CACHE_SECONDS
     if scope.customers is not None or not seconds:
         return read(scope)

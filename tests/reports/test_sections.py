@@ -195,3 +195,23 @@ def test_a_change_is_seen_by_exactly_the_days_on_or_after_it():
 
     seen_exactly_when_on_or_before()
     assert set(_buckets_of(None)) & set(_buckets_through(dt.date(2000, 1, 1)))
+
+
+@pytest.mark.parametrize(("days_after", "stale"), [(0, True), (7, True), (8, False)])
+def test_the_channels_of_a_past_day_read_payments_up_to_a_week_after_it(
+    client, finance_lead, invoice, cached_sections, django_capture_on_commit_callbacks, days_after, stale
+):
+    from reports import analytics
+
+    client.force_login(finance_lead)
+    url = f"/reports/section/channels/?as_of={PAST_DAY.isoformat()}"
+    change = announced(
+        invoice.customer_id, {"payments"}, PAST_DAY + dt.timedelta(days=days_after),
+        django_capture_on_commit_callbacks,
+    )  # fmt: skip
+    follow_through = analytics.channel_follow_through
+    with mock.patch.object(analytics, "channel_follow_through", wraps=follow_through) as built:
+        client.get(url, headers=HTMX)
+        change()
+        client.get(url, headers=HTMX)
+    assert built.call_count == (2 if stale else 1)
