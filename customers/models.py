@@ -63,6 +63,9 @@ class Customer(models.Model):
             ),
             known_currency_constraint("customer"),
         ]
+        # The newest change: part of every cached dashboard section's key (reports/section_stamps.py),
+        # read on each request; and an integrator's "changed since" (the API orders by it).
+        indexes = [models.Index(fields=["updated_at"], name="customer_updated_at")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.account_number})"

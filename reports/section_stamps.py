@@ -1,8 +1,8 @@
 """When a cached dashboard section goes stale: per fact it reads, and per day it covers.
 
 A section shown as of day `D` changes only when a fact it reads changes on or before `D` (the
-ledger figures, effort, excuses and debt bands are built from rows dated up to `D`; the channels'
-follow-through from payments up to a week after it: SECTION_REACH). So a logged call does
+ledger figures, effort, excuses, debt bands and the portal's uptake are built from rows dated up to
+`D`; the channels' follow-through from payments up to a week after it: SECTION_REACH). So a logged call does
 not stale the aging, and the morning's payments, dated today, do not stale last month's dashboard:
 with one version for the whole ledger, every write emptied every section, and under a working day's
 writes (a call or a payment every few seconds) the finance leads recomputed almost every section
@@ -51,6 +51,8 @@ SECTION_FACTS: dict[str, frozenset[str]] = {
     "excuses": frozenset({"excuses", "complaints", "reminders", "payments", "customer"}),
     "debt-bands": frozenset(BAND_FACTS),
     "channels": frozenset(CHANNEL_FACTS | {"customer"}),
+    # Disputes, promises and plans made, and answers to reminders (interactions): no money.
+    "portal": frozenset({"complaints", "agreements", "contacts", "reminders", "customer"}),
 }
 # Days after the day shown whose changes a section reads: a contact is followed through by a payment
 # up to FOLLOW_THROUGH_DAYS later.
@@ -87,9 +89,13 @@ def stamp(facts: frozenset[str] | None, as_of: date) -> str:
         buckets = _buckets_through(as_of)
         keys = [_key(word, bucket) for word in sorted(facts | {EVERYTHING}) for bucket in buckets]
     found = cache.get_many(keys)
-    customers_changed = Customer.objects.aggregate(latest=Max("updated_at"))["latest"]
     described = "|".join(f"{key}={found.get(key)}" for key in keys)
-    return hashlib.sha256(f"{described}|{customers_changed}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{described}|{customers_changed()}".encode()).hexdigest()[:32]
+
+
+def customers_changed():
+    """When a customer last changed (an index read: `customer_updated_at`)."""
+    return Customer.objects.aggregate(latest=Max("updated_at"))["latest"]
 
 
 def _key(word: str, bucket: str) -> str:

@@ -26,7 +26,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Case, F, QuerySet, Sum, When
+from django.db.models import Case, F, Max, QuerySet, Sum, When
 from django.db.models.functions import Coalesce
 
 from customers.models import Customer
@@ -253,8 +253,26 @@ def assignments_changed() -> bool:
     """Whether a customer recorded at fill time is now in another segment or with another collector.
 
     Customers created since have no snapshot history of their own (their back-dated invoices, if any,
-    invalidated the days they touch), so only recorded customers are compared. One query.
+    invalidated the days they touch), so only recorded customers are compared. One query, a join of
+    every recorded customer (every dashboard section asks, ~30 ms on 20,000 customers): with a shared
+    cache the answer is kept under the newest customer change (a move changes `updated_at`) and the
+    newest recorded assignment (a regrouping records them all anew), two index reads.
     """
+    seconds = settings.REPORTS_CACHE_SECONDS
+    if not seconds:
+        return _assignments_differ()
+    from . import section_stamps  # it reads the facts of the channels, which read the snapshots
+
+    recorded = SnapshotAssignment.objects.aggregate(latest=Max("pk"))["latest"]
+    key = f"reports:assignments-changed:{recorded}:{section_stamps.customers_changed()}"
+    changed = cache.get(key)
+    if changed is None:
+        changed = _assignments_differ()
+        cache.set(key, changed, seconds)
+    return changed
+
+
+def _assignments_differ() -> bool:
     return (
         SnapshotAssignment.objects.annotate(
             now_segment=Coalesce("customer__segment_id", NONE),

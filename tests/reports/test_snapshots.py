@@ -284,3 +284,23 @@ def test_debt_bands_read_from_open_invoices_equal_a_plain_rebuild(seed):
             for row in rows
         }
         assert got == expected, as_of
+
+
+def test_with_a_shared_cache_a_move_is_seen_at_once_and_a_regrouping_too(settings, credit_manager):
+    from django.core.cache import cache
+
+    from customers.services import assign_collector
+
+    settings.REPORTS_CACHE_SECONDS = 60
+    cache.clear()
+    ledger = random_ledger(3)
+    fill([D(2026, 10, 31)])
+    assert not snapshots.assignments_changed()  # kept under the newest change and assignment
+
+    new_collector = UserFactory(role="collector")
+    assign_collector(customers=[ledger["customers"][0]], collector=new_collector, actor=credit_manager)
+    assert snapshots.assignments_changed()
+
+    snapshots.refresh(today=TODAY)
+    assert not snapshots.assignments_changed()
+    cache.clear()
