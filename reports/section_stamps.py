@@ -49,6 +49,7 @@ SECTION_FACTS: dict[str, frozenset[str]] = {
     "effort": frozenset({"contacts", "payments", "invoices", "customer"}),
     # Excuses, rejected complaints, the reminder before each and the first payment after it.
     "excuses": frozenset({"excuses", "complaints", "reminders", "payments", "customer"}),
+    "excuses-said": frozenset({"excuses", "customer"}),  # the excuses' mix and repeats, apart
     "debt-bands": frozenset(BAND_FACTS),
     "channels": frozenset(CHANNEL_FACTS | {"customer"}),
     # Disputes, promises and plans made, and answers to reminders (interactions): no money.

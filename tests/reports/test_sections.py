@@ -215,3 +215,26 @@ def test_the_channels_of_a_past_day_read_payments_up_to_a_week_after_it(
         change()
         client.get(url, headers=HTMX)
     assert built.call_count == (2 if stale else 1)
+
+
+def test_a_payment_recomputes_the_complaints_but_not_what_customers_said(
+    client, finance_lead, invoice, cached_sections, django_capture_on_commit_callbacks
+):
+    from reports import analytics
+
+    client.force_login(finance_lead)
+    url = f"/reports/section/excuses/?as_of={TODAY.isoformat()}"
+    paid = announced(invoice.customer_id, {"payments"}, TODAY, django_capture_on_commit_callbacks)
+    excused = announced(invoice.customer_id, {"excuses"}, TODAY, django_capture_on_commit_callbacks)
+    complaints = analytics.complaints_used_to_delay
+    with (
+        mock.patch.object(analytics, "excuse_mix", wraps=analytics.excuse_mix) as said,
+        mock.patch.object(analytics, "complaints_used_to_delay", wraps=complaints) as delays,
+    ):
+        client.get(url, headers=HTMX)
+        paid()
+        client.get(url, headers=HTMX)
+        assert (said.call_count, delays.call_count) == (1, 2)
+        excused()
+        client.get(url, headers=HTMX)
+        assert (said.call_count, delays.call_count) == (2, 3)
