@@ -19,6 +19,7 @@ since, no snapshot is read (every day is live) and the nightly run refills them 
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
@@ -26,7 +27,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Case, F, Max, QuerySet, Sum, When
+from django.db.models import Case, F, QuerySet, Sum, When
 from django.db.models.functions import Coalesce
 
 from customers.models import Customer
@@ -66,6 +67,7 @@ LEDGER_FACTS = {"invoices", "new_invoices", "payments"}
 FILL_BATCH_DAYS = 8
 GROUPED = LedgerScope(group_by="segment_and_collector")
 NONE = 0  # segment or collector id stored for "none"
+ASSIGNMENTS_RECORDED = "reports:assignments-recorded"  # a new stamp each time they are recorded
 EMPTY_MONTHS_BEFORE = 48  # more than the trend and countback look back (COUNTBACK_MONTHS + 12 + 12)
 
 
@@ -255,15 +257,16 @@ def assignments_changed() -> bool:
     Customers created since have no snapshot history of their own (their back-dated invoices, if any,
     invalidated the days they touch), so only recorded customers are compared. One query, a join of
     every recorded customer (every dashboard section asks, ~30 ms on 20,000 customers): with a shared
-    cache the answer is kept under the newest customer change (a move changes `updated_at`) and the
-    newest recorded assignment (a regrouping records them all anew), two index reads.
+    cache the answer is kept under the newest customer change (a move changes `updated_at`: an index
+    read) and the stamp of the last recording (a regrouping records them all anew). A lost stamp can
+    only keep a "moved" answer until the next change: slower reads, never wrong figures.
     """
     seconds = settings.REPORTS_CACHE_SECONDS
     if not seconds:
         return _assignments_differ()
     from . import section_stamps  # it reads the facts of the channels, which read the snapshots
 
-    recorded = SnapshotAssignment.objects.aggregate(latest=Max("pk"))["latest"]
+    recorded = cache.get(ASSIGNMENTS_RECORDED)
     key = f"reports:assignments-changed:{recorded}:{section_stamps.customers_changed()}"
     changed = cache.get(key)
     if changed is None:
@@ -289,6 +292,7 @@ def _record_assignments_if_none() -> None:
 
 
 def _record_assignments() -> None:
+    transaction.on_commit(lambda: cache.set(ASSIGNMENTS_RECORDED, uuid.uuid4().hex, None))
     SnapshotAssignment.objects.all().delete()
     SnapshotAssignment.objects.bulk_create(
         (

@@ -145,7 +145,8 @@ def test_kept_months_plus_live_days_equal_a_plain_count(seed):
         compare(today, customers)  # kept months and the live rest
 
 
-def test_a_kept_month_is_read_instead_of_the_contacts(django_assert_max_num_queries):
+def test_a_kept_month_is_read_instead_of_the_contacts(django_assert_max_num_queries, settings):
+    settings.REPORTS_CACHE_SECONDS = 0  # the reads themselves (the cache's keys: test_todays_figures_kept)
     customer = CustomerFactory(segment=SegmentFactory(name="SME"))
     ReminderFactory(customer=customer, run_on=dt.date(2026, 5, 10), step=StepFactory(channel="email"))
     PaymentFactory(customer=customer, received_on=dt.date(2026, 5, 12))
@@ -246,7 +247,8 @@ def test_kept_months_days_and_live_today_equal_a_plain_count(seed):
         compare(today, customers)
 
 
-def test_kept_days_are_read_and_only_today_live(django_assert_max_num_queries):
+def test_kept_days_are_read_and_only_today_live(django_assert_max_num_queries, settings):
+    settings.REPORTS_CACHE_SECONDS = 0  # the reads themselves (the cache's keys: test_todays_figures_kept)
     customer = CustomerFactory(segment=SegmentFactory(name="SME"))
     step = StepFactory(channel="email")
     ReminderFactory(customer=customer, run_on=dt.date(2026, 11, 10), step=step)

@@ -195,7 +195,9 @@ def test_a_call_logged_keeps_the_snapshots():
     assert SnapshotDay.objects.exists() and not SnapshotDay.objects.filter(stale=True).exists()
 
 
-def test_a_reassigned_customer_is_grouped_as_live_until_refilled_under_the_new_grouping():
+def test_a_reassigned_customer_is_grouped_as_live_until_refilled_under_the_new_grouping(
+    django_capture_on_commit_callbacks,
+):
     ledger = random_ledger(3)
     as_of = D(2026, 10, 31)
     fill([as_of])
@@ -207,7 +209,8 @@ def test_a_reassigned_customer_is_grouped_as_live_until_refilled_under_the_new_g
     assert snapshots.assignments_changed()
     assert breakdown(as_of) == breakdown(as_of, live=True)
     kept = set(SnapshotDay.objects.values_list("day", flat=True))
-    result = snapshots.refresh(today=TODAY)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = snapshots.refresh(today=TODAY)
     assert result["regrouped"] and not snapshots.assignments_changed()
     assert kept <= set(SnapshotDay.objects.values_list("day", flat=True))  # the same window, refilled
     with CaptureQueriesContext(connection) as read:
@@ -286,7 +289,9 @@ def test_debt_bands_read_from_open_invoices_equal_a_plain_rebuild(seed):
         assert got == expected, as_of
 
 
-def test_with_a_shared_cache_a_move_is_seen_at_once_and_a_regrouping_too(settings, credit_manager):
+def test_with_a_shared_cache_a_move_is_seen_at_once_and_a_regrouping_too(
+    settings, credit_manager, django_capture_on_commit_callbacks
+):
     from django.core.cache import cache
 
     from customers.services import assign_collector
@@ -301,6 +306,7 @@ def test_with_a_shared_cache_a_move_is_seen_at_once_and_a_regrouping_too(setting
     assign_collector(customers=[ledger["customers"][0]], collector=new_collector, actor=credit_manager)
     assert snapshots.assignments_changed()
 
-    snapshots.refresh(today=TODAY)
+    with django_capture_on_commit_callbacks(execute=True):
+        snapshots.refresh(today=TODAY)
     assert not snapshots.assignments_changed()
     cache.clear()

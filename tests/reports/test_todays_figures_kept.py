@@ -116,3 +116,23 @@ def test_a_portfolio_is_read_for_itself(ledger, kept):
         f.as_dict() for f in alone
     ]
     assert [f.currency for f in alone] == ["USD"]
+
+
+def test_once_kept_another_section_reads_no_invoice_and_few_queries(ledger, kept):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reports.ledger import DEFAULT_PERIOD_MONTHS, period_start
+
+    today = ledger["today"]
+    # The past: the period's opening day and the months before this one, as the nightly run keeps them.
+    snapshots.fill_days([period_start(today, DEFAULT_PERIOD_MONTHS) - dt.timedelta(days=1)])
+    snapshots.fill_months(today=today)
+    ledger_trend(today, scope=LedgerScope(), points=1)  # the first reader reads today's open invoices
+    with CaptureQueriesContext(connection) as second:
+        ledger_breakdown(today, scope=LedgerScope(currency="EUR"), points=1)
+    sql = [query["sql"] for query in second.captured_queries]
+    assert not [query for query in sql if "invoices_invoice" in query]
+    # Index reads for the cache's keys (the newest customer change), whether customers moved (kept
+    # too), and the snapshots' marks: a handful, whatever the size of the ledger.
+    assert len(sql) <= 8, sql
