@@ -67,6 +67,8 @@ LEDGER_FACTS = {"invoices", "new_invoices", "payments"}
 FILL_BATCH_DAYS = 8
 GROUPED = LedgerScope(group_by="segment_and_collector")
 NONE = 0  # segment or collector id stored for "none"
+# Credit sales are invoice amounts: a payment does not move them.
+SALES_FACTS = frozenset({"invoices", "new_invoices", "customer"})
 ASSIGNMENTS_RECORDED = "reports:assignments-recorded"  # a new stamp each time they are recorded
 EMPTY_MONTHS_BEFORE = 48  # more than the trend and countback look back (COUNTBACK_MONTHS + 12 + 12)
 
@@ -526,6 +528,7 @@ def _sales(as_of: date, *, scope: LedgerScope, months: int, today: date) -> dict
             max(as_of, today),
             scope,
             lambda scope: monthly_credit_sales(as_of, scope=scope, months=count),
+            facts=SALES_FACTS,
         )
         for key, by_month in live.items():
             for month, amount in by_month.items():
@@ -534,19 +537,19 @@ def _sales(as_of: date, *, scope: LedgerScope, months: int, today: date) -> dict
     return sales
 
 
-def _kept_for_today(what: str, through: date, scope: LedgerScope, read):
+def _kept_for_today(what: str, through: date, scope: LedgerScope, read, *, facts=None):
     """`read(scope)`, the part of today's figures no snapshot holds. The headline, the aging, the trend
     and the breakdown all need it, each filter a part of it: with a shared cache, the whole ledger's is
     read once, grouped by (currency, segment, collector), kept under the ledger's stamp for today (the
     next change to invoices or payments, or to a customer, replaces it), and each scope is summed from
-    it. `through`: the last day whose changes can move it. A portfolio (`customers`) cuts across the
-    groups: read for itself."""
+    it. `through`: the last day whose changes can move it; `facts`: the facts it reads (default: the
+    ledger's). A portfolio (`customers`) cuts across the groups: read for itself."""
     from . import section_stamps  # it reads the facts of the channels, which read the snapshots
 
     seconds = settings.REPORTS_CACHE_SECONDS
     if scope.customers is not None or not seconds:
         return read(scope)
-    key = f"reports:today:{what}:{section_stamps.stamp(section_stamps.LEDGER, through)}"
+    key = f"reports:today:{what}:{section_stamps.stamp(facts or section_stamps.LEDGER, through)}"
     grouped = cache.get(key)
     if grouped is None:
         grouped = read(GROUPED)

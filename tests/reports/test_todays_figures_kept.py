@@ -136,3 +136,23 @@ def test_once_kept_another_section_reads_no_invoice_and_few_queries(ledger, kept
     # Index reads for the cache's keys (the newest customer change), whether customers moved (kept
     # too), and the snapshots' marks: a handful, whatever the size of the ledger.
     assert len(sql) <= 8, sql
+
+
+def test_a_payment_reads_todays_open_invoices_again_but_not_this_months_sales(
+    ledger, kept, django_capture_on_commit_callbacks
+):
+    today, customer = ledger["today"], ledger["customers"][0]
+    ledger_trend(today, scope=LedgerScope(), points=1)
+    sales = snapshots.monthly_credit_sales
+    with (
+        mock.patch.object(snapshots, "_open_positions", wraps=snapshots._open_positions) as read_open,
+        mock.patch.object(snapshots, "monthly_credit_sales", wraps=sales) as read_sales,
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            announce_change(customer_ids={customer.pk}, facts={"payments"}, earliest_day=today)
+        ledger_trend(today, scope=LedgerScope(), points=1)
+        assert (read_open.call_count, read_sales.call_count) == (1, 0)
+        with django_capture_on_commit_callbacks(execute=True):
+            announce_change(customer_ids={customer.pk}, facts={"new_invoices"}, earliest_day=today)
+        ledger_trend(today, scope=LedgerScope(), points=1)
+        assert (read_open.call_count, read_sales.call_count) == (2, 1)
