@@ -10,6 +10,7 @@ from customers.access import Actor, Capability, require
 
 from .models import WorthItSettings
 from .scores import rebuild_worth_it_scores
+from .section_stamps import note_change
 
 
 @transaction.atomic
@@ -30,4 +31,6 @@ def update_worth_it_settings(*, actor: Actor, **values: Any) -> WorthItSettings:
     settings.full_clean()
     settings.save()
     rebuild_worth_it_scores(today=timezone.localdate())
+    # The effort section costs minutes and values revenue with these: every cached section is stale.
+    note_change(facts=None, earliest_day=None)
     return settings

@@ -238,3 +238,20 @@ def test_a_payment_recomputes_the_complaints_but_not_what_customers_said(
         excused()
         client.get(url, headers=HTMX)
         assert (said.call_count, delays.call_count) == (2, 3)
+
+
+def test_new_worth_it_settings_recompute_the_cached_effort(
+    client, finance_lead, credit_manager, invoice, cached_sections, django_capture_on_commit_callbacks
+):
+    from reports import analytics
+    from reports.services import update_worth_it_settings
+
+    client.force_login(finance_lead)
+    url = f"/reports/section/effort/?as_of={TODAY.isoformat()}"
+    effort = analytics.effort_against_value
+    with mock.patch.object(analytics, "effort_against_value", wraps=effort) as built:
+        client.get(url, headers=HTMX)
+        with django_capture_on_commit_callbacks(execute=True):
+            update_worth_it_settings(actor=credit_manager, hourly_collection_cost=Decimal("99.00"))
+        client.get(url, headers=HTMX)
+    assert built.call_count == 2
