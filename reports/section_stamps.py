@@ -65,7 +65,7 @@ KNOWN_FACTS = frozenset(FACT_SOURCES) | {"customer"}
 def note_change(*, facts, earliest_day: date | None) -> None:
     """Stale what this change can move, once the writer's transaction commits (before it, a reader
     could still file the old figures under the new stamp)."""
-    words = set(facts or ()) & KNOWN_FACTS if facts and set(facts) <= KNOWN_FACTS else {EVERYTHING}
+    words = set(facts) if facts and set(facts) <= KNOWN_FACTS else {EVERYTHING}
     stamp = uuid.uuid4().hex
     stamps = {
         _key(word, bucket): stamp

@@ -9,10 +9,10 @@ Cache: each section's rendered HTML is kept in the Django cache (Redis when REDI
 its filters and its *stamp* (reports/section_stamps.py): the digest of the changes, announced by the
 lower apps (`customers.signals.customer_facts_changed`), to the facts it reads on the days it covers,
 and of the newest customer change (`updated_at`, which a reassignment moves): a cached section is
-never older than the last write that changed it. The stamp is read before the
-figures are computed: a change committed while they are computed makes the key stale at once rather
-than filing old figures under the new stamp. Without REDIS_URL each process would keep its own cache
-and stamps, so nothing is cached (REPORTS_CACHE_SECONDS is 0).
+never older than the last write that changed it. The stamp is read before the figures are computed:
+a change committed while they are computed makes the key stale at once rather than filing old
+figures under the new stamp. Without REDIS_URL each process would keep its own cache and stamps, so
+nothing is cached (REPORTS_CACHE_SECONDS is 0).
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ from .ledger import (
     BUCKET_KEYS,
     LedgerScope,
     _bucket_conditions,
+    _roll_up,
     add_months,
     month_end,
     monthly_credit_sales,
@@ -529,6 +530,7 @@ def _sales(as_of: date, *, scope: LedgerScope, months: int, today: date) -> dict
             scope,
             lambda scope: monthly_credit_sales(as_of, scope=scope, months=count),
             facts=SALES_FACTS,
+            sales=True,
         )
         for key, by_month in live.items():
             for month, amount in by_month.items():
@@ -537,13 +539,14 @@ def _sales(as_of: date, *, scope: LedgerScope, months: int, today: date) -> dict
     return sales
 
 
-def _kept_for_today(what: str, through: date, scope: LedgerScope, read, *, facts=None):
+def _kept_for_today(what: str, through: date, scope: LedgerScope, read, *, facts=None, sales=False):
     """`read(scope)`, the part of today's figures no snapshot holds. The headline, the aging, the trend
     and the breakdown all need it, each filter a part of it: with a shared cache, the whole ledger's is
     read once, grouped by (currency, segment, collector), kept under the ledger's stamp for today (the
     next change to invoices or payments, or to a customer, replaces it), and each scope is summed from
     it. `through`: the last day whose changes can move it; `facts`: the facts it reads (default: the
-    ledger's). A portfolio (`customers`) cuts across the groups: read for itself."""
+    ledger's); `sales`: monthly sales rather than positions. A portfolio (`customers`) cuts across the
+    groups: read for itself."""
     from . import section_stamps  # it reads the facts of the channels, which read the snapshots
 
     seconds = settings.REPORTS_CACHE_SECONDS
@@ -556,34 +559,23 @@ def _kept_for_today(what: str, through: date, scope: LedgerScope, read, *, facts
         if grouped is None:
             return None
         cache.set(key, grouped, seconds)
-    return _regrouped(grouped, scope)
+    return _regrouped(grouped, scope, sales=sales)
 
 
-def _regrouped(grouped: dict, scope: LedgerScope) -> dict:
-    """Amounts keyed by (currency, (segment id, collector id)), then by day or month (and bucket), cut
-    to the scope's filters and summed by its grouping."""
-    regroup = {
-        "segment": lambda group: group[0],
-        "collector": lambda group: group[1],
-        "segment_and_collector": lambda group: group,
-    }.get(scope.group_by or "", lambda group: None)
-    summed: dict = {}
-    for (currency, (segment_id, collector_id)), amounts in grouped.items():
-        if (
-            (not scope.currency or currency == scope.currency)
-            and (not scope.segment_id or segment_id == scope.segment_id)
-            and (not scope.collector_id or collector_id == scope.collector_id)
-        ):
-            _add(summed.setdefault((currency, regroup((segment_id, collector_id))), {}), amounts)
-    return summed
-
-
-def _add(into: dict, more: dict) -> None:
-    for key, value in more.items():
-        if isinstance(value, dict):
-            _add(into.setdefault(key, {}), value)
-        else:
-            into[key] = into.get(key, Decimal("0.00")) + value
+def _regrouped(grouped: dict, scope: LedgerScope, *, sales: bool) -> dict:
+    """Positions (or, with `sales`, monthly sales) keyed by (currency, (segment id, collector id)), cut
+    to the scope's filters and summed by its grouping (`ledger._roll_up`)."""
+    wanted = {
+        (currency, group): amounts
+        for (currency, group), amounts in grouped.items()
+        if (not scope.currency or currency == scope.currency)
+        and (not scope.segment_id or group[0] == scope.segment_id)
+        and (not scope.collector_id or group[1] == scope.collector_id)
+    }
+    positions, monthly = _roll_up(
+        {} if sales else wanted, wanted if sales else {}, lambda group: _group_key(scope, *group)
+    )
+    return monthly if sales else positions
 
 
 def _merge(into: dict, more: dict) -> None:
