@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import Sum
 
 from customers.models import Customer
@@ -37,6 +37,7 @@ from .expressions import cents
 from .forecast import WEEKS, CurrencyForecast, forecast, week_of
 from .ledger import LedgerScope
 from .models import KeptForecast
+from .week_end_sources import WeekEndSources
 
 ORIGINS = 26
 # The facts (customers.signals) that can move a past day's forecast: what it reads of invoices, payments,
@@ -162,21 +163,42 @@ def backtest(
 
 
 def make_forecasts(days: list[date], scope: LedgerScope) -> dict[date, Weeks]:
-    """The forecasts as of these days. Each is a few seconds of database work on a large ledger, almost
-    all of it in PostgreSQL, so a cold backtest makes them side by side on REPORTS_BACKTEST_CONNECTIONS
-    connections of their own (threads: the GIL is released while PostgreSQL works). Not inside a
-    transaction (other connections could not see its writes) nor on SQLite: one after the other."""
+    """The forecasts as of these days (week-ends, whole weeks apart). What they read of the ledger is
+    gathered once for a run of them (reports/week_end_sources.py), then each is spread from it, almost
+    all of it in PostgreSQL: so a cold backtest splits the days into REPORTS_BACKTEST_CONNECTIONS runs
+    made side by side on connections of their own (threads: the GIL is released while PostgreSQL
+    works). Not inside a transaction (other connections could not see its writes) nor on SQLite: one
+    run. The interval is not computed: the backtest compares the expected weeks only."""
+    if not days:
+        return {}
     workers = min(len(days), settings.REPORTS_BACKTEST_CONNECTIONS)
     alias = router.db_for_read(Invoice)
     if workers < 2 or connections[alias].vendor != "postgresql" or connections[alias].in_atomic_block:
-        return {day: _weeks_of(forecast(as_of=day, scope=scope)) for day in days}
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="backtest") as pool:
-        return dict(zip(days, pool.map(lambda day: _made_on_own_connection(day, scope), days), strict=True))
+        return _made_from_sources(days, scope)
+    size = -(-len(days) // workers)  # runs of consecutive days: each gathers a shorter stretch
+    runs = [days[start : start + size] for start in range(0, len(days), size)]
+    with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="backtest") as pool:
+        made: dict[date, Weeks] = {}
+        for found in pool.map(lambda run: _made_on_own_connection(run, scope), runs):
+            made.update(found)
+    return {day: made[day] for day in days}
 
 
-def _made_on_own_connection(day: date, scope: LedgerScope) -> Weeks:
+def _made_from_sources(days: list[date], scope: LedgerScope) -> dict[date, Weeks]:
+    alias = router.db_for_read(Invoice)
+    with transaction.atomic(using=alias):  # a failure rolls the temporary tables back with it
+        sources = WeekEndSources.gathered(days, scope)
+        made = {
+            day: _weeks_of(forecast(as_of=day, scope=scope, sources=sources, with_interval=False))
+            for day in days
+        }
+        sources.drop()
+    return made
+
+
+def _made_on_own_connection(days: list[date], scope: LedgerScope) -> dict[date, Weeks]:
     try:
-        return _weeks_of(forecast(as_of=day, scope=scope))
+        return _made_from_sources(days, scope)
     finally:
         connections.close_all()  # this thread's connections only
 

@@ -155,25 +155,28 @@ def _spread_sql(
     customer_ids: list[int],
     by_customer: bool = False,
     only_fallback: bool = False,
+    with_interval: bool = True,
 ) -> tuple[str, tuple]:
     """One statement: the open money on the day grouped by (customer, currency, due week), spread over
     the weeks by the chosen distribution (the customer's with MIN_PAID_INVOICES invoices paid, else its
     segment's, else everyone's in the currency), summed per currency and week with the variance; the
     naive forecast and the open total; and the bins the disputed invoices' customers need.
 
-    `moves` (`_moves`) are the CTEs `paid_after` and `moves`, the rows (customer, segment, currency, off,
+    `moves` (`_moves`) are the CTE `moves` (after any it reads), the rows (customer, segment, currency, off,
     held, amt): open invoices with their days from the day to the due date and their open amount on
     the day; held ones (in an agreement or a dispute) count in the naive forecast and the open total
-    only. `bins` gives lateness.COLUMNS.
+    only. `bins` (a queryset, or SQL and its parameters) gives lateness.COLUMNS.
 
     Each customer's expected amount and variance per week are taken to a millionth of the currency unit
     before they are summed, so the kept spreads (reports/spreads.py: `by_customer`, one row per customer,
     currency and week, with its level of distribution, its naive and open money) add up to exactly the
     figures read live. `only_fallback` spreads only the groups of customers with too little history of
-    their own (their segment's distribution depends on the scope, so they are never kept)."""
+    their own (their segment's distribution depends on the scope, so they are never kept). Without
+    `with_interval` the variance is left out (0): a third of the statement's time, and the backtest
+    reads only the expected weeks."""
     moves_sql, moves_params = moves
     params: list = list(moves_params)
-    bins_sql, bins_params = _sql(bins)
+    bins_sql, bins_params = bins if isinstance(bins, tuple) else _sql(bins)
     params.extend(bins_params)
     week = f"(off + {OVERDUE_BINS * 7 - 1}) / 7"
     due = _round_sql("g.offs * 1.0 / g.amount")
@@ -191,6 +194,7 @@ def _spread_sql(
         UNION ALL"""
     )
     naive_week = _week_sql(all_due)
+    variance = "ROUND(SUM(amount * amount * p * (1 - p)), 6)" if with_interval else "0"
     if by_customer:
         outputs = f"""SELECT 'invoices', currency, week, customer, expected, variance, CAST(NULL AS INTEGER)
     FROM cw
@@ -274,8 +278,7 @@ def _spread_sql(
         FROM gw JOIN gt ON gt.gid = gw.gid
     ),
     cw AS (
-        SELECT customer, currency, week, ROUND(SUM(amount * p), 6) AS expected,
-               ROUND(SUM(amount * amount * p * (1 - p)), 6) AS variance
+        SELECT customer, currency, week, ROUND(SUM(amount * p), 6) AS expected, {variance} AS variance
         FROM gp WHERE week <= {WEEKS} GROUP BY customer, currency, week
     )
     {outputs}
@@ -484,14 +487,22 @@ def kept_spreads(as_of: date, scope: LedgerScope) -> KeptSpreads | None:
     return KeptSpreads(list(sums.order_by()), replace(scope, customers=customers.filter(pk__in=fallback)))
 
 
-def forecast(*, as_of: date, scope: LedgerScope | None = None) -> list[CurrencyForecast]:
+def forecast(
+    *, as_of: date, scope: LedgerScope | None = None, sources=None, with_interval: bool = True
+) -> list[CurrencyForecast]:
     """The 13-week forecast per currency as of `as_of` (see the module's docstring). About ten queries,
     whatever the size of the ledger. The open invoices are spread in SQL (`_spread_sql`), reading the
     kept distributions (reports/lateness.py) when they are of `as_of`; when the kept spreads are of
     `as_of` too (reports/spreads.py), only the customers without a history of their own are spread and
     everyone else's weeks are summed from their rows. Python handles only the invoices in an agreement
-    or a dispute, which are few."""
+    or a dispute, which are few.
+
+    `sources` (reports/week_end_sources.py, the backtest's): the open invoices and the bins read from
+    what was gathered for a run of week-ends, in its scope, instead of the ledger's tables; the same
+    figures. Without `with_interval` the weeks' low and high equal the expected amount."""
     scope = scope or LedgerScope()
+    if sources is not None and sources.scope != scope:
+        raise ValueError("The sources were gathered for another scope.")
     weeks = _Weeks()
     open_total: dict[str, Decimal] = defaultdict(lambda: ZERO)
 
@@ -506,12 +517,20 @@ def forecast(*, as_of: date, scope: LedgerScope | None = None) -> list[CurrencyF
         if invoice.pk not in in_agreements
     ]
     wanted = sorted({invoice.customer_id for invoice in disputed})
-    kept = kept_spreads(as_of, scope)
+    held = [covered_ids, disputed_ids]
+    if sources is not None:
+        kept = None
+        moves, bins = sources.moves(as_of, held=held), sources.bins(as_of)
+    else:
+        kept = kept_spreads(as_of, scope)
+        moves = _moves(as_of, scope if kept is None else kept.live_scope, held=held)
+        bins = bins_of(as_of, scope)
     sql, params = _spread_sql(
-        moves=_moves(as_of, scope if kept is None else kept.live_scope, held=[covered_ids, disputed_ids]),
-        bins=bins_of(as_of, scope),
+        moves=moves,
+        bins=bins,
         customer_ids=wanted,
         only_fallback=kept is not None,
+        with_interval=with_interval,
     )
     found = Distributions({}, {}, {}, {invoice.customer_id: invoice.segment_id for invoice in disputed})
     read = {"customer": found.by_customer, "segment": found.by_segment, "currency": found.by_currency}

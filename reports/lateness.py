@@ -52,18 +52,23 @@ def scoped_customers(scope: LedgerScope) -> QuerySet[Customer]:
 def live_bins(as_of: date, scope: LedgerScope) -> QuerySet:
     """Days late of the money received in the 12 months to `as_of` per (customer, currency, bin): amount,
     amount x days late and allocations counted (days late from the due date, early payments as 0)."""
+    return received_bins(scope, after=as_of - timedelta(days=HISTORY_DAYS), through=as_of)
+
+
+def received_bins(scope: LedgerScope, *, after: date, through: date, **also) -> QuerySet:
+    """`live_bins` of the money received in (after, through], grouped by the expressions `also` too
+    (of the allocation) besides the COLUMNS."""
     days_late = Greatest(DaysBetween(F("payment__received_on"), F("invoice__due_date")), Value(0))
     return (
         scope.filter(Allocation.objects.all(), prefix="invoice__")
-        .filter(
-            payment__received_on__gt=as_of - timedelta(days=HISTORY_DAYS), payment__received_on__lte=as_of
-        )
+        .filter(payment__received_on__gt=after, payment__received_on__lte=through)
         .annotate(late=days_late)
         .values(
             cid=F("invoice__customer_id"),
             sid=F("invoice__customer__segment_id"),
             currency=F("invoice__currency"),
             bin=Least(F("late") / Value(LATE_BIN_DAYS), Value(LAST_LATE_BIN)),
+            **also,
         )
         .annotate(amt=Sum("amount"), amt_days=Sum(F("amount") * F("late")), cnt=Count("id"))
         .order_by()
