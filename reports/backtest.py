@@ -11,8 +11,9 @@ Kept: each week-end's finished forecast (its 13 weeks expected and naive, per cu
 is corrected, which every such write announces with its `earliest_day` (customers.signals), the same
 day the ledger snapshots are invalidated from (reports/snapshots.py): the receiver deletes the kept
 forecasts from that day on (`invalidate`). So the nightly run computes the new week-end only (a
-portfolio scope, which cuts across customers, is never kept). A customer moved to another segment or
-collector announces no day, so the rows are kept per digest of every customer's grouping too. A kept
+portfolio scope, which cuts across customers, is never kept). A customer moved to another segment
+(or, for a collector's forecast, collector) announces no day, so the rows are kept per digest of the
+grouping too (`grouping`). A kept
 forecast is exactly the one computed: the same Decimals, written as text. (One race is left: a
 back-dated write committed while a backtest computes a later day's forecast, which it then keeps.)
 """
@@ -212,12 +213,15 @@ def _weeks_of(made: list[CurrencyForecast]) -> Weeks:
     return {f.currency: ([w.expected for w in f.weeks], [w.naive for w in f.weeks]) for f in made}
 
 
-def grouping() -> str:
-    """A digest of every customer's segment and collector: a forecast reads them as they are now (the
-    segment's distribution, the scope), and moving a customer announces nothing a past day could be
-    invalidated from, so a kept forecast is of one grouping. One query (~20k short rows)."""
+def grouping(*, collectors: bool) -> str:
+    """A digest of every customer's segment (and collector): a forecast reads them as they are now (the
+    segment's distribution, a collector's scope), and moving a customer announces nothing a past day
+    could be invalidated from, so a kept forecast is of one grouping. Collectors count only for a
+    collector's scope: reassigning portfolios, the common move, keeps every other forecast. One query
+    (~20k short rows)."""
     digest = hashlib.blake2b(digest_size=12)
-    rows = Customer.objects.order_by("pk").values_list("pk", "segment_id", "collector_id")
+    fields = ("pk", "segment_id", "collector_id") if collectors else ("pk", "segment_id")
+    rows = Customer.objects.order_by("pk").values_list(*fields)
     for row in rows.iterator(chunk_size=10000):
         digest.update(repr(row).encode())
     return digest.hexdigest()
@@ -228,7 +232,7 @@ def scope_key(scope: LedgerScope) -> str | None:
     if scope.customers is not None:
         return None
     filters = f"currency={scope.currency}|segment_id={scope.segment_id}|collector_id={scope.collector_id}"
-    return f"{filters}|grouping={grouping()}"
+    return f"{filters}|grouping={grouping(collectors=scope.collector_id is not None)}"
 
 
 def kept_forecasts(days: list[date], key: str | None) -> dict[date, Weeks]:

@@ -16,9 +16,10 @@ from invoices.services import AllocationRequest, record_payment
 from reports import backtest as backtest_module
 from reports.backtest import backtest, week_ends
 from reports.forecast import forecast
+from reports.ledger import LedgerScope
 from reports.models import KeptForecast
 from tests.conftest import need_service
-from tests.factories import TODAY, CustomerFactory, InvoiceFactory, SegmentFactory
+from tests.factories import TODAY, CustomerFactory, InvoiceFactory, SegmentFactory, UserFactory
 from tests.reports.test_forecast import history, paid_invoice
 from tests.reports.test_ledger_property import build_ledger, invoice_rows
 
@@ -164,3 +165,21 @@ def test_inside_a_transaction_the_forecasts_are_made_one_after_the_other(setting
     settings.REPORTS_BACKTEST_CONNECTIONS = 2
     backtest(as_of=TODAY, origins=ORIGINS, keep=False)
     assert made_in == {threading.current_thread().name}  # other connections could not see these rows
+
+
+def test_moving_a_customer_to_another_collector_keeps_all_but_the_collectors_forecasts():
+    """Reassigning a portfolio moves nothing a forecast over every customer or a segment reads."""
+    late, _ = a_ledger()
+    anna, ben = UserFactory(), UserFactory()
+    Customer.objects.filter(pk=late.pk).update(collector=anna)
+    everyone, annas = LedgerScope(), LedgerScope(collector_id=anna.pk)
+    before = figures(backtest(as_of=TODAY, origins=ORIGINS, scope=everyone))
+    backtest(as_of=TODAY, origins=ORIGINS, scope=annas)
+    Customer.objects.filter(pk=late.pk).update(collector=ben)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert figures(backtest(as_of=TODAY, origins=ORIGINS, scope=everyone)) == before
+    assert len(queries) == 3  # receipts, the grouping, the kept forecasts: none made again
+    after = figures(backtest(as_of=TODAY, origins=ORIGINS, scope=annas))
+    assert after == figures(backtest(as_of=TODAY, origins=ORIGINS, scope=annas, keep=False))
+    assert KeptForecast.objects.count() == 3 * ORIGINS  # everyone's, and Anna's before and after the move
