@@ -6,16 +6,16 @@ days-late bins of the money received in the 12 months before it (`lateness.live_
 raw tables that is a join of invoices, allocations and payments each time: about 4 of a week-end's
 6 seconds on the 20,000-customer ledger, and the backtest makes 26 of them, each a week apart.
 
-So `WeekEndSources.gathered` reads them once for a run of days seven days apart into three temporary
-tables (on this connection, dropped when done), each row marked with the week-ends it belongs to, and
-each day's forecast selects its own rows from them with the same columns the live reads give:
+So `WeekEndSources.gathered` reads them once for a run of days seven days apart into temporary tables
+(on this connection, dropped when done; k counts the weeks from the first day), and each day's forecast
+selects its own rows from them, with the columns the live reads give:
 - bins: the allocations received from a year before the first day to the last, grouped by customer,
-  currency, bin and the first and last week-end whose 12 months hold the day they were received
-  (k_in <= k < k_out, k counting weeks from the first day);
+  currency, bin and the week-ends whose 12 months hold the day they were received (k_in <= k < k_out);
 - invoices: those the run can see open (issued by the last day, due in the window of some day, open now
-  or paid off after the first day), with the first and last week-end whose window holds them;
-- paid: the allocations received after the first day per invoice and week, so the open amount on day k
-  is what is open now plus what was received after it (kr > k).
+  or paid off after the first day), with the week-ends whose window holds them (k_lo <= k <= k_hi);
+- paid: the allocations received after the first day per invoice and week (kr);
+- open: from those two, each invoice's open amount as steps (k_from <= k <= k_to): what is open now
+  plus what was received after the step's week-ends; no step once it is paid.
 The figures are the same as the live reads, to the cent: the same rows summed (tests/reports/
 test_backtest_kept.py compares the backtest's forecasts with each day's own).
 """
