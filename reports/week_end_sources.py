@@ -16,8 +16,8 @@ selects its own rows from them, with the columns the live reads give:
 - paid: the allocations received after the first day per invoice and week (kr);
 - open: from those two, each invoice's open amount as steps (k_from <= k <= k_to): what is open now
   plus what was received after the step's week-ends; no step once it is paid.
-The figures are the same as the live reads, to the cent: the same rows summed (tests/reports/
-test_backtest_kept.py compares the backtest's forecasts with each day's own).
+The rows are the live reads' own, so the forecasts are each day's own (tests/reports/
+test_week_end_sources.py compares both on random ledgers).
 """
 
 from __future__ import annotations
