@@ -15,9 +15,10 @@ one (ChannelDaySnapshot, with the previous month's days for when that month is s
 neither covers is read live: today, and after a write the days it marked stale.
 
 A month's figures depend on its contacts and on payments up to FOLLOW_THROUGH_DAYS after it ends, so
-a write dated `d` (customer_facts_changed's earliest_day) marks stale every month ending on or after
+a payment dated `d` (customer_facts_changed's earliest_day) marks stale every month ending on or after
 `d - FOLLOW_THROUGH_DAYS`, and every kept day from that day on (so the morning's payments, dated
-today, send the last week live until the night); stale and missing months and days are read live
+today, send the last week live until the night); a contact or a reminder dated `d` marks its month
+and the days from `d` on (a call logged today: nothing kept); stale and missing months and days are read live
 until the nightly run refills them. The portal's answers per month and day (reports/self_service.py,
 PortalAnswerSnapshot, PortalAnswerDaySnapshot) are kept with the same months, days and marks.
 Groups are the customers' segment and collector when filled, as for the daily ledger snapshots
@@ -283,11 +284,14 @@ def refresh_days(*, today: date) -> int:
     return fill_days([day for day in wanted if day not in fresh])
 
 
-def invalidate(*, since: date | None) -> None:
-    """Mark stale every month and day a change dated `since` can have moved (None: all of them)."""
+def invalidate(*, since: date | None, facts=CHANNEL_FACTS) -> None:
+    """Mark stale every month and day a change of these facts dated `since` can have moved (None: all
+    of them). Payments reach back: the contacts of the FOLLOW_THROUGH_DAYS before them are followed
+    through. A contact or a reminder moves its own day on (a later portal answer's days since its
+    latest reminder): a call logged today stales nothing kept."""
     months, days = ChannelMonth.objects.filter(stale=False), ChannelDay.objects.filter(stale=False)
     if since is not None:
-        reach = since - timedelta(days=FOLLOW_THROUGH_DAYS)
+        reach = since - timedelta(days=FOLLOW_THROUGH_DAYS if "payments" in facts else 0)
         months, days = months.filter(month__gte=reach.replace(day=1)), days.filter(day__gte=reach)
     months.update(stale=True)
     days.update(stale=True)

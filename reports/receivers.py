@@ -33,7 +33,7 @@ def ledger_changed(sender, customer_ids, facts, earliest_day=None, **kwargs) -> 
     if set(facts) & snapshots.LEDGER_FACTS:
         snapshots.invalidate(since=earliest_day)
     if set(facts) & channels.CHANNEL_FACTS:
-        channels.invalidate(since=earliest_day)
+        channels.invalidate(since=earliest_day, facts=facts)
     if not facts or set(facts) & backtest.FORECAST_FACTS:
         backtest.invalidate(since=earliest_day)
 

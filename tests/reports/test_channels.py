@@ -286,6 +286,27 @@ def test_a_payment_today_marks_the_last_week_stale_and_the_night_refills_it():
     assert channels.drift() == []
 
 
+def test_a_call_marks_only_its_own_day_on_stale_and_the_read_is_right():
+    """A contact's follow-through reads payments after it, not before: a call logged for three days ago
+    leaves the days before it kept (a payment that day would reach a week back)."""
+    customer = CustomerFactory(segment=SegmentFactory(name="SME"))
+    PaymentFactory(customer=customer, received_on=TODAY - dt.timedelta(days=1))
+    channels.refresh(today=TODAY)
+    channels.refresh_days(today=TODAY)
+    called_on = TODAY - dt.timedelta(days=3)
+
+    at_ten = timezone.make_aware(dt.datetime.combine(called_on, dt.time(10)))
+    InteractionFactory(customer=customer, channel="phone", direction="outbound", occurred_at=at_ten)
+    announce_change(customer_ids={customer.pk}, facts={"contacts", "tasks"}, earliest_day=called_on)
+
+    stale = set(ChannelDay.objects.filter(stale=True).values_list("day", flat=True))
+    assert min(stale) == called_on
+    (row,) = channel_follow_through(today=TODAY)
+    assert (row["contacts"], row["followed"]) == (1, 1)  # the call, read live, then paid
+    assert channels.refresh_days(today=TODAY) == len(stale)
+    assert channels.drift() == []
+
+
 def test_the_next_day_drops_the_days_no_longer_kept():
     ReminderFactory(
         customer=CustomerFactory(), run_on=dt.date(2025, 11, 25), step=StepFactory(channel="email")
