@@ -3,6 +3,7 @@ from django.contrib import admin
 from customers.admin import ReadOnlyAdminMixin
 
 from .models import (
+    SETTING_FIELDS,
     ChannelDay,
     ChannelDaySnapshot,
     ChannelMonth,
@@ -24,6 +25,7 @@ from .models import (
     WorthItScore,
     WorthItSettings,
 )
+from .services import update_worth_it_settings
 
 
 class KeptFiguresAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -51,6 +53,13 @@ for kept in (
 @admin.register(WorthItSettings)
 class WorthItSettingsAdmin(admin.ModelAdmin):
     list_display = ("__str__", "revenue_weight", "punctuality_weight", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        """Through the service, as the worth-it page saves them: the capability check, every kept score
+        recomputed with the new weights and the cached sections staled, in this transaction."""
+        values = {name: form.cleaned_data[name] for name in SETTING_FIELDS if name in form.cleaned_data}
+        saved = update_worth_it_settings(actor=request.user, **values)
+        obj.pk, obj.updated_at = saved.pk, saved.updated_at
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and not WorthItSettings.objects.exists()

@@ -15,7 +15,7 @@ from calls.selectors import filter_worklist, worklist
 from customers.signals import announce_change
 from dunning.services import ensure_standard_policy, run_dunning_batch
 from invoices.services import allocate
-from reports.models import WorthItScore, WorthItSettings
+from reports.models import SETTING_FIELDS, WorthItScore, WorthItSettings
 from reports.scores import (
     kept_ranking,
     kept_worth_it_scores,
@@ -38,6 +38,7 @@ from tests.factories import (
     InvoiceFactory,
     PaymentFactory,
     ReminderFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -221,6 +222,25 @@ def test_new_weights_recompute_every_kept_score(credit_manager):
         actor=credit_manager, revenue_weight=Decimal("10"), interactions_weight=Decimal("40")
     )
 
+    ids = [customer.pk for customer in ledger]
+    assert kept_worth_it_scores(ids, today=TODAY) == worth_it_scores(ids, today=TODAY)
+    assert worth_it_drift(today=TODAY) == []
+
+
+def test_weights_saved_in_the_admin_recompute_every_kept_score_too(client, credit_manager):
+    ledger = random_ledger(5)
+    settings = update_worth_it_settings(actor=credit_manager, revenue_weight=Decimal("30"))
+    rebuild_worth_it_scores(today=TODAY)
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    form = {name: getattr(settings, name) for name in SETTING_FIELDS}
+
+    answer = client.post(
+        reverse("admin:reports_worthitsettings_change", args=[settings.pk]),
+        {**form, "revenue_weight": "10", "interactions_weight": "40"},
+    )
+
+    assert answer.status_code == 302
+    assert WorthItSettings.current().revenue_weight == Decimal("10")
     ids = [customer.pk for customer in ledger]
     assert kept_worth_it_scores(ids, today=TODAY) == worth_it_scores(ids, today=TODAY)
     assert worth_it_drift(today=TODAY) == []
