@@ -173,7 +173,7 @@ def make_forecasts(days: list[date], scope: LedgerScope) -> dict[date, Weeks]:
     if not days:
         return {}
     workers = min(len(days), settings.REPORTS_BACKTEST_CONNECTIONS)
-    alias = router.db_for_read(Invoice)
+    alias = router.db_for_write(Invoice)  # where the sources' temporary tables are (the primary)
     if workers < 2 or connections[alias].vendor != "postgresql" or connections[alias].in_atomic_block:
         return _made_from_sources(days, scope)
     size = -(-len(days) // workers)  # runs of consecutive days: each gathers a shorter stretch
@@ -186,7 +186,7 @@ def make_forecasts(days: list[date], scope: LedgerScope) -> dict[date, Weeks]:
 
 
 def _made_from_sources(days: list[date], scope: LedgerScope) -> dict[date, Weeks]:
-    alias = router.db_for_read(Invoice)
+    alias = router.db_for_write(Invoice)
     with transaction.atomic(using=alias):  # a failure rolls the temporary tables back with it
         sources = WeekEndSources.gathered(days, scope)
         made = {

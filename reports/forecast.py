@@ -534,7 +534,7 @@ def forecast(
     )
     found = Distributions({}, {}, {}, {invoice.customer_id: invoice.segment_id for invoice in disputed})
     read = {"customer": found.by_customer, "segment": found.by_segment, "currency": found.by_currency}
-    alias = router.db_for_read(Invoice)
+    alias = sources.alias if sources is not None else router.db_for_read(Invoice)
     with transaction.atomic(using=alias, savepoint=False), connections[alias].cursor() as cursor:
         if connections[alias].vendor == "postgresql":
             # The spreading sorts ~400k (group, bin) rows: in memory, not in temporary files.

@@ -59,8 +59,8 @@ class WeekEndSources:
 
     @classmethod
     def gathered(cls, days: list[date], scope: LedgerScope) -> WeekEndSources:
-        """Read what the forecasts of these days (seven days apart) need into temporary tables, on the
-        connection the forecast reads through (this thread's)."""
+        """Read what the forecasts of these days (seven days apart) need into temporary tables, on this
+        thread's connection to the primary (`alias`)."""
         first, last = min(days), max(days)
         if any((day - first).days % WEEK for day in days):
             raise ValueError("The days of a run of week-ends are whole weeks apart.")
@@ -73,8 +73,14 @@ class WeekEndSources:
         return sources
 
     @property
+    def alias(self) -> str:
+        """The primary's: temporary tables need a writable database (a hot-standby replica refuses
+        them even inside `reports.replica.reading_reports`), and the forecasts read them there."""
+        return router.db_for_write(Invoice)
+
+    @property
     def connection(self):
-        return connections[router.db_for_read(Invoice)]
+        return connections[self.alias]
 
     def _create(self, name: str, queryset: QuerySet | tuple[str, tuple]) -> None:
         sql, params = queryset if isinstance(queryset, tuple) else queryset.query.sql_with_params()

@@ -17,6 +17,7 @@ from rest_framework.authtoken.models import Token
 from creditdesk import db_routers
 from customers.models import Customer, Segment
 from invoices.models import Invoice
+from reports.backtest import backtest
 from reports.replica import reading_reports
 from tests.conftest import need_service
 from tests.creditdesk.test_production_settings import load_settings
@@ -198,3 +199,21 @@ def test_database_replica_url_adds_the_replica_and_sends_report_reads_there(monk
     assert replica["OPTIONS"]["connect_timeout"] == 2 and replica["CONN_HEALTH_CHECKS"]
     assert loaded["REPORT_READS_DATABASE"] == "replica"
     assert loaded["DATABASE_ROUTERS"] == ["creditdesk.db_routers.ReportReplicaRouter"]
+
+
+@BOTH
+def test_the_backtest_gathers_its_temporary_tables_on_the_primary_even_for_a_report_read(
+    settings, replica_on
+):
+    """A hot-standby replica refuses temporary tables: the week-ends' sources live on the primary."""
+    settings.REPORTS_BACKTEST_CONNECTIONS = 1  # one run, on this thread's connections
+    overdue_customer()
+
+    with queries_on("replica") as on_replica, queries_on("default") as on_primary, reading_reports():
+        backtest(as_of=TODAY, origins=3, keep=False)
+
+    def created(queries) -> list:
+        return [q["sql"] for q in queries if "CREATE TEMPORARY TABLE" in q["sql"]]
+
+    assert created(on_primary) and not created(on_replica)
+    assert len(on_replica) > 0  # the rest of the report still reads the replica
