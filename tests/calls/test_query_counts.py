@@ -98,14 +98,16 @@ def with_portal_answers(customer) -> None:
     )
 
 
-@pytest.mark.parametrize("name", list(MAX_QUERIES))
-def test_list_pages_cost_the_same_queries_for_10_and_200_customers(client, collector, name):
+def test_list_pages_cost_the_same_queries_for_10_and_200_customers(client, collector):
+    """Every list page on one ledger grown from 10 to 200 customers (built once: a minute on
+    PostgreSQL), each page's count reported by name."""
     client.force_login(collector)
     build_ledger(10, collector)
-    small = queries_for(client, reverse(name))
+    small = {name: queries_for(client, reverse(name)) for name in MAX_QUERIES}
     build_ledger(190, collector)
-    large = queries_for(client, reverse(name))
-    assert small == large <= MAX_QUERIES[name]
+    large = {name: queries_for(client, reverse(name)) for name in MAX_QUERIES}
+    assert small == large
+    assert {name: count for name, count in large.items() if count > MAX_QUERIES[name]} == {}
 
 
 def test_a_credit_managers_worklist_costs_8_queries_with_any_filter_and_offers_a_new_collector(
