@@ -41,6 +41,8 @@ from .models import KeptForecast
 from .week_end_sources import WeekEndSources
 
 ORIGINS = 26
+# Gathering what a run of week-ends reads takes about as long as reading two of them from the ledger.
+GATHER_FROM_DAYS = 3
 # The facts (customers.signals) that can move a past day's forecast: what it reads of invoices, payments,
 # agreements and complaints. Their `earliest_day` is the first day moved; without one, every day.
 FORECAST_FACTS = {"invoices", "new_invoices", "payments", "agreements", "complaints"}
@@ -165,7 +167,8 @@ def backtest(
 
 def make_forecasts(days: list[date], scope: LedgerScope) -> dict[date, Weeks]:
     """The forecasts as of these days (week-ends, whole weeks apart). What they read of the ledger is
-    gathered once for a run of them (reports/week_end_sources.py), then each is spread from it, almost
+    gathered once for a run of them (reports/week_end_sources.py; a run of GATHER_FROM_DAYS or more),
+    then each is spread from it, almost
     all of it in PostgreSQL: so a cold backtest splits the days into REPORTS_BACKTEST_CONNECTIONS runs
     made side by side on connections of their own (threads: the GIL is released while PostgreSQL
     works). Not inside a transaction (other connections could not see its writes) nor on SQLite: one
@@ -175,7 +178,7 @@ def make_forecasts(days: list[date], scope: LedgerScope) -> dict[date, Weeks]:
     workers = min(len(days), settings.REPORTS_BACKTEST_CONNECTIONS)
     alias = router.db_for_write(Invoice)  # where the sources' temporary tables are (the primary)
     if workers < 2 or connections[alias].vendor != "postgresql" or connections[alias].in_atomic_block:
-        return _made_from_sources(days, scope)
+        return _made_in_one_run(days, scope)
     size = -(-len(days) // workers)  # runs of consecutive days: each gathers a shorter stretch
     runs = [days[start : start + size] for start in range(0, len(days), size)]
     with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="backtest") as pool:
@@ -185,7 +188,11 @@ def make_forecasts(days: list[date], scope: LedgerScope) -> dict[date, Weeks]:
     return {day: made[day] for day in days}
 
 
-def _made_from_sources(days: list[date], scope: LedgerScope) -> dict[date, Weeks]:
+def _made_in_one_run(days: list[date], scope: LedgerScope) -> dict[date, Weeks]:
+    """A run's forecasts: from what is gathered once for them, unless they are too few to repay the
+    gathering (a night's newest week-end alone is quicker read straight from the ledger)."""
+    if len(days) < GATHER_FROM_DAYS:
+        return {day: _weeks_of(forecast(as_of=day, scope=scope, with_interval=False)) for day in days}
     alias = router.db_for_write(Invoice)
     with transaction.atomic(using=alias):  # a failure rolls the temporary tables back with it
         sources = WeekEndSources.gathered(days, scope)
@@ -199,7 +206,7 @@ def _made_from_sources(days: list[date], scope: LedgerScope) -> dict[date, Weeks
 
 def _made_on_own_connection(days: list[date], scope: LedgerScope) -> dict[date, Weeks]:
     try:
-        return _made_from_sources(days, scope)
+        return _made_in_one_run(days, scope)
     finally:
         connections.close_all()  # this thread's connections only
 

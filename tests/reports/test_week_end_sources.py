@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -188,3 +189,24 @@ def test_at_the_edges_of_the_window_the_gathered_rows_are_the_live_ones():
                 moves.format(live_sql), live_params
             )
         sources.drop()
+
+
+@pytest.mark.parametrize("count, gathered", [(1, False), (2, False), (3, True)])
+def test_a_run_too_short_to_repay_the_gathering_reads_the_ledger_and_equals_it(count, gathered):
+    build(
+        [
+            {
+                "customer": 0,
+                "issued_days_ago": 60,
+                "terms": 30,
+                "cents": 50_000,
+                "status": "open",
+                "payments": [],
+            }
+        ]
+    )
+    days = week_ends(TODAY, count)
+    with CaptureQueriesContext(connection) as queries:
+        made = make_forecasts(days, LedgerScope())
+    assert any("CREATE TEMPORARY TABLE" in query["sql"] for query in queries) == gathered
+    assert made == each_days_own(days, LedgerScope())
