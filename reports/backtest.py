@@ -13,9 +13,9 @@ day the ledger snapshots are invalidated from (reports/snapshots.py): the receiv
 forecasts from that day on (`invalidate`). So the nightly run computes the new week-end only (a
 portfolio scope, which cuts across customers, is never kept). A customer moved to another segment
 (or, for a collector's forecast, collector) announces no day, so the rows are kept per digest of the
-grouping too (`grouping`). A kept
-forecast is exactly the one computed: the same Decimals, written as text. (One race is left: a
-back-dated write committed while a backtest computes a later day's forecast, which it then keeps.)
+grouping too (`grouping`). A kept forecast is exactly the one computed: the same Decimals, written
+as text. (One race is left: a back-dated write committed while a backtest computes a later day's
+forecast, which it then keeps.)
 """
 
 from __future__ import annotations
@@ -168,11 +168,11 @@ def backtest(
 def make_forecasts(days: list[date], scope: LedgerScope) -> dict[date, Weeks]:
     """The forecasts as of these days (week-ends, whole weeks apart). What they read of the ledger is
     gathered once for a run of them (reports/week_end_sources.py; a run of GATHER_FROM_DAYS or more),
-    then each is spread from it, almost
-    all of it in PostgreSQL: so a cold backtest splits the days into REPORTS_BACKTEST_CONNECTIONS runs
-    made side by side on connections of their own (threads: the GIL is released while PostgreSQL
-    works). Not inside a transaction (other connections could not see its writes) nor on SQLite: one
-    run. The interval is not computed: the backtest compares the expected weeks only."""
+    then each is spread from it, almost all of it in PostgreSQL: so a cold backtest splits the days
+    into REPORTS_BACKTEST_CONNECTIONS runs made side by side on connections of their own (threads: the
+    GIL is released while PostgreSQL works). Not inside a transaction (other connections could not see
+    its writes) nor on SQLite: one run. The interval is not computed: the backtest compares the
+    expected weeks only."""
     if not days:
         return {}
     workers = min(len(days), settings.REPORTS_BACKTEST_CONNECTIONS)

@@ -18,8 +18,8 @@ A month's figures depend on its contacts and on payments up to FOLLOW_THROUGH_DA
 a payment dated `d` (customer_facts_changed's earliest_day) marks stale every month ending on or after
 `d - FOLLOW_THROUGH_DAYS`, and every kept day from that day on (so the morning's payments, dated
 today, send the last week live until the night); a contact or a reminder dated `d` marks its month
-and the days from `d` on (a call logged today: nothing kept); stale and missing months and days are read live
-until the nightly run refills them. The portal's answers per month and day (reports/self_service.py,
+and the days from `d` on (a call logged today: nothing kept); stale and missing months and days are
+read live until the nightly run refills them. The portal's answers per month and day (reports/self_service.py,
 PortalAnswerSnapshot, PortalAnswerDaySnapshot) are kept with the same months, days and marks.
 Groups are the customers' segment and collector when filled, as for the daily ledger snapshots
 (reports/snapshots.py, SnapshotAssignment): after a reassignment everything is read live until the

@@ -32,7 +32,7 @@ from django.db.models.functions import Greatest
 from invoices.models import Allocation, Invoice
 
 from .expressions import DaysBetween
-from .forecast import HORIZON_DAYS
+from .forecast import HORIZON_DAYS, _sql
 from .lateness import HISTORY_DAYS, received_bins
 from .ledger import LedgerScope
 
@@ -45,8 +45,8 @@ LAST_WEEK = 10_000  # "and every week-end after"
 
 
 def _weeks_up(days):
-    """The week-ends from the first day on or after which a day `days` after the first one falls: the
-    ceiling of days / 7, as an expression (exact for days >= -7 x SHIFT_WEEKS)."""
+    """The first week-end k (counted from the first day) on or after a day `days` after the first one:
+    the ceiling of days / 7, as an expression (exact for days >= -7 x SHIFT_WEEKS)."""
     return (days + Value(WEEK - 1 + WEEK * SHIFT_WEEKS)) / Value(WEEK) - Value(SHIFT_WEEKS)
 
 
@@ -83,7 +83,7 @@ class WeekEndSources:
         return connections[self.alias]
 
     def _create(self, name: str, queryset: QuerySet | tuple[str, tuple]) -> None:
-        sql, params = queryset if isinstance(queryset, tuple) else queryset.query.sql_with_params()
+        sql, params = queryset if isinstance(queryset, tuple) else _sql(queryset)
         with self.connection.cursor() as cursor:
             cursor.execute(f"CREATE TEMPORARY TABLE {name} AS {sql}", params)
             if self.connection.vendor == "postgresql":
@@ -187,12 +187,11 @@ class WeekEndSources:
 
     def moves(self, as_of: date, *, held: list) -> tuple[str, tuple]:
         """The CTE `moves` of forecast._spread_sql for the day (see forecast._moves): the invoices open
-        on it with their open amount then. `held`: querysets of invoice ids forecast
-        on their own."""
+        on it with their open amount then. `held`: querysets of invoice ids forecast on their own."""
         k = self.week(as_of)
         held_sql, held_params = [], []
         for ids in held:
-            sql, params = ids.query.sql_with_params()
+            sql, params = _sql(ids)
             held_sql.append(f"o.iid IN ({sql})")
             held_params.extend(params)
         is_held = " OR ".join(held_sql) or "1 = 0"
