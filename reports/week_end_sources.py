@@ -10,7 +10,10 @@ So `WeekEndSources.gathered` reads them once for a run of days seven days apart 
 (on this connection, dropped when done; k counts the weeks from the first day), and each day's forecast
 selects its own rows from them, with the columns the live reads give:
 - bins: the allocations received from a year before the first day to the last, grouped by customer,
-  currency, bin and the week-ends whose 12 months hold the day they were received (k_in <= k < k_out);
+  currency, bin and the week-ends whose 12 months hold the day they were received (k_in <= k < k_out,
+  k_out at most one past the last week-end);
+- bin steps: from those, each bin's sums as steps over the week-ends (k_from <= k < k_to), so a day
+  selects its bins instead of summing them again;
 - invoices: those the run can see open (issued by the last day, due in the window of some day, open now
   or paid off after the first day), with the week-ends whose window holds them (k_lo <= k <= k_hi);
 - paid: the allocations received after the first day per invoice and week (kr);
@@ -27,7 +30,7 @@ from datetime import date, timedelta
 
 from django.db import connections, router
 from django.db.models import F, QuerySet, Sum, Value
-from django.db.models.functions import Greatest
+from django.db.models.functions import Greatest, Least
 
 from invoices.models import Allocation, Invoice
 
@@ -41,6 +44,8 @@ WEEK = 7
 # weeks keeps it non-negative, so it floors, for days down to this many weeks before the first day.
 SHIFT_WEEKS = 200
 BINS, INVOICES, PAID, OPEN = "week_end_bins", "week_end_invoices", "week_end_paid", "week_end_open"
+BIN_STEPS = "week_end_bin_steps"
+TABLES = (BINS, BIN_STEPS, INVOICES, PAID, OPEN)
 LAST_WEEK = 10_000  # "and every week-end after"
 
 
@@ -67,6 +72,7 @@ class WeekEndSources:
         sources = cls(first, scope)
         sources.drop()
         sources._create(BINS, sources._bins(last))
+        sources._create(BIN_STEPS, sources._bin_steps(last))
         sources._create(INVOICES, sources._invoices(last))
         sources._create(PAID, sources._paid())
         sources._create(OPEN, sources._open())
@@ -91,7 +97,7 @@ class WeekEndSources:
 
     def drop(self) -> None:
         with self.connection.cursor() as cursor:
-            for name in (BINS, INVOICES, PAID, OPEN):
+            for name in TABLES:
                 cursor.execute(f"DROP TABLE IF EXISTS {name}")
 
     def _days_after_first(self, field: str):
@@ -104,8 +110,32 @@ class WeekEndSources:
             after=self.first - timedelta(days=HISTORY_DAYS),
             through=last,
             k_in=Greatest(_weeks_up(received), Value(0)),
-            k_out=_weeks_up(received + Value(HISTORY_DAYS)),
+            # Past the run's last week-end every k_out reads the same: one group per bin for the money
+            # that stays in every week-end's 12 months, so a day sums ~200k rows, not ~550k.
+            k_out=Least(_weeks_up(received + Value(HISTORY_DAYS)), Value(self.week(last) + 1)),
         )
+
+    def _bin_steps(self, last: date) -> tuple[str, tuple]:
+        """Each bin's sums as steps over the week-ends (k_from <= k < k_to): a running sum of what enters
+        its 12 months (at k_in) less what leaves them (at k_out), so that a day reads its bins as they
+        are, not summed again from every week of receipts (~550k rows a day on the 20,000-customer
+        ledger, a third of its forecast). Sums of Decimals: the same figures as summed each day."""
+        weeks = self.week(last) + 1
+        key = "cid, sid, currency, bin"
+        sql = f"""WITH moves AS (
+            SELECT {key}, k_in AS k, amt, amt_days, cnt FROM {BINS}
+            UNION ALL
+            SELECT {key}, k_out, -amt, -amt_days, -cnt FROM {BINS} WHERE k_out < %s
+        ), at_k AS (
+            SELECT {key}, k, SUM(amt) AS amt, SUM(amt_days) AS amt_days, SUM(cnt) AS cnt
+            FROM moves GROUP BY {key}, k
+        ), steps AS (
+            SELECT {key}, k AS k_from, LEAD(k, 1, %s) OVER run AS k_to, SUM(amt) OVER run AS amt,
+                   SUM(amt_days) OVER run AS amt_days, SUM(cnt) OVER run AS cnt
+            FROM at_k WINDOW run AS (PARTITION BY {key} ORDER BY k)
+        )
+        SELECT * FROM steps WHERE cnt > 0"""
+        return sql, (weeks, weeks)
 
     def _invoices(self, last: date) -> QuerySet:
         due = self._days_after_first("due_date")
@@ -181,8 +211,8 @@ class WeekEndSources:
     def bins(self, as_of: date) -> tuple[str, tuple]:
         """The day's bins, with the columns of lateness.live_bins (lateness.COLUMNS)."""
         k = self.week(as_of)
-        sql = f"""SELECT cid, sid, currency, bin, SUM(amt) AS amt, SUM(amt_days) AS amt_days, SUM(cnt) AS cnt
-        FROM {BINS} WHERE k_in <= %s AND k_out > %s GROUP BY cid, sid, currency, bin"""
+        sql = f"""SELECT cid, sid, currency, bin, amt, amt_days, cnt
+        FROM {BIN_STEPS} WHERE k_from <= %s AND k_to > %s"""
         return sql, (k, k)
 
     def moves(self, as_of: date, *, held: list) -> tuple[str, tuple]:
