@@ -151,13 +151,13 @@ def _round_sql(ratio: str) -> str:
 
 
 def _micro_sql(amount: str, part: str, total: str) -> str:
-    """A group's amount x part / total in whole millionths of the currency unit, as an integer: each row
-    is rounded on its own (in doubles from exact operands, so the same row gives the same integer in
-    every statement), and integers add up the same in any order, so the figures summed per customer
-    (the kept spreads) and per currency (read live) agree to the millionth whatever the plan."""
-    amount, part, total = (f"CAST({name} AS DOUBLE PRECISION)" for name in (amount, part, total))
-    ratio = f"{amount} * {part} / {total}"
-    return f"CAST(ROUND({ratio} * {MICROS}) AS BIGINT)"
+    """A group's amount (a double) x part / total (whole cents) in whole millionths of the currency
+    unit, as an integer: each row is rounded on its own, from the same operands in every statement (so
+    the same integer), and integers add up the same in any order, so the figures summed per customer
+    (the kept spreads) and per currency (read live) agree to the millionth whatever the plan. The
+    group's amount is made a double once per group and the bins' cents once per bin: a conversion from
+    numeric per (group, bin) row was a tenth of the statement."""
+    return f"CAST(ROUND({amount} * {part} / CAST({total} AS DOUBLE PRECISION) * {MICROS}) AS BIGINT)"
 
 
 def _spread_sql(
@@ -198,12 +198,12 @@ def _spread_sql(
     all_due = _round_sql("g.offs_all * 1.0 / g.amount_all")
     # The mean days late of a bin, once per bin (never per group joined to it).
     late = f"CASE WHEN amt > 0 THEN {_round_sql('amt_days * 1.0 / amt')} END AS late"
-    bin_fields = "b.amt, b.late"
+    bin_fields = "b.cents, b.late"
     wanted = ", ".join(["%s"] * len(customer_ids)) or "NULL"
     own_bins = (
         ""
         if only_fallback
-        else f"""SELECT g.gid, g.customer, g.currency, g.amount, g.due, {bin_fields}
+        else f"""SELECT g.gid, g.customer, g.currency, g.amount, g.amount_f, g.due, {bin_fields}
         FROM spreadable g JOIN dc b ON g.lvl = 1 AND b.customer = g.customer AND b.currency = g.currency
         WHERE b.amt > 0
         UNION ALL"""
@@ -214,7 +214,7 @@ def _spread_sql(
         f"""UNION ALL
         SELECT customer, currency, week, 0, ROUND(amount * amount * p * (1 - p), 6)
         FROM (
-            SELECT customer, currency, week, amount, SUM(amt) * 1.0 / MAX(total) AS p
+            SELECT customer, currency, week, amount, SUM(cents) * 1.0 / MAX(total) AS p
             FROM parts WHERE week <= {WEEKS} GROUP BY gid, customer, currency, week, amount
         ) gw"""
         if with_interval
@@ -259,23 +259,26 @@ def _spread_sql(
     ),
     dc AS (
         SELECT cid AS customer, COALESCE(sid, {NO_SEGMENT}) AS seg, currency, bin, amt, amt_days,
-               cnt AS paid, {late}
+               cnt AS paid, CAST(ROUND(amt * 100) AS BIGINT) AS cents, {late}
         FROM ({bins_sql}) d
     ),
     cust_paid AS (SELECT customer, currency, SUM(paid) AS paid FROM dc GROUP BY customer, currency),
     seg_sums AS (
-        SELECT seg, currency, bin, SUM(amt) AS amt, SUM(amt_days) AS amt_days, SUM(paid) AS paid
+        SELECT seg, currency, bin, SUM(amt) AS amt, SUM(amt_days) AS amt_days, SUM(paid) AS paid,
+               SUM(cents) AS cents
         FROM dc GROUP BY seg, currency, bin
     ),
     seg_bins AS (SELECT s.*, {late} FROM seg_sums s),
     seg_paid AS (SELECT seg, currency, SUM(paid) AS paid FROM seg_bins GROUP BY seg, currency),
     cur_sums AS (
-        SELECT currency, bin, SUM(amt) AS amt, SUM(amt_days) AS amt_days, SUM(paid) AS paid
+        SELECT currency, bin, SUM(amt) AS amt, SUM(amt_days) AS amt_days, SUM(paid) AS paid,
+               SUM(cents) AS cents
         FROM dc GROUP BY currency, bin
     ),
     cur_bins AS (SELECT c.*, {late} FROM cur_sums c),
     spreadable AS (
-        SELECT ROW_NUMBER() OVER () AS gid, g.customer, g.seg, g.currency, g.amount, {due} AS due,
+        SELECT ROW_NUMBER() OVER () AS gid, g.customer, g.seg, g.currency, g.amount,
+               CAST(g.amount AS DOUBLE PRECISION) AS amount_f, {due} AS due,
                CASE WHEN cp.paid >= {MIN_PAID_INVOICES} THEN 1 WHEN sp.paid >= {MIN_PAID_INVOICES} THEN 2
                     ELSE 3 END AS lvl
         FROM grp g
@@ -285,21 +288,21 @@ def _spread_sql(
     ),
     gbin AS (
         {own_bins}
-        SELECT g.gid, g.customer, g.currency, g.amount, g.due, {bin_fields}
+        SELECT g.gid, g.customer, g.currency, g.amount, g.amount_f, g.due, {bin_fields}
         FROM spreadable g JOIN seg_bins b ON g.lvl = 2 AND b.seg = g.seg AND b.currency = g.currency
         WHERE b.amt > 0
         UNION ALL
-        SELECT g.gid, g.customer, g.currency, g.amount, g.due, {bin_fields}
+        SELECT g.gid, g.customer, g.currency, g.amount, g.amount_f, g.due, {bin_fields}
         FROM spreadable g JOIN cur_bins b ON g.lvl = 3 AND b.currency = g.currency
         WHERE b.amt > 0
     ),
     parts AS (
-        SELECT gid, customer, currency, amount, amt, {_week_sql("(due + late)")} AS week,
-               SUM(amt) OVER (PARTITION BY gid) AS total
+        SELECT gid, customer, currency, amount, amount_f, cents, {_week_sql("(due + late)")} AS week,
+               SUM(cents) OVER (PARTITION BY gid) AS total
         FROM gbin WHERE due + late >= 1
     ),
     cw AS (
-        SELECT customer, currency, week, {_micro_sql("amount", "amt", "total")} AS micro, 0 AS variance
+        SELECT customer, currency, week, {_micro_sql("amount_f", "cents", "total")} AS micro, 0 AS variance
         FROM parts WHERE week <= {WEEKS}
         {variance}
     )
