@@ -547,15 +547,18 @@ def forecast(
     open_total: dict[str, Decimal] = defaultdict(lambda: ZERO)
 
     active, covered_ids, disputed_ids = held_invoices(as_of)
-    covered = open_invoices(as_of, scope.filter(Invoice.objects.filter(pk__in=covered_ids)))
+    if sources is not None:
+        covered, disputed_all = (
+            sources.open_invoices(as_of, covered_ids),
+            sources.open_invoices(as_of, disputed_ids),
+        )
+    else:
+        covered = open_invoices(as_of, scope.filter(Invoice.objects.filter(pk__in=covered_ids)))
+        disputed_all = open_invoices(as_of, scope.filter(Invoice.objects.filter(pk__in=disputed_ids)))
     # Those in an agreement too are forecast by its instalments. Left out here, not in SQL: an exclusion
     # by subquery turns the plan into a scan of every invoice.
     in_agreements = {invoice.pk for invoice in covered}
-    disputed = [
-        invoice
-        for invoice in open_invoices(as_of, scope.filter(Invoice.objects.filter(pk__in=disputed_ids)))
-        if invoice.pk not in in_agreements
-    ]
+    disputed = [invoice for invoice in disputed_all if invoice.pk not in in_agreements]
     wanted = sorted({invoice.customer_id for invoice in disputed})
     held = [covered_ids, disputed_ids]
     if sources is not None:

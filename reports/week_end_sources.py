@@ -29,13 +29,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import connections, router
-from django.db.models import F, QuerySet, Sum, Value
+from django.db.models import F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Greatest, Least
 
+from agreements.models import Agreement
+from calls.models import Complaint
 from invoices.models import Allocation, Invoice
 
-from .expressions import DaysBetween
-from .forecast import DUE_WEEK_SHIFT, HORIZON_DAYS, NO_SEGMENT, _sql, grouped
+from .expressions import DaysBetween, cents
+from .forecast import DUE_WEEK_SHIFT, HORIZON_DAYS, NO_SEGMENT, OpenInvoice, _sql, grouped
 from .lateness import HISTORY_DAYS, received_bins
 from .ledger import LedgerScope
 
@@ -45,7 +47,8 @@ WEEK = 7
 SHIFT_WEEKS = 200
 BINS, INVOICES, PAID, OPEN = "week_end_bins", "week_end_invoices", "week_end_paid", "week_end_open"
 BIN_STEPS, GROUP_STEPS = "week_end_bin_steps", "week_end_group_steps"
-TABLES = (BINS, BIN_STEPS, INVOICES, PAID, OPEN, GROUP_STEPS)
+HELD_INVOICES, HELD_OPEN = "week_end_held_invoices", "week_end_held_open"
+TABLES = (BINS, BIN_STEPS, INVOICES, PAID, OPEN, GROUP_STEPS, HELD_INVOICES, HELD_OPEN)
 LAST_WEEK = 10_000  # "and every week-end after"
 
 
@@ -75,7 +78,9 @@ class WeekEndSources:
         sources._create(BINS, sources._bins(last), analyse=not sources.exact_sums)
         sources._create(INVOICES, sources._invoices(last))
         sources._create(PAID, sources._paid())
-        sources._create(OPEN, sources._open())
+        sources._create(OPEN, sources._open(INVOICES))
+        sources._create(HELD_INVOICES, sources._invoices(last, held=True))
+        sources._create(HELD_OPEN, sources._open(HELD_INVOICES))
         if sources.exact_sums:
             sources._create(BIN_STEPS, sources._bin_steps(last))
             sources._create(GROUP_STEPS, sources._group_steps(last))
@@ -178,33 +183,37 @@ class WeekEndSources:
         SELECT * FROM steps WHERE cnt > 0"""
         return sql, (weeks, weeks)
 
-    def _invoices(self, last: date) -> QuerySet:
+    def _invoices(self, last: date, *, held: bool = False) -> QuerySet:
+        """The invoices the run can see open: due in the window of some day, or (`held`) any an
+        agreement or a complaint covers, whatever their due date (the forecast takes those on their
+        own: `open_invoices`)."""
         due = self._days_after_first("due_date")
         paid_since = Allocation.objects.filter(payment__received_on__gt=self.first).values("invoice_id")
-        seen = (
-            self.scope.filter(Invoice.objects.all())
-            .filter(
-                issue_date__lte=last,
+        issued = _weeks_up(self._days_after_first("issue_date"))
+        invoices = self.scope.filter(Invoice.objects.all()).filter(issue_date__lte=last)
+        if held:
+            covered = Agreement.invoices.through.objects.values("invoice_id")
+            disputed = Complaint.invoices.through.objects.values("invoice_id")
+            invoices = invoices.filter(Q(pk__in=covered) | Q(pk__in=disputed))
+            k_lo, k_hi = Greatest(issued, Value(0)), Value(LAST_WEEK)
+        else:
+            invoices = invoices.filter(
                 due_date__gte=self.first - timedelta(days=HISTORY_DAYS),
                 due_date__lte=last + timedelta(days=HORIZON_DAYS),
             )
-            .values(
-                "currency",
-                iid=F("pk"),
-                cid=F("customer_id"),
-                sid=F("customer__segment_id"),
-                due=due,
-                open_now=F("amount") - F("allocated_amount"),
-                # Issued by the day, due at most a year before it and at most the horizon after it.
-                k_lo=Greatest(
-                    _weeks_up(self._days_after_first("issue_date")),
-                    _weeks_up(due - Value(HORIZON_DAYS)),
-                    Value(0),
-                ),
-                k_hi=(due + Value(HISTORY_DAYS)) / Value(WEEK),
-            )
-            .order_by()
-        )
+            # Issued by the day, due at most a year before it and at most the horizon after it.
+            k_lo = Greatest(issued, _weeks_up(due - Value(HORIZON_DAYS)), Value(0))
+            k_hi = (due + Value(HISTORY_DAYS)) / Value(WEEK)
+        seen = invoices.values(
+            "currency",
+            iid=F("pk"),
+            cid=F("customer_id"),
+            sid=F("customer__segment_id"),
+            due=due,
+            open_now=F("amount") - F("allocated_amount"),
+            k_lo=k_lo,
+            k_hi=k_hi,
+        ).order_by()
         # Two parts, each through an index: open now (invoice_open_aging), and paid off since the first day.
         return seen.filter(allocated_amount__lt=F("amount")).union(
             seen.filter(allocated_amount__gte=F("amount"), pk__in=paid_since), all=True
@@ -219,7 +228,7 @@ class WeekEndSources:
             .order_by()
         )
 
-    def _open(self) -> tuple[str, tuple]:
+    def _open(self, invoices: str) -> tuple[str, tuple]:
         """Each invoice's open amount as a step for each stretch of week-ends it holds (k_from <= k <=
         k_to): what is open now plus what was received after the stretch's first week-end. One row
         before its first receipt after the first day, one from each such receipt on; none once paid."""
@@ -229,16 +238,16 @@ class WeekEndSources:
                    SUM(total) OVER (PARTITION BY invoice_id ORDER BY kr DESC) AS from_here,
                    LEAD(kr) OVER (PARTITION BY invoice_id ORDER BY kr) AS next_kr,
                    ROW_NUMBER() OVER (PARTITION BY invoice_id ORDER BY kr) AS step
-            FROM {PAID} WHERE invoice_id IN (SELECT iid FROM {INVOICES})
+            FROM {PAID} WHERE invoice_id IN (SELECT iid FROM {invoices})
         ), pieces AS (
             SELECT {row}, 0 AS k_from, {LAST_WEEK} AS k_to, i.open_now AS amt
-            FROM {INVOICES} i WHERE NOT EXISTS (SELECT 1 FROM {PAID} p WHERE p.invoice_id = i.iid)
+            FROM {invoices} i WHERE NOT EXISTS (SELECT 1 FROM {PAID} p WHERE p.invoice_id = i.iid)
             UNION ALL
             SELECT {row}, 0, s.kr - 1, i.open_now + s.from_here
-            FROM {INVOICES} i JOIN steps s ON s.invoice_id = i.iid AND s.step = 1
+            FROM {invoices} i JOIN steps s ON s.invoice_id = i.iid AND s.step = 1
             UNION ALL
             SELECT {row}, s.kr, COALESCE(s.next_kr - 1, {LAST_WEEK}), i.open_now + s.from_here - s.total
-            FROM {INVOICES} i JOIN steps s ON s.invoice_id = i.iid
+            FROM {invoices} i JOIN steps s ON s.invoice_id = i.iid
         )
         SELECT * FROM pieces WHERE amt > 0 AND k_from <= k_hi AND k_to >= k_lo AND k_from <= k_to"""
         return sql, ()
@@ -285,6 +294,22 @@ class WeekEndSources:
         WHERE s.k_from <= %s AND s.k_to > %s
     )"""
         return sql, (k, k, k, k, *held_params, k, WEEK * k, WEEK * k, k, k)
+
+    def open_invoices(self, as_of: date, ids) -> list[OpenInvoice]:
+        """forecast.open_invoices of these invoices (a queryset of ids) on the day: those issued by it
+        and open on it, with their open amount then."""
+        k = self.week(as_of)
+        ids_sql, ids_params = _sql(ids)
+        sql = f"""SELECT o.iid, o.cid, o.sid, o.currency, o.due, o.amt FROM {HELD_OPEN} o
+        WHERE o.k_from <= %s AND o.k_to >= %s AND o.k_lo <= %s AND o.k_hi >= %s AND o.iid IN ({ids_sql})
+        ORDER BY o.iid"""
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, (k, k, k, k, *ids_params))
+            rows = cursor.fetchall()
+        return [
+            OpenInvoice(iid, cid, sid, currency, self.first + timedelta(days=due), cents(amt))
+            for iid, cid, sid, currency, due, amt in rows
+        ]
 
     def _is_held(self, held: list) -> tuple[str, list]:
         held_sql, held_params = [], []

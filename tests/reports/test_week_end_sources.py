@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from invoices.models import Allocation, Invoice, Payment
 from reports.backtest import _weeks_of, make_forecasts, week_ends
-from reports.forecast import HORIZON_DAYS, _moves, forecast, grouped
+from reports.forecast import HORIZON_DAYS, _moves, forecast, grouped, open_invoices
 from reports.lateness import HISTORY_DAYS, live_bins
 from reports.ledger import LedgerScope
 from reports.week_end_sources import WeekEndSources
@@ -171,8 +171,8 @@ def _text(value) -> str:
 
 def test_at_the_edges_of_the_window_the_gathered_rows_are_the_live_ones():
     """Received a year before a week-end (out of its 12 months) or the day after, due a year before or
-    the horizon after: each day's bins and open invoices, read from the gathered tables, are the rows
-    the live reads give."""
+    the horizon after: each day's bins and open invoices (those spread, and those read on their own),
+    read from the gathered tables, are the rows the live reads give."""
     customer = CustomerFactory()
     days = week_ends(TODAY, ORIGINS)
     for index, day in enumerate(days[1:3]):
@@ -184,7 +184,10 @@ def test_at_the_edges_of_the_window_the_gathered_rows_are_the_live_ones():
                 issued = min(due, received_on) - DAY
                 invoice = an_invoice(customer, reference, issued=issued, due=due, amount="100.00")
                 paid(invoice, reference, received_on=received_on, amount="60.00")
+    # A complaint about every invoice: the forecast reads each one's open amount on its own too.
+    ComplaintFactory(customer=customer, opened_on=days[0]).invoices.add(*Invoice.objects.all())
     scope = LedgerScope()
+    every_id = Invoice.objects.values("pk")
     no_ids = Invoice.objects.filter(pk=-1).values("pk")
     some_ids = Invoice.objects.filter(number__endswith="-3").values("pk")  # due 3 days before a week-end
     with transaction.atomic():
@@ -197,6 +200,8 @@ def test_at_the_edges_of_the_window_the_gathered_rows_are_the_live_ones():
             assert rows_of(moves.format(gathered_sql), gathered_params) == rows_of(
                 moves.format(live_sql), live_params
             )
+            live_open = open_invoices(day, scope.filter(Invoice.objects.filter(pk__in=every_id)))
+            assert sources.open_invoices(day, every_id) == sorted(live_open, key=lambda invoice: invoice.pk)
             # The groups the forecast spreads (from the group steps on PostgreSQL), held ones taken out.
             groups = "WITH {} SELECT customer, seg, currency, wk, amount_all, offs_all, amount, offs FROM grp"
             gathered_sql, gathered_params = sources.groups(day, held=[some_ids])
