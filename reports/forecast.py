@@ -217,16 +217,11 @@ def _spread_sql(
     all_due = _round_sql("g.offs_all * 1.0 / g.amount_all")
     # The mean days late of a bin, once per bin (never per group joined to it).
     late = f"CASE WHEN amt > 0 THEN {_round_sql('amt_days * 1.0 / amt')} END AS late"
-    bin_fields = "b.cents, b.late"
     wanted = ", ".join(["%s"] * len(customer_ids)) or "NULL"
-    own_bins = (
-        ""
-        if only_fallback
-        else f"""SELECT g.gid, g.customer, g.currency, g.amount, g.amount_f, g.due, {bin_fields}
-        FROM spreadable g JOIN dc b ON g.own AND b.customer = g.customer AND b.currency = g.currency
-        WHERE b.amt > 0
-        UNION ALL"""
-    )
+    # The distributions a group can be spread by, each under one number: a customer's own (its id,
+    # from 1), a segment's (-1 - the segment, NO_SEGMENT included) and the currency's (0).
+    own = "SELECT customer AS dist, currency, cents, late FROM dc WHERE amt > 0 UNION ALL"
+    own_dists = "" if only_fallback else own
     naive_week = _week_sql(all_due)
     expected = f"SUM(micro) * {MICRO}"
     variance = (
@@ -292,24 +287,25 @@ def _spread_sql(
                CAST(g.amount AS DOUBLE PRECISION) AS amount_f, {due} AS due,
                CASE WHEN cp.paid >= {MIN_PAID_INVOICES} THEN 1 WHEN sp.paid >= {MIN_PAID_INVOICES} THEN 2
                     ELSE 3 END AS lvl,
-               -- lvl = 1 as a truth value: PostgreSQL guesses half the groups pass it (5 in 1,000 for
-               -- an equality), so it plans the ~400k (group, bin) rows as many, not as a handful: a
-               -- merge join and a hashed sum per week instead of sorting them all (a fifth faster).
-               COALESCE(cp.paid >= {MIN_PAID_INVOICES}, FALSE) AS own
+               CASE WHEN cp.paid >= {MIN_PAID_INVOICES} THEN g.customer WHEN sp.paid >= {MIN_PAID_INVOICES}
+                    THEN -1 - g.seg ELSE 0 END AS dist
         FROM grp g
         LEFT JOIN cust_paid cp ON cp.customer = g.customer AND cp.currency = g.currency
         LEFT JOIN seg_paid sp ON sp.seg = g.seg AND sp.currency = g.currency
         WHERE g.amount > 0
     ),
-    gbin AS (
-        {own_bins}
-        SELECT g.gid, g.customer, g.currency, g.amount, g.amount_f, g.due, {bin_fields}
-        FROM spreadable g JOIN seg_bins b ON g.lvl = 2 AND b.seg = g.seg AND b.currency = g.currency
-        WHERE b.amt > 0
+    dists AS (
+        {own_dists}
+        SELECT -1 - seg AS dist, currency, cents, late FROM seg_bins WHERE amt > 0
         UNION ALL
-        SELECT g.gid, g.customer, g.currency, g.amount, g.amount_f, g.due, {bin_fields}
-        FROM spreadable g JOIN cur_bins b ON g.lvl = 3 AND b.currency = g.currency
-        WHERE b.amt > 0
+        SELECT 0, currency, cents, late FROM cur_bins WHERE amt > 0
+    ),
+    gbin AS (
+        -- One join with every distribution, not one per level: PostgreSQL then plans the ~370k
+        -- (group, bin) rows as many (a merge join and a hashed sum per week, not sorts of a handful),
+        -- and no union of the joins' rows is copied.
+        SELECT g.gid, g.customer, g.currency, g.amount, g.amount_f, g.due, b.cents, b.late
+        FROM spreadable g JOIN dists b ON b.dist = g.dist AND b.currency = g.currency
     ),
     parts AS (
         SELECT gid, customer, currency, amount, amount_f, cents, {_week_sql("(due + late)")} AS week,

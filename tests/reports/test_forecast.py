@@ -20,6 +20,7 @@ from tests.factories import (
     InstalmentFactory,
     InvoiceFactory,
     PaymentFactory,
+    SegmentFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +82,19 @@ def test_a_customer_with_little_history_follows_its_segment():
     weeks = weeks_of()
 
     # The segment's amounts: six invoices 20 days late (day 21), the newcomer's one on time (day 1).
+    assert weeks[2].expected == Decimal("257.14") and weeks[0].expected == Decimal("42.85")
+
+
+def test_a_customer_whose_segment_has_little_history_follows_everyones_in_the_currency():
+    veteran = CustomerFactory(segment=SegmentFactory())
+    history(veteran, late_days=20)
+    newcomer = CustomerFactory(segment=SegmentFactory())  # a segment of its own, as new as it is
+    paid_invoice(newcomer, due=TODAY - 50 * DAY, late_days=0)
+    InvoiceFactory(customer=newcomer, due_date=TODAY + 1 * DAY, amount=Decimal("300.00"))
+
+    weeks = weeks_of()
+
+    # Everyone's amounts in EUR: the veteran's six invoices 20 days late, the newcomer's one on time.
     assert weeks[2].expected == Decimal("257.14") and weeks[0].expected == Decimal("42.85")
 
 
