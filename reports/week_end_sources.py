@@ -50,12 +50,30 @@ BIN_STEPS, GROUP_STEPS = "week_end_bin_steps", "week_end_group_steps"
 HELD_INVOICES, HELD_OPEN = "week_end_held_invoices", "week_end_held_open"
 TABLES = (BINS, BIN_STEPS, INVOICES, PAID, OPEN, GROUP_STEPS, HELD_INVOICES, HELD_OPEN)
 LAST_WEEK = 10_000  # "and every week-end after"
+# An open table's row `o` holds on week-end k (k given four times): its open step, within its window.
+OPEN_ON_K = "o.k_from <= %s AND o.k_to >= %s AND o.k_lo <= %s AND o.k_hi >= %s"
 
 
 def _weeks_up(days):
     """The first week-end k (counted from the first day) on or after a day `days` after the first one:
     the ceiling of days / 7, as an expression (exact for days >= -7 x SHIFT_WEEKS)."""
     return (days + Value(WEEK - 1 + WEEK * SHIFT_WEEKS)) / Value(WEEK) - Value(SHIFT_WEEKS)
+
+
+def _running_sums(moves: str, *, key: str, sums: tuple[str, ...], weeks: int) -> str:
+    """The steps (k_from <= k < k_to) of each `key`'s running `sums` over the week-ends, from the CTE
+    `moves` (after any it reads): the rows (key, k, sums) that enter at k (leaving ones negative).
+    One step per week-end something moves, while the last of `sums` (a count) is above 0. Its one
+    parameter (`weeks`, the run's length, the last step's end) follows the moves' own."""
+    at_k = ", ".join(f"SUM({name}) AS {name}" for name in sums)
+    running = ", ".join(f"SUM({name}) OVER run AS {name}" for name in sums)
+    return f"""WITH {moves}, at_k AS (
+            SELECT {key}, k, {at_k} FROM moves GROUP BY {key}, k
+        ), steps AS (
+            SELECT {key}, k AS k_from, LEAD(k, 1, %s) OVER run AS k_to, {running}
+            FROM at_k WINDOW run AS (PARTITION BY {key} ORDER BY k)
+        )
+        SELECT * FROM steps WHERE {sums[-1]} > 0"""
 
 
 @dataclass
@@ -138,20 +156,12 @@ class WeekEndSources:
         ledger, a third of its forecast). Sums of Decimals: the same figures as summed each day."""
         weeks = self.week(last) + 1
         key = "cid, sid, currency, bin"
-        sql = f"""WITH moves AS (
+        moves = f"""moves AS (
             SELECT {key}, k_in AS k, amt, amt_days, cnt FROM {BINS}
             UNION ALL
             SELECT {key}, k_out, -amt, -amt_days, -cnt FROM {BINS} WHERE k_out < %s
-        ), at_k AS (
-            SELECT {key}, k, SUM(amt) AS amt, SUM(amt_days) AS amt_days, SUM(cnt) AS cnt
-            FROM moves GROUP BY {key}, k
-        ), steps AS (
-            SELECT {key}, k AS k_from, LEAD(k, 1, %s) OVER run AS k_to, SUM(amt) OVER run AS amt,
-                   SUM(amt_days) OVER run AS amt_days, SUM(cnt) OVER run AS cnt
-            FROM at_k WINDOW run AS (PARTITION BY {key} ORDER BY k)
-        )
-        SELECT * FROM steps WHERE cnt > 0"""
-        return sql, (weeks, weeks)
+        )"""
+        return _running_sums(moves, key=key, sums=("amt", "amt_days", "cnt"), weeks=weeks), (weeks, weeks)
 
     def _group_steps(self, last: date) -> tuple[str, tuple]:
         """The open invoices summed per group of forecast.grouped (customer, currency and due week: the
@@ -162,7 +172,7 @@ class WeekEndSources:
         days from the first day to their due dates; cnt: the invoices in the group."""
         weeks = self.week(last) + 1
         key = "cid, sid, currency, g"
-        sql = f"""WITH spans AS (
+        moves = f"""spans AS (
             SELECT cid, sid, currency, (due + {DUE_WEEK_SHIFT}) / {WEEK} AS g, due, amt,
                    CASE WHEN k_from > k_lo THEN k_from ELSE k_lo END AS k_start,
                    CASE WHEN k_to < k_hi THEN k_to ELSE k_hi END AS k_end
@@ -172,16 +182,8 @@ class WeekEndSources:
             UNION ALL
             SELECT {key}, k_end + 1, -amt, -amt * due, -1 FROM spans
             WHERE k_start <= k_end AND k_end + 1 < %s
-        ), at_k AS (
-            SELECT {key}, k, SUM(amt) AS amt, SUM(amt_due) AS amt_due, SUM(cnt) AS cnt
-            FROM moves GROUP BY {key}, k
-        ), steps AS (
-            SELECT {key}, k AS k_from, LEAD(k, 1, %s) OVER run AS k_to, SUM(amt) OVER run AS amt,
-                   SUM(amt_due) OVER run AS amt_due, SUM(cnt) OVER run AS cnt
-            FROM at_k WINDOW run AS (PARTITION BY {key} ORDER BY k)
-        )
-        SELECT * FROM steps WHERE cnt > 0"""
-        return sql, (weeks, weeks)
+        )"""
+        return _running_sums(moves, key=key, sums=("amt", "amt_due", "cnt"), weeks=weeks), (weeks, weeks)
 
     def _invoices(self, last: date, *, held: bool = False) -> QuerySet:
         """The invoices the run can see open: due in the window of some day, or (`held`) any an
@@ -282,7 +284,7 @@ class WeekEndSources:
         group = f"(o.due + {DUE_WEEK_SHIFT}) / {WEEK}"
         sql = f"""held AS (
         SELECT o.cid, o.currency, {group} AS g, SUM(o.amt) AS amt, SUM(o.amt * o.due) AS amt_due
-        FROM {OPEN} o WHERE o.k_from <= %s AND o.k_to >= %s AND o.k_lo <= %s AND o.k_hi >= %s AND ({is_held})
+        FROM {OPEN} o WHERE {OPEN_ON_K} AND ({is_held})
         GROUP BY o.cid, o.currency, {group}
     ),
     grp AS (
@@ -301,7 +303,7 @@ class WeekEndSources:
         k = self.week(as_of)
         ids_sql, ids_params = _sql(ids)
         sql = f"""SELECT o.iid, o.cid, o.sid, o.currency, o.due, o.amt FROM {HELD_OPEN} o
-        WHERE o.k_from <= %s AND o.k_to >= %s AND o.k_lo <= %s AND o.k_hi >= %s AND o.iid IN ({ids_sql})
+        WHERE {OPEN_ON_K} AND o.iid IN ({ids_sql})
         ORDER BY o.iid"""
         with self.connection.cursor() as cursor:
             cursor.execute(sql, (k, k, k, k, *ids_params))
@@ -327,6 +329,6 @@ class WeekEndSources:
         sql = f"""moves AS (
         SELECT o.cid AS customer, o.sid AS segment, o.currency, o.due - %s AS off,
                CASE WHEN {is_held} THEN 1 ELSE 0 END AS held, o.amt
-        FROM {OPEN} o WHERE o.k_from <= %s AND o.k_to >= %s AND o.k_lo <= %s AND o.k_hi >= %s
+        FROM {OPEN} o WHERE {OPEN_ON_K}
     )"""
         return sql, (WEEK * k, *held_params, k, k, k, k)
