@@ -151,6 +151,23 @@ def _round_sql(ratio: str) -> str:
     )
 
 
+def late_sql(amount: str = "amt", amount_days: str = "amt_days") -> str:
+    """A bin's mean days late (its amount x days late / its amount, halves to even), NULL when empty."""
+    return f"CASE WHEN {amount} > 0 THEN {_round_sql(f'{amount_days} * 1.0 / {amount}')} END"
+
+
+def cents_sql(amount: str = "amt") -> str:
+    return f"CAST(ROUND({amount} * 100) AS BIGINT)"
+
+
+def rated(bins) -> tuple[str, tuple]:
+    """Bins (a queryset or SQL and its parameters giving lateness.COLUMNS) with the two figures the
+    spreading reads of each, `cents` and `late`. The backtest's bin steps carry them already,
+    worked out once per step instead of once per week-end (reports/week_end_sources.py)."""
+    sql, params = bins if isinstance(bins, tuple) else _sql(bins)
+    return f"SELECT d.*, {cents_sql()} AS cents, {late_sql()} AS late FROM ({sql}) d", params
+
+
 def _micro_sql(amount: str, part: str, total: str) -> str:
     """A group's amount (a double) x part / total (whole cents) in whole millionths of the currency
     unit, as an integer: each row is rounded on its own, from the same operands in every statement (so
@@ -169,15 +186,25 @@ def grouped(moves: tuple[str, tuple]) -> tuple[str, tuple]:
     moves_sql, params = moves
     week = f"(off + {DUE_WEEK_SHIFT}) / 7"
     sql = f"""{moves_sql},
-    grp AS (
+    grp_sums AS (
         SELECT customer, COALESCE(segment, {NO_SEGMENT}) AS seg, currency, {week} AS wk,
                SUM(amt) AS amount_all, SUM(amt * off) AS offs_all,
                SUM(CASE WHEN held = 0 THEN amt ELSE 0 END) AS amount,
                SUM(CASE WHEN held = 0 THEN amt * off ELSE 0 END) AS offs
         FROM moves GROUP BY customer, COALESCE(segment, {NO_SEGMENT}), currency, {week}
         HAVING SUM(amt) > 0
+    ),
+    grp AS (
+        SELECT s.*, {mean_due_sql("offs", "amount")} AS due,
+               {mean_due_sql("offs_all", "amount_all")} AS due_all
+        FROM grp_sums s
     )"""
     return sql, params
+
+
+def mean_due_sql(offs: str, amount: str) -> str:
+    """A group's days to its due date, amount-weighted and rounded (halves to even); NULL for none."""
+    return f"CASE WHEN {amount} > 0 THEN {_round_sql(f'({offs}) * 1.0 / ({amount})')} END"
 
 
 def _spread_sql(
@@ -196,8 +223,9 @@ def _spread_sql(
 
     `groups` (`grouped`, or the backtest's week_end_sources) is the CTE `grp` (after any it reads): the
     open invoices on the day summed per (customer, currency, due week), those held (in an agreement or
-    a dispute) counting in the naive forecast and the open total only. `bins` (a queryset, or SQL and
-    its parameters) gives lateness.COLUMNS.
+    a dispute) counting in the naive forecast and the open total only, with the mean days to the due
+    date of both (`due`, `due_all`). `bins` (SQL and its parameters) gives lateness.COLUMNS, `cents`
+    and `late` (`rated`).
 
     Each group's part in each bin is taken to a whole millionth of the currency unit (`_micro_sql`)
     and its variance per week to a millionth, before anything is summed, so the kept spreads
@@ -211,18 +239,16 @@ def _spread_sql(
     reads only the expected weeks."""
     groups_sql, groups_params = groups
     params: list = list(groups_params)
-    bins_sql, bins_params = bins if isinstance(bins, tuple) else _sql(bins)
+    bins_sql, bins_params = bins
     params.extend(bins_params)
-    due = _round_sql("g.offs * 1.0 / g.amount")
-    all_due = _round_sql("g.offs_all * 1.0 / g.amount_all")
-    # The mean days late of a bin, once per bin (never per group joined to it).
-    late = f"CASE WHEN amt > 0 THEN {_round_sql('amt_days * 1.0 / amt')} END AS late"
+    # The mean days late of a segment's or a currency's bin, once per bin (never per group joined to it).
+    late = f"{late_sql()} AS late"
     wanted = ", ".join(["%s"] * len(customer_ids)) or "NULL"
     # The distributions a group can be spread by, each under one number: a customer's own (its id,
     # from 1), a segment's (-1 - the segment, NO_SEGMENT included) and the currency's (0).
     own = "SELECT customer AS dist, currency, cents, late FROM dc WHERE amt > 0 UNION ALL"
     own_dists = "" if only_fallback else own
-    naive_week = _week_sql(all_due)
+    naive_week = _week_sql("due_all")
     expected = f"SUM(micro) * {MICRO}"
     variance = (
         f"""UNION ALL
@@ -265,7 +291,7 @@ def _spread_sql(
     WITH {groups_sql},
     dc AS (
         SELECT cid AS customer, COALESCE(sid, {NO_SEGMENT}) AS seg, currency, bin, amt, amt_days,
-               cnt AS paid, CAST(ROUND(amt * 100) AS BIGINT) AS cents, {late}
+               cnt AS paid, cents, late
         FROM ({bins_sql}) d
     ),
     cust_paid AS (SELECT customer, currency, SUM(paid) AS paid FROM dc GROUP BY customer, currency),
@@ -284,7 +310,7 @@ def _spread_sql(
     cur_bins AS (SELECT c.*, {late} FROM cur_sums c),
     spreadable AS (
         SELECT ROW_NUMBER() OVER () AS gid, g.customer, g.seg, g.currency, g.amount,
-               CAST(g.amount AS DOUBLE PRECISION) AS amount_f, {due} AS due,
+               CAST(g.amount AS DOUBLE PRECISION) AS amount_f, g.due,
                CASE WHEN cp.paid >= {MIN_PAID_INVOICES} THEN 1 WHEN sp.paid >= {MIN_PAID_INVOICES} THEN 2
                     ELSE 3 END AS lvl,
                CASE WHEN cp.paid >= {MIN_PAID_INVOICES} THEN g.customer WHEN sp.paid >= {MIN_PAID_INVOICES}
@@ -563,7 +589,7 @@ def forecast(
     else:
         kept = kept_spreads(as_of, scope)
         groups = grouped(_moves(as_of, scope if kept is None else kept.live_scope, held=held))
-        bins = bins_of(as_of, scope)
+        bins = rated(bins_of(as_of, scope))
     sql, params = _spread_sql(
         groups=groups,
         bins=bins,

@@ -27,7 +27,7 @@ from django.db import connections, router, transaction
 from customers.bulk import replace_rows
 from customers.models import Customer
 
-from .forecast import WORK_MEM, _moves, _number, _spread_sql, grouped, held_invoices
+from .forecast import WORK_MEM, _moves, _number, _spread_sql, grouped, held_invoices, rated
 from .lateness import _chunks, bins_of
 from .ledger import LedgerScope
 from .models import ForecastSpread
@@ -49,7 +49,7 @@ def _computed(customer_ids: list[int], *, as_of: date) -> list[ForecastSpread]:
     _, covered_ids, disputed_ids = held_invoices(as_of, customer_ids)
     sql, params = _spread_sql(
         groups=grouped(_moves(as_of, scope, held=[covered_ids, disputed_ids])),
-        bins=bins_of(as_of, scope),
+        bins=rated(bins_of(as_of, scope)),
         customer_ids=[],
         by_customer=True,
     )

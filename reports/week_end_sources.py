@@ -37,7 +37,18 @@ from calls.models import Complaint
 from invoices.models import Allocation, Invoice
 
 from .expressions import DaysBetween, cents
-from .forecast import DUE_WEEK_SHIFT, HORIZON_DAYS, NO_SEGMENT, OpenInvoice, _sql, grouped
+from .forecast import (
+    DUE_WEEK_SHIFT,
+    HORIZON_DAYS,
+    NO_SEGMENT,
+    OpenInvoice,
+    _sql,
+    cents_sql,
+    grouped,
+    late_sql,
+    mean_due_sql,
+    rated,
+)
 from .lateness import HISTORY_DAYS, received_bins
 from .ledger import LedgerScope
 
@@ -60,11 +71,12 @@ def _weeks_up(days):
     return (days + Value(WEEK - 1 + WEEK * SHIFT_WEEKS)) / Value(WEEK) - Value(SHIFT_WEEKS)
 
 
-def _running_sums(moves: str, *, key: str, sums: tuple[str, ...], weeks: int) -> str:
+def _running_sums(moves: str, *, key: str, sums: tuple[str, ...], weeks: int, figures: str) -> str:
     """The steps (k_from <= k < k_to) of each `key`'s running `sums` over the week-ends, from the CTE
     `moves` (after any it reads): the rows (key, k, sums) that enter at k (leaving ones negative).
-    One step per week-end something moves, while the last of `sums` (a count) is above 0. Its one
-    parameter (`weeks`, the run's length, the last step's end) follows the moves' own."""
+    One step per week-end something moves, while the last of `sums` (a count) is above 0, with the
+    `figures` (SQL of the step's sums) worked out once per step, not on each week-end it holds. Its
+    one parameter (`weeks`, the run's length, the last step's end) follows the moves' own."""
     at_k = ", ".join(f"SUM({name}) AS {name}" for name in sums)
     running = ", ".join(f"SUM({name}) OVER run AS {name}" for name in sums)
     return f"""WITH {moves}, at_k AS (
@@ -73,7 +85,15 @@ def _running_sums(moves: str, *, key: str, sums: tuple[str, ...], weeks: int) ->
             SELECT {key}, k AS k_from, LEAD(k, 1, %s) OVER run AS k_to, {running}
             FROM at_k WINDOW run AS (PARTITION BY {key} ORDER BY k)
         )
-        SELECT * FROM steps WHERE {sums[-1]} > 0"""
+        SELECT *, {figures} FROM steps WHERE {sums[-1]} > 0"""
+
+
+def _due_on(days: int) -> str:
+    """A group step's rounded mean days to its due date on the week-end `days` after the first day, in
+    whole numbers: its floor from the first day less `days`, up one when the fraction is above a half,
+    and on a half up to the even number, as forecast.mean_due_sql rounds its mean worked out that day."""
+    floor = f"(s.due_floor - {days})"
+    return f"({floor} + CASE s.due_rest WHEN 1 THEN 1 WHEN -1 THEN 0 ELSE {floor} & 1 END)"
 
 
 @dataclass
@@ -153,7 +173,8 @@ class WeekEndSources:
         """Each bin's sums as steps over the week-ends (k_from <= k < k_to): a running sum of what enters
         its 12 months (at k_in) less what leaves them (at k_out), so that a day reads its bins as they
         are, not summed again from every week of receipts (~550k rows a day on the 20,000-customer
-        ledger, a third of its forecast). Sums of Decimals: the same figures as summed each day."""
+        ledger, a third of its forecast). Sums of Decimals: the same figures as summed each day. Each
+        step carries its `cents` and mean days `late` (forecast.rated)."""
         weeks = self.week(last) + 1
         key = "cid, sid, currency, bin"
         moves = f"""moves AS (
@@ -161,7 +182,9 @@ class WeekEndSources:
             UNION ALL
             SELECT {key}, k_out, -amt, -amt_days, -cnt FROM {BINS} WHERE k_out < %s
         )"""
-        return _running_sums(moves, key=key, sums=("amt", "amt_days", "cnt"), weeks=weeks), (weeks, weeks)
+        figures = f"{cents_sql()} AS cents, {late_sql()} AS late"
+        sums = ("amt", "amt_days", "cnt")
+        return _running_sums(moves, key=key, sums=sums, weeks=weeks, figures=figures), (weeks, weeks)
 
     def _group_steps(self, last: date) -> tuple[str, tuple]:
         """The open invoices summed per group of forecast.grouped (customer, currency and due week: the
@@ -169,7 +192,9 @@ class WeekEndSources:
         week-ends (k_from <= k < k_to): each invoice's open step enters its group at its first
         week-end in the window and leaves it after its last, so that a day reads its groups, not sums
         them again (~100k open invoices a day on the 20,000-customer ledger). amt_due: the amounts x
-        days from the first day to their due dates; cnt: the invoices in the group."""
+        days from the first day to their due dates; cnt: the invoices in the group; `due_floor` and
+        `due_rest`: the floor of their mean (amt_due / amt) and how its fraction compares with a half
+        (-1, 0, 1), from which a day's rounded mean is whole numbers only (`_due_on`)."""
         weeks = self.week(last) + 1
         key = "cid, sid, currency, g"
         moves = f"""spans AS (
@@ -183,7 +208,11 @@ class WeekEndSources:
             SELECT {key}, k_end + 1, -amt, -amt * due, -1 FROM spans
             WHERE k_start <= k_end AND k_end + 1 < %s
         )"""
-        return _running_sums(moves, key=key, sums=("amt", "amt_due", "cnt"), weeks=weeks), (weeks, weeks)
+        floor = "FLOOR(amt_due / amt)"
+        figures = f"""CAST({floor} AS BIGINT) AS due_floor,
+            CAST(SIGN(2 * (amt_due - amt * {floor}) - amt) AS INTEGER) AS due_rest"""
+        sums = ("amt", "amt_due", "cnt")
+        return _running_sums(moves, key=key, sums=sums, weeks=weeks, figures=figures), (weeks, weeks)
 
     def _invoices(self, last: date, *, held: bool = False) -> QuerySet:
         """The invoices the run can see open: due in the window of some day, or (`held`) any an
@@ -261,27 +290,33 @@ class WeekEndSources:
         return weeks
 
     def bins(self, as_of: date) -> tuple[str, tuple]:
-        """The day's bins, with the columns of lateness.live_bins (lateness.COLUMNS)."""
+        """The day's bins, with the columns of lateness.live_bins (lateness.COLUMNS), `cents` and
+        `late` (forecast.rated)."""
         k = self.week(as_of)
         if not self.exact_sums:
             sql = f"""SELECT cid, sid, currency, bin, SUM(amt) AS amt, SUM(amt_days) AS amt_days,
                    SUM(cnt) AS cnt
             FROM {BINS} WHERE k_in <= %s AND k_out > %s GROUP BY cid, sid, currency, bin"""
-            return sql, (k, k)
-        sql = f"""SELECT cid, sid, currency, bin, amt, amt_days, cnt
+            return rated((sql, (k, k)))
+        sql = f"""SELECT cid, sid, currency, bin, amt, amt_days, cnt, cents, late
         FROM {BIN_STEPS} WHERE k_from <= %s AND k_to > %s"""
         return sql, (k, k)
 
     def groups(self, as_of: date, *, held: list) -> tuple[str, tuple]:
         """The CTE `grp` of forecast._spread_sql for the day (see forecast.grouped), from the group
-        steps: a group's days to its due date are its amount x days from the first day less the day's
-        7k x its amount; the held invoices (in `held`: querysets of invoice ids) are taken out of the
-        amounts spread. On SQLite, summed from the day's open invoices (`moves`)."""
+        steps: a group's mean days to its due date are its mean from the first day less the day's 7k
+        (`_due_on`); the held invoices (in `held`: querysets of invoice ids) are taken out of the
+        amounts spread, and the mean of what is left is worked out again for those groups only. On
+        SQLite, summed from the day's open invoices (`moves`)."""
         if not self.exact_sums:
             return grouped(self.moves(as_of, held=held))
         k = self.week(as_of)
         is_held, held_params = self._is_held(held)
         group = f"(o.due + {DUE_WEEK_SHIFT}) / {WEEK}"
+        due_all = _due_on(WEEK * k)
+        # Whole numbers of this module's own (the day's 7k) are written into the SQL: each stands
+        # several times in the rounding.
+        not_held = mean_due_sql(f"s.amt_due - h.amt_due - {WEEK * k} * (s.amt - h.amt)", "(s.amt - h.amt)")
         sql = f"""held AS (
         SELECT o.cid, o.currency, {group} AS g, SUM(o.amt) AS amt, SUM(o.amt * o.due) AS amt_due
         FROM {OPEN} o WHERE {OPEN_ON_K} AND ({is_held})
@@ -289,13 +324,12 @@ class WeekEndSources:
     ),
     grp AS (
         SELECT s.cid AS customer, COALESCE(s.sid, {NO_SEGMENT}) AS seg, s.currency, s.g - %s AS wk,
-               s.amt AS amount_all, s.amt_due - %s * s.amt AS offs_all,
-               s.amt - COALESCE(h.amt, 0) AS amount,
-               s.amt_due - COALESCE(h.amt_due, 0) - %s * (s.amt - COALESCE(h.amt, 0)) AS offs
+               s.amt AS amount_all, s.amt - COALESCE(h.amt, 0) AS amount, {due_all} AS due_all,
+               CASE WHEN h.amt IS NULL THEN {due_all} ELSE {not_held} END AS due
         FROM {GROUP_STEPS} s LEFT JOIN held h ON h.cid = s.cid AND h.currency = s.currency AND h.g = s.g
         WHERE s.k_from <= %s AND s.k_to > %s
     )"""
-        return sql, (k, k, k, k, *held_params, k, WEEK * k, WEEK * k, k, k)
+        return sql, (k, k, k, k, *held_params, k, k, k)
 
     def open_invoices(self, as_of: date, ids) -> list[OpenInvoice]:
         """forecast.open_invoices of these invoices (a queryset of ids) on the day: those issued by it
