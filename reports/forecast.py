@@ -255,7 +255,7 @@ def _spread_sql(
         SELECT customer, currency, week, 0, ROUND(amount * amount * p * (1 - p), 6)
         FROM (
             SELECT customer, currency, week, amount, SUM(cents) * 1.0 / MAX(total) AS p
-            FROM parts WHERE week <= {WEEKS} GROUP BY gid, customer, currency, week, amount
+            FROM parts WHERE week <= {WEEKS} GROUP BY customer, currency, wk, week, amount
         ) gw"""
         if with_interval
         else ""
@@ -305,11 +305,11 @@ def _spread_sql(
     cur_sums AS (
         SELECT currency, bin, SUM(amt) AS amt, SUM(amt_days) AS amt_days, SUM(paid) AS paid,
                SUM(cents) AS cents
-        FROM dc GROUP BY currency, bin
+        FROM seg_sums GROUP BY currency, bin
     ),
     cur_bins AS (SELECT c.*, {late} FROM cur_sums c),
     spreadable AS (
-        SELECT ROW_NUMBER() OVER () AS gid, g.customer, g.seg, g.currency, g.amount,
+        SELECT g.customer, g.currency, g.wk, g.seg, g.amount,
                CAST(g.amount AS DOUBLE PRECISION) AS amount_f, g.due,
                CASE WHEN cp.paid >= {MIN_PAID_INVOICES} THEN 1 WHEN sp.paid >= {MIN_PAID_INVOICES} THEN 2
                     ELSE 3 END AS lvl,
@@ -319,6 +319,9 @@ def _spread_sql(
         LEFT JOIN cust_paid cp ON cp.customer = g.customer AND cp.currency = g.currency
         LEFT JOIN seg_paid sp ON sp.seg = g.seg AND sp.currency = g.currency
         WHERE g.amount > 0
+        -- In the order of the join below and of the window over each group after it: the join then
+        -- gives its ~370k rows in that order, and they are not sorted again.
+        ORDER BY dist, g.currency, g.customer, g.wk
     ),
     dists AS (
         {own_dists}
@@ -330,12 +333,12 @@ def _spread_sql(
         -- One join with every distribution, not one per level: PostgreSQL then plans the ~370k
         -- (group, bin) rows as many (a merge join and a hashed sum per week, not sorts of a handful),
         -- and no union of the joins' rows is copied.
-        SELECT g.gid, g.customer, g.currency, g.amount, g.amount_f, g.due, b.cents, b.late
+        SELECT g.dist, g.customer, g.currency, g.wk, g.amount, g.amount_f, g.due, b.cents, b.late
         FROM spreadable g JOIN dists b ON b.dist = g.dist AND b.currency = g.currency
     ),
     parts AS (
-        SELECT gid, customer, currency, amount, amount_f, cents, {_week_sql("(due + late)")} AS week,
-               SUM(cents) OVER (PARTITION BY gid) AS total
+        SELECT customer, currency, wk, amount, amount_f, cents, {_week_sql("(due + late)")} AS week,
+               SUM(cents) OVER (PARTITION BY dist, currency, customer, wk) AS total
         FROM gbin WHERE due + late >= 1
     ),
     cw AS (
