@@ -151,21 +151,23 @@ def _round_sql(ratio: str) -> str:
     )
 
 
-def late_sql(amount: str = "amt", amount_days: str = "amt_days") -> str:
-    """A bin's mean days late (its amount x days late / its amount, halves to even), NULL when empty."""
-    return f"CASE WHEN {amount} > 0 THEN {_round_sql(f'{amount_days} * 1.0 / {amount}')} END"
+def rounded_mean_sql(weighted: str, weight: str) -> str:
+    """weighted / weight to a whole number, halves to even (`_round_sql`), NULL when weight is not
+    above 0: a bin's mean days late, a group's mean days to its due date."""
+    return f"CASE WHEN {weight} > 0 THEN {_round_sql(f'({weighted}) * 1.0 / ({weight})')} END"
 
 
-def cents_sql(amount: str = "amt") -> str:
-    return f"CAST(ROUND({amount} * 100) AS BIGINT)"
+# The two figures the spreading reads of each bin besides lateness.COLUMNS: its whole cents and its
+# mean days late (`rated`; the backtest's bin steps work them out once per step).
+RATED = f"CAST(ROUND(amt * 100) AS BIGINT) AS cents, {rounded_mean_sql('amt_days', 'amt')} AS late"
 
 
 def rated(bins) -> tuple[str, tuple]:
-    """Bins (a queryset or SQL and its parameters giving lateness.COLUMNS) with the two figures the
-    spreading reads of each, `cents` and `late`. The backtest's bin steps carry them already,
-    worked out once per step instead of once per week-end (reports/week_end_sources.py)."""
+    """Bins (a queryset or SQL and its parameters giving lateness.COLUMNS) with RATED. The backtest's
+    bin steps carry them already, worked out once per step instead of once per week-end
+    (reports/week_end_sources.py)."""
     sql, params = bins if isinstance(bins, tuple) else _sql(bins)
-    return f"SELECT d.*, {cents_sql()} AS cents, {late_sql()} AS late FROM ({sql}) d", params
+    return f"SELECT d.*, {RATED} FROM ({sql}) d", params
 
 
 def _micro_sql(amount: str, part: str, total: str) -> str:
@@ -195,16 +197,11 @@ def grouped(moves: tuple[str, tuple]) -> tuple[str, tuple]:
         HAVING SUM(amt) > 0
     ),
     grp AS (
-        SELECT s.*, {mean_due_sql("offs", "amount")} AS due,
-               {mean_due_sql("offs_all", "amount_all")} AS due_all
+        SELECT s.*, {rounded_mean_sql("offs", "amount")} AS due,
+               {rounded_mean_sql("offs_all", "amount_all")} AS due_all
         FROM grp_sums s
     )"""
     return sql, params
-
-
-def mean_due_sql(offs: str, amount: str) -> str:
-    """A group's days to its due date, amount-weighted and rounded (halves to even); NULL for none."""
-    return f"CASE WHEN {amount} > 0 THEN {_round_sql(f'({offs}) * 1.0 / ({amount})')} END"
 
 
 def _spread_sql(
@@ -242,7 +239,7 @@ def _spread_sql(
     bins_sql, bins_params = bins
     params.extend(bins_params)
     # The mean days late of a segment's or a currency's bin, once per bin (never per group joined to it).
-    late = f"{late_sql()} AS late"
+    late = f"{rounded_mean_sql('amt_days', 'amt')} AS late"
     wanted = ", ".join(["%s"] * len(customer_ids)) or "NULL"
     # The distributions a group can be spread by, each under one number: a customer's own (its id,
     # from 1), a segment's (-1 - the segment, NO_SEGMENT included) and the currency's (0).

@@ -41,13 +41,12 @@ from .forecast import (
     DUE_WEEK_SHIFT,
     HORIZON_DAYS,
     NO_SEGMENT,
+    RATED,
     OpenInvoice,
     _sql,
-    cents_sql,
     grouped,
-    late_sql,
-    mean_due_sql,
     rated,
+    rounded_mean_sql,
 )
 from .lateness import HISTORY_DAYS, received_bins
 from .ledger import LedgerScope
@@ -91,7 +90,7 @@ def _running_sums(moves: str, *, key: str, sums: tuple[str, ...], weeks: int, fi
 def _due_on(days: int) -> str:
     """A group step's rounded mean days to its due date on the week-end `days` after the first day, in
     whole numbers: its floor from the first day less `days`, up one when the fraction is above a half,
-    and on a half up to the even number, as forecast.mean_due_sql rounds its mean worked out that day."""
+    and on a half up to the even number, as forecast.rounded_mean_sql rounds the mean worked out that day."""
     floor = f"(s.due_floor - {days})"
     return f"({floor} + CASE s.due_rest WHEN 1 THEN 1 WHEN -1 THEN 0 ELSE {floor} & 1 END)"
 
@@ -182,9 +181,8 @@ class WeekEndSources:
             UNION ALL
             SELECT {key}, k_out, -amt, -amt_days, -cnt FROM {BINS} WHERE k_out < %s
         )"""
-        figures = f"{cents_sql()} AS cents, {late_sql()} AS late"
         sums = ("amt", "amt_days", "cnt")
-        return _running_sums(moves, key=key, sums=sums, weeks=weeks, figures=figures), (weeks, weeks)
+        return _running_sums(moves, key=key, sums=sums, weeks=weeks, figures=RATED), (weeks, weeks)
 
     def _group_steps(self, last: date) -> tuple[str, tuple]:
         """The open invoices summed per group of forecast.grouped (customer, currency and due week: the
@@ -316,7 +314,7 @@ class WeekEndSources:
         due_all = _due_on(WEEK * k)
         # Whole numbers of this module's own (the day's 7k) are written into the SQL: each stands
         # several times in the rounding.
-        not_held = mean_due_sql(f"s.amt_due - h.amt_due - {WEEK * k} * (s.amt - h.amt)", "(s.amt - h.amt)")
+        not_held = rounded_mean_sql(f"s.amt_due - h.amt_due - {WEEK * k} * (s.amt - h.amt)", "s.amt - h.amt")
         sql = f"""held AS (
         SELECT o.cid, o.currency, {group} AS g, SUM(o.amt) AS amt, SUM(o.amt * o.due) AS amt_due
         FROM {OPEN} o WHERE {OPEN_ON_K} AND ({is_held})
