@@ -157,17 +157,12 @@ def rounded_mean_sql(weighted: str, weight: str) -> str:
     return f"CASE WHEN {weight} > 0 THEN {_round_sql(f'({weighted}) * 1.0 / ({weight})')} END"
 
 
-# The two figures the spreading reads of each bin besides lateness.COLUMNS: its whole cents and its
-# mean days late (`rated`; the backtest's bin steps work them out once per step).
-RATED = f"CAST(ROUND(amt * 100) AS BIGINT) AS cents, {rounded_mean_sql('amt_days', 'amt')} AS late"
-
-
 def rated(bins) -> tuple[str, tuple]:
-    """Bins (a queryset or SQL and its parameters giving lateness.COLUMNS) with RATED. The backtest's
-    bin steps carry them already, worked out once per step instead of once per week-end
-    (reports/week_end_sources.py)."""
+    """Bins (a queryset or SQL and its parameters giving lateness.COLUMNS) with the two figures the
+    spreading reads of each bin besides them: its whole `cents` and its mean days `late`."""
     sql, params = bins if isinstance(bins, tuple) else _sql(bins)
-    return f"SELECT d.*, {RATED} FROM ({sql}) d", params
+    late = rounded_mean_sql("amt_days", "amt")
+    return f"SELECT d.*, CAST(ROUND(amt * 100) AS BIGINT) AS cents, {late} AS late FROM ({sql}) d", params
 
 
 def _micro_sql(amount: str, part: str, total: str) -> str:
@@ -455,26 +450,26 @@ def spread(weeks: _Weeks, *, currency: str, amount: Decimal, due_offset: int, sh
         weeks.add(currency, week, "variance", amount * amount * probability * (ONE - probability))
 
 
-def _agreement_rates(as_of: date, scope: LedgerScope) -> dict:
-    """Kept-rates over the 12 months to `as_of` keyed by customer, (segment, currency) and currency."""
-    closed = (
-        Agreement.objects.filter(
-            closed_on__gt=as_of - timedelta(days=HISTORY_DAYS),
-            closed_on__lte=as_of,
-            state__in=[AgreementState.KEPT, AgreementState.BROKEN],
-        )
-        .values("customer_id", "customer__segment_id", "currency")
-        .annotate(kept=Count("id", filter=Q(state=AgreementState.KEPT)), closed=Count("id"))
-        .order_by()
+def _agreement_rates(as_of: date, scope: LedgerScope, active) -> dict:
+    """Kept-rates over the 12 months to `as_of` keyed by customer, (segment, currency) and currency:
+    two queries, the customers' only for those in the `active` agreements (the only ones asked for;
+    everyone's would be some 10k rows a day on the 20,000-customer ledger)."""
+    closed = Agreement.objects.filter(
+        closed_on__gt=as_of - timedelta(days=HISTORY_DAYS),
+        closed_on__lte=as_of,
+        state__in=[AgreementState.KEPT, AgreementState.BROKEN],
     )
     if scope.currency:
         closed = closed.filter(currency=scope.currency)
+    counted = {"kept": Count("id", filter=Q(state=AgreementState.KEPT)), "closed": Count("id")}
     counts = defaultdict(lambda: [0, 0])
-    for row in closed:
-        segment = ("segment", row["customer__segment_id"], row["currency"])
-        for key in (("customer", row["customer_id"]), segment, ("currency", row["currency"])):
+    for row in closed.values("customer__segment_id", "currency").annotate(**counted).order_by():
+        for key in (("segment", row["customer__segment_id"], row["currency"]), ("currency", row["currency"])):
             counts[key][0] += row["kept"]
             counts[key][1] += row["closed"]
+    own = closed.filter(customer_id__in=active.values("customer_id"))
+    for row in own.values("customer_id").annotate(**counted).order_by():
+        counts[("customer", row["customer_id"])] = [row["kept"], row["closed"]]
     return {key: Decimal(kept) / Decimal(closed) for key, (kept, closed) in counts.items()}
 
 
@@ -560,8 +555,9 @@ def forecast(
     or a dispute, which are few.
 
     `sources` (reports/week_end_sources.py, the backtest's): the open invoices and the bins read from
-    what was gathered for a run of week-ends, in its scope, instead of the ledger's tables; the same
-    figures. Without `with_interval` the weeks' low and high equal the expected amount."""
+    what was gathered for a run of week-ends, in its scope, instead of the ledger's tables, and on
+    PostgreSQL spread by numpy (reports/spread_arrays.py); the same figures. Without `with_interval`
+    the weeks' low and high equal the expected amount."""
     scope = scope or LedgerScope()
     if sources is not None and sources.scope != scope:
         raise ValueError("The sources were gathered for another scope.")
@@ -583,41 +579,25 @@ def forecast(
     disputed = [invoice for invoice in disputed_all if invoice.pk not in in_agreements]
     wanted = sorted({invoice.customer_id for invoice in disputed})
     held = [covered_ids, disputed_ids]
-    if sources is not None:
-        kept = None
-        groups, bins = sources.groups(as_of, held=held), sources.bins(as_of)
-    else:
-        kept = kept_spreads(as_of, scope)
-        groups = grouped(_moves(as_of, scope if kept is None else kept.live_scope, held=held))
-        bins = rated(bins_of(as_of, scope))
-    sql, params = _spread_sql(
-        groups=groups,
-        bins=bins,
-        customer_ids=wanted,
-        only_fallback=kept is not None,
-        with_interval=with_interval,
+    kept = None if sources is not None else kept_spreads(as_of, scope)
+    rows = _spread_rows(
+        as_of, scope, sources=sources, kept=kept, held=held, customer_ids=wanted, with_interval=with_interval
     )
     found = Distributions({}, {}, {}, {invoice.customer_id: invoice.segment_id for invoice in disputed})
     read = {"customer": found.by_customer, "segment": found.by_segment, "currency": found.by_currency}
-    alias = sources.alias if sources is not None else router.db_for_read(Invoice)
-    with transaction.atomic(using=alias, savepoint=False), connections[alias].cursor() as cursor:
-        if connections[alias].vendor == "postgresql":
-            # The spreading sorts ~400k (group, bin) rows: in memory, not in temporary files.
-            cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-        cursor.execute(sql, params)
-        for kind, currency, week, key, first, second, third in cursor.fetchall():
-            if kind == "invoices":
-                weeks.add(currency, week, "invoices", _number(first))
-                weeks.add(currency, week, "variance", _number(second))
-            elif kind in ("naive", "open") and kept is not None:
-                continue  # the kept rows hold every customer's
-            elif kind == "naive":
-                weeks.add(currency, week, "naive", _number(first))
-            elif kind == "open":
-                open_total[currency] += _number(first)
-            else:  # the bins of a distribution: week is the bin
-                name = {"customer": (key, currency), "segment": (key or None, currency)}.get(kind, currency)
-                read[kind].setdefault(name, Lateness()).add(week, cents(first), cents(second), third)
+    for kind, currency, week, key, first, second, third in rows:
+        if kind == "invoices":
+            weeks.add(currency, week, "invoices", _number(first))
+            weeks.add(currency, week, "variance", _number(second))
+        elif kind in ("naive", "open") and kept is not None:
+            continue  # the kept rows hold every customer's
+        elif kind == "naive":
+            weeks.add(currency, week, "naive", _number(first))
+        elif kind == "open":
+            open_total[currency] += _number(first)
+        else:  # the bins of a distribution: week is the bin
+            name = {"customer": (key, currency), "segment": (key or None, currency)}.get(kind, currency)
+            read[kind].setdefault(name, Lateness()).add(week, cents(first), cents(second), third)
     if kept is not None:
         for row in kept.sums:
             if row["week"] == 0:
@@ -637,6 +617,43 @@ def forecast(
                 invoice.currency, week_of((invoice.due_date - as_of).days), "naive", invoice.open_amount
             )
     return _results(weeks, as_of, open_total)
+
+
+def _spread_rows(
+    as_of: date,
+    scope: LedgerScope,
+    *,
+    sources,
+    kept,
+    held: list,
+    customer_ids: list[int],
+    with_interval: bool,
+) -> list[tuple]:
+    """The rows of `_spread_sql` for the day: from the backtest's arrays on PostgreSQL (reports/
+    spread_arrays.py, no interval), else by the statement, from the gathered tables (SQLite) or the
+    ledger (of the customers not kept only, when the kept spreads are of the day)."""
+    if sources is not None and sources.exact_sums:
+        if with_interval:
+            raise ValueError("The backtest's arrays spread without the interval.")
+        return sources.spread(as_of, held=held, customer_ids=customer_ids)
+    if sources is not None:
+        groups, bins, alias = sources.groups(as_of, held=held), sources.bins(as_of), sources.alias
+    else:
+        groups = grouped(_moves(as_of, scope if kept is None else kept.live_scope, held=held))
+        bins, alias = rated(bins_of(as_of, scope)), router.db_for_read(Invoice)
+    sql, params = _spread_sql(
+        groups=groups,
+        bins=bins,
+        customer_ids=customer_ids,
+        only_fallback=kept is not None,
+        with_interval=with_interval,
+    )
+    with transaction.atomic(using=alias, savepoint=False), connections[alias].cursor() as cursor:
+        if connections[alias].vendor == "postgresql":
+            # The spreading sorts ~400k (group, bin) rows: in memory, not in temporary files.
+            cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _moves(as_of: date, scope: LedgerScope, *, held: list) -> tuple[str, tuple]:
@@ -695,7 +712,7 @@ def _in_window(invoice: OpenInvoice, as_of: date) -> bool:
 
 def _forecast_agreements(weeks: _Weeks, as_of: date, scope: LedgerScope, active, covered) -> None:
     """Pending instalments in their weeks x kept-rate, up to the open amount of the covered invoices."""
-    rates = _agreement_rates(as_of, scope)
+    rates = _agreement_rates(as_of, scope, active)
     room = defaultdict(lambda: ZERO)  # open amount of each agreement's invoices
     pending_ids = Agreement.invoices.through.objects.filter(
         agreement__in=active, invoice_id__in=[invoice.pk for invoice in covered]

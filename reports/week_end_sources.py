@@ -12,8 +12,6 @@ selects its own rows from them, with the columns the live reads give:
 - bins: the allocations received from a year before the first day to the last, grouped by customer,
   currency, bin and the week-ends whose 12 months hold the day they were received (k_in <= k < k_out,
   k_out at most one past the last week-end);
-- bin steps: from those, each bin's sums as steps over the week-ends (k_from <= k < k_to), so a day
-  selects its bins instead of summing them again;
 - invoices: those the run can see open (issued by the last day, due in the window of some day, open now
   or paid off after the first day), with the week-ends whose window holds them (k_lo <= k <= k_hi);
 - paid: the allocations received after the first day per invoice and week (kr);
@@ -21,13 +19,25 @@ selects its own rows from them, with the columns the live reads give:
   plus what was received after the step's week-ends; no step once it is paid.
 The rows are the live reads' own, so the forecasts are each day's own (tests/reports/
 test_week_end_sources.py compares both on random ledgers).
+
+On PostgreSQL two more reads serve every day of the run, as arrays in this process (numeric sums add
+and subtract exactly there; SQLite's doubles would not, so there each day sums its rows in SQL):
+- bin steps: each bin's sums as steps over the week-ends (k_from <= k < k_to), so a day selects its
+  bins instead of summing them again;
+- group steps: the open invoices' sums per group of forecast.grouped (customer, currency, due week:
+  the same invoices share a group on every week-end) as steps too.
+A day then selects its steps, takes its held invoices out of their groups (one query) and is spread
+by numpy (reports/spread_arrays.py): the statement's figures to the millionth, in milliseconds instead
+of a second per day.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
+import numpy as np
 from django.db import connections, router
 from django.db.models import F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Greatest, Least
@@ -36,18 +46,9 @@ from agreements.models import Agreement
 from calls.models import Complaint
 from invoices.models import Allocation, Invoice
 
+from . import spread_arrays
 from .expressions import DaysBetween, cents
-from .forecast import (
-    DUE_WEEK_SHIFT,
-    HORIZON_DAYS,
-    NO_SEGMENT,
-    RATED,
-    OpenInvoice,
-    _sql,
-    grouped,
-    rated,
-    rounded_mean_sql,
-)
+from .forecast import DUE_WEEK_SHIFT, HORIZON_DAYS, OpenInvoice, _sql, grouped, rated
 from .lateness import HISTORY_DAYS, received_bins
 from .ledger import LedgerScope
 
@@ -56,9 +57,18 @@ WEEK = 7
 # weeks keeps it non-negative, so it floors, for days down to this many weeks before the first day.
 SHIFT_WEEKS = 200
 BINS, INVOICES, PAID, OPEN = "week_end_bins", "week_end_invoices", "week_end_paid", "week_end_open"
-BIN_STEPS, GROUP_STEPS = "week_end_bin_steps", "week_end_group_steps"
 HELD_INVOICES, HELD_OPEN = "week_end_held_invoices", "week_end_held_open"
-TABLES = (BINS, BIN_STEPS, INVOICES, PAID, OPEN, GROUP_STEPS, HELD_INVOICES, HELD_OPEN)
+OPEN_HELD = "week_end_open_held"
+TABLES = (BINS, INVOICES, PAID, OPEN, HELD_INVOICES, HELD_OPEN, OPEN_HELD)
+BIN_KEY, GROUP_KEY = "cid, sid, currency, bin", "cid, sid, currency, g"
+DUE_GROUP = f"(due + {DUE_WEEK_SHIFT}) / {WEEK}"  # an open invoice's group: forecast.grouped's due week
+# The steps' columns read as arrays (each a bigint: spread_arrays.fetched), money in cents: the fields
+# of spread_arrays.Bins, and the columns spread_arrays.Groups is made from.
+CURRENCY_CODE = "array_position(%s, CAST(currency AS TEXT)) - 1"  # its index in the run's currencies
+OWNERS = {"customer": "cid", "segment": "COALESCE(sid, 0)", "currency": CURRENCY_CODE}
+BIN_COLUMNS = {**OWNERS, "bin": "bin", "cents": "amt * 100", "cent_days": "amt_days * 100", "paid": "cnt"}
+GROUP_COLUMNS = {**OWNERS, "group": "g", "cents": "amt * 100", "cent_days": "amt_due * 100"}
+GROUP_ROW = "customer, seg, currency, wk, amount_all, amount, due, due_all"
 LAST_WEEK = 10_000  # "and every week-end after"
 # An open table's row `o` holds on week-end k (k given four times): its open step, within its window.
 OPEN_ON_K = "o.k_from <= %s AND o.k_to >= %s AND o.k_lo <= %s AND o.k_hi >= %s"
@@ -70,12 +80,11 @@ def _weeks_up(days):
     return (days + Value(WEEK - 1 + WEEK * SHIFT_WEEKS)) / Value(WEEK) - Value(SHIFT_WEEKS)
 
 
-def _running_sums(moves: str, *, key: str, sums: tuple[str, ...], weeks: int, figures: str) -> str:
+def _running_sums(moves: str, *, key: str, sums: tuple[str, ...]) -> str:
     """The steps (k_from <= k < k_to) of each `key`'s running `sums` over the week-ends, from the CTE
     `moves` (after any it reads): the rows (key, k, sums) that enter at k (leaving ones negative).
-    One step per week-end something moves, while the last of `sums` (a count) is above 0, with the
-    `figures` (SQL of the step's sums) worked out once per step, not on each week-end it holds. Its
-    one parameter (`weeks`, the run's length, the last step's end) follows the moves' own."""
+    One step per week-end something moves, while the last of `sums` (a count) is above 0. Its one
+    parameter (the run's length, the last step's end) follows the moves' own."""
     at_k = ", ".join(f"SUM({name}) AS {name}" for name in sums)
     running = ", ".join(f"SUM({name}) OVER run AS {name}" for name in sums)
     return f"""WITH {moves}, at_k AS (
@@ -84,15 +93,7 @@ def _running_sums(moves: str, *, key: str, sums: tuple[str, ...], weeks: int, fi
             SELECT {key}, k AS k_from, LEAD(k, 1, %s) OVER run AS k_to, {running}
             FROM at_k WINDOW run AS (PARTITION BY {key} ORDER BY k)
         )
-        SELECT *, {figures} FROM steps WHERE {sums[-1]} > 0"""
-
-
-def _due_on(days: int) -> str:
-    """A group step's rounded mean days to its due date on the week-end `days` after the first day, in
-    whole numbers: its floor from the first day less `days`, up one when the fraction is above a half,
-    and on a half up to the even number, as forecast.rounded_mean_sql rounds the mean worked out that day."""
-    floor = f"(s.due_floor - {days})"
-    return f"({floor} + CASE s.due_rest WHEN 1 THEN 1 WHEN -1 THEN 0 ELSE {floor} & 1 END)"
+        SELECT * FROM steps WHERE {sums[-1]} > 0"""
 
 
 @dataclass
@@ -101,6 +102,10 @@ class WeekEndSources:
 
     first: date
     scope: LedgerScope
+    # PostgreSQL: the bin and group steps as arrays (`_fetch_steps`), the currencies their codes index.
+    currencies: list[str] = field(default_factory=list, compare=False)
+    bin_steps: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+    group_steps: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def gathered(cls, days: list[date], scope: LedgerScope) -> WeekEndSources:
@@ -119,9 +124,28 @@ class WeekEndSources:
         sources._create(HELD_INVOICES, sources._invoices(last, held=True))
         sources._create(HELD_OPEN, sources._open(HELD_INVOICES))
         if sources.exact_sums:
-            sources._create(BIN_STEPS, sources._bin_steps(last))
-            sources._create(GROUP_STEPS, sources._group_steps(last))
+            # The open steps a day can hold out of its groups: of the invoices an agreement or a
+            # complaint covers (a day's held query then reads these, not every open step).
+            sources._create(
+                OPEN_HELD, (f"SELECT * FROM {OPEN} WHERE iid IN (SELECT iid FROM {HELD_INVOICES})", ())
+            )
+            sources._fetch_steps(last)
         return sources
+
+    def _fetch_steps(self, last: date) -> None:
+        """The bin and group steps, read into arrays once for the run: each day's spreading is then
+        worked out by numpy (reports/spread_arrays.py), not by a statement over ~370k rows."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"SELECT currency FROM {BINS} UNION SELECT currency FROM {OPEN}")
+            self.currencies = sorted(name for (name,) in cursor.fetchall())
+            for target, (sql, params), columns in (
+                (self.bin_steps, self._bin_steps(last), BIN_COLUMNS),
+                (self.group_steps, self._group_steps(last), GROUP_COLUMNS),
+            ):
+                wanted = {**columns, "k_from": "k_from", "k_to": "k_to"}
+                select = ", ".join(f"CAST({expression} AS BIGINT)" for expression in wanted.values())
+                steps = f"SELECT {select} FROM ({sql}) s"
+                target.update(spread_arrays.fetched(cursor, steps, (self.currencies, *params), tuple(wanted)))
 
     @property
     def alias(self) -> str:
@@ -172,17 +196,14 @@ class WeekEndSources:
         """Each bin's sums as steps over the week-ends (k_from <= k < k_to): a running sum of what enters
         its 12 months (at k_in) less what leaves them (at k_out), so that a day reads its bins as they
         are, not summed again from every week of receipts (~550k rows a day on the 20,000-customer
-        ledger, a third of its forecast). Sums of Decimals: the same figures as summed each day. Each
-        step carries its `cents` and mean days `late` (forecast.rated)."""
+        ledger, a third of its forecast). Sums of Decimals: the same figures as summed each day."""
         weeks = self.week(last) + 1
-        key = "cid, sid, currency, bin"
         moves = f"""moves AS (
-            SELECT {key}, k_in AS k, amt, amt_days, cnt FROM {BINS}
+            SELECT {BIN_KEY}, k_in AS k, amt, amt_days, cnt FROM {BINS}
             UNION ALL
-            SELECT {key}, k_out, -amt, -amt_days, -cnt FROM {BINS} WHERE k_out < %s
+            SELECT {BIN_KEY}, k_out, -amt, -amt_days, -cnt FROM {BINS} WHERE k_out < %s
         )"""
-        sums = ("amt", "amt_days", "cnt")
-        return _running_sums(moves, key=key, sums=sums, weeks=weeks, figures=RATED), (weeks, weeks)
+        return _running_sums(moves, key=BIN_KEY, sums=("amt", "amt_days", "cnt")), (weeks, weeks)
 
     def _group_steps(self, last: date) -> tuple[str, tuple]:
         """The open invoices summed per group of forecast.grouped (customer, currency and due week: the
@@ -190,27 +211,21 @@ class WeekEndSources:
         week-ends (k_from <= k < k_to): each invoice's open step enters its group at its first
         week-end in the window and leaves it after its last, so that a day reads its groups, not sums
         them again (~100k open invoices a day on the 20,000-customer ledger). amt_due: the amounts x
-        days from the first day to their due dates; cnt: the invoices in the group; `due_floor` and
-        `due_rest`: the floor of their mean (amt_due / amt) and how its fraction compares with a half
-        (-1, 0, 1), from which a day's rounded mean is whole numbers only (`_due_on`)."""
+        days from the first day to their due dates; cnt: the invoices in the group."""
         weeks = self.week(last) + 1
-        key = "cid, sid, currency, g"
         moves = f"""spans AS (
-            SELECT cid, sid, currency, (due + {DUE_WEEK_SHIFT}) / {WEEK} AS g, due, amt,
+            SELECT cid, sid, currency, {DUE_GROUP} AS g, due, amt,
                    CASE WHEN k_from > k_lo THEN k_from ELSE k_lo END AS k_start,
                    CASE WHEN k_to < k_hi THEN k_to ELSE k_hi END AS k_end
             FROM {OPEN}
         ), moves AS (
-            SELECT {key}, k_start AS k, amt, amt * due AS amt_due, 1 AS cnt FROM spans WHERE k_start <= k_end
+            SELECT {GROUP_KEY}, k_start AS k, amt, amt * due AS amt_due, 1 AS cnt
+            FROM spans WHERE k_start <= k_end
             UNION ALL
-            SELECT {key}, k_end + 1, -amt, -amt * due, -1 FROM spans
+            SELECT {GROUP_KEY}, k_end + 1, -amt, -amt * due, -1 FROM spans
             WHERE k_start <= k_end AND k_end + 1 < %s
         )"""
-        floor = "FLOOR(amt_due / amt)"
-        figures = f"""CAST({floor} AS BIGINT) AS due_floor,
-            CAST(SIGN(2 * (amt_due - amt * {floor}) - amt) AS INTEGER) AS due_rest"""
-        sums = ("amt", "amt_due", "cnt")
-        return _running_sums(moves, key=key, sums=sums, weeks=weeks, figures=figures), (weeks, weeks)
+        return _running_sums(moves, key=GROUP_KEY, sums=("amt", "amt_due", "cnt")), (weeks, weeks)
 
     def _invoices(self, last: date, *, held: bool = False) -> QuerySet:
         """The invoices the run can see open: due in the window of some day, or (`held`) any an
@@ -289,45 +304,105 @@ class WeekEndSources:
 
     def bins(self, as_of: date) -> tuple[str, tuple]:
         """The day's bins, with the columns of lateness.live_bins (lateness.COLUMNS), `cents` and
-        `late` (forecast.rated)."""
+        `late` (forecast.rated), summed from the gathered receipts (SQLite: see `exact_sums`)."""
         k = self.week(as_of)
-        if not self.exact_sums:
-            sql = f"""SELECT cid, sid, currency, bin, SUM(amt) AS amt, SUM(amt_days) AS amt_days,
-                   SUM(cnt) AS cnt
-            FROM {BINS} WHERE k_in <= %s AND k_out > %s GROUP BY cid, sid, currency, bin"""
-            return rated((sql, (k, k)))
-        sql = f"""SELECT cid, sid, currency, bin, amt, amt_days, cnt, cents, late
-        FROM {BIN_STEPS} WHERE k_from <= %s AND k_to > %s"""
-        return sql, (k, k)
+        sql = f"""SELECT cid, sid, currency, bin, SUM(amt) AS amt, SUM(amt_days) AS amt_days,
+               SUM(cnt) AS cnt
+        FROM {BINS} WHERE k_in <= %s AND k_out > %s GROUP BY cid, sid, currency, bin"""
+        return rated((sql, (k, k)))
 
     def groups(self, as_of: date, *, held: list) -> tuple[str, tuple]:
-        """The CTE `grp` of forecast._spread_sql for the day (see forecast.grouped), from the group
-        steps: a group's mean days to its due date are its mean from the first day less the day's 7k
-        (`_due_on`); the held invoices (in `held`: querysets of invoice ids) are taken out of the
-        amounts spread, and the mean of what is left is worked out again for those groups only. On
-        SQLite, summed from the day's open invoices (`moves`)."""
-        if not self.exact_sums:
-            return grouped(self.moves(as_of, held=held))
-        k = self.week(as_of)
+        """The CTE `grp` of forecast._spread_sql for the day (see forecast.grouped), summed from the
+        day's open invoices (`moves`; SQLite: see `exact_sums`)."""
+        return grouped(self.moves(as_of, held=held))
+
+    def spread(self, as_of: date, *, held: list, customer_ids: list[int]) -> list[tuple]:
+        """forecast._spread_sql's rows for the day without the interval, from the steps' arrays
+        (PostgreSQL): reports/spread_arrays.py."""
+        return spread_arrays.spread(
+            self.day_groups(as_of, held=held), self.day_bins(as_of), self.currencies, customer_ids
+        )
+
+    def day_bins(self, as_of: date) -> spread_arrays.Bins:
+        """The day's bins: the bin steps that hold on it."""
+        k, steps = self.week(as_of), self.bin_steps
+        on = (steps["k_from"] <= k) & (steps["k_to"] > k)
+        return spread_arrays.Bins(*(steps[name][on] for name in BIN_COLUMNS))
+
+    def day_groups(self, as_of: date, *, held: list) -> spread_arrays.Groups:
+        """The day's groups: the group steps that hold on it, with their mean days to the due date from
+        the day (`due_all`); the held invoices (in `held`: querysets of invoice ids, of those an
+        agreement or a complaint covers) are taken out of the money spread (`cents`, `due`), read for
+        the day by one query."""
+        k, steps = self.week(as_of), self.group_steps
+        on = (steps["k_from"] <= k) & (steps["k_to"] > k)
+        customer, segment, currency, group, cents, cent_days = (steps[name][on] for name in GROUP_COLUMNS)
+        cent_days_from_day = cent_days - WEEK * k * cents
+        held_cents, held_cent_days = self._held(k, held, customer, currency, group)
+        spread_cents = cents - held_cents
+        due = np.zeros(len(cents), dtype=np.int64)
+        some = spread_cents > 0
+        due[some] = spread_arrays.rounded_mean(
+            (cent_days_from_day - (held_cent_days - WEEK * k * held_cents))[some], spread_cents[some]
+        )
+        return spread_arrays.Groups(
+            customer, segment, currency, group - k, cents, spread_cents,
+            spread_arrays.rounded_mean(cent_days_from_day, cents), due,
+        )  # fmt: skip
+
+    def _held(self, k: int, held: list, customer, currency, group) -> tuple[np.ndarray, np.ndarray]:
+        """The held invoices' open cents and cents x days from the first day, per group of the day."""
         is_held, held_params = self._is_held(held)
-        group = f"(o.due + {DUE_WEEK_SHIFT}) / {WEEK}"
-        due_all = _due_on(WEEK * k)
-        # Whole numbers of this module's own (the day's 7k) are written into the SQL: each stands
-        # several times in the rounding.
-        not_held = rounded_mean_sql(f"s.amt_due - h.amt_due - {WEEK * k} * (s.amt - h.amt)", "s.amt - h.amt")
-        sql = f"""held AS (
-        SELECT o.cid, o.currency, {group} AS g, SUM(o.amt) AS amt, SUM(o.amt * o.due) AS amt_due
-        FROM {OPEN} o WHERE {OPEN_ON_K} AND ({is_held})
-        GROUP BY o.cid, o.currency, {group}
-    ),
-    grp AS (
-        SELECT s.cid AS customer, COALESCE(s.sid, {NO_SEGMENT}) AS seg, s.currency, s.g - %s AS wk,
-               s.amt AS amount_all, s.amt - COALESCE(h.amt, 0) AS amount, {due_all} AS due_all,
-               CASE WHEN h.amt IS NULL THEN {due_all} ELSE {not_held} END AS due
-        FROM {GROUP_STEPS} s LEFT JOIN held h ON h.cid = s.cid AND h.currency = s.currency AND h.g = s.g
-        WHERE s.k_from <= %s AND s.k_to > %s
-    )"""
-        return sql, (k, k, k, k, *held_params, k, k, k)
+        sql = f"""SELECT o.cid, {CURRENCY_CODE}, {DUE_GROUP} AS g, CAST(SUM(o.amt) * 100 AS BIGINT),
+               CAST(SUM(o.amt * o.due) * 100 AS BIGINT)
+        FROM {OPEN_HELD} o WHERE {OPEN_ON_K} AND ({is_held})
+        GROUP BY o.cid, o.currency, {DUE_GROUP}"""
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, (self.currencies, k, k, k, k, *held_params))
+            rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 5)
+        cents, cent_days = np.zeros(len(customer), np.int64), np.zeros(len(customer), np.int64)
+        keys = spread_arrays.Keys(
+            int(max(customer.max(initial=0), rows[:, 0].max(initial=0))) + 1,
+            len(self.currencies),
+            int(max(group.max(initial=0), rows[:, 2].max(initial=0))) + 1,
+        )
+        day_keys = keys.of(customer, currency, group)
+        order = np.argsort(day_keys)
+        at = order[np.searchsorted(day_keys, keys.of(rows[:, 0], rows[:, 1], rows[:, 2]), sorter=order)]
+        cents[at], cent_days[at] = rows[:, 3], rows[:, 4]
+        return cents, cent_days
+
+    def bin_rows(self, as_of: date) -> list[tuple]:
+        """The day's bins as the rows of `bins` (lateness.COLUMNS, cents, late), from the arrays on
+        PostgreSQL."""
+        if not self.exact_sums:
+            return self._rows(*self.bins(as_of))
+        bins = self.day_bins(as_of)
+        late = spread_arrays.rounded_mean(bins.cent_days, np.maximum(bins.cents, 1))
+        return [
+            (cid, sid or None, self.currencies[c], b, _cents(a), _cents(d), n, a, m if a > 0 else None)
+            for cid, sid, c, b, a, d, n, m in zip(*(column.tolist() for column in vars(bins).values()),
+                                                  late.tolist(), strict=True)
+        ]  # fmt: skip
+
+    def group_rows(self, as_of: date, *, held: list) -> list[tuple]:
+        """The day's groups as (customer, seg, currency, wk, amount_all, amount, due, due_all) rows of
+        forecast.grouped, from the arrays on PostgreSQL."""
+        if not self.exact_sums:
+            sql, params = self.groups(as_of, held=held)
+            return self._rows(f"WITH {sql} SELECT {GROUP_ROW} FROM grp", params)
+        groups = self.day_groups(as_of, held=held)
+        return [
+            (cid, seg, self.currencies[c], wk, _cents(a_all), _cents(a), due if a > 0 else None, due_all)
+            for cid, seg, c, wk, a_all, a, due_all, due in zip(
+                *(column.tolist() for column in vars(groups).values()), strict=True
+            )
+        ]
+
+    def _rows(self, sql: str, params) -> list[tuple]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
 
     def open_invoices(self, as_of: date, ids) -> list[OpenInvoice]:
         """forecast.open_invoices of these invoices (a queryset of ids) on the day: those issued by it
@@ -364,3 +439,7 @@ class WeekEndSources:
         FROM {OPEN} o WHERE {OPEN_ON_K}
     )"""
         return sql, (WEEK * k, *held_params, k, k, k, k)
+
+
+def _cents(value: int) -> Decimal:
+    return Decimal(value).scaleb(-2)

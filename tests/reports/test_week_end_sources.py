@@ -12,10 +12,19 @@ from hypothesis import strategies as st
 
 from invoices.models import Allocation, Invoice, Payment
 from reports.backtest import _weeks_of, make_forecasts, week_ends
-from reports.forecast import HORIZON_DAYS, _moves, forecast, grouped, open_invoices, rated
+from reports.forecast import (
+    HORIZON_DAYS,
+    _moves,
+    _spread_sql,
+    forecast,
+    grouped,
+    held_invoices,
+    open_invoices,
+    rated,
+)
 from reports.lateness import HISTORY_DAYS, live_bins
 from reports.ledger import LedgerScope
-from reports.week_end_sources import WeekEndSources
+from reports.week_end_sources import GROUP_ROW, WeekEndSources
 from tests.factories import (
     TODAY,
     AgreementFactory,
@@ -112,6 +121,32 @@ def test_the_week_end_forecasts_are_each_days_own_on_random_ledgers(rows, scope_
         transaction.set_rollback(True)
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the arrays serve PostgreSQL's exact sums")
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=invoice_rows)
+def test_the_arrays_spread_each_day_to_the_millionth_as_the_statement_does(rows):
+    """Every row of the spreading (expected micro-units per week, naive and open money, the bins read
+    back): the backtest's arrays (reports/spread_arrays.py) against forecast._spread_sql on the ledger."""
+    with transaction.atomic():
+        customers = build(rows)
+        wanted = [customer.pk for customer in customers[::2]]
+        scope = LedgerScope()
+        sources = WeekEndSources.gathered(week_ends(TODAY, ORIGINS), scope)
+        for day in week_ends(TODAY, ORIGINS):
+            _, covered_ids, disputed_ids = held_invoices(day)
+            held = [covered_ids, disputed_ids]
+            live_sql, live_params = _spread_sql(
+                groups=grouped(_moves(day, scope, held=held)),
+                bins=rated(live_bins(day, scope)),
+                customer_ids=wanted,
+                with_interval=False,
+            )
+            assert texts(sources.spread(day, held=held, customer_ids=wanted)) == rows_of(
+                live_sql, live_params
+            )
+        transaction.set_rollback(True)
+
+
 def test_agreements_and_disputes_count_on_the_days_they_were_active():
     """An agreement made and a dispute opened between two week-ends hold their invoices from then on."""
     customer = CustomerFactory()
@@ -160,7 +195,11 @@ def rows_of(sql: str, params) -> list:
     Decimal are the same)."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return sorted(tuple(map(_text, row)) for row in cursor.fetchall())
+        return texts(cursor.fetchall())
+
+
+def texts(rows) -> list:
+    return sorted(tuple(map(_text, row)) for row in rows)
 
 
 def _text(value) -> str:
@@ -193,7 +232,7 @@ def test_at_the_edges_of_the_window_the_gathered_rows_are_the_live_ones():
     with transaction.atomic():
         sources = WeekEndSources.gathered(days, scope)
         for day in days:
-            assert rows_of(*sources.bins(day)) == rows_of(*rated(live_bins(day, scope)))
+            assert texts(sources.bin_rows(day)) == rows_of(*rated(live_bins(day, scope)))
             moves = "WITH {} SELECT customer, segment, currency, off, held, amt FROM moves"
             gathered_sql, gathered_params = sources.moves(day, held=[no_ids])
             live_sql, live_params = _moves(day, scope, held=[no_ids])
@@ -207,15 +246,11 @@ def test_at_the_edges_of_the_window_the_gathered_rows_are_the_live_ones():
         sources.drop()
 
 
-GROUPS = "WITH {} SELECT customer, seg, currency, wk, amount_all, amount, due, due_all FROM grp"
-
-
 def same_groups(sources: WeekEndSources, day: dt.date, scope: LedgerScope, *, held: list) -> bool:
-    """Whether the day's groups read from the gathered tables are those summed from the ledger."""
-    gathered_sql, gathered_params = sources.groups(day, held=held)
+    """Whether the day's groups read from what was gathered are those summed from the ledger."""
     live_sql, live_params = grouped(_moves(day, scope, held=held))
-    gathered = rows_of(GROUPS.format(gathered_sql), gathered_params)
-    return gathered == rows_of(GROUPS.format(live_sql), live_params)
+    live = rows_of(f"WITH {live_sql} SELECT {GROUP_ROW} FROM grp", live_params)
+    return texts(sources.group_rows(day, held=held)) == live
 
 
 @pytest.mark.parametrize("held", [False, True])
@@ -242,6 +277,10 @@ def test_a_groups_mean_days_to_its_due_date_round_on_every_week_end_as_the_live_
             if held:
                 an_invoice(customer, f"{reference}-H", issued=issued, due=due, amount="50.00")
     held_ids = Invoice.objects.filter(number__endswith="-H").values("pk")
+    # Only an invoice an agreement or a complaint covers can be held.
+    ComplaintFactory(customer=customer, opened_on=issued).invoices.add(
+        *Invoice.objects.filter(pk__in=held_ids)
+    )
     with transaction.atomic():
         sources = WeekEndSources.gathered(days, LedgerScope())
         for day in days:
