@@ -581,7 +581,14 @@ def forecast(
     held = [covered_ids, disputed_ids]
     kept = None if sources is not None else kept_spreads(as_of, scope)
     rows = _spread_rows(
-        as_of, scope, sources=sources, kept=kept, held=held, customer_ids=wanted, with_interval=with_interval
+        as_of,
+        scope,
+        sources=sources,
+        kept=kept,
+        held=held,
+        held_ids=[invoice.pk for invoice in covered + disputed_all],
+        customer_ids=wanted,
+        with_interval=with_interval,
     )
     found = Distributions({}, {}, {}, {invoice.customer_id: invoice.segment_id for invoice in disputed})
     read = {"customer": found.by_customer, "segment": found.by_segment, "currency": found.by_currency}
@@ -626,16 +633,18 @@ def _spread_rows(
     sources,
     kept,
     held: list,
+    held_ids: list[int],
     customer_ids: list[int],
     with_interval: bool,
 ) -> list[tuple]:
     """The rows of `_spread_sql` for the day: from the backtest's arrays on PostgreSQL (reports/
     spread_arrays.py, no interval), else by the statement, from the gathered tables (SQLite) or the
-    ledger (of the customers not kept only, when the kept spreads are of the day)."""
+    ledger (of the customers not kept only, when the kept spreads are of the day). `held`: querysets
+    of the ids of the invoices forecast on their own; `held_ids`: those open on the day."""
     if sources is not None and sources.exact_sums:
         if with_interval:
             raise ValueError("The backtest's arrays spread without the interval.")
-        return sources.spread(as_of, held=held, customer_ids=customer_ids)
+        return sources.spread(as_of, held_ids=held_ids, customer_ids=customer_ids)
     if sources is not None:
         groups, bins, alias = sources.groups(as_of, held=held), sources.bins(as_of), sources.alias
     else:

@@ -44,12 +44,13 @@ from django.db.models.functions import Greatest, Least
 
 from agreements.models import Agreement
 from calls.models import Complaint
+from customers.choices import CURRENCY_CODES
 from invoices.models import Allocation, Invoice
 
 from . import spread_arrays
 from .expressions import DaysBetween, cents
 from .forecast import DUE_WEEK_SHIFT, HORIZON_DAYS, OpenInvoice, _sql, grouped, rated
-from .lateness import HISTORY_DAYS, received_bins
+from .lateness import HISTORY_DAYS, LAST_LATE_BIN, received_bins
 from .ledger import LedgerScope
 
 WEEK = 7
@@ -58,16 +59,20 @@ WEEK = 7
 SHIFT_WEEKS = 200
 BINS, INVOICES, PAID, OPEN = "week_end_bins", "week_end_invoices", "week_end_paid", "week_end_open"
 HELD_INVOICES, HELD_OPEN = "week_end_held_invoices", "week_end_held_open"
-OPEN_HELD = "week_end_open_held"
-TABLES = (BINS, INVOICES, PAID, OPEN, HELD_INVOICES, HELD_OPEN, OPEN_HELD)
-BIN_KEY, GROUP_KEY = "cid, sid, currency, bin", "cid, sid, currency, g"
-DUE_GROUP = f"(due + {DUE_WEEK_SHIFT}) / {WEEK}"  # an open invoice's group: forecast.grouped's due week
-# The steps' columns read as arrays (each a bigint: spread_arrays.fetched), money in cents: the fields
-# of spread_arrays.Bins, and the columns spread_arrays.Groups is made from.
-CURRENCY_CODE = "array_position(%s, CAST(currency AS TEXT)) - 1"  # its index in the run's currencies
+TABLES = (BINS, INVOICES, PAID, OPEN, HELD_INVOICES, HELD_OPEN)
+# Every currency a ledger can hold: the arrays' currency codes index this list.
+CURRENCIES = sorted(CURRENCY_CODES)
+CURRENCY_CODE = "array_position(%s, CAST(currency AS TEXT)) - 1"
+# The columns read into arrays (each a bigint: spread_arrays.fetched), money in whole cents.
 OWNERS = {"customer": "cid", "segment": "COALESCE(sid, 0)", "currency": CURRENCY_CODE}
-BIN_COLUMNS = {**OWNERS, "bin": "bin", "cents": "amt * 100", "cent_days": "amt_days * 100", "paid": "cnt"}
-GROUP_COLUMNS = {**OWNERS, "group": "g", "cents": "amt * 100", "cent_days": "amt_due * 100"}
+BIN_COLUMNS = {
+    **OWNERS, "bin": "bin", "cents": "ROUND(amt * 100)", "cent_days": "ROUND(amt_days * 100)", "paid": "cnt",
+    "k_in": "k_in", "k_out": "k_out",
+}  # fmt: skip
+OPEN_COLUMNS = {
+    "invoice": "iid", **OWNERS, "due": "due", "cents": "ROUND(amt * 100)",
+    "k_from": "k_from", "k_to": "k_to", "k_lo": "k_lo", "k_hi": "k_hi",
+}  # fmt: skip
 GROUP_ROW = "customer, seg, currency, wk, amount_all, amount, due, due_all"
 LAST_WEEK = 10_000  # "and every week-end after"
 # An open table's row `o` holds on week-end k (k given four times): its open step, within its window.
@@ -80,32 +85,16 @@ def _weeks_up(days):
     return (days + Value(WEEK - 1 + WEEK * SHIFT_WEEKS)) / Value(WEEK) - Value(SHIFT_WEEKS)
 
 
-def _running_sums(moves: str, *, key: str, sums: tuple[str, ...]) -> str:
-    """The steps (k_from <= k < k_to) of each `key`'s running `sums` over the week-ends, from the CTE
-    `moves` (after any it reads): the rows (key, k, sums) that enter at k (leaving ones negative).
-    One step per week-end something moves, while the last of `sums` (a count) is above 0. Its one
-    parameter (the run's length, the last step's end) follows the moves' own."""
-    at_k = ", ".join(f"SUM({name}) AS {name}" for name in sums)
-    running = ", ".join(f"SUM({name}) OVER run AS {name}" for name in sums)
-    return f"""WITH {moves}, at_k AS (
-            SELECT {key}, k, {at_k} FROM moves GROUP BY {key}, k
-        ), steps AS (
-            SELECT {key}, k AS k_from, LEAD(k, 1, %s) OVER run AS k_to, {running}
-            FROM at_k WINDOW run AS (PARTITION BY {key} ORDER BY k)
-        )
-        SELECT * FROM steps WHERE {sums[-1]} > 0"""
-
-
 @dataclass
 class WeekEndSources:
     """The temporary tables of one run of week-ends (first, first + 7, ...) in one scope."""
 
     first: date
     scope: LedgerScope
-    # PostgreSQL: the bin and group steps as arrays (`_fetch_steps`), the currencies their codes index.
-    currencies: list[str] = field(default_factory=list, compare=False)
-    bin_steps: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
-    group_steps: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+    # PostgreSQL: the bins and the open steps as arrays (`_fetch`), each day's selected and summed.
+    bin_array: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+    open_array: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+    segment_of: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), compare=False, repr=False)
 
     @classmethod
     def gathered(cls, days: list[date], scope: LedgerScope) -> WeekEndSources:
@@ -116,36 +105,40 @@ class WeekEndSources:
             raise ValueError("The days of a run of week-ends are whole weeks apart.")
         sources = cls(first, scope)
         sources.drop()
-        # Read once, by the steps, on PostgreSQL: not worth analysing.
-        sources._create(BINS, sources._bins(last), analyse=not sources.exact_sums)
+        if not sources.exact_sums:
+            sources._create(BINS, sources._bins(last), analyse=False)  # read once per day, whole
         sources._create(INVOICES, sources._invoices(last))
         sources._create(PAID, sources._paid())
-        sources._create(OPEN, sources._open(INVOICES))
+        sources._create(OPEN, sources._open(INVOICES), analyse=not sources.exact_sums)
         sources._create(HELD_INVOICES, sources._invoices(last, held=True))
         sources._create(HELD_OPEN, sources._open(HELD_INVOICES))
         if sources.exact_sums:
-            # The open steps a day can hold out of its groups: of the invoices an agreement or a
-            # complaint covers (a day's held query then reads these, not every open step).
-            sources._create(
-                OPEN_HELD, (f"SELECT * FROM {OPEN} WHERE iid IN (SELECT iid FROM {HELD_INVOICES})", ())
-            )
-            sources._fetch_steps(last)
+            sources._fetch(last)
         return sources
 
-    def _fetch_steps(self, last: date) -> None:
-        """The bin and group steps, read into arrays once for the run: each day's spreading is then
-        worked out by numpy (reports/spread_arrays.py), not by a statement over ~370k rows."""
+    def _fetch(self, last: date) -> None:
+        """The run's bins (straight from the ledger, no table) and open steps, read into arrays once:
+        each day's are then selected and summed by numpy, and spread by it (reports/spread_arrays.py)."""
+        bins_sql, bins_params = _sql(self._bins(last))
         with self.connection.cursor() as cursor:
-            cursor.execute(f"SELECT currency FROM {BINS} UNION SELECT currency FROM {OPEN}")
-            self.currencies = sorted(name for (name,) in cursor.fetchall())
             for target, (sql, params), columns in (
-                (self.bin_steps, self._bin_steps(last), BIN_COLUMNS),
-                (self.group_steps, self._group_steps(last), GROUP_COLUMNS),
+                (self.bin_array, (bins_sql, bins_params), BIN_COLUMNS),
+                (self.open_array, (f"SELECT * FROM {OPEN}", ()), OPEN_COLUMNS),
             ):
-                wanted = {**columns, "k_from": "k_from", "k_to": "k_to"}
-                select = ", ".join(f"CAST({expression} AS BIGINT)" for expression in wanted.values())
-                steps = f"SELECT {select} FROM ({sql}) s"
-                target.update(spread_arrays.fetched(cursor, steps, (self.currencies, *params), tuple(wanted)))
+                select = ", ".join(f"CAST({expression} AS BIGINT)" for expression in columns.values())
+                rows = f"SELECT {select} FROM ({sql}) s"
+                target.update(spread_arrays.fetched(cursor, rows, (CURRENCIES, *params), tuple(columns)))
+        bins, open_steps = self.bin_array, self.open_array
+        customers = int(max(bins["customer"].max(initial=0), open_steps["customer"].max(initial=0))) + 1
+        self.segment_of = np.zeros(customers, dtype=np.int64)
+        for rows in (bins, open_steps):
+            self.segment_of[rows["customer"]] = rows["segment"]
+        # Each row's key of the day's sums: (customer, currency, bin) and (customer, currency, due week).
+        self.bin_keys = spread_arrays.Keys(customers, len(CURRENCIES), LAST_LATE_BIN + 1)
+        bins["key"] = self.bin_keys.of(bins["customer"], bins["currency"], bins["bin"])
+        group = (open_steps["due"] + DUE_WEEK_SHIFT) // WEEK
+        self.group_keys = spread_arrays.Keys(customers, len(CURRENCIES), int(group.max(initial=0)) + 1)
+        open_steps["key"] = self.group_keys.of(open_steps["customer"], open_steps["currency"], group)
 
     @property
     def alias(self) -> str:
@@ -191,41 +184,6 @@ class WeekEndSources:
             # that stays in every week-end's 12 months, so a day sums ~200k rows, not ~550k.
             k_out=Least(_weeks_up(received + Value(HISTORY_DAYS)), Value(self.week(last) + 1)),
         )
-
-    def _bin_steps(self, last: date) -> tuple[str, tuple]:
-        """Each bin's sums as steps over the week-ends (k_from <= k < k_to): a running sum of what enters
-        its 12 months (at k_in) less what leaves them (at k_out), so that a day reads its bins as they
-        are, not summed again from every week of receipts (~550k rows a day on the 20,000-customer
-        ledger, a third of its forecast). Sums of Decimals: the same figures as summed each day."""
-        weeks = self.week(last) + 1
-        moves = f"""moves AS (
-            SELECT {BIN_KEY}, k_in AS k, amt, amt_days, cnt FROM {BINS}
-            UNION ALL
-            SELECT {BIN_KEY}, k_out, -amt, -amt_days, -cnt FROM {BINS} WHERE k_out < %s
-        )"""
-        return _running_sums(moves, key=BIN_KEY, sums=("amt", "amt_days", "cnt")), (weeks, weeks)
-
-    def _group_steps(self, last: date) -> tuple[str, tuple]:
-        """The open invoices summed per group of forecast.grouped (customer, currency and due week: the
-        same invoices share a group on every week-end, its week counted from the day) as steps over the
-        week-ends (k_from <= k < k_to): each invoice's open step enters its group at its first
-        week-end in the window and leaves it after its last, so that a day reads its groups, not sums
-        them again (~100k open invoices a day on the 20,000-customer ledger). amt_due: the amounts x
-        days from the first day to their due dates; cnt: the invoices in the group."""
-        weeks = self.week(last) + 1
-        moves = f"""spans AS (
-            SELECT cid, sid, currency, {DUE_GROUP} AS g, due, amt,
-                   CASE WHEN k_from > k_lo THEN k_from ELSE k_lo END AS k_start,
-                   CASE WHEN k_to < k_hi THEN k_to ELSE k_hi END AS k_end
-            FROM {OPEN}
-        ), moves AS (
-            SELECT {GROUP_KEY}, k_start AS k, amt, amt * due AS amt_due, 1 AS cnt
-            FROM spans WHERE k_start <= k_end
-            UNION ALL
-            SELECT {GROUP_KEY}, k_end + 1, -amt, -amt * due, -1 FROM spans
-            WHERE k_start <= k_end AND k_end + 1 < %s
-        )"""
-        return _running_sums(moves, key=GROUP_KEY, sums=("amt", "amt_due", "cnt")), (weeks, weeks)
 
     def _invoices(self, last: date, *, held: bool = False) -> QuerySet:
         """The invoices the run can see open: due in the window of some day, or (`held`) any an
@@ -316,61 +274,43 @@ class WeekEndSources:
         day's open invoices (`moves`; SQLite: see `exact_sums`)."""
         return grouped(self.moves(as_of, held=held))
 
-    def spread(self, as_of: date, *, held: list, customer_ids: list[int]) -> list[tuple]:
-        """forecast._spread_sql's rows for the day without the interval, from the steps' arrays
-        (PostgreSQL): reports/spread_arrays.py."""
-        return spread_arrays.spread(
-            self.day_groups(as_of, held=held), self.day_bins(as_of), self.currencies, customer_ids
-        )
+    def spread(self, as_of: date, *, held_ids: list[int], customer_ids: list[int]) -> list[tuple]:
+        """forecast._spread_sql's rows for the day without the interval, from the arrays (PostgreSQL):
+        reports/spread_arrays.py. `held_ids`: the invoices open on the day forecast on their own."""
+        groups, bins = self.day_groups(as_of, held_ids=held_ids), self.day_bins(as_of)
+        return spread_arrays.spread(groups, bins, CURRENCIES, customer_ids)
 
     def day_bins(self, as_of: date) -> spread_arrays.Bins:
-        """The day's bins: the bin steps that hold on it."""
-        k, steps = self.week(as_of), self.bin_steps
-        on = (steps["k_from"] <= k) & (steps["k_to"] > k)
-        return spread_arrays.Bins(*(steps[name][on] for name in BIN_COLUMNS))
-
-    def day_groups(self, as_of: date, *, held: list) -> spread_arrays.Groups:
-        """The day's groups: the group steps that hold on it, with their mean days to the due date from
-        the day (`due_all`); the held invoices (in `held`: querysets of invoice ids, of those an
-        agreement or a complaint covers) are taken out of the money spread (`cents`, `due`), read for
-        the day by one query."""
-        k, steps = self.week(as_of), self.group_steps
-        on = (steps["k_from"] <= k) & (steps["k_to"] > k)
-        customer, segment, currency, group, cents, cent_days = (steps[name][on] for name in GROUP_COLUMNS)
-        cent_days_from_day = cent_days - WEEK * k * cents
-        held_cents, held_cent_days = self._held(k, held, customer, currency, group)
-        spread_cents = cents - held_cents
-        due = np.zeros(len(cents), dtype=np.int64)
-        some = spread_cents > 0
-        due[some] = spread_arrays.rounded_mean(
-            (cent_days_from_day - (held_cent_days - WEEK * k * held_cents))[some], spread_cents[some]
+        """The day's bins: the money received in its 12 months (k_in <= k < k_out) summed per customer,
+        currency and bin."""
+        k, rows = self.week(as_of), self.bin_array
+        on = (rows["k_in"] <= k) & (rows["k_out"] > k)
+        found, sums = spread_arrays.summed(
+            rows["key"][on], *(rows[name][on] for name in ("cents", "cent_days", "paid"))
         )
+        customer, currency, number = self.bin_keys.split(found)
+        return spread_arrays.Bins(customer, self.segment_of[customer], currency, number, *sums)
+
+    def day_groups(self, as_of: date, *, held_ids: list[int]) -> spread_arrays.Groups:
+        """The day's groups (forecast.grouped): its open steps summed per customer, currency and due
+        week, with their mean days to the due date from the day; the held invoices (`held_ids`) are
+        taken out of the money spread (`cents`, `due`)."""
+        k, rows = self.week(as_of), self.open_array
+        on = (rows["k_from"] <= k) & (rows["k_to"] >= k) & (rows["k_lo"] <= k) & (rows["k_hi"] >= k)
+        cents = rows["cents"][on]
+        cent_days = cents * (rows["due"][on] - WEEK * k)
+        spread = ~np.isin(rows["invoice"][on], np.array(held_ids, dtype=np.int64))
+        found, (cents_all, days_all, cents_spread, days_spread) = spread_arrays.summed(
+            rows["key"][on], cents, cent_days, cents * spread, cent_days * spread
+        )
+        customer, currency, group = self.group_keys.split(found)
+        due = np.zeros(len(found), dtype=np.int64)
+        some = cents_spread > 0
+        due[some] = spread_arrays.rounded_mean(days_spread[some], cents_spread[some])
         return spread_arrays.Groups(
-            customer, segment, currency, group - k, cents, spread_cents,
-            spread_arrays.rounded_mean(cent_days_from_day, cents), due,
+            customer, self.segment_of[customer], currency, group - k, cents_all, cents_spread,
+            spread_arrays.rounded_mean(days_all, cents_all), due,
         )  # fmt: skip
-
-    def _held(self, k: int, held: list, customer, currency, group) -> tuple[np.ndarray, np.ndarray]:
-        """The held invoices' open cents and cents x days from the first day, per group of the day."""
-        is_held, held_params = self._is_held(held)
-        sql = f"""SELECT o.cid, {CURRENCY_CODE}, {DUE_GROUP} AS g, CAST(SUM(o.amt) * 100 AS BIGINT),
-               CAST(SUM(o.amt * o.due) * 100 AS BIGINT)
-        FROM {OPEN_HELD} o WHERE {OPEN_ON_K} AND ({is_held})
-        GROUP BY o.cid, o.currency, {DUE_GROUP}"""
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql, (self.currencies, k, k, k, k, *held_params))
-            rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 5)
-        cents, cent_days = np.zeros(len(customer), np.int64), np.zeros(len(customer), np.int64)
-        keys = spread_arrays.Keys(
-            int(max(customer.max(initial=0), rows[:, 0].max(initial=0))) + 1,
-            len(self.currencies),
-            int(max(group.max(initial=0), rows[:, 2].max(initial=0))) + 1,
-        )
-        day_keys = keys.of(customer, currency, group)
-        order = np.argsort(day_keys)
-        at = order[np.searchsorted(day_keys, keys.of(rows[:, 0], rows[:, 1], rows[:, 2]), sorter=order)]
-        cents[at], cent_days[at] = rows[:, 3], rows[:, 4]
-        return cents, cent_days
 
     def bin_rows(self, as_of: date) -> list[tuple]:
         """The day's bins as the rows of `bins` (lateness.COLUMNS, cents, late), from the arrays on
@@ -380,20 +320,22 @@ class WeekEndSources:
         bins = self.day_bins(as_of)
         late = spread_arrays.rounded_mean(bins.cent_days, np.maximum(bins.cents, 1))
         return [
-            (cid, sid or None, self.currencies[c], b, _cents(a), _cents(d), n, a, m if a > 0 else None)
+            (cid, sid or None, CURRENCIES[c], b, _cents(a), _cents(d), n, a, m if a > 0 else None)
             for cid, sid, c, b, a, d, n, m in zip(*(column.tolist() for column in vars(bins).values()),
                                                   late.tolist(), strict=True)
         ]  # fmt: skip
 
     def group_rows(self, as_of: date, *, held: list) -> list[tuple]:
         """The day's groups as (customer, seg, currency, wk, amount_all, amount, due, due_all) rows of
-        forecast.grouped, from the arrays on PostgreSQL."""
+        forecast.grouped, from the arrays on PostgreSQL (`held`: querysets of ids of invoices an
+        agreement or a complaint covers)."""
         if not self.exact_sums:
             sql, params = self.groups(as_of, held=held)
             return self._rows(f"WITH {sql} SELECT {GROUP_ROW} FROM grp", params)
-        groups = self.day_groups(as_of, held=held)
+        held_ids = [invoice.pk for ids in held for invoice in self.open_invoices(as_of, ids)]
+        groups = self.day_groups(as_of, held_ids=held_ids)
         return [
-            (cid, seg, self.currencies[c], wk, _cents(a_all), _cents(a), due if a > 0 else None, due_all)
+            (cid, seg, CURRENCIES[c], wk, _cents(a_all), _cents(a), due if a > 0 else None, due_all)
             for cid, seg, c, wk, a_all, a, due_all, due in zip(
                 *(column.tolist() for column in vars(groups).values()), strict=True
             )
