@@ -39,8 +39,13 @@ def fetched(cursor, sql: str, params: tuple, columns: tuple[str, ...]) -> dict[s
     statement = cursor.mogrify(sql, params).decode()
     cursor.copy_expert(f"COPY ({statement}) TO STDOUT WITH (FORMAT binary)", buffer)
     data = buffer.getvalue()
-    count = (len(data) - COPY_HEADER_BYTES - 2) // record.itemsize  # 2: the trailer
+    count, rest = divmod(len(data) - COPY_HEADER_BYTES - 2, record.itemsize)  # 2: the trailer
     rows = np.frombuffer(data, dtype=record, count=count, offset=COPY_HEADER_BYTES)
+    fields_as_told = (rows["fields"] == len(columns)).all() and all(
+        (rows[f"{name}_len"] == 8).all() for name in columns
+    )
+    if rest or not fields_as_told:  # a NULL has no eight bytes; another type, not eight
+        raise ValueError("Every column read into arrays must be a non-null bigint.")
     return {name: rows[name].astype(np.int64) for name in columns}
 
 
