@@ -21,6 +21,7 @@ forecast, which it then keeps.)
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from .expressions import cents
 from .forecast import WEEKS, CurrencyForecast, forecast, week_of
 from .ledger import LedgerScope
 from .models import KeptForecast
-from .week_end_sources import WeekEndSources
+from .week_end_sources import PARTS, WeekEndSources
 
 ORIGINS = 26
 # Gathering what a run of week-ends reads takes about as long as reading two of them from the ledger.
@@ -167,46 +168,75 @@ def backtest(
 
 def make_forecasts(days: list[date], scope: LedgerScope) -> dict[date, Weeks]:
     """The forecasts as of these days (week-ends, whole weeks apart). What they read of the ledger is
-    gathered once for a run of them (reports/week_end_sources.py; a run of GATHER_FROM_DAYS or more),
-    then each is spread from it, almost all of it in PostgreSQL: so a cold backtest splits the days
-    into REPORTS_BACKTEST_CONNECTIONS runs made side by side on connections of their own (threads: the
-    GIL is released while PostgreSQL works). Not inside a transaction (other connections could not see
-    its writes) nor on SQLite: one run. The interval is not computed: the backtest compares the
-    expected weeks only."""
+    gathered once (reports/week_end_sources.py; for GATHER_FROM_DAYS days or more), then each is
+    spread from it, on PostgreSQL by numpy in this process: so a cold backtest works on
+    REPORTS_BACKTEST_CONNECTIONS connections of their own side by side (threads: the GIL is released
+    while PostgreSQL and numpy work), which first gather a part each (`_made_on_own_connection`), then
+    make a share of the days each. Not inside a transaction (other connections could not see its
+    writes) nor on SQLite: one after the other on this connection. The interval is not computed: the
+    backtest compares the expected weeks only."""
     if not days:
         return {}
     workers = min(len(days), settings.REPORTS_BACKTEST_CONNECTIONS)
     alias = router.db_for_write(Invoice)  # where the sources' temporary tables are (the primary)
     if workers < 2 or connections[alias].vendor != "postgresql" or connections[alias].in_atomic_block:
         return _made_in_one_run(days, scope)
-    size = -(-len(days) // workers)  # runs of consecutive days: each gathers a shorter stretch
-    runs = [days[start : start + size] for start in range(0, len(days), size)]
-    with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="backtest") as pool:
-        made: dict[date, Weeks] = {}
-        for found in pool.map(lambda run: _made_on_own_connection(run, scope), runs):
-            made.update(found)
+    if len(days) < GATHER_FROM_DAYS:
+        shares = [days[index::workers] for index in range(workers)]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="backtest") as pool:
+            found = pool.map(lambda share: _made_on_own_connection(_made_in_one_run, share, scope), shares)
+            made = {day: weeks for part in found for day, weeks in part.items()}
+        return {day: made[day] for day in days}
+    sources = WeekEndSources.of_days(days, scope)
+    size = -(-len(days) // workers)
+    starts = range(0, len(days), size)
+    gathered = threading.Barrier(len(starts))
+    shares = [(days[start : start + size], PARTS[index :: len(starts)]) for index, start in enumerate(starts)]
+    with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="backtest") as pool:
+        found = pool.map(
+            lambda share: _made_on_own_connection(_made_sharing, share, sources, gathered), shares
+        )
+        made = {day: weeks for part in found for day, weeks in part.items()}
     return {day: made[day] for day in days}
 
 
 def _made_in_one_run(days: list[date], scope: LedgerScope) -> dict[date, Weeks]:
-    """A run's forecasts: from what is gathered once for them, unless they are too few to repay the
-    gathering (a night's newest week-end alone is quicker read straight from the ledger)."""
+    """These days' forecasts on this connection: from what is gathered once for them, unless they are
+    too few to repay the gathering (a night's newest week-end alone is quicker read from the ledger)."""
     if len(days) < GATHER_FROM_DAYS:
         return {day: _weeks_of(forecast(as_of=day, scope=scope, with_interval=False)) for day in days}
     alias = router.db_for_write(Invoice)
     with transaction.atomic(using=alias):  # a failure rolls the temporary tables back with it
         sources = WeekEndSources.gathered(days, scope)
-        made = {
-            day: _weeks_of(forecast(as_of=day, scope=scope, sources=sources, with_interval=False))
-            for day in days
-        }
+        made = {day: _weeks_of(_made(day, sources)) for day in days}
         sources.drop()
     return made
 
 
-def _made_on_own_connection(days: list[date], scope: LedgerScope) -> dict[date, Weeks]:
+def _made_sharing(share, sources: WeekEndSources, gathered: threading.Barrier) -> dict[date, Weeks]:
+    """One connection's share of a backtest made side by side on PostgreSQL: its parts of the
+    gathering (into arrays every thread reads), then, once every part is gathered, its days."""
+    days, parts = share
     try:
-        return _made_in_one_run(days, scope)
+        with transaction.atomic(using=router.db_for_write(Invoice)):  # the temporary tables go with it
+            sources.drop()
+            for part in parts:
+                sources.gather(part)
+            sources.drop()
+        gathered.wait()
+    except BaseException:
+        gathered.abort()  # the other connections stop waiting for this one's part
+        raise
+    return {day: _weeks_of(_made(day, sources)) for day in days}
+
+
+def _made(day: date, sources: WeekEndSources) -> list[CurrencyForecast]:
+    return forecast(as_of=day, scope=sources.scope, sources=sources, with_interval=False)
+
+
+def _made_on_own_connection(make, *arguments) -> dict[date, Weeks]:
+    try:
+        return make(*arguments)
     finally:
         connections.close_all()  # this thread's connections only
 

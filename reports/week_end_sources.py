@@ -58,8 +58,9 @@ WEEK = 7
 # weeks keeps it non-negative, so it floors, for days down to this many weeks before the first day.
 SHIFT_WEEKS = 200
 BINS, INVOICES, PAID, OPEN = "week_end_bins", "week_end_invoices", "week_end_paid", "week_end_open"
-HELD_INVOICES, HELD_OPEN = "week_end_held_invoices", "week_end_held_open"
-TABLES = (BINS, INVOICES, PAID, OPEN, HELD_INVOICES, HELD_OPEN)
+HELD_INVOICES, HELD_PAID, HELD_OPEN = "week_end_held_invoices", "week_end_held_paid", "week_end_held_open"
+TABLES = (BINS, INVOICES, PAID, OPEN, HELD_INVOICES, HELD_PAID, HELD_OPEN)
+PARTS = ("bins", "open", "held")  # of the gathering (`gather`)
 # Every currency a ledger can hold: the arrays' currency codes index this list.
 CURRENCIES = sorted(CURRENCY_CODES)
 CURRENCY_CODE = "array_position(%s, CAST(currency AS TEXT)) - 1"
@@ -91,54 +92,79 @@ class WeekEndSources:
 
     first: date
     scope: LedgerScope
-    # PostgreSQL: the bins and the open steps as arrays (`_fetch`), each day's selected and summed.
+    last: date | None = None  # the last week-end gathered for (`of_days`)
+    # PostgreSQL: the bins and the open steps as arrays (`gather`), each day's selected and summed per
+    # key (customer, currency, bin) and (customer, currency, due week).
     bin_array: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
     open_array: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
-    segment_of: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), compare=False, repr=False)
+    held_array: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+    bin_keys: spread_arrays.Keys | None = field(default=None, compare=False, repr=False)
+    group_keys: spread_arrays.Keys | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def gathered(cls, days: list[date], scope: LedgerScope) -> WeekEndSources:
-        """Read what the forecasts of these days (seven days apart) need into temporary tables, on this
-        thread's connection to the primary (`alias`)."""
-        first, last = min(days), max(days)
-        if any((day - first).days % WEEK for day in days):
-            raise ValueError("The days of a run of week-ends are whole weeks apart.")
-        sources = cls(first, scope)
+        """Read what the forecasts of these days (seven days apart) need, on this thread's connection to
+        the primary (`alias`): every part of the gathering, one after the other."""
+        sources = cls.of_days(days, scope)
         sources.drop()
-        if not sources.exact_sums:
-            sources._create(BINS, sources._bins(last), analyse=False)  # read once per day, whole
-        sources._create(INVOICES, sources._invoices(last))
-        sources._create(PAID, sources._paid())
-        sources._create(OPEN, sources._open(INVOICES), analyse=not sources.exact_sums)
-        sources._create(HELD_INVOICES, sources._invoices(last, held=True))
-        sources._create(HELD_OPEN, sources._open(HELD_INVOICES))
-        if sources.exact_sums:
-            sources._fetch(last)
+        for part in PARTS:
+            sources.gather(part)
         return sources
 
-    def _fetch(self, last: date) -> None:
-        """The run's bins (straight from the ledger, no table) and open steps, read into arrays once:
-        each day's are then selected and summed by numpy, and spread by it (reports/spread_arrays.py)."""
-        bins_sql, bins_params = _sql(self._bins(last))
+    @classmethod
+    def of_days(cls, days: list[date], scope: LedgerScope) -> WeekEndSources:
+        """The sources of these days (seven days apart), nothing gathered yet."""
+        first = min(days)
+        if any((day - first).days % WEEK for day in days):
+            raise ValueError("The days of a run of week-ends are whole weeks apart.")
+        return cls(first, scope, max(days))
+
+    def gather(self, part: str) -> None:
+        """One part of the gathering (PARTS), on this thread's connection: the days-late bins ("bins"),
+        the open invoices' steps ("open") and those of the invoices an agreement or a complaint covers
+        ("held", read on their own: `open_invoices`). On PostgreSQL each ends as arrays that every
+        thread reads, so the parts can be gathered on connections side by side."""
+        last = self.last
+        if part == "bins" and self.exact_sums:
+            bins_sql, bins_params = _sql(self._bins(last))
+            rows = self.bin_array = self._fetched(bins_sql, bins_params, BIN_COLUMNS)
+            self.bin_keys = spread_arrays.Keys(*self._widths(rows), LAST_LATE_BIN + 1)
+            rows["key"] = self.bin_keys.of(rows["customer"], rows["currency"], rows["bin"])
+        elif part == "bins":
+            self._create(BINS, self._bins(last), analyse=False)  # read once per day, whole
+        elif part == "open":
+            self._create(INVOICES, self._invoices(last))
+            self._create(PAID, self._paid())
+            self._create(OPEN, self._open(INVOICES, PAID), analyse=not self.exact_sums)
+            if self.exact_sums:
+                rows = self.open_array = self._fetched(f"SELECT * FROM {OPEN}", (), OPEN_COLUMNS)
+                group = (rows["due"] + DUE_WEEK_SHIFT) // WEEK
+                self.group_keys = spread_arrays.Keys(*self._widths(rows), int(group.max(initial=0)) + 1)
+                rows["key"] = self.group_keys.of(rows["customer"], rows["currency"], group)
+        elif part == "held":
+            self._create(HELD_INVOICES, self._invoices(last, held=True))
+            self._create(HELD_PAID, self._paid(held=True))
+            self._create(HELD_OPEN, self._open(HELD_INVOICES, HELD_PAID), analyse=not self.exact_sums)
+            if self.exact_sums:
+                self.held_array = self._fetched(f"SELECT * FROM {HELD_OPEN}", (), OPEN_COLUMNS)
+        else:
+            raise ValueError(f"No part {part!r} to gather.")
+
+    def _fetched(self, sql: str, params: tuple, columns: dict[str, str]) -> dict[str, np.ndarray]:
+        """The rows of `sql` as arrays (spread_arrays.fetched) of the `columns` (name: expression),
+        each day's then selected and summed by numpy, and spread by it (reports/spread_arrays.py);
+        `by_customer`: their order by customer (`_segments`)."""
+        select = ", ".join(f"CAST({expression} AS BIGINT)" for expression in columns.values())
         with self.connection.cursor() as cursor:
-            for target, (sql, params), columns in (
-                (self.bin_array, (bins_sql, bins_params), BIN_COLUMNS),
-                (self.open_array, (f"SELECT * FROM {OPEN}", ()), OPEN_COLUMNS),
-            ):
-                select = ", ".join(f"CAST({expression} AS BIGINT)" for expression in columns.values())
-                rows = f"SELECT {select} FROM ({sql}) s"
-                target.update(spread_arrays.fetched(cursor, rows, (CURRENCIES, *params), tuple(columns)))
-        bins, open_steps = self.bin_array, self.open_array
-        customers = int(max(bins["customer"].max(initial=0), open_steps["customer"].max(initial=0))) + 1
-        self.segment_of = np.zeros(customers, dtype=np.int64)
-        for rows in (bins, open_steps):
-            self.segment_of[rows["customer"]] = rows["segment"]
-        # Each row's key of the day's sums: (customer, currency, bin) and (customer, currency, due week).
-        self.bin_keys = spread_arrays.Keys(customers, len(CURRENCIES), LAST_LATE_BIN + 1)
-        bins["key"] = self.bin_keys.of(bins["customer"], bins["currency"], bins["bin"])
-        group = (open_steps["due"] + DUE_WEEK_SHIFT) // WEEK
-        self.group_keys = spread_arrays.Keys(customers, len(CURRENCIES), int(group.max(initial=0)) + 1)
-        open_steps["key"] = self.group_keys.of(open_steps["customer"], open_steps["currency"], group)
+            rows = f"SELECT {select} FROM ({sql}) s"
+            found = spread_arrays.fetched(cursor, rows, (CURRENCIES, *params), tuple(columns))
+        found["by_customer"] = np.argsort(found["customer"], kind="stable")
+        return found
+
+    @staticmethod
+    def _widths(rows: dict[str, np.ndarray]) -> tuple[int, int]:
+        """The customers' and currencies' widths of a key of these rows (spread_arrays.Keys)."""
+        return int(rows["customer"].max(initial=0)) + 1, len(CURRENCIES)
 
     @property
     def alias(self) -> str:
@@ -194,9 +220,7 @@ class WeekEndSources:
         issued = _weeks_up(self._days_after_first("issue_date"))
         invoices = self.scope.filter(Invoice.objects.all()).filter(issue_date__lte=last)
         if held:
-            covered = Agreement.invoices.through.objects.values("invoice_id")
-            disputed = Complaint.invoices.through.objects.values("invoice_id")
-            invoices = invoices.filter(Q(pk__in=covered) | Q(pk__in=disputed))
+            invoices = invoices.filter(_covered("pk"))
             k_lo, k_hi = Greatest(issued, Value(0)), Value(LAST_WEEK)
         else:
             invoices = invoices.filter(
@@ -221,16 +245,18 @@ class WeekEndSources:
             seen.filter(allocated_amount__gte=F("amount"), pk__in=paid_since), all=True
         )
 
-    def _paid(self) -> QuerySet:
+    def _paid(self, *, held: bool = False) -> QuerySet:
+        """The allocations received after the first day per invoice and week; of the invoices an
+        agreement or a complaint covers only (`held`)."""
         received = self._days_after_first("payment__received_on")
+        allocations = Allocation.objects.filter(payment__received_on__gt=self.first)
+        if held:
+            allocations = allocations.filter(_covered("invoice_id"))
         return (
-            Allocation.objects.filter(payment__received_on__gt=self.first)
-            .values("invoice_id", kr=_weeks_up(received))
-            .annotate(total=Sum("amount"))
-            .order_by()
+            allocations.values("invoice_id", kr=_weeks_up(received)).annotate(total=Sum("amount")).order_by()
         )
 
-    def _open(self, invoices: str) -> tuple[str, tuple]:
+    def _open(self, invoices: str, paid: str) -> tuple[str, tuple]:
         """Each invoice's open amount as a step for each stretch of week-ends it holds (k_from <= k <=
         k_to): what is open now plus what was received after the stretch's first week-end. One row
         before its first receipt after the first day, one from each such receipt on; none once paid."""
@@ -240,10 +266,10 @@ class WeekEndSources:
                    SUM(total) OVER (PARTITION BY invoice_id ORDER BY kr DESC) AS from_here,
                    LEAD(kr) OVER (PARTITION BY invoice_id ORDER BY kr) AS next_kr,
                    ROW_NUMBER() OVER (PARTITION BY invoice_id ORDER BY kr) AS step
-            FROM {PAID} WHERE invoice_id IN (SELECT iid FROM {invoices})
+            FROM {paid} WHERE invoice_id IN (SELECT iid FROM {invoices})
         ), pieces AS (
             SELECT {row}, 0 AS k_from, {LAST_WEEK} AS k_to, i.open_now AS amt
-            FROM {invoices} i WHERE NOT EXISTS (SELECT 1 FROM {PAID} p WHERE p.invoice_id = i.iid)
+            FROM {invoices} i WHERE NOT EXISTS (SELECT 1 FROM {paid} p WHERE p.invoice_id = i.iid)
             UNION ALL
             SELECT {row}, 0, s.kr - 1, i.open_now + s.from_here
             FROM {invoices} i JOIN steps s ON s.invoice_id = i.iid AND s.step = 1
@@ -289,7 +315,7 @@ class WeekEndSources:
             rows["key"][on], *(rows[name][on] for name in ("cents", "cent_days", "paid"))
         )
         customer, currency, number = self.bin_keys.split(found)
-        return spread_arrays.Bins(customer, self.segment_of[customer], currency, number, *sums)
+        return spread_arrays.Bins(customer, _segments(rows, customer), currency, number, *sums)
 
     def day_groups(self, as_of: date, *, held_ids: list[int]) -> spread_arrays.Groups:
         """The day's groups (forecast.grouped): its open steps summed per customer, currency and due
@@ -308,7 +334,7 @@ class WeekEndSources:
         some = cents_spread > 0
         due[some] = spread_arrays.rounded_mean(days_spread[some], cents_spread[some])
         return spread_arrays.Groups(
-            customer, self.segment_of[customer], currency, group - k, cents_all, cents_spread,
+            customer, _segments(rows, customer), currency, group - k, cents_all, cents_spread,
             spread_arrays.rounded_mean(days_all, cents_all), due,
         )  # fmt: skip
 
@@ -347,9 +373,26 @@ class WeekEndSources:
             return cursor.fetchall()
 
     def open_invoices(self, as_of: date, ids) -> list[OpenInvoice]:
-        """forecast.open_invoices of these invoices (a queryset of ids) on the day: those issued by it
-        and open on it, with their open amount then."""
+        """forecast.open_invoices of these invoices (a queryset of ids of invoices an agreement or a
+        complaint covers) on the day: those issued by it and open on it, with their open amount then.
+        On PostgreSQL from the held invoices' arrays (the ids read by one query), so that a forecast
+        reads no temporary table of another connection's."""
         k = self.week(as_of)
+        if self.exact_sums:
+            rows = self.held_array
+            wanted = np.array([iid for iid, *_ in self._rows(*_sql(ids))], dtype=np.int64)
+            on = (rows["k_from"] <= k) & (rows["k_to"] >= k) & (rows["k_lo"] <= k) & (rows["k_hi"] >= k)
+            found = np.flatnonzero(on & np.isin(rows["invoice"], wanted))
+            found = found[np.argsort(rows["invoice"][found], kind="stable")]
+            columns = ("invoice", "customer", "segment", "currency", "due", "cents")
+            return [
+                OpenInvoice(
+                    iid, cid, sid or None, CURRENCIES[c], self.first + timedelta(days=due), _cents(amount)
+                )
+                for iid, cid, sid, c, due, amount in zip(
+                    *(rows[name][found].tolist() for name in columns), strict=True
+                )
+            ]
         ids_sql, ids_params = _sql(ids)
         sql = f"""SELECT o.iid, o.cid, o.sid, o.currency, o.due, o.amt FROM {HELD_OPEN} o
         WHERE {OPEN_ON_K} AND o.iid IN ({ids_sql})
@@ -381,6 +424,19 @@ class WeekEndSources:
         FROM {OPEN} o WHERE {OPEN_ON_K}
     )"""
         return sql, (WEEK * k, *held_params, k, k, k, k)
+
+
+def _covered(field: str) -> Q:
+    """The invoice (`field`: its id) is one an agreement or a complaint covers."""
+    covered = Agreement.invoices.through.objects.values("invoice_id")
+    disputed = Complaint.invoices.through.objects.values("invoice_id")
+    return Q(**{f"{field}__in": covered}) | Q(**{f"{field}__in": disputed})
+
+
+def _segments(rows: dict[str, np.ndarray], customers: np.ndarray) -> np.ndarray:
+    """The segment (0 for none) of each of these customers, as the rows hold it."""
+    order = rows["by_customer"]
+    return rows["segment"][order[np.searchsorted(rows["customer"], customers, sorter=order)]]
 
 
 def _cents(value: int) -> Decimal:
