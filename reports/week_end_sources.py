@@ -20,15 +20,14 @@ selects its own rows from them, with the columns the live reads give:
 The rows are the live reads' own, so the forecasts are each day's own (tests/reports/
 test_week_end_sources.py compares both on random ledgers).
 
-On PostgreSQL two more reads serve every day of the run, as arrays in this process (numeric sums add
-and subtract exactly there; SQLite's doubles would not, so there each day sums its rows in SQL):
-- bin steps: each bin's sums as steps over the week-ends (k_from <= k < k_to), so a day selects its
-  bins instead of summing them again;
-- group steps: the open invoices' sums per group of forecast.grouped (customer, currency, due week:
-  the same invoices share a group on every week-end) as steps too.
-A day then selects its steps, takes its held invoices out of their groups (one query) and is spread
-by numpy (reports/spread_arrays.py): the statement's figures to the millionth, in milliseconds instead
-of a second per day.
+On PostgreSQL the bins (read straight from the ledger, no table), the open steps and the held
+invoices' steps end as numpy arrays (money in whole cents), read once whichever connection gathered
+them, so the parts can be gathered side by side (reports/backtest.py) and every thread reads them:
+a day selects its rows, sums them per bin and per group of forecast.grouped (customer, currency,
+due week), takes its held invoices out of their groups, and is spread by numpy (reports/
+spread_arrays.py): the statement's figures to the millionth, in tens of milliseconds instead of over
+a second a day. Integer sums are exact; SQLite's doubles would not be, and its ledger is the demo's,
+so there each day sums its rows and spreads them in SQL, as the live forecast does.
 """
 
 from __future__ import annotations
@@ -88,7 +87,8 @@ def _weeks_up(days):
 
 @dataclass
 class WeekEndSources:
-    """The temporary tables of one run of week-ends (first, first + 7, ...) in one scope."""
+    """What the forecasts of one run of week-ends (first, first + 7, ...) in one scope read: temporary
+    tables on the connection that gathered them and, on PostgreSQL, arrays every thread reads."""
 
     first: date
     scope: LedgerScope
