@@ -723,13 +723,15 @@ def _forecast_agreements(weeks: _Weeks, as_of: date, scope: LedgerScope, active,
     """Pending instalments in their weeks x kept-rate, up to the open amount of the covered invoices."""
     rates = _agreement_rates(as_of, scope, active)
     room = defaultdict(lambda: ZERO)  # open amount of each agreement's invoices
-    pending_ids = Agreement.invoices.through.objects.filter(
-        agreement__in=active, invoice_id__in=[invoice.pk for invoice in covered]
-    ).values_list("agreement_id", "invoice_id")
+    # The active agreements' invoices, those open on the day kept here: a list of their thousands of
+    # ids in the query cost more to build than the few rows it left out.
+    links = Agreement.invoices.through.objects.filter(agreement__in=active).values_list(
+        "agreement_id", "invoice_id"
+    )
     open_of = {invoice.pk: invoice.open_amount for invoice in covered}
     counted = set()
-    for agreement_id, invoice_id in pending_ids.order_by("invoice_id", "agreement_id"):
-        if invoice_id not in counted:  # an invoice in two agreements counts once
+    for agreement_id, invoice_id in links.order_by("invoice_id", "agreement_id"):
+        if invoice_id in open_of and invoice_id not in counted:  # one in two agreements counts once
             room[agreement_id] += open_of[invoice_id]
             counted.add(invoice_id)
     instalments = (
