@@ -171,7 +171,7 @@ def make_forecasts(days: list[date], scope: LedgerScope) -> dict[date, Weeks]:
     gathered once (reports/week_end_sources.py; for GATHER_FROM_DAYS days or more), then each is
     spread from it, on PostgreSQL by numpy in this process: so a cold backtest works on
     REPORTS_BACKTEST_CONNECTIONS connections of their own side by side (threads: the GIL is released
-    while PostgreSQL and numpy work), which first gather a part each (`_made_on_own_connection`), then
+    while PostgreSQL and numpy work), which first gather a part each (`_made_sharing`), then
     make a share of the days each. Not inside a transaction (other connections could not see its
     writes) nor on SQLite: one after the other on this connection. The interval is not computed: the
     backtest compares the expected weeks only."""
