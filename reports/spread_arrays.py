@@ -169,8 +169,9 @@ class _Distributions:
         cents = np.concatenate([bins.cents, self.segment_sums[0], self.currency_sums[0]])
         cent_days = np.concatenate([bins.cent_days, self.segment_sums[1], self.currency_sums[1]])
         with_money = cents > 0
-        order = np.argsort(self.by_dist.of(levels, owners, currency)[with_money], kind="stable")
-        self.key = self.by_dist.of(levels, owners, currency)[with_money][order]
+        key = self.by_dist.of(levels, owners, currency)[with_money]
+        order = np.argsort(key, kind="stable")
+        self.key = key[order]
         self.cents = cents[with_money][order]
         self.late = rounded_mean(cent_days[with_money][order], self.cents)
 
@@ -195,9 +196,9 @@ class _Distributions:
 
 def _looked_up(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """values[i] where keys[i] is each wanted key (keys sorted), 0 for a key not there."""
-    at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
     if not len(keys):
         return np.zeros(len(wanted), dtype=np.int64)
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
     return np.where(keys[at] == wanted, values[at], 0)
 
 
@@ -244,9 +245,9 @@ def _naive_and_open(groups: Groups, currencies: list[str]) -> list[tuple]:
     open_keys, (open_cents,) = summed(groups.currency, groups.cents_all)
     currency, weeks = (part.tolist() for part in by_week.split(keys))
     return [
-        *(("naive", currencies[c], w, None, _cents(n), None, None)
+        *(("naive", currencies[c], w, None, decimal_cents(n), None, None)
           for c, w, n in zip(currency, weeks, naive.tolist(), strict=True)),
-        *(("open", currencies[c], None, None, _cents(n), None, None)
+        *(("open", currencies[c], None, None, decimal_cents(n), None, None)
           for c, n in zip(open_keys.tolist(), open_cents.tolist(), strict=True)),
     ]  # fmt: skip
 
@@ -254,7 +255,7 @@ def _naive_and_open(groups: Groups, currencies: list[str]) -> list[tuple]:
 def _bin_rows(kind, currencies, currency, number, owner, cents, cent_days, paid) -> list[tuple]:
     owners = [None] * len(currency) if owner is None else owner.tolist()
     return [
-        (kind, currencies[c], b, o, _cents(a), _cents(d), p)
+        (kind, currencies[c], b, o, decimal_cents(a), decimal_cents(d), p)
         for c, b, o, a, d, p in zip(
             currency.tolist(),
             number.tolist(),
@@ -267,5 +268,6 @@ def _bin_rows(kind, currencies, currency, number, owner, cents, cent_days, paid)
     ]
 
 
-def _cents(value) -> Decimal:
+def decimal_cents(value) -> Decimal:
+    """Whole cents (an int or an int64) as a Decimal of the currency unit."""
     return Decimal(int(value)).scaleb(-2)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 
 import numpy as np
 from django.db import connections, router
@@ -48,9 +47,10 @@ from invoices.models import Allocation, Invoice
 
 from . import spread_arrays
 from .expressions import DaysBetween, cents
-from .forecast import DUE_WEEK_SHIFT, HORIZON_DAYS, OpenInvoice, _sql, grouped, rated
+from .forecast import DUE_WEEK_SHIFT, HORIZON_DAYS, NO_SEGMENT, OpenInvoice, _sql, grouped, rated
 from .lateness import HISTORY_DAYS, LAST_LATE_BIN, received_bins
 from .ledger import LedgerScope
+from .spread_arrays import decimal_cents
 
 WEEK = 7
 # Integer division truncates toward zero (PostgreSQL and SQLite alike); shifting the numerator by whole
@@ -64,7 +64,7 @@ PARTS = ("bins", "open", "held")  # of the gathering (`gather`)
 CURRENCIES = sorted(CURRENCY_CODES)
 CURRENCY_CODE = "array_position(%s, CAST(currency AS TEXT)) - 1"
 # The columns read into arrays (each a bigint: spread_arrays.fetched), money in whole cents.
-OWNERS = {"customer": "cid", "segment": "COALESCE(sid, 0)", "currency": CURRENCY_CODE}
+OWNERS = {"customer": "cid", "segment": f"COALESCE(sid, {NO_SEGMENT})", "currency": CURRENCY_CODE}
 BIN_COLUMNS = {
     **OWNERS, "bin": "bin", "cents": "ROUND(amt * 100)", "cent_days": "ROUND(amt_days * 100)", "paid": "cnt",
     "k_in": "k_in", "k_out": "k_out",
@@ -178,10 +178,10 @@ class WeekEndSources:
 
     @property
     def exact_sums(self) -> bool:
-        """Whether sums add and subtract exactly (PostgreSQL's numeric), so the steps' running sums are
-        the day's own sums. SQLite adds decimals as doubles, where a running sum less what left it can
-        differ from the day's sum in its last digit, and a half in a mean rounds the other way: there
-        each day sums its rows again (the demo's small ledger)."""
+        """Whether the gathered rows end as arrays of whole cents, each day's summed and spread by numpy
+        (PostgreSQL, read by COPY's binary format). SQLite adds decimals as doubles, whose cents a
+        sum can miss in the last digit (and a half in a mean then rounds the other way): there each
+        day sums its rows and spreads them in SQL (the demo's small ledger)."""
         return self.connection.vendor == "postgresql"
 
     def _create(self, name: str, queryset: QuerySet | tuple[str, tuple], *, analyse: bool = True) -> None:
@@ -322,12 +322,12 @@ class WeekEndSources:
         week, with their mean days to the due date from the day; the held invoices (`held_ids`) are
         taken out of the money spread (`cents`, `due`)."""
         k, rows = self.week(as_of), self.open_array
-        on = (rows["k_from"] <= k) & (rows["k_to"] >= k) & (rows["k_lo"] <= k) & (rows["k_hi"] >= k)
+        on = _open_on(rows, k)
         cents = rows["cents"][on]
         cent_days = cents * (rows["due"][on] - WEEK * k)
-        spread = ~np.isin(rows["invoice"][on], np.array(held_ids, dtype=np.int64))
+        not_held = ~np.isin(rows["invoice"][on], np.array(held_ids, dtype=np.int64))
         found, (cents_all, days_all, cents_spread, days_spread) = spread_arrays.summed(
-            rows["key"][on], cents, cent_days, cents * spread, cent_days * spread
+            rows["key"][on], cents, cent_days, cents * not_held, cent_days * not_held
         )
         customer, currency, group = self.group_keys.split(found)
         due = np.zeros(len(found), dtype=np.int64)
@@ -346,7 +346,8 @@ class WeekEndSources:
         bins = self.day_bins(as_of)
         late = spread_arrays.rounded_mean(bins.cent_days, np.maximum(bins.cents, 1))
         return [
-            (cid, sid or None, CURRENCIES[c], b, _cents(a), _cents(d), n, a, m if a > 0 else None)
+            (cid, sid or None, CURRENCIES[c], b, decimal_cents(a), decimal_cents(d), n, a,
+             m if a > 0 else None)
             for cid, sid, c, b, a, d, n, m in zip(*(column.tolist() for column in vars(bins).values()),
                                                   late.tolist(), strict=True)
         ]  # fmt: skip
@@ -361,7 +362,16 @@ class WeekEndSources:
         held_ids = [invoice.pk for ids in held for invoice in self.open_invoices(as_of, ids)]
         groups = self.day_groups(as_of, held_ids=held_ids)
         return [
-            (cid, seg, CURRENCIES[c], wk, _cents(a_all), _cents(a), due if a > 0 else None, due_all)
+            (
+                cid,
+                seg,
+                CURRENCIES[c],
+                wk,
+                decimal_cents(a_all),
+                decimal_cents(a),
+                due if a > 0 else None,
+                due_all,
+            )
             for cid, seg, c, wk, a_all, a, due_all, due in zip(
                 *(column.tolist() for column in vars(groups).values()), strict=True
             )
@@ -381,13 +391,17 @@ class WeekEndSources:
         if self.exact_sums:
             rows = self.held_array
             wanted = np.array([iid for iid, *_ in self._rows(*_sql(ids))], dtype=np.int64)
-            on = (rows["k_from"] <= k) & (rows["k_to"] >= k) & (rows["k_lo"] <= k) & (rows["k_hi"] >= k)
-            found = np.flatnonzero(on & np.isin(rows["invoice"], wanted))
+            found = np.flatnonzero(_open_on(rows, k) & np.isin(rows["invoice"], wanted))
             found = found[np.argsort(rows["invoice"][found], kind="stable")]
             columns = ("invoice", "customer", "segment", "currency", "due", "cents")
             return [
                 OpenInvoice(
-                    iid, cid, sid or None, CURRENCIES[c], self.first + timedelta(days=due), _cents(amount)
+                    iid,
+                    cid,
+                    sid or None,
+                    CURRENCIES[c],
+                    self.first + timedelta(days=due),
+                    decimal_cents(amount),
                 )
                 for iid, cid, sid, c, due, amount in zip(
                     *(rows[name][found].tolist() for name in columns), strict=True
@@ -433,11 +447,12 @@ def _covered(field: str) -> Q:
     return Q(**{f"{field}__in": covered}) | Q(**{f"{field}__in": disputed})
 
 
+def _open_on(rows: dict[str, np.ndarray], k: int) -> np.ndarray:
+    """Which open steps hold on week-end k: OPEN_ON_K on the arrays."""
+    return (rows["k_from"] <= k) & (rows["k_to"] >= k) & (rows["k_lo"] <= k) & (rows["k_hi"] >= k)
+
+
 def _segments(rows: dict[str, np.ndarray], customers: np.ndarray) -> np.ndarray:
     """The segment (0 for none) of each of these customers, as the rows hold it."""
     order = rows["by_customer"]
     return rows["segment"][order[np.searchsorted(rows["customer"], customers, sorter=order)]]
-
-
-def _cents(value: int) -> Decimal:
-    return Decimal(value).scaleb(-2)
