@@ -112,10 +112,12 @@ class Complaint(models.Model):
 
     class Meta:
         ordering = ["-opened_on", "-id"]
-        # (customer, opened_on): the timeline reads the latest complaints first.
+        # (customer, opened_on): the timeline reads the latest complaints first. (outcome, resolved_on):
+        # the dashboard's latest rejections (reports.analytics.complaints_used_to_delay).
         indexes = [
             models.Index(fields=["customer", "resolved_on"]),
             models.Index(fields=["customer", "opened_on"]),
+            models.Index(fields=["outcome", "resolved_on"], name="complaint_outcome_resolved"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -47,6 +47,7 @@ HUNDRED = Decimal("100")
 TENTH = Decimal("0.1")
 DEBT_BANDS = debt_bands.DEBT_BANDS
 REMINDER_BEFORE_COMPLAINT_DAYS = 30
+COMPLAINT_DELAYS_SHOWN = 20  # the dashboard's latest; the API lists them all
 
 ANALYTICS_DEFINITIONS = {
     "effort": "Effort = minutes collectors logged on interactions with the customer in the last 12 months.",
@@ -302,9 +303,15 @@ def repeated_excuses(*, today: date, customers: QuerySet[Customer] | None = None
 
 
 def complaints_used_to_delay(
-    *, today: date, customers: QuerySet[Customer] | None = None, **filters
+    *, today: date, customers: QuerySet[Customer] | None = None, limit: int | None = None, **filters
 ) -> list[dict]:
-    """Rejected complaints opened soon after a reminder, with the delay around them. One query."""
+    """Rejected complaints opened soon after a reminder, with the delay around them, the latest
+    rejected first; `limit`: only the first that many. One query.
+
+    "Soon after a reminder" is a condition in SQL, so the limit is SQL's too: through the index on
+    (outcome, resolved_on) PostgreSQL walks the latest rejections and stops at the limit. Without it,
+    the 50,000-customer ledger's 16,000 rejections in a year each probed their reminders and payments
+    (0.6 s) for a section that shows 20."""
     last_reminder = Reminder.objects.filter(customer=OuterRef("customer"), run_on__lte=OuterRef("opened_on"))
     next_payment = Payment.objects.filter(
         customer=OuterRef("customer"), received_on__gte=OuterRef("resolved_on")
@@ -314,10 +321,9 @@ def complaints_used_to_delay(
         .filter(
             outcome=ComplaintOutcome.REJECTED, resolved_on__gt=window_start(today), resolved_on__lte=today
         )
-        .annotate(
-            reminder_on=Subquery(last_reminder.order_by("-run_on").values("run_on")[:1]),
-            paid_on=Subquery(next_payment.order_by("received_on").values("received_on")[:1]),
-        )
+        .annotate(reminder_on=Subquery(last_reminder.order_by("-run_on").values("run_on")[:1]))
+        .filter(reminder_on__gte=F("opened_on") - timedelta(days=REMINDER_BEFORE_COMPLAINT_DAYS))
+        .annotate(paid_on=Subquery(next_payment.order_by("received_on").values("received_on")[:1]))
         .values(
             "pk",
             "customer_id",
@@ -331,12 +337,7 @@ def complaints_used_to_delay(
         .order_by("-resolved_on", "pk")
     )
     result = []
-    for row in rows:
-        if (
-            row["reminder_on"] is None
-            or (row["opened_on"] - row["reminder_on"]).days > REMINDER_BEFORE_COMPLAINT_DAYS
-        ):
-            continue
+    for row in rows if limit is None else rows[:limit]:
         paid_on = row["paid_on"] if row["paid_on"] and row["paid_on"] <= today else None
         result.append(
             {

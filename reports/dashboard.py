@@ -95,7 +95,9 @@ def build_dashboard(
             mix.categories,
         ),
         "repeated_excuses": analytics.repeated_excuses(today=as_of, customers=customers, **filters),
-        "complaint_delays": analytics.complaints_used_to_delay(today=as_of, customers=customers, **filters),
+        "complaint_delays": analytics.complaints_used_to_delay(
+            today=as_of, customers=customers, limit=analytics.COMPLAINT_DELAYS_SHOWN, **filters
+        ),
         "debt_bands": analytics.payment_rate_by_debt_band(as_of=as_of, customers=customers, **filters),
         "channels": analytics.channel_follow_through(today=as_of, customers=customers, **filters),
     }

@@ -177,7 +177,9 @@ def excuses_context(filters: dict) -> dict:
             mix.categories,
         ),
         "repeated_excuses": repeated,
-        "complaint_delays": analytics.complaints_used_to_delay(today=today, **keywords),
+        "complaint_delays": analytics.complaints_used_to_delay(
+            today=today, limit=analytics.COMPLAINT_DELAYS_SHOWN, **keywords
+        ),
     }
 
 

@@ -119,6 +119,40 @@ def test_complaint_opened_after_a_reminder_then_rejected_shows_the_delay():
     assert (row["days_after_reminder"], row["days_held"], row["days_to_pay_after_rejection"]) == (4, 20, 8)
 
 
+def test_complaints_used_to_delay_keeps_the_latest_within_30_days_of_a_reminder_up_to_the_limit():
+    reminded = CustomerFactory()
+    ReminderFactory(customer=reminded, run_on=dt.date(2026, 9, 1))
+    # Opened 30 days after the reminder (kept) and 31 days after it (left out), rejected a day apart.
+    on_the_edge = ComplaintFactory(
+        customer=reminded,
+        opened_on=dt.date(2026, 10, 1),
+        resolved_on=dt.date(2026, 10, 10),
+        outcome="rejected",
+    )
+    ComplaintFactory(
+        customer=reminded,
+        opened_on=dt.date(2026, 10, 2),
+        resolved_on=dt.date(2026, 10, 11),
+        outcome="rejected",
+    )
+    later = [
+        ComplaintFactory(
+            customer=reminded,
+            opened_on=dt.date(2026, 9, 5),
+            resolved_on=dt.date(2026, 10, 12) + dt.timedelta(days=n),
+            outcome="rejected",
+        )
+        for n in range(3)
+    ]
+
+    every = complaints_used_to_delay(today=TODAY)
+    latest_two = complaints_used_to_delay(today=TODAY, limit=2)
+
+    assert [row["pk"] for row in every] == [later[2].pk, later[1].pk, later[0].pk, on_the_edge.pk]
+    assert every[-1]["days_after_reminder"] == 30
+    assert latest_two == every[:2]
+
+
 def test_payment_rate_by_debt_band_compares_small_and_large_balances():
     small = CustomerFactory(currency="EUR")
     paid(small, "500.00", issued_days_ago=60, paid_days_ago=10)
