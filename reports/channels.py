@@ -15,9 +15,10 @@ one (ChannelDaySnapshot, with the previous month's days for when that month is s
 neither covers is read live: today, and after a write the days it marked stale.
 
 A month's figures depend on its contacts and on payments up to FOLLOW_THROUGH_DAYS after it ends, so
-a payment dated `d` (customer_facts_changed's earliest_day) marks stale every month ending on or after
-`d - FOLLOW_THROUGH_DAYS`, and every kept day from that day on (so the morning's payments, dated
-today, send the last week live until the night); a contact or a reminder dated `d` marks its month
+a payment dated `d` (customer_facts_changed's earliest_day) marks the follow-through stale in every
+month ending on or after `d - FOLLOW_THROUGH_DAYS`, and in every kept day from that day on (so the
+morning's payments, dated today, send the last week's follow-through live until the night, but not
+the portal's answers, which no payment moves); a contact or a reminder dated `d` marks its month
 and the days from `d` on (a call logged today: nothing kept); stale and missing months and days are
 read live until the nightly run refills them. The portal's answers per month and day (reports/self_service.py,
 PortalAnswerSnapshot, PortalAnswerDaySnapshot) are kept with the same months, days and marks.
@@ -209,7 +210,9 @@ def fill_months(months: list[date]) -> int:
             # fresh and stale with the same mark: a reminder or contact dated in the month moves both.
             PortalAnswerSnapshot.objects.filter(month=month).delete()
             PortalAnswerSnapshot.objects.bulk_create(self_service.answer_month_rows(month))
-            ChannelMonth.objects.update_or_create(month=month, defaults={"stale": False})
+            ChannelMonth.objects.update_or_create(
+                month=month, defaults={"stale": False, "followed_stale": False}
+            )
     return len(set(months))
 
 
@@ -257,7 +260,12 @@ def refresh(*, today: date, months: int = KEPT_MONTHS) -> int:
     """
     this_month = today.replace(day=1)
     recent = {add_months(this_month, -back) for back in range(months, 0, -1)}
-    kept = dict(ChannelMonth.objects.filter(month__lt=this_month).values_list("month", "stale"))
+    kept = {
+        month: stale or followed_stale
+        for month, stale, followed_stale in ChannelMonth.objects.filter(month__lt=this_month).values_list(
+            "month", "stale", "followed_stale"
+        )
+    }
     return fill_months([month for month in recent | set(kept) if kept.get(month, True)])
 
 
@@ -277,7 +285,11 @@ def refresh_days(*, today: date) -> int:
     """Fill the days kept on `today` that are missing or stale, and drop those no longer kept; returns
     how many were filled (a repeat fills nothing). Run after `refresh`, nightly."""
     wanted = days_kept(today)
-    fresh = set(ChannelDay.objects.filter(day__in=wanted, stale=False).values_list("day", flat=True))
+    fresh = set(
+        ChannelDay.objects.filter(day__in=wanted, stale=False, followed_stale=False).values_list(
+            "day", flat=True
+        )
+    )
     with transaction.atomic():
         for model in (ChannelDay, ChannelDaySnapshot, PortalAnswerDaySnapshot):
             model.objects.exclude(day__in=wanted).delete()
@@ -286,32 +298,45 @@ def refresh_days(*, today: date) -> int:
 
 def invalidate(*, since: date | None, facts=CHANNEL_FACTS) -> None:
     """Mark stale every month and day a change of these facts dated `since` can have moved (None: all
-    of them). Payments reach back: the contacts of the FOLLOW_THROUGH_DAYS before them are followed
-    through. A contact or a reminder moves its own day on (a later portal answer's days since its
-    latest reminder): a call logged today stales nothing kept."""
-    months, days = ChannelMonth.objects.filter(stale=False), ChannelDay.objects.filter(stale=False)
+    of them). A contact or a reminder moves its own day on (a later portal answer's days since its
+    latest reminder): a call logged today stales nothing kept. Payments reach back, since the contacts
+    of the FOLLOW_THROUGH_DAYS before them are followed through; they move only the follow-through
+    (`followed_stale`), so the portal's answers of those days stay kept: the morning's payments would
+    otherwise send a week of answers live too."""
+    if "payments" in facts:
+        _mark(None if since is None else since - timedelta(days=FOLLOW_THROUGH_DAYS), "followed_stale")
+    if set(facts) & {"contacts", "reminders"}:
+        _mark(since, "stale")
+
+
+def _mark(since: date | None, flag: str) -> None:
+    months, days = ChannelMonth.objects.filter(**{flag: False}), ChannelDay.objects.filter(**{flag: False})
     if since is not None:
-        reach = since - timedelta(days=FOLLOW_THROUGH_DAYS if "payments" in facts else 0)
-        months, days = months.filter(month__gte=reach.replace(day=1)), days.filter(day__gte=reach)
-    months.update(stale=True)
-    days.update(stale=True)
+        months, days = months.filter(month__gte=since.replace(day=1)), days.filter(day__gte=since)
+    months.update(**{flag: True})
+    days.update(**{flag: True})
 
 
 def drift(months: list[date] | None = None) -> list[date]:
-    """The kept months (or `months`) whose stored figures differ from a live count; with no `months`,
-    the fresh kept days that differ too."""
-    kept = months or sorted(ChannelMonth.objects.filter(stale=False).values_list("month", flat=True))
+    """The kept months (or `months`) whose stored figures differ from a live count: the follow-through
+    where it is fresh, the portal's answers where the contacts are; with no `months`, the kept days
+    that differ too."""
+    if months:
+        marks = dict.fromkeys(months, False)
+    else:
+        marks = dict(ChannelMonth.objects.filter(stale=False).values_list("month", "followed_stale"))
     differ = [
         month
-        for month in kept
-        if _stored(month) != live_counts([(month, month_last_day(month))])
+        for month, followed_stale in sorted(marks.items())
+        if (not followed_stale and _stored(month) != live_counts([(month, month_last_day(month))]))
         or _stored_answers(month) != _answers(self_service.answer_month_rows(month))
     ]
     return differ if months else differ + _day_drift()
 
 
 def _day_drift() -> list[date]:
-    days = sorted(ChannelDay.objects.filter(stale=False).values_list("day", flat=True))
+    marks = dict(ChannelDay.objects.filter(stale=False).values_list("day", "followed_stale"))
+    days = sorted(marks)
     if not days:
         return []
     live: dict[date, dict] = defaultdict(dict)
@@ -328,7 +353,8 @@ def _day_drift() -> list[date]:
     return [
         day
         for day in days
-        if live.get(day, {}) != stored.get(day, {}) or live_answers.get(day) != stored_answers.get(day)
+        if (not marks[day] and live.get(day, {}) != stored.get(day, {}))
+        or live_answers.get(day) != stored_answers.get(day)
     ]
 
 
@@ -406,10 +432,14 @@ def kept_sums(by_month: QuerySet, by_day: QuerySet, keys: tuple[str, ...], figur
     return parts[0].union(parts[1], all=True)
 
 
-def kept_stretches(first: date, last: date) -> tuple[list[date], list[date], list[tuple[date, date]]]:
+def kept_stretches(
+    first: date, last: date, *, answers: bool = False
+) -> tuple[list[date], list[date], list[tuple[date, date]]]:
     """What first..last reads from the kept figures, and what live: the fresh kept months lying wholly
     inside it, the fresh kept days inside it outside those months, and the stretches neither covers
-    (adjacent days joined). One query."""
+    (adjacent days joined). Fresh: both marks clear, or for the portal's `answers` (which no payment
+    moves) `stale` alone. One query."""
+    fresh = Q(stale=False) if answers else Q(stale=False, followed_stale=False)
     candidates = []
     month = first.replace(day=1) if first.day == 1 else add_months(first.replace(day=1), 1)
     while month_last_day(month) <= last:
@@ -417,10 +447,10 @@ def kept_stretches(first: date, last: date) -> tuple[list[date], list[date], lis
         month = add_months(month, 1)
     kind = Value("month", output_field=CharField())
     found = (
-        ChannelMonth.objects.filter(month__in=candidates, stale=False)
+        ChannelMonth.objects.filter(fresh, month__in=candidates)
         .values_list("month", kind)
         .union(
-            ChannelDay.objects.filter(day__gte=first, day__lte=last, stale=False).values_list(
+            ChannelDay.objects.filter(fresh, day__gte=first, day__lte=last).values_list(
                 "day", Value("day", output_field=CharField())
             ),
             all=True,

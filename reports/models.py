@@ -299,6 +299,9 @@ class ChannelMonth(models.Model):
 
     month = models.DateField(unique=True, help_text="First day of the month.")
     stale = models.BooleanField(default=False)
+    # Only payments changed: the follow-through is to be recounted, while the contacts' own figures (the
+    # portal's answers) still hold: the portal section keeps reading them (reports/channels.py).
+    followed_stale = models.BooleanField(default=False)
     filled_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -355,11 +358,12 @@ class ChannelDay(models.Model):
     """A past day of the current or the previous month, or of the first, partial month of today's
     window, whose channel follow-through is in ChannelDaySnapshot and portal answers in
     PortalAnswerDaySnapshot: the days no kept month covers, so that a request reads only today live
-    (reports/channels.py). Marked stale like ChannelMonth, by a contact or payment dated up to
-    FOLLOW_THROUGH_DAYS after it."""
+    (reports/channels.py). Marked stale like ChannelMonth: by a contact dated on or before it, its
+    follow-through alone by a payment dated up to FOLLOW_THROUGH_DAYS after it."""
 
     day = models.DateField(unique=True)
     stale = models.BooleanField(default=False)
+    followed_stale = models.BooleanField(default=False)  # as ChannelMonth's
     filled_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -76,7 +76,7 @@ def days_to_answer(*, as_of: date) -> list[dict]:
     marked stale since the fill) is read live. Three queries at most.
     """
     first, last = as_of - timedelta(days=WINDOW_DAYS - 1), as_of
-    months, kept_days, stretches = channels.kept_stretches(first, last)
+    months, kept_days, stretches = channels.kept_stretches(first, last, answers=True)
     sums: dict[str, list[int]] = {}
     if months or kept_days:
         kept = channels.kept_sums(

@@ -170,7 +170,7 @@ def test_a_back_dated_payment_marks_stale_the_months_it_can_follow_and_the_read_
     PaymentFactory(customer=customer, received_on=dt.date(2026, 5, 3))
     announce_change(customer_ids={customer.pk}, facts={"payments"}, earliest_day=dt.date(2026, 5, 3))
 
-    stale = set(ChannelMonth.objects.filter(stale=True).values_list("month", flat=True))
+    stale = set(ChannelMonth.objects.filter(followed_stale=True).values_list("month", flat=True))
     assert dt.date(2026, 4, 1) in stale and dt.date(2026, 3, 1) not in stale
     assert channel_follow_through(today=TODAY)[0]["followed"] == 1
     assert channels.refresh(today=TODAY) == len(stale)
@@ -265,7 +265,8 @@ def test_kept_days_are_read_and_only_today_live(django_assert_max_num_queries, s
     assert (row["contacts"], row["followed"]) == (5 + 1, 1)  # and today's reminder, live
 
 
-def test_a_payment_today_marks_the_last_week_stale_and_the_night_refills_it():
+def test_a_payment_today_marks_the_last_weeks_follow_through_stale_and_the_night_refills_it():
+    """Only the follow-through: the portal's answers of that week stay kept (no payment moves them)."""
     customer = CustomerFactory(segment=SegmentFactory(name="SME"))
     ReminderFactory(
         customer=customer, run_on=TODAY - dt.timedelta(days=3), step=StepFactory(channel="letter")
@@ -273,12 +274,16 @@ def test_a_payment_today_marks_the_last_week_stale_and_the_night_refills_it():
     channels.refresh(today=TODAY)
     channels.refresh_days(today=TODAY)
     assert channel_follow_through(today=TODAY)[0]["followed"] == 0
+    window = (TODAY - dt.timedelta(days=364), TODAY)
 
     PaymentFactory(customer=customer, received_on=TODAY)
     announce_change(customer_ids={customer.pk}, facts={"payments"}, earliest_day=TODAY)
 
-    stale = set(ChannelDay.objects.filter(stale=True).values_list("day", flat=True))
+    stale = set(ChannelDay.objects.filter(followed_stale=True).values_list("day", flat=True))
     assert min(stale) == TODAY - dt.timedelta(days=channels.FOLLOW_THROUGH_DAYS)
+    assert not ChannelDay.objects.filter(stale=True).exists()
+    assert channels.kept_stretches(*window)[2] == [(min(stale), TODAY)]
+    assert channels.kept_stretches(*window, answers=True)[2] == [(TODAY, TODAY)]
     assert channel_follow_through(today=TODAY)[0]["followed"] == 1  # read live
     assert channels.refresh_days(today=TODAY) == len(stale)
     assert channels.refresh_days(today=TODAY) == 0  # a repeat writes nothing
