@@ -56,8 +56,7 @@ def build_dashboard(
         by_collector, get_user_model(), lambda user: user.get_full_name() or user.username, "Nobody assigned"
     )
     effort = {
-        row.currency: row
-        for row in analytics.effort_against_value(today=as_of, customers=customers, **filters)
+        row.currency: row for row in analytics.effort_summaries(today=as_of, customers=customers, **filters)
     }
     sections = []
     for figures in trend[as_of]:

@@ -29,6 +29,11 @@ class DaysBetween(Func):
         )
 
 
+def decimal_cents(value) -> Decimal:
+    """Whole cents (an int or an int64) as a Decimal of the currency unit."""
+    return Decimal(int(value)).scaleb(-2)
+
+
 def cents(value) -> Decimal:
     """A money sum read back from the database, to the cent.
 

@@ -149,7 +149,7 @@ def _labelled(figures: list[LedgerFigures], model, label, nobody: str) -> list[L
 
 
 def effort_context(filters: dict) -> dict:
-    rows = analytics.effort_against_value(today=filters["as_of"], **_analytics_filters(filters))
+    rows = analytics.effort_summaries(today=filters["as_of"], **_analytics_filters(filters))
     return {
         "currencies": [
             {"currency": row.currency, "effort": row, "pareto_chart": charts.pareto_chart(row.pareto)}

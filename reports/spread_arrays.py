@@ -22,6 +22,7 @@ from decimal import Decimal
 
 import numpy as np
 
+from .expressions import decimal_cents
 from .forecast import MICROS, MIN_PAID_INVOICES, WEEKS
 
 ONE_MICRO = Decimal(1).scaleb(-6)
@@ -266,8 +267,3 @@ def _bin_rows(kind, currencies, currency, number, owner, cents, cent_days, paid)
             strict=True,
         )  # fmt: skip
     ]
-
-
-def decimal_cents(value) -> Decimal:
-    """Whole cents (an int or an int64) as a Decimal of the currency unit."""
-    return Decimal(int(value)).scaleb(-2)

@@ -46,11 +46,10 @@ from customers.choices import CURRENCY_CODES
 from invoices.models import Allocation, Invoice
 
 from . import spread_arrays
-from .expressions import DaysBetween, cents
+from .expressions import DaysBetween, cents, decimal_cents
 from .forecast import DUE_WEEK_SHIFT, HORIZON_DAYS, NO_SEGMENT, OpenInvoice, _sql, grouped, rated
 from .lateness import HISTORY_DAYS, LAST_LATE_BIN, received_bins
 from .ledger import LedgerScope
-from .spread_arrays import decimal_cents
 
 WEEK = 7
 # Integer division truncates toward zero (PostgreSQL and SQLite alike); shifting the numerator by whole

@@ -9,9 +9,11 @@ from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
+from customers.models import Customer
 from customers.signals import announce_change
 from invoices.models import Invoice
 from invoices.services import (
@@ -185,6 +187,44 @@ def test_effort_read_from_the_kept_scores_equals_the_live_effort(seed):
     # A row not as of the day asked for sends the whole section live, with the same figures.
     WorthItScore.objects.filter(customer=ledger["customers"][0]).update(as_of=TODAY - dt.timedelta(days=1))
     assert _effort() == live["{}"]
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_the_dashboards_effort_summed_in_sql_is_the_python_summary(seed, monkeypatch):
+    """What the dashboard shows (`effort_summaries`: SQL on PostgreSQL) equals `effort_against_value`
+    cut to it, under every filter; with more than a hundred customers (a curve point every second
+    one), many tied on minutes and revenue, and more costly customers than are shown."""
+    ledger = random_ledger(seed)
+    rng = random.Random(seed)
+    segment = ledger["segments"][0]
+    for customer in [
+        *ledger["customers"],
+        *CustomerFactory.create_batch(120, currency="EUR", segment=segment),
+    ]:
+        for _ in range(rng.randint(0, 3)):
+            moment = dt.datetime.combine(
+                TODAY - dt.timedelta(days=rng.randint(0, 300)), dt.time(9), tzinfo=dt.UTC
+            )
+            InteractionFactory(customer=customer, occurred_at=moment, minutes_spent=rng.choice([0, 15, 30]))
+    rebuild_worth_it_scores(today=TODAY)
+    monkeypatch.setattr(analytics, "COSTLY_SHOWN", 3)
+
+    for filters in filter_sets(ledger):
+        expected = effort_against_value(today=TODAY, **filters)
+        for summary in expected:
+            summary.costly, summary.rows = summary.costly[:3], []
+        assert analytics.effort_summaries(today=TODAY, **filters) == expected, filters
+    euros = analytics.effort_summaries(today=TODAY)[0]
+    assert euros.currency == "EUR" and len(euros.costly) == 3 and len(euros.pareto) > 60
+    if connection.vendor == "postgresql":
+        in_sql = analytics._effort_in_sql(Customer.objects.all(), today=TODAY)
+        assert in_sql == analytics.effort_summaries(today=TODAY)
+        # A score of another day: not from SQL, and the same figures from Python.
+        WorthItScore.objects.filter(customer=ledger["customers"][0]).update(
+            as_of=TODAY - dt.timedelta(days=1)
+        )
+        assert analytics._effort_in_sql(Customer.objects.all(), today=TODAY) is None
+        assert analytics.effort_summaries(today=TODAY) == in_sql
 
 
 def test_kept_debt_bands_and_effort_answer_in_constant_queries(django_assert_max_num_queries):

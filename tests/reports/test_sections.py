@@ -248,8 +248,8 @@ def test_new_worth_it_settings_recompute_the_cached_effort(
 
     client.force_login(finance_lead)
     url = f"/reports/section/effort/?as_of={TODAY.isoformat()}"
-    effort = analytics.effort_against_value
-    with mock.patch.object(analytics, "effort_against_value", wraps=effort) as built:
+    effort = analytics.effort_summaries
+    with mock.patch.object(analytics, "effort_summaries", wraps=effort) as built:
         client.get(url, headers=HTMX)
         with django_capture_on_commit_callbacks(execute=True):
             update_worth_it_settings(actor=credit_manager, hourly_collection_cost=Decimal("99.00"))
