@@ -191,6 +191,7 @@ def ensure_template(url: str, ledger: Ledger, log=print) -> dict:
         manage(template_url, "rebuild_standings", "-v0", quiet=True)
         manage(template_url, "rebuild_worth_it", f"--today={TODAY}", "-v0", quiet=True)
         fill_snapshots(template_url, ledger, log)
+        vacuum(template_url, ledger, log)
         write_marker(template_url, ledger, None, f"copy of {adopt}")
     else:
         log(
@@ -207,6 +208,7 @@ def ensure_template(url: str, ledger: Ledger, log=print) -> dict:
         seconds = time.perf_counter() - started
         log(f"ledger {ledger.key}: seeded in {seconds:.0f} s")
         fill_snapshots(template_url, ledger, log)
+        vacuum(template_url, ledger, log)
         write_marker(template_url, ledger, seconds, "seed_demo")
     return read_marker(template_url)
 
@@ -221,6 +223,24 @@ def fill_snapshots(template_url: str, ledger: Ledger, log=print) -> None:
     started = time.perf_counter()
     manage(template_url, "snapshot_ledger", "--months=16", f"--today={TODAY}", "-v0", quiet=True)
     log(f"ledger {ledger.key}: 13 months of report snapshots filled in {time.perf_counter() - started:.0f} s")
+
+
+def vacuum(template_url: str, ledger: Ledger, log=print) -> None:
+    """VACUUM (ANALYZE) the freshly loaded ledger, as autovacuum does on a running deployment soon
+    after a bulk load. Without it (a server with autovacuum off, as this project's CI machine has) no
+    page is marked all-visible, so no index-only scan skips the table: today's aging read 40,000 heap
+    pages of invoices through its covering index (0.5 s on 50,000 customers, 0.24 s vacuumed)."""
+    import psycopg2
+
+    started = time.perf_counter()
+    connection = psycopg2.connect(template_url)
+    connection.autocommit = True  # VACUUM can't run in a transaction
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE)")
+    finally:
+        connection.close()
+    log(f"ledger {ledger.key}: vacuumed in {time.perf_counter() - started:.0f} s")
 
 
 def describe_seconds(marker: dict) -> str:
