@@ -250,21 +250,22 @@ def _effort_in_sql(in_scope: QuerySet[Customer], *, today: date) -> list[EffortA
         for currency, *row in cursor.fetchall():
             costly[currency].append(EffortRow(*row))
     by_currency: dict[str, list[tuple]] = defaultdict(list)
-    for currency, *point in points:
-        by_currency[currency].append(point)
+    for currency, customers, place, minutes_so_far, cents_so_far, _ in points:
+        by_currency[currency].append((customers, place, minutes_so_far, decimal_cents(cents_so_far)))
     return [_summary_of_points(currency, by_currency[currency], costly[currency]) for currency in by_currency]
 
 
 def _summary_of_points(currency: str, points: list[tuple], costly: list[EffortRow]) -> EffortAgainstValue:
-    """An EffortAgainstValue from the running sums at the curve's points (customers, place, running
-    minutes, running revenue in cents), as `_effort_summary` draws them."""
-    customers, _, total_minutes, total_cents, _ = points[-1]
-    total_revenue = decimal_cents(total_cents)
+    """An EffortAgainstValue from the running sums down the ranking (customers, place, minutes so far,
+    revenue so far): every place (`_effort_summary`) or only the curve's (`_effort_in_sql`). The
+    curve has a point every hundredth of the customers and at the last; the top tenth's share is
+    read at its place."""
+    customers, _, total_minutes, total_revenue = points[-1]
     top = max(1, math.ceil(customers / 10))
-    step = max(1, customers // 100)
+    step = max(1, customers // 100)  # at most ~100 points on the chart
     pareto = [(Decimal("0"), Decimal("0"), Decimal("0"))]
     top_minutes = 0
-    for _, place, minutes_so_far, cents_so_far, _ in points:
+    for _, place, minutes_so_far, revenue_so_far in points:
         if place == top:
             top_minutes = minutes_so_far
         if place % step == 0 or place == customers:
@@ -272,7 +273,7 @@ def _summary_of_points(currency: str, points: list[tuple], costly: list[EffortRo
                 (
                     _percent(place, customers),
                     _percent(minutes_so_far, total_minutes) or Decimal("0"),
-                    _percent(cents_so_far, total_cents) or Decimal("0"),
+                    _percent(revenue_so_far, total_revenue) or Decimal("0"),
                 )
             )
     return EffortAgainstValue(
@@ -351,27 +352,15 @@ def _effort_summary(currency: str, rows: list[EffortRow]) -> EffortAgainstValue:
     # of equals), cheaper than a key negating a Decimal per row.
     rows.sort(key=attrgetter("name", "customer_id"))
     rows.sort(key=attrgetter("minutes", "revenue"), reverse=True)
-    total_minutes = sum(row.minutes for row in rows)
-    total_revenue = sum((row.revenue for row in rows), Decimal("0.00"))
-    top = rows[: max(1, math.ceil(len(rows) / 10))]
-    top_share = _percent(sum(row.minutes for row in top), total_minutes)
-    pareto, minutes_so_far, revenue_so_far = [(Decimal("0"), Decimal("0"), Decimal("0"))], 0, Decimal("0")
-    step = max(1, len(rows) // 100)  # at most ~100 points on the chart
-    for index, row in enumerate(rows, start=1):
+    points, minutes_so_far, revenue_so_far = [], 0, Decimal("0.00")
+    for place, row in enumerate(rows, start=1):
         minutes_so_far += row.minutes
         revenue_so_far += row.revenue
-        if index % step == 0 or index == len(rows):
-            pareto.append(
-                (
-                    _percent(index, len(rows)),
-                    _percent(minutes_so_far, total_minutes) or Decimal("0"),
-                    _percent(revenue_so_far, total_revenue) or Decimal("0"),
-                )
-            )
+        points.append((len(rows), place, minutes_so_far, revenue_so_far))
     costly = sorted((row for row in rows if row.cost > row.brings), key=lambda row: row.brings - row.cost)
-    return EffortAgainstValue(
-        currency, len(rows), total_minutes, total_revenue, top_share, pareto, costly, rows
-    )
+    summary = _summary_of_points(currency, points, costly)
+    summary.rows = rows
+    return summary
 
 
 @dataclass
