@@ -6,7 +6,15 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from reports.scores import rebuild_worth_it_scores
-from tests.factories import TODAY, CustomerFactory, ExcuseFactory, InvoiceFactory, UserFactory
+from tests.factories import (
+    TODAY,
+    ComplaintFactory,
+    CustomerFactory,
+    ExcuseFactory,
+    InvoiceFactory,
+    ReminderFactory,
+    UserFactory,
+)
 from tests.reports.test_ledger_figures import ledger  # noqa: F401  (the hand-worked ledger)
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +121,30 @@ def test_effort_and_excuses_endpoints(client, ledger):  # noqa: F811
 
     assert {row["currency"] for row in effort} == {"EUR", "USD"}
     assert excuses["totals"] == {"cash_flow": 2} and len(excuses["months"]) == 12
+
+
+def test_the_excuses_endpoint_lists_the_latest_complaints_used_to_delay_up_to_the_asked_number(client):
+    customer = CustomerFactory()
+    ReminderFactory(customer=customer, run_on=TODAY - dt.timedelta(days=40))
+    rejected = [
+        ComplaintFactory(
+            customer=customer,
+            opened_on=TODAY - dt.timedelta(days=35),
+            resolved_on=TODAY - dt.timedelta(days=10 - n),
+            outcome="rejected",
+        )
+        for n in range(3)
+    ]
+    api = token_client(client, "finance_lead")
+
+    listed = api.get(f"/api/v1/reports/excuses/?as_of={TODAY}").json()["complaint_delays"]
+    latest_two = api.get(f"/api/v1/reports/excuses/?as_of={TODAY}&complaint_delays_limit=2").json()
+
+    assert [row["pk"] for row in listed] == [c.pk for c in reversed(rejected)]
+    assert [row["pk"] for row in latest_two["complaint_delays"]] == [rejected[2].pk, rejected[1].pk]
+    for limit in (0, 1001, "all"):
+        refused = api.get(f"/api/v1/reports/excuses/?complaint_delays_limit={limit}")
+        assert refused.status_code == 400 and "complaint_delays_limit" in refused.json()
 
 
 def test_reports_endpoints_are_in_the_openapi_schema(client):
