@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from operator import attrgetter
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import (
@@ -48,7 +49,7 @@ HUNDRED = Decimal("100")
 TENTH = Decimal("0.1")
 DEBT_BANDS = debt_bands.DEBT_BANDS
 REMINDER_BEFORE_COMPLAINT_DAYS = 30
-COMPLAINT_DELAYS_SHOWN = 20  # the dashboard's latest; the API lists them all
+COMPLAINT_DELAYS_SHOWN = 20  # the dashboard's latest; the API lists up to a bound it is given
 COSTLY_SHOWN = 15  # the dashboard's costliest customers; the API and the export list them all
 
 ANALYTICS_DEFINITIONS = {
@@ -175,41 +176,62 @@ def effort_summaries(
     """What the dashboard shows of `effort_against_value`: per currency the totals, the top tenth's
     share, the Pareto curve and the COSTLY_SHOWN costliest customers, without every customer's row.
 
-    On PostgreSQL, when every customer in scope has its kept score as of `today` (today's dashboard,
-    after the nightly rebuild), ranked and summed in SQL by window functions (`_effort_in_sql`). A call
-    logged or a payment received stales the section, and building 50,000 rows in Python to draw a
-    hundred points cost a web worker 1.2 s of CPU each time. Otherwise `effort_against_value`'s."""
+    On PostgreSQL, when every customer in scope has its kept score of one day (after the nightly
+    rebuild), today or less than half a window from it, ranked and summed in SQL by window functions
+    (`_effort_in_sql`). A call logged or a payment received stales the section, and building 50,000
+    rows in Python to draw a hundred points cost a web worker 1.2 s of CPU each time; a past day read
+    that way took 1.5 s on the largest ledger. Otherwise `effort_against_value`'s."""
     if connection.vendor == "postgresql":
-        summaries = _effort_in_sql(_customers_in(customers, **filters), today=today)
-        if summaries is not None:
-            return summaries
+        kept_on = _the_one_kept_day()
+        if kept_on is not None and abs(today - kept_on).days < WINDOW_DAYS // 2:
+            summaries = _effort_in_sql(_customers_in(customers, **filters), today=today, kept_on=kept_on)
+            if summaries is not None:
+                return summaries
     summaries = effort_against_value(today=today, customers=customers, **filters)
     for summary in summaries:
         summary.costly, summary.rows = summary.costly[:COSTLY_SHOWN], []
     return summaries
 
 
-def _effort_in_sql(in_scope: QuerySet[Customer], *, today: date) -> list[EffortAgainstValue] | None:
+def _the_one_kept_day() -> date | None:
+    """The day of every kept worth-it score when they are all of one day (the nightly rebuild's)."""
+    days = list(WorthItScore.objects.order_by().values_list("as_of", flat=True).distinct()[:2])
+    return days[0] if len(days) == 1 else None
+
+
+def _effort_in_sql(
+    in_scope: QuerySet[Customer], *, today: date, kept_on: date | None = None
+) -> list[EffortAgainstValue] | None:
     """`effort_summaries` from the kept scores in two queries, or None when a customer in scope has no
-    kept score as of `today`. The same figures as `_effort_summary`, in its order (most minutes, then
-    most revenue, then name and id; names compared by code point, as Python does), with the same
-    rounding: cost and brings to the cent, halves away from zero."""
+    kept score as of `kept_on` (default `today`). Scores of another day are moved to `today` as
+    `_moved_effort_inputs` moves them, by the sums of the days between, joined in. The same figures
+    as `_effort_summary`, in its order (most minutes, then most revenue, then name and id; names
+    compared by code point, as Python does), with the same rounding: cost and brings to the cent,
+    halves away from zero."""
     settings = WorthItSettings.current()
+    kept_on = kept_on or today
     scope_sql, scope_params = in_scope.order_by().values("pk").query.sql_with_params()
     # The whole ledger needs no semi-join to the customers.
-    where = f"WHERE c.id IN ({scope_sql})" if in_scope.query.has_filters() else ""
+    scoped = in_scope.query.has_filters()
+    where = f"WHERE c.id IN ({scope_sql})" if scoped else ""
+    moved = _moved_inputs_sql(in_scope if scoped else None, kept_on=kept_on, today=today)
     listed = f"""
         WITH listed AS (
-            SELECT c.id, c.name, c.account_number, c.currency,
-                   COALESCE(w.minutes_spent, 0) AS minutes, COALESCE(w.revenue_paid, 0) AS revenue,
-                   (COALESCE(w.revenue_paid, 0) * 100)::bigint AS cents,
-                   w.as_of IS DISTINCT FROM %s AS not_kept
-            FROM {Customer._meta.db_table} c
-            LEFT JOIN {WorthItScore._meta.db_table} w ON w.customer_id = c.id
-            {where}
+            SELECT id, name, account_number, currency, minutes, revenue,
+                   (revenue * 100)::bigint AS cents, not_kept
+            FROM (
+                SELECT c.id, c.name, c.account_number, c.currency,
+                       COALESCE(w.minutes_spent, 0) + {moved.minutes} AS minutes,
+                       COALESCE(w.revenue_paid, 0) + {moved.revenue} AS revenue,
+                       w.as_of IS DISTINCT FROM %s AS not_kept
+                FROM {Customer._meta.db_table} c
+                LEFT JOIN {WorthItScore._meta.db_table} w ON w.customer_id = c.id
+                {moved.joins}
+                {where}
+            ) AS moved
         )
     """  # noqa: S608 (table names and the ORM's own SQL are formatted in; values are parameters)
-    params = [today, *(scope_params if where else ())]
+    params = [*moved.select_params, kept_on, *moved.join_params, *(scope_params if scoped else ())]
     # The running sums at a place are the same whichever order customers of equal minutes and revenue
     # come in, so the curve sorts by those two only (revenue in whole cents: integers sort and sum
     # faster than numerics).
@@ -255,6 +277,38 @@ def _effort_in_sql(in_scope: QuerySet[Customer], *, today: date) -> list[EffortA
     return [_summary_of_points(currency, by_currency[currency], costly[currency]) for currency in by_currency]
 
 
+class MovedInputsSql(NamedTuple):
+    """What `_effort_in_sql` adds to the kept minutes and revenue: two expressions, their joins."""
+
+    minutes: str = "0"
+    revenue: str = "0"
+    select_params: tuple = ()
+    joins: str = ""
+    join_params: tuple = ()
+
+
+def _moved_inputs_sql(in_scope: QuerySet[Customer] | None, *, kept_on: date, today: date) -> MovedInputsSql:
+    """The SQL of `_moved_effort_inputs`: the sums of the days between `kept_on` and `today`, less as
+    many days a year before, joined per customer (revenue in the customer's currency), signed by the
+    direction of the move. Nothing when the scores are of `today`."""
+    if kept_on == today:
+        return MovedInputsSql()
+    sign, days = _window_move(kept_on, today)
+    minutes, revenue = _effort_sum_queries(in_scope, **days)
+    minutes_sql, minutes_params = minutes.query.sql_with_params()
+    revenue_sql, revenue_params = revenue.query.sql_with_params()
+    return MovedInputsSql(
+        minutes="%s * COALESCE(m.total, 0)",
+        revenue="%s * COALESCE(r.total, 0)",
+        select_params=(sign, sign),
+        joins=f"""
+            LEFT JOIN ({minutes_sql}) m ON m.customer_id = c.id
+            LEFT JOIN ({revenue_sql}) r ON r.customer_id = c.id AND r.currency = c.currency
+        """,
+        join_params=(*minutes_params, *revenue_params),
+    )
+
+
 def _summary_of_points(currency: str, points: list[tuple], costly: list[EffortRow]) -> EffortAgainstValue:
     """An EffortAgainstValue from the running sums down the ranking (customers, place, minutes so far,
     revenue so far): every place (`_effort_summary`) or only the curve's (`_effort_in_sql`). The
@@ -293,17 +347,23 @@ def _moved_effort_inputs(
     """The kept inputs, every one of the 12 months to `kept_on`, moved to the 12 months to `today`
     (less than a window away): the window to the later day is the earlier one's, plus the days between
     the two, less as many days a year before them. Exact: the kept figures are sums of the same rows."""
-    first, last = sorted((kept_on, today))
-    sign = 1 if today > kept_on else -1  # the days between are gained moving forward, lost moving back
+    sign, days = _window_move(kept_on, today)
     minutes = {row[0]: row[5] for row in listed if row[5]}
     revenue = {(row[0], row[3]): row[6] for row in listed if row[6]}
-    between = _effort_sums(
-        in_scope, after=first, through=last, less=(window_start(first), window_start(last))
-    )
+    between = _effort_sums(in_scope, **days)
     for into, more in zip((minutes, revenue), between, strict=True):
         for key, value in more.items():
             into[key] = into.get(key, 0) + sign * value
     return minutes, revenue
+
+
+def _window_move(kept_on: date, today: date) -> tuple[int, dict]:
+    """How the 12 months to `kept_on` become the 12 months to `today`: the sign, and the days (as
+    `_effort_sums` takes them) between the two less as many days a year before them. The days between
+    are gained moving forward, lost moving back."""
+    first, last = sorted((kept_on, today))
+    sign = 1 if today > kept_on else -1
+    return sign, {"after": first, "through": last, "less": (window_start(first), window_start(last))}
 
 
 def _effort_sums(
@@ -316,6 +376,19 @@ def _effort_sums(
     """Minutes per customer and revenue paid per (customer, currency) of the customers in scope (None:
     every customer) on the days after..through; with `less` (another after, through), less those of
     its days. Two queries."""
+    minutes, revenue = _effort_sum_queries(in_scope, after=after, through=through, less=less)
+    return dict(minutes), {(customer_id, currency): total for customer_id, currency, total in revenue}
+
+
+def _effort_sum_queries(
+    in_scope: QuerySet[Customer] | None,
+    *,
+    after: date,
+    through: date,
+    less: tuple[date, date] | None = None,
+) -> tuple[QuerySet, QuerySet]:
+    """`_effort_sums`'s two GROUP BY queries, unevaluated: (customer_id, total) of the minutes and
+    (customer_id, currency, total) of the revenue. `_effort_in_sql` joins them in."""
     received = Q(received_on__gt=after, received_on__lte=through)
     # The local days as an instant range: the same interactions as `occurred_at__date`, without
     # converting every row's timestamp to the local zone first.
@@ -334,14 +407,13 @@ def _effort_sums(
         occurred &= Q(customer__in=in_scope.values("pk"))
     # What a payment allocated is kept on it (Payment.allocated_amount, the sum of its allocations):
     # summing that reads the payments only, not every allocation joined to its payment.
-    revenue = {
-        (customer_id, currency): total
-        for customer_id, currency, total in Payment.objects.filter(received)
+    revenue = (
+        Payment.objects.filter(received)
         .order_by()
         .values_list("customer_id", "currency")
         .annotate(total=Sum(paid))
-    }
-    minutes = dict(
+    )
+    minutes = (
         Interaction.objects.filter(occurred).order_by().values_list("customer_id").annotate(total=Sum(spent))
     )
     return minutes, revenue

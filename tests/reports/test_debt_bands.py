@@ -189,11 +189,19 @@ def test_effort_read_from_the_kept_scores_equals_the_live_effort(seed):
     assert _effort() == live["{}"]
 
 
+def shown(summaries: list) -> list:
+    """`effort_against_value` cut to what the dashboard shows (COSTLY_SHOWN is patched to 3)."""
+    for summary in summaries:
+        summary.costly, summary.rows = summary.costly[:3], []
+    return summaries
+
+
 @pytest.mark.parametrize("seed", [3, 4])
 def test_the_dashboards_effort_summed_in_sql_is_the_python_summary(seed, monkeypatch):
     """What the dashboard shows (`effort_summaries`: SQL on PostgreSQL) equals `effort_against_value`
-    cut to it, under every filter; with more than a hundred customers (a curve point every second
-    one), many tied on minutes and revenue, and more costly customers than are shown."""
+    cut to it, under every filter, today and a past day (computed live, from the raw rows); with more
+    than a hundred customers (a curve point every second one), many tied on minutes and revenue, and
+    more costly customers than are shown."""
     ledger = random_ledger(seed)
     rng = random.Random(seed)
     segment = ledger["segments"][0]
@@ -202,29 +210,39 @@ def test_the_dashboards_effort_summed_in_sql_is_the_python_summary(seed, monkeyp
         *CustomerFactory.create_batch(120, currency="EUR", segment=segment),
     ]:
         for _ in range(rng.randint(0, 3)):
+            # Over 15 months: a past day's window gains some of these and loses others.
             moment = dt.datetime.combine(
-                TODAY - dt.timedelta(days=rng.randint(0, 300)), dt.time(9), tzinfo=dt.UTC
+                TODAY - dt.timedelta(days=rng.randint(0, 450)), dt.time(9), tzinfo=dt.UTC
             )
             InteractionFactory(customer=customer, occurred_at=moment, minutes_spent=rng.choice([0, 15, 30]))
-    rebuild_worth_it_scores(today=TODAY)
     monkeypatch.setattr(analytics, "COSTLY_SHOWN", 3)
+    past = TODAY - dt.timedelta(days=40)
+    WorthItScore.objects.all().delete()
+    live_past = {str(f): shown(effort_against_value(today=past, **f)) for f in filter_sets(ledger)}
+    rebuild_worth_it_scores(today=TODAY)
 
     for filters in filter_sets(ledger):
-        expected = effort_against_value(today=TODAY, **filters)
-        for summary in expected:
-            summary.costly, summary.rows = summary.costly[:3], []
+        expected = shown(effort_against_value(today=TODAY, **filters))
         assert analytics.effort_summaries(today=TODAY, **filters) == expected, filters
+        assert analytics.effort_summaries(today=past, **filters) == live_past[str(filters)], filters
     euros = analytics.effort_summaries(today=TODAY)[0]
     assert euros.currency == "EUR" and len(euros.costly) == 3 and len(euros.pareto) > 60
     if connection.vendor == "postgresql":
         in_sql = analytics._effort_in_sql(Customer.objects.all(), today=TODAY)
         assert in_sql == analytics.effort_summaries(today=TODAY)
+        # Today's kept scores moved to the past day in SQL, for the ledger and a segment.
+        moved = analytics._effort_in_sql(Customer.objects.all(), today=past, kept_on=TODAY)
+        assert moved == live_past["{}"]
+        in_segment = Customer.objects.filter(segment=segment)
+        moved = analytics._effort_in_sql(in_segment, today=past, kept_on=TODAY)
+        assert moved == live_past[str({"segment_id": segment.pk})]
         # A score of another day: not from SQL, and the same figures from Python.
         WorthItScore.objects.filter(customer=ledger["customers"][0]).update(
             as_of=TODAY - dt.timedelta(days=1)
         )
         assert analytics._effort_in_sql(Customer.objects.all(), today=TODAY) is None
         assert analytics.effort_summaries(today=TODAY) == in_sql
+        assert analytics.effort_summaries(today=past) == live_past["{}"]
 
 
 def test_kept_debt_bands_and_effort_answer_in_constant_queries(django_assert_max_num_queries):
