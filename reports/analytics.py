@@ -232,11 +232,13 @@ def _effort_in_sql(
         )
     """  # noqa: S608 (table names and the ORM's own SQL are formatted in; values are parameters)
     params = [*moved.select_params, kept_on, *moved.join_params, *(scope_params if scoped else ())]
+    # One statement, so that `listed` (referenced twice, hence materialized) and the sums it joins in
+    # are computed once: the curve's points (part 0) and the costliest customers (part 1).
     # The running sums at a place are the same whichever order customers of equal minutes and revenue
     # come in, so the curve sorts by those two only (revenue in whole cents: integers sort and sum
     # faster than numerics).
-    curve = f"""{listed}
-        SELECT currency, customers, place, minutes_so_far, cents_so_far, not_kept FROM (
+    query = f"""{listed},
+        ranked AS (
             SELECT currency, ROW_NUMBER() OVER run AS place, COUNT(*) OVER mine AS customers,
                    SUM(minutes) OVER run AS minutes_so_far,
                    SUM(cents) OVER run AS cents_so_far,
@@ -244,11 +246,7 @@ def _effort_in_sql(
             FROM listed
             WINDOW mine AS (PARTITION BY currency),
                    run AS (mine ORDER BY minutes DESC, cents DESC ROWS UNBOUNDED PRECEDING)
-        ) AS ranked
-        WHERE place %% GREATEST(1, customers / 100) = 0 OR place = customers OR place = CEIL(customers / 10.0)
-        ORDER BY currency, place
-    """  # noqa: S608
-    costliest = f"""{listed},
+        ),
         priced AS (
             SELECT *, ROUND(minutes * %s / 60, 2) AS cost, ROUND(revenue * %s / 100, 2) AS brings FROM listed
         ),
@@ -258,21 +256,29 @@ def _effort_in_sql(
             ) AS place
             FROM priced WHERE cost > brings
         )
-        SELECT currency, id, name, account_number, minutes, revenue, cost, brings FROM costly
-        WHERE place <= %s ORDER BY currency, place
+        SELECT 0 AS part, currency, place, customers, minutes_so_far, cents_so_far, not_kept,
+               NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM ranked
+        WHERE place %% GREATEST(1, customers / 100) = 0 OR place = customers OR place = CEIL(customers / 10.0)
+        UNION ALL
+        SELECT 1, currency, place, NULL, NULL, NULL, NULL,
+               id, name, account_number, minutes, revenue, cost, brings
+        FROM costly WHERE place <= %s
+        ORDER BY part, currency, place
     """  # noqa: S608
+    prices = [settings.hourly_collection_cost, settings.margin_percent, COSTLY_SHOWN]
     with connection.cursor() as cursor:
-        cursor.execute(curve, params)
-        points = cursor.fetchall()
-        if any(not_kept for *_, not_kept in points):
-            return None
-        prices = [settings.hourly_collection_cost, settings.margin_percent, COSTLY_SHOWN]
-        cursor.execute(costliest, [*params, *prices])
-        costly: dict[str, list[EffortRow]] = defaultdict(list)
-        for currency, *row in cursor.fetchall():
-            costly[currency].append(EffortRow(*row))
+        cursor.execute(query, [*params, *prices])
+        rows = cursor.fetchall()
+    points = [row[1:7] for row in rows if row[0] == 0]
+    if any(not_kept for *_, not_kept in points):
+        return None
+    costly: dict[str, list[EffortRow]] = defaultdict(list)
+    for row in rows:
+        if row[0] == 1:
+            costly[row[1]].append(EffortRow(*row[7:]))
     by_currency: dict[str, list[tuple]] = defaultdict(list)
-    for currency, customers, place, minutes_so_far, cents_so_far, _ in points:
+    for currency, place, customers, minutes_so_far, cents_so_far, _ in points:
         by_currency[currency].append((customers, place, minutes_so_far, decimal_cents(cents_so_far)))
     return [_summary_of_points(currency, by_currency[currency], costly[currency]) for currency in by_currency]
 
