@@ -202,8 +202,8 @@ def _the_one_kept_day() -> date | None:
 def _effort_in_sql(
     in_scope: QuerySet[Customer], *, today: date, kept_on: date | None = None
 ) -> list[EffortAgainstValue] | None:
-    """`effort_summaries` from the kept scores in two queries, or None when a customer in scope has no
-    kept score as of `kept_on` (default `today`). Scores of another day are moved to `today` as
+    """`effort_summaries` from the kept scores in one statement, or None when a customer in scope has
+    no kept score as of `kept_on` (default `today`). Scores of another day are moved to `today` as
     `_moved_effort_inputs` moves them, by the sums of the days between, joined in. The same figures
     as `_effort_summary`, in its order (most minutes, then most revenue, then name and id; names
     compared by code point, as Python does), with the same rounding: cost and brings to the cent,
