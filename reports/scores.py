@@ -17,12 +17,13 @@ the grouped queries take, and keeps one definition of the rounding instead of a 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Min, QuerySet
+from django.db.models import Count, F, Max, Min, Q, QuerySet
 
 from calls.standing import keep_worth_it_scores
 from customers.bulk import update_rows
@@ -163,7 +164,9 @@ def refresh_worth_it_scores(customer_ids, *, today: date, facts=None) -> int:
         ]
         save(rows)
         return len(rows)
-    return _refresh_and_rerank(fresh, weights, today)
+    # Known facts other than "customer" move no currency and add no customer: the ranks can only move
+    # between each changed revenue's old and new value.
+    return _refresh_and_rerank(fresh, weights, today, kept=kept if sources is not None else None)
 
 
 def _refresh_counts(rows: list[WorthItScore], sources: set[str], today: date) -> int:
@@ -184,26 +187,34 @@ def _refresh_counts(rows: list[WorthItScore], sources: set[str], today: date) ->
     return len(fresh)
 
 
-def _refresh_and_rerank(fresh: dict[int, ScoreInputs], weights: WorthItSettings, today: date) -> int:
+def _refresh_and_rerank(
+    fresh: dict[int, ScoreInputs], weights: WorthItSettings, today: date, *, kept: dict | None
+) -> int:
+    """Score `fresh` and re-rank their currencies' other customers, writing the rows that move.
+
+    With `kept` (every fresh customer's kept row, read before the change, given when no currency can
+    have moved), only the customers a changed revenue passed are re-ranked (`_passed_by`) when the kept
+    rows allow it (`_kept_scale`); else everyone.
+    """
     currencies = {inputs.currency for inputs in fresh.values()}
-    others = list(
-        WorthItScore.objects.filter(customer__currency__in=currencies)
-        .exclude(customer_id__in=fresh)
-        .values_list(
-            "customer_id", "customer__currency", "revenue_paid", "revenue_points", "revenue_percent",
-            "punctuality_points", "effort_points",
-        )
-    )  # fmt: skip
-    revenues = {pk: (inputs.currency, inputs.revenue) for pk, inputs in fresh.items()}
-    revenues.update({row[0]: (row[1], row[2]) for row in others})
-    shares = revenue_shares(revenues, customer_counts(currencies))
-    rows = [row_for(pk, inputs, weights, today, shares[pk]) for pk, inputs in fresh.items()]
+    counts = customer_counts(currencies)
+    scale = _kept_scale(fresh, counts) if kept is not None and all(pk in kept for pk in fresh) else None
+    if scale is not None:
+        others = _passed_by(fresh, kept)
+    else:
+        others = list(_other_rows(fresh, currencies))
+        revenues = [(inputs.currency, inputs.revenue) for inputs in fresh.values()]
+        scale = revenue_scale(revenues + [(row[1], row[2]) for row in others], counts)
+    rows = [
+        row_for(pk, inputs, weights, today, scale.percentile(inputs.currency, inputs.revenue))
+        for pk, inputs in fresh.items()
+    ]
     moved = []
-    for pk, _, _, old_points, old_percent, punctuality, effort in others:
-        points, percent = revenue_points(weights, shares[pk]), percent_of(shares[pk])
+    for pk, currency, revenue, old_points, old_percent, punctuality, effort in others:
+        share = scale.percentile(currency, revenue)
+        points, percent = revenue_points(weights, share), percent_of(share)
         if (points, percent) != (old_points, old_percent):
-            score = score_of(points + punctuality + effort)
-            moved.append((pk, points, percent, score))
+            moved.append((pk, points, percent, score_of(points + punctuality + effort)))
     save(rows)
     # Thousands of rows move when a morning's payments re-rank a currency: one UPDATE ... FROM VALUES
     # per batch, in customer order (see `save`), not bulk_update's CASE per column.
@@ -212,6 +223,56 @@ def _refresh_and_rerank(fresh: dict[int, ScoreInputs], weights: WorthItSettings,
     )
     keep_worth_it_scores({pk: score for pk, _, _, score in moved})
     return len(rows) + len(moved)
+
+
+# The columns of another customer's kept row that its re-ranked score needs, in this order.
+RERANK_COLUMNS = (
+    "customer_id", "customer__currency", "revenue_paid", "revenue_points", "revenue_percent",
+    "punctuality_points", "effort_points",
+)  # fmt: skip
+# More changed revenues than this are re-ranked by reading the whole currency (a payments import):
+# a filter of that many ranges costs more than it saves.
+MOST_SPANS = 200
+
+
+def _other_rows(fresh: dict[int, ScoreInputs], currencies: set[str]) -> QuerySet:
+    rows = WorthItScore.objects.filter(customer__currency__in=currencies).exclude(customer_id__in=fresh)
+    return rows.values_list(*RERANK_COLUMNS)
+
+
+def _passed_by(fresh: dict[int, ScoreInputs], kept: dict) -> list[tuple]:
+    """The other customers whose rank a changed revenue passed, as kept rows (RERANK_COLUMNS).
+
+    A share counts the paying customers whose revenue is above one's own (and the customers there are),
+    so a revenue going from `old` to `new` moves the shares of revenues from the lower of the two up to
+    (not including) the higher, and no other. On kept rows ranked right before the change, re-ranking
+    these few is re-ranking everyone (the property tests and the drift check compare the two)."""
+    spans = Q()
+    for pk, inputs in fresh.items():
+        old, new = kept[pk].revenue_paid, inputs.revenue
+        if old != new:
+            low, high = min(old, new), max(old, new)
+            spans |= Q(customer__currency=inputs.currency, revenue_paid__gte=low, revenue_paid__lt=high)
+    if not spans:
+        return []
+    others = _other_rows(fresh, {inputs.currency for inputs in fresh.values()})
+    return list(others.filter(spans, revenue_paid__gt=0))
+
+
+def _kept_scale(fresh: dict[int, ScoreInputs], counts: dict[str, int]) -> RevenueScale | None:
+    """The currencies' revenues as kept, with the fresh customers' new ones in place of theirs; None when
+    some customer there has no kept row (added without a re-rank: every kept share counted one customer
+    too few) or the changes are too many to re-rank by ranges. One query of two narrow columns."""
+    if len(fresh) > MOST_SPANS:
+        return None
+    kept = WorthItScore.objects.filter(customer__currency__in=counts).exclude(customer_id__in=fresh)
+    revenues = [
+        *kept.values_list("customer__currency", "revenue_paid"),
+        *((i.currency, i.revenue) for i in fresh.values()),
+    ]
+    if Counter(currency for currency, _ in revenues) != Counter(counts):
+        return None
+    return revenue_scale(revenues, counts)
 
 
 def expected_rows(*, today: date) -> dict[int, WorthItScore]:
@@ -227,14 +288,19 @@ def expected_rows(*, today: date) -> dict[int, WorthItScore]:
 
 def revenue_shares(revenues: dict[int, tuple[str, Decimal]], totals) -> dict[int, Decimal]:
     """Each customer's revenue percentile in its currency, exactly as `RevenueScale.percentile` ranks it."""
+    scale = revenue_scale(revenues.values(), totals)
+    return {pk: scale.percentile(currency, revenue) for pk, (currency, revenue) in revenues.items()}
+
+
+def revenue_scale(revenues: Iterable[tuple[str, Decimal]], totals) -> RevenueScale:
+    """The scale of these (currency, revenue) pairs, with the customers counted in `totals`."""
     paying: dict[str, list[Decimal]] = defaultdict(list)
-    for currency, revenue in revenues.values():
+    for currency, revenue in revenues:
         if revenue > 0:
             paying[currency].append(revenue)
     for values in paying.values():
         values.sort()
-    scale = RevenueScale(dict(paying), dict(totals))
-    return {pk: scale.percentile(currency, revenue) for pk, (currency, revenue) in revenues.items()}
+    return RevenueScale(dict(paying), dict(totals))
 
 
 def customer_counts(currencies: set[str]) -> dict[str, int]:

@@ -12,9 +12,12 @@ from django.urls import reverse
 
 from calls.models import Interaction
 from calls.selectors import filter_worklist, worklist
+from customers.models import Customer
 from customers.signals import announce_change
 from dunning.services import ensure_standard_policy, run_dunning_batch
+from invoices.models import Allocation
 from invoices.services import allocate
+from reports import scores
 from reports.models import SETTING_FIELDS, WorthItScore, WorthItSettings
 from reports.scores import (
     kept_ranking,
@@ -165,6 +168,47 @@ def test_a_refresh_costs_the_same_queries_for_one_customer_or_many():
     for customer in ledger:
         paid(customer, random.Random(customer.pk))
     assert queries(ledger[:1]) <= 16 and queries(ledger) <= 16  # revenues changed: the currency re-ranked
+
+
+def paid_exactly(customer, amount: str) -> None:
+    invoice = InvoiceFactory(customer=customer, amount=Decimal(amount), due_date=TODAY, currency="EUR")
+    payment = PaymentFactory(customer=customer, amount=Decimal(amount), received_on=TODAY, currency="EUR")
+    allocate(payment=payment, invoice=invoice, amount=Decimal(amount))
+
+
+@pytest.mark.parametrize("change", ["up", "down"])
+def test_a_changed_revenue_re_ranks_only_the_customers_it_passed_and_stays_exact(change, monkeypatch):
+    customers = [CustomerFactory(currency="EUR") for _ in range(6)]
+    for customer, revenue in zip(customers[:5], ["100", "200", "300", "400", "500"], strict=True):
+        paid_exactly(customer, revenue)
+    CustomerFactory(currency="USD")  # another currency, never read
+    rebuild_worth_it_scores(today=TODAY)
+    passed = []
+    real = scores._passed_by
+    monkeypatch.setattr(scores, "_passed_by", lambda *a: passed.extend(real(*a)) or passed)
+    if change == "up":
+        paid_exactly(customers[0], "250")  # allocate() announces it: 100 -> 350 passes 200 and 300
+    else:
+        Allocation.objects.filter(payment__customer=customers[4]).update(amount=Decimal("150"))
+        announce_change(customer_ids={customers[4].pk}, facts={"payments"})  # 500 -> 150
+
+    between = customers[1:3] if change == "up" else customers[1:4]
+    assert {row[0] for row in passed} == {c.pk for c in between}  # none below or above
+    assert worth_it_drift(today=TODAY) == []
+
+
+def test_a_customer_added_without_a_score_makes_the_next_refresh_re_rank_everyone():
+    customers = [CustomerFactory(currency="EUR") for _ in range(4)]
+    for customer, revenue in zip(customers, ["100", "200", "300", "400"], strict=True):
+        paid_exactly(customer, revenue)
+    rebuild_worth_it_scores(today=TODAY)
+    # Created behind the services (the factory announces its customers): every share's base moved.
+    (newcomer,) = Customer.objects.bulk_create([Customer(account_number="NEW-1", name="New", currency="EUR")])
+
+    paid_exactly(customers[0], "50")  # allocate() announces the payment
+
+    drift = worth_it_drift(today=TODAY)  # only the newcomer's own row is missing: the others counted it
+    assert len(drift) == 1 and drift[0].startswith(f"customer {newcomer.pk}: no kept score")
 
 
 def test_nothing_is_kept_by_a_refresh_before_the_first_rebuild():
