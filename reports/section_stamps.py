@@ -27,6 +27,7 @@ from datetime import date, timedelta
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from customers.models import Customer
 
@@ -86,6 +87,11 @@ def stamp(facts: frozenset[str] | None, as_of: date) -> str:
     reassignment moves: the figures are grouped by each customer's segment and collector now)."""
     if facts is None:
         keys = [_key(word, LATEST) for word in sorted(KNOWN_FACTS | {EVERYTHING})]
+    elif as_of >= timezone.localdate():
+        # Every change sets LATEST, and the day's work is dated on or before today: for today the keys
+        # of every day up to it (some forty per fact) name the same changes as LATEST alone, which is
+        # what every open dashboard section reads on each request.
+        keys = [_key(word, LATEST) for word in sorted(facts | {EVERYTHING})]
     else:
         buckets = _buckets_through(as_of)
         keys = [_key(word, bucket) for word in sorted(facts | {EVERYTHING}) for bucket in buckets]
