@@ -39,7 +39,7 @@ from invoices.models import Payment
 from invoices.selectors import MONEY
 
 from . import channels, debt_bands, snapshots
-from .expressions import cents, decimal_cents
+from .expressions import cents, decimal_cents, roomy_cursor
 from .models import WorthItScore, WorthItSettings
 from .worth_it import WINDOW_DAYS, window_start
 
@@ -267,7 +267,7 @@ def _effort_in_sql(
         ORDER BY part, currency, place
     """  # noqa: S608
     prices = [settings.hourly_collection_cost, settings.margin_percent, COSTLY_SHOWN]
-    with connection.cursor() as cursor:
+    with roomy_cursor() as cursor:  # the curve sorts every customer of the scope
         cursor.execute(query, [*params, *prices])
         rows = cursor.fetchall()
     points = [row[1:7] for row in rows if row[0] == 0]

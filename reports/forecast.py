@@ -34,7 +34,7 @@ from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 from functools import cached_property
 
-from django.db import connections, router, transaction
+from django.db import router
 from django.db.models import Avg, Case, Count, F, Q, Sum, Value, When
 
 from agreements.choices import AgreementState, InstalmentState
@@ -44,7 +44,7 @@ from calls.models import Complaint
 from customers.models import Customer
 from invoices.models import Allocation, Invoice
 
-from .expressions import DaysBetween, cents
+from .expressions import DaysBetween, cents, roomy_cursor
 from .lateness import HISTORY_DAYS, bins_of, kept_rows
 from .ledger import LedgerScope
 from .models import ForecastSpread
@@ -128,7 +128,6 @@ class Distributions:
 # Shifts the due week so the SQL divides non-negative numbers (integer division truncates toward zero).
 OVERDUE_BINS = HISTORY_DAYS // 7 + 1
 DUE_WEEK_SHIFT = OVERDUE_BINS * 7 - 1  # a group's due week is (days to the due date + this) / 7
-WORK_MEM = "64MB"
 NO_SEGMENT = 0  # a customer without a segment falls back on the others without one (ids start at 1)
 
 
@@ -657,10 +656,7 @@ def _spread_rows(
         only_fallback=kept is not None,
         with_interval=with_interval,
     )
-    with transaction.atomic(using=alias, savepoint=False), connections[alias].cursor() as cursor:
-        if connections[alias].vendor == "postgresql":
-            # The spreading sorts ~400k (group, bin) rows: in memory, not in temporary files.
-            cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+    with roomy_cursor(alias) as cursor:  # the spreading sorts ~400k (group, bin) rows
         cursor.execute(sql, params)
         return cursor.fetchall()
 

@@ -22,12 +22,13 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import connections, router, transaction
+from django.db import router, transaction
 
 from customers.bulk import replace_rows
 from customers.models import Customer
 
-from .forecast import WORK_MEM, _moves, _number, _spread_sql, grouped, held_invoices, rated
+from .expressions import roomy_cursor
+from .forecast import _moves, _number, _spread_sql, grouped, held_invoices, rated
 from .lateness import _chunks, bins_of
 from .ledger import LedgerScope
 from .models import ForecastSpread
@@ -65,9 +66,7 @@ def _computed(customer_ids: list[int], *, as_of: date) -> list[ForecastSpread]:
         return rows[key]
 
     alias = router.db_for_read(ForecastSpread)
-    with transaction.atomic(using=alias, savepoint=False), connections[alias].cursor() as cursor:
-        if connections[alias].vendor == "postgresql":
-            cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+    with roomy_cursor(alias) as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
     # Spread by their segment in the forecast's scope: these keep their naive and open money only.
