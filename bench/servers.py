@@ -15,6 +15,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
 
@@ -97,6 +99,7 @@ class Servers:
     def __exit__(self, *exc):
         # gunicorn: quick shutdown (SIGINT), the figures are taken; its graceful one idles ~10 s.
         # Celery: warm shutdown (SIGTERM), so a task it runs is acknowledged, not redelivered.
+        children = self.children()
         for process in self.processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT if process is self.web else signal.SIGTERM)
@@ -106,12 +109,27 @@ class Servers:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        # A gthread worker once outlived its arbiter's quick shutdown, idle, adopted by init, into the
+        # next pass: whatever the servers started and is still there goes now.
+        for child in children:
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                pass
+
+    def children(self) -> list:
+        """Every process the servers started, below gunicorn's arbiter and Celery's main process."""
+        found = []
+        for process in self.processes:
+            try:
+                found += psutil.Process(process.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                pass
+        return found
 
     def worker_pids(self) -> dict[str, list[int]]:
         """The processes that serve: gunicorn's workers (not its arbiter) and the Celery worker's
         processes (its main process and its pool children)."""
-        import psutil
-
         kinds: dict[str, list[int]] = {"web": [], "worker": []}
         try:
             kinds["web"] = [child.pid for child in psutil.Process(self.web.pid).children()]
@@ -137,8 +155,6 @@ class RssSampler(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        import psutil
-
         while not self.stopping.is_set():
             for kind, pids in self.servers.worker_pids().items():
                 for pid in pids:
