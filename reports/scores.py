@@ -198,7 +198,8 @@ def _refresh_and_rerank(
     """
     currencies = {inputs.currency for inputs in fresh.values()}
     counts = customer_counts(currencies)
-    scale = _kept_scale(fresh, counts) if kept is not None and all(pk in kept for pk in fresh) else None
+    narrow = kept is not None and len(fresh) <= MOST_SPANS and all(pk in kept for pk in fresh)
+    scale = _kept_scale(fresh, counts) if narrow else None
     if scale is not None:
         others = _passed_by(fresh, kept)
     else:
@@ -230,8 +231,8 @@ RERANK_COLUMNS = (
     "customer_id", "customer__currency", "revenue_paid", "revenue_points", "revenue_percent",
     "punctuality_points", "effort_points",
 )  # fmt: skip
-# More changed revenues than this are re-ranked by reading the whole currency (a payments import):
-# a filter of that many ranges costs more than it saves.
+# More customers refreshed at once than this re-rank by reading the whole currency (a payments import):
+# a filter of that many revenue ranges costs more than it saves.
 MOST_SPANS = 200
 
 
@@ -262,12 +263,10 @@ def _passed_by(fresh: dict[int, ScoreInputs], kept: dict) -> list[tuple]:
 def _kept_scale(fresh: dict[int, ScoreInputs], counts: dict[str, int]) -> RevenueScale | None:
     """The currencies' revenues as kept, with the fresh customers' new ones in place of theirs; None when
     some customer there has no kept row (added without a re-rank: every kept share counted one customer
-    too few) or the changes are too many to re-rank by ranges. One query of two narrow columns."""
-    if len(fresh) > MOST_SPANS:
-        return None
-    kept = WorthItScore.objects.filter(customer__currency__in=counts).exclude(customer_id__in=fresh)
+    too few). One query of two narrow columns."""
+    stored = WorthItScore.objects.filter(customer__currency__in=counts).exclude(customer_id__in=fresh)
     revenues = [
-        *kept.values_list("customer__currency", "revenue_paid"),
+        *stored.values_list("customer__currency", "revenue_paid"),
         *((i.currency, i.revenue) for i in fresh.values()),
     ]
     if Counter(currency for currency, _ in revenues) != Counter(counts):

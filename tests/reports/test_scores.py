@@ -185,7 +185,13 @@ def test_a_changed_revenue_re_ranks_only_the_customers_it_passed_and_stays_exact
     rebuild_worth_it_scores(today=TODAY)
     passed = []
     real = scores._passed_by
-    monkeypatch.setattr(scores, "_passed_by", lambda *a: passed.extend(real(*a)) or passed)
+
+    def passed_and_noted(*args):
+        rows = real(*args)
+        passed.extend(rows)
+        return rows
+
+    monkeypatch.setattr(scores, "_passed_by", passed_and_noted)
     if change == "up":
         paid_exactly(customers[0], "250")  # allocate() announces it: 100 -> 350 passes 200 and 300
     else:
