@@ -127,10 +127,15 @@ def record_payment(
                     }
                 )
             try:
-                allocate(payment=payment, invoice=invoice, amount=request.amount)
+                _allocate_unannounced(payment=payment, invoice=invoice, amount=request.amount)
             except ValidationError as error:
                 raise ValidationError({f"allocations[{index}]": error.messages}) from error
-        announce_change(customer_ids={customer.pk}, facts={"payments"}, earliest_day=payment.received_on)
+        announce_change(
+            customer_ids={customer.pk},
+            facts={"payments", "invoices"} if allocations else {"payments"},
+            earliest_day=payment.received_on,
+            added_payment_ids={payment.pk},
+        )
         return payment, True
 
 
@@ -140,6 +145,15 @@ def allocate(*, payment: Payment, invoice: Invoice, amount: Decimal) -> Allocati
     The database refuses an allocation that would exceed the payment or the invoice, even under
     concurrent writers; that refusal comes back as a ValidationError saying which.
     """
+    allocation = _allocate_unannounced(payment=payment, invoice=invoice, amount=amount)
+    # An allocation counts on past days from its payment's received day on (reports.ledger).
+    announce_change(
+        customer_ids={invoice.customer_id}, facts={"payments", "invoices"}, earliest_day=payment.received_on
+    )
+    return allocation
+
+
+def _allocate_unannounced(*, payment: Payment, invoice: Invoice, amount: Decimal) -> Allocation:
     if amount is None or amount <= 0:
         raise ValidationError({"amount": "An allocation must be a positive amount."})
     if payment.customer_id != invoice.customer_id:
@@ -162,10 +176,6 @@ def allocate(*, payment: Payment, invoice: Invoice, amount: Decimal) -> Allocati
             Invoice.objects.filter(pk=invoice.pk).update(status=InvoiceStatus.PAID)
             record_change(invoice, {"status": (invoice.status, InvoiceStatus.PAID)})
         invoice.status = InvoiceStatus.PAID
-    # An allocation counts on past days from its payment's received day on (reports.ledger).
-    announce_change(
-        customer_ids={invoice.customer_id}, facts={"payments", "invoices"}, earliest_day=payment.received_on
-    )
     return allocation
 
 
@@ -663,6 +673,7 @@ def write_payment_batch(plan: PaymentBatchPlan) -> BulkResult:
             customer_ids={payment.customer_id for payment in payments},
             facts={"payments"},
             earliest_day=min((payment.received_on for payment in payments), default=None),
+            added_payment_ids={payment.pk for payment in payments},
         )
     return BulkResult(created=len(payments), unchanged=plan.unchanged)
 

@@ -16,9 +16,11 @@ neither covers is read live: today, and after a write the days it marked stale.
 
 A month's figures depend on its contacts and on payments up to FOLLOW_THROUGH_DAYS after it ends, so
 a payment dated `d` (customer_facts_changed's earliest_day) marks the follow-through stale in every
-month ending on or after `d - FOLLOW_THROUGH_DAYS`, and in every kept day from that day on (so the
-morning's payments, dated today, send the last week's follow-through live until the night, but not
-the portal's answers, which no payment moves); a contact or a reminder dated `d` marks its month
+month ending on or after `d - FOLLOW_THROUGH_DAYS`. The kept days from that day on are corrected in
+the payment's transaction instead when payments were only added (the usual case: the morning's
+payments, dated today): the contacts they followed through are added to them, so the last week stays
+kept. Any other change to payments marks those days' follow-through stale (not the portal's answers,
+which no payment moves); a contact or a reminder dated `d` marks its month
 and the days from `d` on (a call logged today: nothing kept); stale and missing months and days are
 read live until the nightly run refills them. The portal's answers per month and day (reports/self_service.py,
 PortalAnswerSnapshot, PortalAnswerDaySnapshot) are kept with the same months, days and marks.
@@ -30,10 +32,11 @@ nightly run regroups.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import CharField, F, Q, QuerySet, Sum, Value
+from django.db.models import Case, CharField, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -80,8 +83,15 @@ def live_day_counts(stretches: list[tuple[date, date]]) -> dict[tuple[date, Grou
     return _counts(stretches, None, by_day=True)
 
 
-def _counts(stretches: list[tuple[date, date]], in_scope: QuerySet | None, *, by_day: bool) -> dict:
-    """[contacts, followed] per group, or per (day, group) `by_day`, for the contacts in the stretches.
+def _counts(
+    stretches: list[tuple[date, date]],
+    in_scope: QuerySet | None,
+    *,
+    by_day: bool,
+    added_payment_ids: Collection[int] = (),
+) -> dict:
+    """[contacts, followed] per group, or per (day, group) `by_day`, for the contacts in the stretches;
+    with `added_payment_ids`, [contacts, followed, followed without those payments].
 
     Set-based rather than a probe per contact: the contacts and the payments that can follow them
     (first..last + FOLLOW_THROUGH_DAYS of each stretch) are read once as one stream sorted per customer
@@ -128,35 +138,41 @@ def _counts(stretches: list[tuple[date, date]], in_scope: QuerySet | None, *, by
     payments = (
         Payment.objects.filter(when_paid, customer__in=in_scope)
         .order_by()
-        .annotate(c_customer=F("customer_id"), c_day=F("received_on"))
-        .values("c_customer", "c_day")
+        .annotate(
+            c_customer=F("customer_id"),
+            c_day=F("received_on"),
+            c_added=Case(When(pk__in=list(added_payment_ids), then=Value(1)), default=Value(0)),
+        )
+        .values("c_customer", "c_day", "c_added")
     )
     parts, params = [], []
     for queryset, is_contact in ((interactions, 1), (reminders, 1), (payments, 0)):
         sql, part_params = queryset.query.sql_with_params()
-        channel = "c_channel" if is_contact else "NULL"
+        channel, added = ("c_channel", "0") if is_contact else ("NULL", "c_added")
         parts.append(
-            f"SELECT c_customer, c_day, {channel} AS c_channel, {is_contact} AS is_contact "
-            f"FROM ({sql}) AS part"
+            f"SELECT c_customer, c_day, {channel} AS c_channel, {is_contact} AS is_contact, "
+            f"{added} AS is_added FROM ({sql}) AS part"
         )
         params.extend(part_params)
-    if connection.vendor == "sqlite":
-        gap = "julianday(m.paid_on) - julianday(m.c_day)"
-    else:
-        gap = "m.paid_on - m.c_day"  # PostgreSQL: date - date is whole days
     day_column = "m.c_day, " if by_day else ""
+    # Without the added payments too, when asked: a second running MIN over the same sorted stream.
+    paid_before, followed_before = ("NULL", "0")
+    if added_payment_ids:
+        paid_before = "MIN(CASE WHEN is_contact = 0 AND is_added = 0 THEN c_day END) OVER running"
+        followed_before = _followed_by("m.paid_before")
     sql = f"""
         WITH events AS ({" UNION ALL ".join(parts)}),
         marked AS (
             SELECT c_customer, c_day, c_channel, is_contact,
-                   MIN(CASE WHEN is_contact = 0 THEN c_day END) OVER (
-                       PARTITION BY c_customer ORDER BY c_day DESC, is_contact
-                       ROWS UNBOUNDED PRECEDING
-                   ) AS paid_on
+                   MIN(CASE WHEN is_contact = 0 THEN c_day END) OVER running AS paid_on,
+                   {paid_before} AS paid_before
             FROM events
+            WINDOW running AS (
+                PARTITION BY c_customer ORDER BY c_day DESC, is_contact ROWS UNBOUNDED PRECEDING
+            )
         )
         SELECT {day_column}c.currency, COALESCE(c.segment_id, 0), COALESCE(c.collector_id, 0), m.c_channel,
-               COUNT(*), SUM(CASE WHEN m.paid_on IS NOT NULL AND {gap} <= %s THEN 1 ELSE 0 END)
+               COUNT(*), {_followed_by("m.paid_on")}, {followed_before}
         FROM marked m
         JOIN {Customer._meta.db_table} c ON c.id = m.c_customer
         WHERE m.is_contact = 1
@@ -164,11 +180,23 @@ def _counts(stretches: list[tuple[date, date]], in_scope: QuerySet | None, *, by
     """  # noqa: S608 (only table names and fixed fragments are formatted in; values are parameters)
     counts: dict = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, FOLLOW_THROUGH_DAYS])
-        for *key, contacts, followed in cursor:
+        cursor.execute(sql, [*params, *[FOLLOW_THROUGH_DAYS] * (2 if added_payment_ids else 1)])
+        for *key, contacts, followed, followed_before in cursor:
             group = tuple(key[-4:])
-            counts[(as_date(key[0]), group) if by_day else group] = [contacts, int(followed or 0)]
+            figures = [contacts, int(followed or 0)]
+            if added_payment_ids:
+                figures.append(int(followed_before or 0))
+            counts[(as_date(key[0]), group) if by_day else group] = figures
     return counts
+
+
+def _followed_by(paid_on: str) -> str:
+    """SQL counting the contacts whose next payment (`paid_on`) came within FOLLOW_THROUGH_DAYS."""
+    if connection.vendor == "sqlite":
+        gap = f"julianday({paid_on}) - julianday(m.c_day)"
+    else:
+        gap = f"{paid_on} - m.c_day"  # PostgreSQL: date - date is whole days
+    return f"SUM(CASE WHEN {paid_on} IS NOT NULL AND {gap} <= %s THEN 1 ELSE 0 END)"
 
 
 def as_date(value) -> date:
@@ -224,7 +252,14 @@ def fill_days(days: list[date]) -> int:
         return 0
     snapshots._record_assignments_if_none()
     stretches = _joined(days)
+    # A new day's mark is committed (stale) before it is filled, and every mark is locked while
+    # filling and updated in place: a payment's gain (_add_follow_through) waits for the fill or the
+    # fill for it, so none is lost between the fill's count and its commit.
+    ChannelDay.objects.bulk_create(
+        (ChannelDay(day=day, stale=True, followed_stale=True) for day in days), ignore_conflicts=True
+    )
     with transaction.atomic():
+        list(ChannelDay.objects.select_for_update().filter(day__in=days).order_by("day").values_list("pk"))
         counts = live_day_counts(stretches)
         ChannelDaySnapshot.objects.filter(day__in=days).delete()
         ChannelDaySnapshot.objects.bulk_create(
@@ -246,8 +281,9 @@ def fill_days(days: list[date]) -> int:
         )
         PortalAnswerDaySnapshot.objects.filter(day__in=days).delete()
         PortalAnswerDaySnapshot.objects.bulk_create(self_service.answer_day_rows(stretches))
-        ChannelDay.objects.filter(day__in=days).delete()
-        ChannelDay.objects.bulk_create(ChannelDay(day=day) for day in days)
+        ChannelDay.objects.filter(day__in=days).update(
+            stale=False, followed_stale=False, filled_at=timezone.now()
+        )
     return len(days)
 
 
@@ -296,25 +332,81 @@ def refresh_days(*, today: date) -> int:
     return fill_days([day for day in wanted if day not in fresh])
 
 
-def invalidate(*, since: date | None, facts=CHANNEL_FACTS) -> None:
+def invalidate(*, since: date | None, facts=CHANNEL_FACTS, customer_ids=(), added_payment_ids=()) -> None:
     """Mark stale every month and day a change of these facts dated `since` can have moved (None: all
     of them). A contact or a reminder moves its own day on (a later portal answer's days since its
     latest reminder): a call logged today stales nothing kept. Payments reach back, since the contacts
     of the FOLLOW_THROUGH_DAYS before them are followed through; they move only the follow-through
     (`followed_stale`), so the portal's answers of those days stay kept: the morning's payments would
-    otherwise send a week of answers live too."""
+    otherwise send a week of answers live too. Payments only added (`added_payment_ids`, of
+    `customer_ids`, nothing else changed) leave the kept days fresh: they add what they followed
+    through to them (`_add_follow_through`), so the day's payments do not send a week live."""
     if "payments" in facts:
-        _mark(None if since is None else since - timedelta(days=FOLLOW_THROUGH_DAYS), "followed_stale")
+        reach = None if since is None else since - timedelta(days=FOLLOW_THROUGH_DAYS)
+        if set(facts) & CHANNEL_FACTS == {"payments"} and added_payment_ids and reach is not None:
+            _mark(reach, "followed_stale", days=False)
+            _add_follow_through(reach, customer_ids, added_payment_ids)
+        else:
+            _mark(reach, "followed_stale")
     if set(facts) & {"contacts", "reminders"}:
         _mark(since, "stale")
 
 
-def _mark(since: date | None, flag: str) -> None:
-    months, days = ChannelMonth.objects.filter(**{flag: False}), ChannelDay.objects.filter(**{flag: False})
+def _mark(since: date | None, flag: str, *, days: bool = True) -> None:
+    months = ChannelMonth.objects.filter(**{flag: False})
+    kept_days = ChannelDay.objects.filter(**{flag: False}) if days else ChannelDay.objects.none()
     if since is not None:
-        months, days = months.filter(month__gte=since.replace(day=1)), days.filter(day__gte=since)
+        months, kept_days = months.filter(month__gte=since.replace(day=1)), kept_days.filter(day__gte=since)
     months.update(**{flag: True})
-    days.update(**{flag: True})
+    kept_days.update(**{flag: True})
+
+
+def _add_follow_through(since: date, customer_ids, added_payment_ids) -> None:
+    """Add to the fresh kept days from `since` on the contacts that these customers' added payments
+    followed through (those followed with them and not without them): one query for the days, one
+    for the gains, one update.
+
+    The days are locked first, so a concurrent writer's gains or a refill (fill_days, which locks
+    them too) is either wholly before or wholly after this: each reads the other's payments once
+    committed, and none is counted twice or missed. A gain whose group has no kept row (its customer
+    was regrouped) marks its day stale instead."""
+    with transaction.atomic():
+        locked = ChannelDay.objects.select_for_update().filter(day__gte=since).order_by("day")
+        days = [
+            day for day, followed_stale in locked.values_list("day", "followed_stale") if not followed_stale
+        ]
+        if not days:
+            return
+        in_scope = Customer.objects.filter(pk__in=customer_ids).order_by().values("pk")
+        counts = _counts(_joined(days), in_scope, by_day=True, added_payment_ids=added_payment_ids)
+        gains = [
+            (day, *group, followed - followed_before)
+            for (day, group), (_, followed, followed_before) in counts.items()
+            if followed != followed_before
+        ]
+        if gains:
+            added_to = _add_to_day_rows(gains)
+            missing = {day for day, *group, _ in gains if (day, *group) not in added_to}
+            ChannelDay.objects.filter(day__in=missing).update(followed_stale=True)
+
+
+def _add_to_day_rows(gains: list[tuple]) -> set[tuple]:
+    """Add each (day, currency, segment id, collector id, channel, gain) to its kept day row's
+    `followed`; returns the keys of the rows found. One statement, on PostgreSQL and SQLite."""
+    table = ChannelDaySnapshot._meta.db_table
+    rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(gains))
+    day = "CAST(g.day AS date)" if connection.vendor == "postgresql" else "g.day"
+    sql = f"""
+        WITH g(day, currency, segment_id, collector_id, channel, gain) AS (VALUES {rows})
+        UPDATE {table} SET followed = {table}.followed + g.gain
+        FROM g
+        WHERE {table}.day = {day} AND {table}.currency = g.currency AND {table}.segment_id = g.segment_id
+          AND {table}.collector_id = g.collector_id AND {table}.channel = g.channel
+        RETURNING {table}.day, {table}.currency, {table}.segment_id, {table}.collector_id, {table}.channel
+    """  # noqa: S608 (only the table name and placeholders are formatted in; values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for gain in gains for value in gain])
+        return {(as_date(row[0]), *row[1:]) for row in cursor.fetchall()}
 
 
 def drift(months: list[date] | None = None) -> list[date]:

@@ -25,7 +25,7 @@ def refresh_worth_it(sender, *, customer_ids, facts, **kwargs) -> None:
 
 
 @receiver(customer_facts_changed, dispatch_uid="reports.ledger_changed")
-def ledger_changed(sender, customer_ids, facts, earliest_day=None, **kwargs) -> None:
+def ledger_changed(sender, customer_ids, facts, earliest_day=None, added_payment_ids=(), **kwargs) -> None:
     """The cached dashboard sections that read these facts on these days are stale once the change
     commits; the daily snapshots and the backtest's kept forecasts from the change's earliest day on
     are marked stale or deleted now (a rollback keeps them)."""
@@ -33,7 +33,9 @@ def ledger_changed(sender, customer_ids, facts, earliest_day=None, **kwargs) -> 
     if set(facts) & snapshots.LEDGER_FACTS:
         snapshots.invalidate(since=earliest_day)
     if set(facts) & channels.CHANNEL_FACTS:
-        channels.invalidate(since=earliest_day, facts=facts)
+        channels.invalidate(
+            since=earliest_day, facts=facts, customer_ids=customer_ids, added_payment_ids=added_payment_ids
+        )
     if not facts or set(facts) & backtest.FORECAST_FACTS:
         backtest.invalidate(since=earliest_day)
 
