@@ -28,7 +28,8 @@ def refresh_worth_it(sender, *, customer_ids, facts, **kwargs) -> None:
 def ledger_changed(sender, customer_ids, facts, earliest_day=None, added_payment_ids=(), **kwargs) -> None:
     """The cached dashboard sections that read these facts on these days are stale once the change
     commits; the daily snapshots and the backtest's kept forecasts from the change's earliest day on
-    are marked stale or deleted now (a rollback keeps them)."""
+    are marked stale or deleted now (a rollback keeps them). The kept channel days are corrected in
+    place when payments were only added (reports/channels.py)."""
     note_change(facts=facts, earliest_day=earliest_day)
     if set(facts) & snapshots.LEDGER_FACTS:
         snapshots.invalidate(since=earliest_day)
