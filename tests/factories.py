@@ -108,7 +108,8 @@ class CustomerFactory(LedgerFactory):
         model = Customer
 
     account_number = factory.Sequence(lambda n: f"C{n:06d}")
-    name = factory.Faker("company")
+    # Unique: tests tell customers apart by the name a page shows, and Faker repeats "Smith PLC".
+    name = factory.LazyFunction(lambda: factory.Faker._get_faker().unique.company())
     segment = factory.SubFactory(SegmentFactory)
     currency = "EUR"
     payment_terms_days = 30

@@ -49,8 +49,8 @@ def test_overdue_invoices_are_past_due_with_money_open_on_the_given_day():
 
 def test_invoice_filters_by_segment_collector_status_currency_dates_and_amounts(collector):
     key_accounts = SegmentFactory(name="Key accounts")
-    mine = CustomerFactory(segment=key_accounts, collector=collector)
-    other = CustomerFactory(currency="USD")
+    mine = CustomerFactory(segment=key_accounts, collector=collector, name="Zephyr Logistics BV")
+    other = CustomerFactory(currency="USD", name="Aurora Freight NV")
     InvoiceFactory(number="A", customer=mine, amount=Decimal("50.00"), due_date=TODAY)
     InvoiceFactory(
         number="B", customer=mine, amount=Decimal("5000.00"), due_date=TODAY + dt.timedelta(days=40)
@@ -66,7 +66,7 @@ def test_invoice_filters_by_segment_collector_status_currency_dates_and_amounts(
         InvoiceFilterSet({"due_date_after": (TODAY + dt.timedelta(days=1)).isoformat()}, queryset)
     ) == ["B"]
     assert numbers(InvoiceFilterSet({"account_number": other.account_number}, queryset)) == ["C"]
-    assert numbers(InvoiceFilterSet({"q": other.name[:5]}, queryset)) == ["C"]
+    assert numbers(InvoiceFilterSet({"q": "auror"}, queryset)) == ["C"]
 
 
 def test_a_malformed_filter_value_is_reported_per_field():
