@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.models.signals import m2m_changed
 from django.utils import timezone
+from faker import Faker
 
 from agreements.models import Agreement, Instalment
 from calls.models import Complaint, Excuse, Interaction, Task
@@ -19,6 +20,8 @@ from dunning.models import Policy, Reminder, Step
 from invoices.models import Invoice, Payment
 
 TODAY = dt.date(2026, 11, 23)
+# Faker's public `unique` proxy (factory.Faker has no unique option): it never gives a value twice.
+UNIQUE = Faker().unique
 
 
 class LedgerFactory(factory.django.DjangoModelFactory):
@@ -109,7 +112,7 @@ class CustomerFactory(LedgerFactory):
 
     account_number = factory.Sequence(lambda n: f"C{n:06d}")
     # Unique: tests tell customers apart by the name a page shows, and Faker repeats "Smith PLC".
-    name = factory.LazyFunction(lambda: factory.Faker._get_faker().unique.company())
+    name = factory.LazyFunction(lambda: UNIQUE.company())
     segment = factory.SubFactory(SegmentFactory)
     currency = "EUR"
     payment_terms_days = 30
